@@ -1,0 +1,118 @@
+"""One place for settings: settings.yml, then settings.local.yml (untracked), then TTHC_* env vars."""
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENV_PREFIX = "TTHC_"
+
+
+class ProvinceSettings(BaseModel):
+    name: str = "Tây Ninh"
+    portal_url: str = ""
+    hotline: str = ""
+    one_stop_address: str = ""
+    email: str = ""
+
+
+class ServerSettings(BaseModel):
+    host: str = "127.0.0.1"
+    app_port: int = 8000
+    rasa_port: int = 5005
+    allowed_origins: list[str] = []
+
+    @property
+    def app_url(self) -> str:
+        return f"http://{self.host}:{self.app_port}"
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://{self.host}:{self.rasa_port}"
+
+
+class CatalogSettings(BaseModel):
+    seed_path: Path = Path("knowledge_base/catalog")
+    data_dir: Path = Path("var")
+
+
+class EmbeddingSettings(BaseModel):
+    model_path: Path = Path("models/multilingual-e5-small")
+    threads: int = 2
+
+
+class RasaSettings(BaseModel):
+    model_dir: Path = Path("models/rasa")
+
+
+class OneStopSystemSettings(BaseModel):
+    tracking_url: str = ""
+
+
+class Settings(BaseModel):
+    province: ProvinceSettings = ProvinceSettings()
+    national_portal_url: str = "https://dichvucong.gov.vn"
+    server: ServerSettings = ServerSettings()
+    catalog: CatalogSettings = CatalogSettings()
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    rasa: RasaSettings = RasaSettings()
+    one_stop_system: OneStopSystemSettings = OneStopSystemSettings()
+
+    def resolve(self, path: Path) -> Path:
+        """Relative paths in settings are relative to the project root."""
+        return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+    """TTHC_SECTION__KEY=value -> {"section": {"key": value}}; values parsed as YAML scalars/lists."""
+    overrides: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        path = name[len(ENV_PREFIX):].lower().split("__")
+        node = overrides
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        try:
+            node[path[-1]] = yaml.safe_load(raw) if raw.strip() else raw
+        except yaml.YAMLError:
+            node[path[-1]] = raw
+    return overrides
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} must be a YAML mapping")
+    return data
+
+
+def load_settings(environ: dict[str, str] | None = None, root: Path = PROJECT_ROOT) -> Settings:
+    environ = dict(os.environ) if environ is None else environ
+    config_file = Path(environ.get("TTHC_CONFIG", root / "settings.yml"))
+    data = _read_yaml(config_file)
+    data = _deep_merge(data, _read_yaml(root / "settings.local.yml"))
+    data = _deep_merge(data, _env_overrides({k: v for k, v in environ.items() if k != "TTHC_CONFIG"}))
+    return Settings.model_validate(data)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,1 @@
+"""Channels (web chat, Zalo OA). They know channels, not procedures."""

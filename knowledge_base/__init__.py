@@ -1,0 +1,1 @@
+"""Catalogue of administrative procedures: schema, importers, index and search. Must not import Rasa."""

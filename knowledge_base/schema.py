@@ -1,0 +1,147 @@
+"""Typed procedure records: the contract between importers, the index, the API and the bot."""
+from __future__ import annotations
+
+import hashlib
+import json
+from enum import Enum
+from typing import Optional
+
+from pydantic import BaseModel, Field
+
+
+class Level(str, Enum):
+    """Government level that handles a procedure (2025 reform: no district level)."""
+
+    ministry = "cap_bo"
+    province = "cap_tinh"
+    commune = "cap_xa"
+    other = "co_quan_khac"
+
+
+LEVEL_LABELS = {
+    Level.ministry: "Cấp bộ",
+    Level.province: "Cấp tỉnh",
+    Level.commune: "Cấp xã",
+    Level.other: "Cơ quan khác",
+}
+
+
+class ChannelKind(str, Enum):
+    in_person = "truc_tiep"
+    online = "truc_tuyen"
+    postal = "buu_chinh"
+
+
+CHANNEL_LABELS = {
+    ChannelKind.in_person: "Trực tiếp",
+    ChannelKind.online: "Trực tuyến",
+    ChannelKind.postal: "Dịch vụ bưu chính",
+}
+
+
+class OnlineAvailability(str, Enum):
+    """How far a procedure can be done online, derived from the record (unknown when it does not say)."""
+
+    full = "toan_trinh"
+    partial = "mot_phan"
+    none = "khong"
+    unknown = "khong_ro"
+
+
+ONLINE_LABELS = {
+    OnlineAvailability.full: "Nộp trực tuyến toàn trình",
+    OnlineAvailability.partial: "Nộp trực tuyến một phần",
+    OnlineAvailability.none: "Không hỗ trợ nộp trực tuyến",
+    OnlineAvailability.unknown: "Chưa rõ có nộp trực tuyến được không",
+}
+
+
+class Fee(BaseModel):
+    """A fee as published plus a normalized amount when the text states one."""
+
+    text: str = ""
+    amount_vnd: Optional[int] = None  # None: not a single stated amount
+    free: Optional[bool] = None  # True: "miễn phí"/"không"; None: unknown
+
+
+class ProcessingTime(BaseModel):
+    text: str = ""
+    working_days: Optional[float] = None  # normalized when the text states a duration
+
+
+class SubmissionChannel(BaseModel):
+    kind: ChannelKind
+    time: ProcessingTime = Field(default_factory=ProcessingTime)
+    fee: Fee = Field(default_factory=Fee)
+    description: str = ""
+
+
+class DossierDocument(BaseModel):
+    name: str
+    copies: str = ""  # as published, e.g. "1 bản chính", "01 bản sao"
+    form: str = ""  # template / form name or file, if any
+    group: str = ""  # e.g. "Giấy tờ phải nộp", "Giấy tờ phải xuất trình", a case heading
+
+
+class LegalDocument(BaseModel):
+    number: str = ""  # e.g. "123/2015/NĐ-CP"
+    title: str = ""
+
+
+class Procedure(BaseModel):
+    """One administrative procedure (thủ tục hành chính)."""
+
+    code: str  # mã thủ tục
+    title: str
+    levels: list[Level] = Field(default_factory=list)
+    field: str = ""  # lĩnh vực
+    agencies: list[str] = Field(default_factory=list)  # cơ quan thực hiện / có thẩm quyền
+    audience: str = ""  # đối tượng thực hiện
+    where_to_submit: str = ""  # địa chỉ tiếp nhận hồ sơ, when published
+    steps: str = ""
+    channels: list[SubmissionChannel] = Field(default_factory=list)
+    documents: list[DossierDocument] = Field(default_factory=list)
+    conditions: str = ""
+    result: str = ""
+    legal_basis: list[LegalDocument] = Field(default_factory=list)
+    online: OnlineAvailability = OnlineAvailability.unknown
+    source_url: str = ""
+    decision_number: str = ""
+    summary: str = ""  # short plain description, optional (seed catalogue)
+    keywords: list[str] = Field(default_factory=list)  # everyday names citizens use
+
+    def content_hash(self) -> str:
+        """Stable hash of the record, so the index rebuilds only what changed."""
+        payload = json.dumps(self.model_dump(mode="json"), ensure_ascii=False, sort_keys=True)
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+
+class SearchFilters(BaseModel):
+    levels: list[Level] = Field(default_factory=list)  # any of
+    field: str = ""
+    agency: str = ""  # substring of one of the agencies
+    online: list[OnlineAvailability] = Field(default_factory=list)  # any of
+
+
+class SearchHit(BaseModel):
+    code: str
+    title: str
+    score: float
+
+
+class Decision(str, Enum):
+    """What the caller should do with a result list."""
+
+    answer = "answer"  # one confident match: answer from hits[0]
+    clarify = "clarify"  # several close matches: ask back with hits
+    abstain = "abstain"  # nothing fits: say so, offer a human
+
+
+class SearchResponse(BaseModel):
+    query: str
+    decision: Decision
+    results: list[SearchHit] = Field(default_factory=list)
+
+    @property
+    def abstained(self) -> bool:
+        return self.decision == Decision.abstain
