@@ -1,0 +1,1 @@
+"""The app server: custom-action endpoint for Rasa, knowledge-base API and web pages."""

@@ -1,0 +1,33 @@
+"""FastAPI application factory: one app serves the actions, the API and the pages."""
+from __future__ import annotations
+
+import importlib
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from assistant.settings import Settings, get_settings
+
+# Each module exposes `router`; add a line here when a resource gets its own router.
+ROUTER_MODULES = (
+    "assistant.server.routers.health",
+    "assistant.server.routers.actions",
+)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Trợ lý TTHC",
+        description="Custom actions for Rasa, procedure search API and web pages.",
+        version="0.1.0",
+    )
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.server.allowed_origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=["*"],
+    )
+    for module_name in ROUTER_MODULES:
+        app.include_router(importlib.import_module(module_name).router)
+    return app
