@@ -1,0 +1,131 @@
+"""Start the app server and the Rasa server as child processes, wait until ready, stop them cleanly."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from assistant.errors import SetupError
+from assistant.launcher.rasa_model import rasa_environment, rasa_executable
+from assistant.settings import PROJECT_ROOT, Settings
+
+
+def ensure_port_free(host: str, port: int, what: str, setting: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            raise SetupError(
+                f"port {port} on {host} is in use, so the {what} cannot start; stop what uses it "
+                f"or set {setting}=<another port>"
+            ) from None
+
+
+def rasa_server_env(settings: Settings) -> dict[str, str]:
+    """Values that endpoints.yml and credentials.yml read through ${VAR} substitution."""
+    data_dir = settings.resolve(settings.catalog.data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return rasa_environment({
+        "TTHC_ACTION_ENDPOINT_URL": f"{settings.server.app_url}/webhook",
+        "TTHC_TRACKER_DB": str(data_dir / "rasa_tracker.db"),
+    })
+
+
+@dataclass
+class Server:
+    name: str
+    command: list[str]
+    ready_url: str
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen | None = field(default=None, repr=False)
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        # A new process group, so Ctrl-C reaches us first and we stop children in order.
+        self.process = subprocess.Popen(
+            self.command, cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def is_ready(self) -> bool:
+        try:
+            return httpx.get(self.ready_url, timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def stop(self, timeout: float = 15) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def app_server(settings: Settings, log_dir: Path) -> Server:
+    return Server(
+        name="app server",
+        command=[sys.executable, "-m", "uvicorn", "assistant.server.app:create_app", "--factory",
+                 "--host", settings.server.host, "--port", str(settings.server.app_port), "--no-access-log"],
+        ready_url=f"{settings.server.app_url}/health",
+        env=dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1"),
+        log_path=log_dir / "app.log",
+    )
+
+
+def rasa_server(settings: Settings, model: Path, log_dir: Path) -> Server:
+    return Server(
+        name="Rasa server",
+        command=[str(rasa_executable()), "run", "--model", str(model), "--enable-api",
+                 "--interface", settings.server.host, "--port", str(settings.server.rasa_port),
+                 "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+                 "--cors", *settings.server.allowed_origins],
+        ready_url=f"{settings.server.rasa_url}/status",
+        env=rasa_server_env(settings),
+        log_path=log_dir / "rasa.log",
+    )
+
+
+def start_all(servers: list[Server], timeout: float = 180) -> None:
+    """Start every server and wait until all answer; on failure stop them and say where the log is."""
+    for server in servers:
+        server.start()
+    deadline = time.monotonic() + timeout
+    pending = list(servers)
+    while pending:
+        for server in list(pending):
+            if server.process.poll() is not None:
+                stop_all(servers)
+                raise SetupError(f"the {server.name} exited at start-up; see {server.log_path}")
+            if server.is_ready():
+                pending.remove(server)
+        if pending and time.monotonic() > deadline:
+            stop_all(servers)
+            names = ", ".join(s.name for s in pending)
+            raise SetupError(f"{names} not ready after {timeout:.0f} s; see the logs in {servers[0].log_path.parent}")
+        time.sleep(0.5)
+
+
+def stop_all(servers: list[Server]) -> None:
+    for server in reversed(servers):
+        server.stop()
+
+
+def wait_until_one_exits(servers: list[Server]) -> Server:
+    while True:
+        for server in servers:
+            if server.process.poll() is not None:
+                return server
+        time.sleep(0.5)
