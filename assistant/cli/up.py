@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 
 from assistant.launcher import processes, rasa_model
-from assistant.launcher.catalog import ensure_embedding_model, ensure_index
 from assistant.settings import get_settings
 
 
@@ -16,6 +15,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def prepare(settings) -> None:
+    # Imported here: torch and the index load only when there is work to do, not for `tthc --help`.
+    from assistant.launcher.catalog import ensure_embedding_model, ensure_index
+
     rasa_model.rasa_executable()  # fail early with the fix when the Rasa env is missing
     ensure_embedding_model(settings)
     ensure_index(settings)
@@ -24,13 +26,14 @@ def prepare(settings) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = get_settings()
+    server = settings.server
+    if not args.prepare_only:  # fail in a second, not after minutes of set-up
+        processes.ensure_port_free(server.host, server.app_port, "app server", "TTHC_SERVER__APP_PORT")
+        processes.ensure_port_free(server.host, server.rasa_port, "Rasa server", "TTHC_SERVER__RASA_PORT")
     prepare(settings)
     if args.prepare_only:
         print("==> Everything is built.")
         return 0
-    server = settings.server
-    processes.ensure_port_free(server.host, server.app_port, "app server", "TTHC_SERVER__APP_PORT")
-    processes.ensure_port_free(server.host, server.rasa_port, "Rasa server", "TTHC_SERVER__RASA_PORT")
     log_dir = settings.resolve(settings.catalog.data_dir) / "logs"
     model = rasa_model.model_path(settings.resolve(settings.rasa.model_dir))
     servers = [processes.app_server(settings, log_dir), processes.rasa_server(settings, model, log_dir)]

@@ -1,0 +1,77 @@
+"""Set-up errors are one line naming the fix; the Rasa model retrains only when its inputs change."""
+from __future__ import annotations
+
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from assistant.errors import SetupError
+from assistant.launcher import processes, rasa_model
+from assistant.settings import PROJECT_ROOT
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(PROJECT_ROOT / ".venv" / "bin" / "tthc"), *args], capture_output=True, text=True,
+                          cwd=PROJECT_ROOT, timeout=120)
+
+
+def test_port_in_use_is_one_line_naming_the_setting():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(SetupError, match=f"port {port} .* TTHC_SERVER__APP_PORT"):
+            processes.ensure_port_free("127.0.0.1", port, "app server", "TTHC_SERVER__APP_PORT")
+
+
+def test_tthc_up_with_busy_port_exits_with_one_line(tmp_path: Path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = {"TTHC_SERVER__APP_PORT": str(port)}
+        result = subprocess.run([str(PROJECT_ROOT / ".venv" / "bin" / "tthc"), "up"], capture_output=True, text=True,
+                                cwd=PROJECT_ROOT, timeout=300, env={**__import__("os").environ, **env})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("tthc: error: port")
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_python_version_is_one_line_naming_the_fix(tmp_path: Path):
+    script = f"source scripts/bootstrap.sh; ensure_env {tmp_path}/venv 3.99 requirements/app.lock 'a test'"
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=60)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Python 3.99 not found" in lines[0] and "install" in lines[0]
+
+
+def test_model_fingerprint_changes_with_any_training_input(tmp_path: Path):
+    for name in ("domain.yml", "config.yml"):
+        (tmp_path / name).write_text("version: '3.1'\n")
+    (tmp_path / "nlu_data" / "nlu").mkdir(parents=True)
+    (tmp_path / "nlu_data" / "nlu" / "greet.yml").write_text("nlu: []\n")
+    (tmp_path / "assistant" / "components").mkdir(parents=True)
+    before = rasa_model.fingerprint(tmp_path / "config.yml", root=tmp_path)
+    assert before == rasa_model.fingerprint(tmp_path / "config.yml", root=tmp_path)
+    (tmp_path / "nlu_data" / "nlu" / "greet.yml").write_text("nlu: [x]\n")
+    assert rasa_model.fingerprint(tmp_path / "config.yml", root=tmp_path) != before
+
+
+def test_model_is_current_only_with_matching_stamp(tmp_path: Path):
+    config = PROJECT_ROOT / "config.yml"
+    if not config.exists():
+        pytest.skip("config.yml not written yet")
+    assert not rasa_model.is_current(tmp_path, config)
+    rasa_model.model_path(tmp_path).write_bytes(b"model")
+    (tmp_path / "tthc.fingerprint").write_text("stale")
+    assert not rasa_model.is_current(tmp_path, config)
+    (tmp_path / "tthc.fingerprint").write_text(rasa_model.fingerprint(config))
+    assert rasa_model.is_current(tmp_path, config)
+
+
+def test_help_lists_subcommands():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    assert "up" in result.stdout

@@ -1,0 +1,31 @@
+from pathlib import Path
+
+from assistant.settings import PROJECT_ROOT, load_settings
+
+
+def test_defaults_come_from_settings_yml():
+    settings = load_settings(environ={})
+    assert settings.server.app_port == 8000
+    assert settings.province.name == "Tây Ninh"
+    assert settings.resolve(settings.catalog.seed_path) == PROJECT_ROOT / "knowledge_base" / "catalog"
+
+
+def test_env_vars_override_nested_keys_with_typed_values():
+    settings = load_settings(environ={
+        "TTHC_SERVER__APP_PORT": "8123",
+        "TTHC_PROVINCE__HOTLINE": "0276 123 456",
+        "TTHC_SERVER__ALLOWED_ORIGINS": '["https://tayninh.gov.vn"]',
+        "UNRELATED": "x",
+    })
+    assert settings.server.app_port == 8123
+    assert settings.province.hotline == "0276 123 456"
+    assert settings.server.allowed_origins == ["https://tayninh.gov.vn"]
+
+
+def test_config_file_can_be_replaced(tmp_path: Path):
+    config = tmp_path / "other.yml"
+    config.write_text("province:\n  name: Long An\nserver:\n  rasa_port: 5999\n", encoding="utf-8")
+    settings = load_settings(environ={"TTHC_CONFIG": str(config)}, root=tmp_path)
+    assert settings.province.name == "Long An"
+    assert settings.server.rasa_port == 5999
+    assert settings.server.app_port == 8000  # unset keys keep their defaults
