@@ -1,0 +1,111 @@
+"""`tthc kb`: import a catalogue and build its index, search it, evaluate search on a question set."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from assistant.settings import get_settings
+from knowledge_base.errors import KnowledgeBaseError
+from knowledge_base.evaluation import evaluate, read_questions
+from knowledge_base.store import SYSTEMS, KnowledgeBase
+
+
+def register(subparsers) -> None:
+    kb = subparsers.add_parser("kb", help="knowledge base: import, search, evaluate")
+    kb.add_argument("--data-dir", type=Path, help="index location (default: catalog.data_dir setting)")
+    kb_sub = kb.add_subparsers(dest="kb_command", metavar="KB_COMMAND")
+    kb.set_defaults(handler=lambda args: (kb.print_help(), 0)[1])
+
+    imp = kb_sub.add_parser("import", help="import a national-format directory or seed YAML and build the index")
+    imp.add_argument("path", type=Path)
+    imp.add_argument("--no-dense", action="store_true", help="build the BM25 index only (no embedding model)")
+    imp.set_defaults(handler=import_command)
+
+    search = kb_sub.add_parser("search", help="search the active index")
+    search.add_argument("query")
+    search.add_argument("--top", type=int, default=5)
+    search.add_argument("--json", action="store_true", help="machine-readable output")
+    search.add_argument("--system", choices=SYSTEMS, default="hybrid")
+    search.set_defaults(handler=search_command)
+
+    ev = kb_sub.add_parser("eval", help="evaluate search on a JSONL question set")
+    ev.add_argument("file", type=Path)
+    ev.add_argument("--json", action="store_true", help="machine-readable output")
+    ev.add_argument("--system", choices=SYSTEMS, default="hybrid")
+    ev.set_defaults(handler=eval_command)
+
+    status = kb_sub.add_parser("status", help="show the active index")
+    status.set_defaults(handler=status_command)
+
+
+def _paths(args) -> tuple[Path, Path]:
+    settings = get_settings()
+    data_dir = args.data_dir or settings.resolve(settings.catalog.data_dir)
+    return data_dir, settings.resolve(settings.embedding.model_path)
+
+
+def _open(args) -> KnowledgeBase:
+    data_dir, model_path = _paths(args)
+    return KnowledgeBase.open(data_dir, model_path, threads=get_settings().embedding.threads)
+
+
+def import_command(args) -> int:
+    from knowledge_base.importers import load_catalog
+
+    data_dir, model_path = _paths(args)
+    report = load_catalog(args.path)
+    print(report.render())
+    if not report.procedures:
+        raise KnowledgeBaseError(f"no usable procedure in {args.path}: every record was skipped (see the report above)")
+    if args.no_dense:
+        model_path = None
+    elif not model_path.exists():
+        print(f"warning: embedding model not found at {model_path}; building the BM25 index only (run `tthc up` to convert the model, then re-import)", file=sys.stderr)
+        model_path = None
+    kb = KnowledgeBase.build(report.procedures, data_dir, model_path, progress=True, threads=get_settings().embedding.threads)
+    m = kb.manifest
+    print(f"Index: {m['procedures']} procedures, dense={'yes (' + str(m['embedded']) + ' embedded)' if m['model'] else 'no'}, "
+          f"built in {m['build_seconds']} s -> {kb.directory}")
+    return 0
+
+
+def search_command(args) -> int:
+    if not args.query.strip():
+        raise KnowledgeBaseError("empty query: pass the question in quotes, e.g. tthc kb search \"làm căn cước cần gì\"")
+    kb = _open(args)
+    response = kb.search(args.query, top_k=args.top, system=args.system)
+    if args.json:
+        payload = {
+            "query": response.query,
+            "abstained": response.abstained,
+            "results": [{"code": h.code, "title": h.title, "score": h.score} for h in response.results],
+        }
+        print(json.dumps(payload, ensure_ascii=False))
+        return 0
+    print(f"decision: {response.decision.value}")
+    for rank, hit in enumerate(response.results, 1):
+        print(f"{rank}. [{hit.code}] {hit.title} ({hit.score:.3f})")
+    return 0
+
+
+def eval_command(args) -> int:
+    questions = read_questions(args.file)
+    kb = _open(args)
+    metrics = evaluate(kb, questions, system=args.system)
+    if args.json:
+        print(json.dumps(metrics, ensure_ascii=False))
+    else:
+        for key, value in metrics.items():
+            print(f"{key}: {value}")
+    return 0
+
+
+def status_command(args) -> int:
+    kb = _open(args)
+    m = kb.manifest
+    print(f"index: {kb.directory}")
+    print(f"procedures: {m['procedures']}  built: {m['built_at']}  dense model: {m['model'] or 'none'}"
+          f"  dense search: {'on' if kb.has_dense else 'off'}")
+    return 0

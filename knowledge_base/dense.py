@@ -1,0 +1,110 @@
+"""Dense retrieval: e5 embeddings of short procedure texts in a faiss inner-product index.
+
+Only the names of a procedure are embedded (title, everyday names, field): whole records would take
+minutes to embed and blur what the procedure is called. Vectors are cached per record by content hash,
+so a rebuild embeds only new or changed records.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from knowledge_base.errors import KnowledgeBaseError
+from knowledge_base.schema import Procedure
+
+VECTORS_FILE = "dense.faiss"
+HASHES_FILE = "dense_hashes.json"
+
+
+def passage_text(procedure: Procedure) -> str:
+    parts = [procedure.title]
+    if procedure.keywords:
+        parts.append(", ".join(procedure.keywords))
+    if procedure.field:
+        parts.append(f"Lĩnh vực: {procedure.field}")
+    return ". ".join(parts)
+
+
+def load_encoder(model_path: Path, threads: int):
+    """The sentence-transformers e5 encoder (knowledge_base.embedding); one-line error when missing."""
+    if not Path(model_path).exists():
+        raise KnowledgeBaseError(f"embedding model not found at {model_path}: run `tthc up` to convert it")
+    from knowledge_base.embedding import load_encoder as _load
+
+    return _load(Path(model_path), threads)
+
+
+def _normalized(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+class DenseIndex:
+    def __init__(self, vectors: np.ndarray, hashes: list[str]):
+        import faiss
+
+        self.vectors = _normalized(vectors) if len(vectors) else np.zeros((0, 384), dtype=np.float32)
+        self.hashes = hashes
+        self.index = faiss.IndexFlatIP(self.vectors.shape[1])
+        if len(self.vectors):
+            self.index.add(self.vectors)
+
+    @classmethod
+    def build(
+        cls,
+        procedures: list[Procedure],
+        encoder,
+        model_id: str,
+        previous: "DenseIndex | None" = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> tuple["DenseIndex", int]:
+        """Embed what changed since `previous`; returns the index and how many records were embedded."""
+        hashes = [f"{model_id}:{p.content_hash()}" for p in procedures]
+        reusable: dict[str, np.ndarray] = {}
+        if previous is not None:
+            for h, vector in zip(previous.hashes, previous.vectors):
+                reusable[h] = vector
+        todo = [i for i, h in enumerate(hashes) if h not in reusable]
+        dim = previous.vectors.shape[1] if previous is not None and len(previous.vectors) else None
+        new_vectors: dict[int, np.ndarray] = {}
+        batch = 64
+        for start in range(0, len(todo), batch):
+            chunk = todo[start:start + batch]
+            encoded = _normalized(encoder.encode_passages([passage_text(procedures[i]) for i in chunk]))
+            for i, vector in zip(chunk, encoded):
+                new_vectors[i] = vector
+            dim = encoded.shape[1]
+            if progress:
+                progress(len(chunk))
+        rows = [new_vectors[i] if i in new_vectors else reusable[h] for i, h in enumerate(hashes)]
+        matrix = np.stack(rows) if rows else np.zeros((0, dim or 384), dtype=np.float32)
+        return cls(matrix, hashes), len(todo)
+
+    def scores(self, query_vector: np.ndarray) -> np.ndarray:
+        """Cosine similarity of every record to one normalized query vector."""
+        return self.vectors @ query_vector
+
+    def save(self, directory: Path) -> None:
+        import faiss
+
+        faiss.write_index(self.index, str(directory / VECTORS_FILE))
+        (directory / HASHES_FILE).write_text(json.dumps(self.hashes), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path) -> "DenseIndex | None":
+        import faiss
+
+        if not (directory / VECTORS_FILE).exists():
+            return None
+        index = faiss.read_index(str(directory / VECTORS_FILE))
+        vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, index.d), dtype=np.float32)
+        hashes = json.loads((directory / HASHES_FILE).read_text(encoding="utf-8"))
+        return cls(vectors, hashes)
+
+
+def encode_query(encoder, prepared_query: str) -> np.ndarray:
+    return _normalized(encoder.encode_queries([prepared_query]))[0]

@@ -1,0 +1,109 @@
+"""Field-weighted BM25 over diacritics-folded syllables and syllable bigrams.
+
+Each field (title, aliases, context) is scored with its own length normalization and the per-field
+BM25 term weights are summed with field weights (a BM25F-style mix). Because the mix is linear, the
+whole index is one sparse doc x term matrix and a query is a column sum: ~1 ms for 2,600 records.
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+
+from knowledge_base.schema import Procedure
+from knowledge_base.text import index_terms, normalize, syllables
+
+K1 = 1.2
+B = 0.6
+# Title carries the procedure's name; aliases are everyday names/summary; context is lĩnh vực + result.
+FIELD_WEIGHTS = {"title": 3.0, "aliases": 1.0, "context": 0.4}
+
+
+def procedure_fields(procedure: Procedure) -> dict[str, str]:
+    """The text of each indexed field. Short fields only: whole records drown the title's signal."""
+    return {
+        "title": procedure.title,
+        "aliases": " . ".join([*procedure.keywords, procedure.summary]),
+        "context": " . ".join([procedure.field, procedure.result[:200]]),
+    }
+
+
+def naming_syllables(procedure: Procedure) -> frozenset[str]:
+    """Folded syllables of the names a procedure goes by (title + everyday names)."""
+    return frozenset(syllables(normalize(" ".join([procedure.title, *procedure.keywords]))))
+
+
+@dataclass
+class LexicalIndex:
+    matrix: sparse.csc_matrix  # docs x terms, BM25 weights already field-weighted
+    vocab: dict[str, int]
+    title_terms: list[frozenset[str]]  # per doc: title + aliases syllables, for coverage signals
+
+    @classmethod
+    def build(cls, procedures: list[Procedure]) -> "LexicalIndex":
+        vocab: dict[str, int] = {}
+        field_counts: dict[str, list[Counter]] = {name: [] for name in FIELD_WEIGHTS}
+        title_terms: list[frozenset[str]] = []
+        for procedure in procedures:
+            fields = procedure_fields(procedure)
+            for name in FIELD_WEIGHTS:
+                terms = index_terms(fields[name])
+                field_counts[name].append(Counter(terms))
+                for term in terms:
+                    vocab.setdefault(term, len(vocab))
+            title_terms.append(naming_syllables(procedure))
+        n_docs = len(procedures)
+        # Document frequency over the union of fields, so IDF is shared across fields.
+        df = np.zeros(len(vocab), dtype=np.float64)
+        for i in range(n_docs):
+            seen = set()
+            for name in FIELD_WEIGHTS:
+                seen.update(field_counts[name][i])
+            for term in seen:
+                df[vocab[term]] += 1
+        idf = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
+        total = sparse.csr_matrix((n_docs, len(vocab)), dtype=np.float32)
+        for name, weight in FIELD_WEIGHTS.items():
+            counts = field_counts[name]
+            lengths = np.array([sum(c.values()) for c in counts], dtype=np.float64)
+            avg = lengths.mean() if n_docs and lengths.mean() > 0 else 1.0
+            rows, cols, vals = [], [], []
+            for i, counter in enumerate(counts):
+                norm = K1 * (1 - B + B * lengths[i] / avg)
+                for term, tf in counter.items():
+                    j = vocab[term]
+                    rows.append(i)
+                    cols.append(j)
+                    vals.append(weight * idf[j] * tf * (K1 + 1) / (tf + norm))
+            total = total + sparse.csr_matrix((vals, (rows, cols)), shape=(n_docs, len(vocab)), dtype=np.float32)
+        return cls(matrix=total.tocsc(), vocab=vocab, title_terms=title_terms)
+
+    def scores(self, terms: list[str]) -> np.ndarray:
+        """BM25 score of every document for query terms (repeated terms count repeatedly)."""
+        counts = Counter(t for t in terms if t in self.vocab)
+        if not counts:
+            return np.zeros(self.matrix.shape[0], dtype=np.float32)
+        cols = [self.vocab[t] for t in counts]
+        weights = np.array([counts[t] for t in counts], dtype=np.float32)
+        return np.asarray(self.matrix[:, cols] @ weights).ravel()
+
+    def known_share(self, syllables: list[str]) -> float:
+        """Share of query syllables that exist anywhere in the catalogue (out-of-domain signal)."""
+        if not syllables:
+            return 0.0
+        return sum(1 for s in syllables if s in self.vocab) / len(syllables)
+
+    def save(self, directory: Path) -> None:
+        sparse.save_npz(directory / "bm25.npz", self.matrix.tocsr(), compressed=False)
+        (directory / "bm25_vocab.json").write_text(json.dumps(self.vocab, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path, procedures: list[Procedure]) -> "LexicalIndex":
+        matrix = sparse.load_npz(directory / "bm25.npz").tocsc()
+        vocab = json.loads((directory / "bm25_vocab.json").read_text(encoding="utf-8"))
+        return cls(matrix=matrix, vocab=vocab, title_terms=[naming_syllables(p) for p in procedures])
+

@@ -1,0 +1,311 @@
+"""The knowledge-base facade every consumer uses: build, open, search, get, list, facets.
+
+On disk (under <data_dir>/kb, a symlink to one immutable build directory):
+    manifest.json     counts, model, build time
+    catalog.jsonl     one Procedure per line
+    bm25.npz, bm25_vocab.json     lexical index
+    dense.faiss, dense_hashes.json  dense index (when an embedding model is configured)
+A build writes a new directory and then atomically repoints the symlink, so a reader never sees a
+half-built index; a process keeps serving the build it opened until it reopens.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from knowledge_base.decision import Candidate, decide
+from knowledge_base.dense import DenseIndex, encode_query, load_encoder
+from knowledge_base.errors import KnowledgeBaseError
+from knowledge_base.lexical import LexicalIndex
+from knowledge_base.schema import (
+    LEVEL_LABELS,
+    ONLINE_LABELS,
+    Procedure,
+    SearchFilters,
+    SearchHit,
+    SearchResponse,
+)
+from knowledge_base.text import content_syllables, prepare_query, query_terms
+
+log = logging.getLogger(__name__)
+
+KB_LINK = "kb"
+BUILDS_DIR = "kb-builds"
+SYSTEMS = ("bm25", "dense", "hybrid")
+CANDIDATES = 50  # per retriever, before fusion
+DENSE_WEIGHT = 0.5  # share of the dense score in hybrid fusion (both scores scaled to [0, 1])
+KEEP_BUILDS = 2  # previous build stays so a process that opened it can still read lazily
+
+
+def index_dir(data_dir: Path) -> Path:
+    return Path(data_dir) / KB_LINK
+
+
+class KnowledgeBase:
+    def __init__(
+        self,
+        directory: Path,
+        procedures: list[Procedure],
+        lexical: LexicalIndex,
+        dense: DenseIndex | None,
+        encoder,
+        manifest: dict,
+    ):
+        self.directory = directory
+        self._procedures = procedures
+        self._by_code = {p.code: i for i, p in enumerate(procedures)}
+        self.lexical = lexical
+        self.dense = dense if encoder is not None else None
+        self.encoder = encoder
+        self.manifest = manifest
+        self._query_cache: dict[str, np.ndarray] = {}
+
+    # ---- construction -------------------------------------------------------------------------
+
+    @staticmethod
+    def exists(data_dir: Path) -> bool:
+        """Whether an active index exists under data_dir (open() would find one)."""
+        return (index_dir(data_dir) / "manifest.json").exists()
+
+    @classmethod
+    def open(cls, data_dir: Path, model_path: Path | None = None, threads: int = 2) -> "KnowledgeBase":
+        """Load the active index. Dense search needs `model_path`; without it search is BM25 only."""
+        link = index_dir(data_dir)
+        if not (link / "manifest.json").exists():
+            raise KnowledgeBaseError(f"no knowledge-base index in {link}: run `tthc kb import PATH` first")
+        directory = link.resolve()
+        try:
+            manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+            procedures = _read_catalog(directory / "catalog.jsonl")
+            lexical = LexicalIndex.load(directory, procedures)
+            dense = DenseIndex.load(directory)
+        except (OSError, ValueError) as exc:
+            raise KnowledgeBaseError(f"knowledge-base index in {link} is unreadable ({exc}): rebuild it with `tthc kb import PATH`") from exc
+        encoder = None
+        if model_path is not None and dense is not None:
+            if not Path(model_path).exists():
+                log.warning("embedding model %s missing: searching with BM25 only", model_path)
+            else:
+                encoder = load_encoder(Path(model_path), threads)
+        return cls(directory, procedures, lexical, dense, encoder, manifest)
+
+    @classmethod
+    def build(
+        cls,
+        procedures: list[Procedure],
+        data_dir: Path,
+        model_path: Path | None,
+        progress: bool = True,
+        threads: int = 2,
+    ) -> "KnowledgeBase":
+        """Index `procedures` into a fresh build directory and make it the active one atomically.
+
+        Dense vectors of records whose content hash is unchanged are reused from the active build.
+        """
+        if not procedures:
+            raise KnowledgeBaseError("no procedures to index: check the catalogue path")
+        procedures = _unique_by_code(procedures)
+        data_dir = Path(data_dir)
+        builds = data_dir / BUILDS_DIR
+        builds.mkdir(parents=True, exist_ok=True)
+        target = builds / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
+        target.mkdir()
+        started = time.monotonic()
+        lexical = LexicalIndex.build(procedures)
+        lexical.save(target)
+        dense = encoder = None
+        embedded = 0
+        if model_path is not None:
+            encoder = load_encoder(Path(model_path), threads)
+            previous = _active_dense(data_dir)
+            bar = _progress_bar(len(procedures), "embedding") if progress else None
+            dense, embedded = DenseIndex.build(
+                procedures, encoder, model_id=Path(model_path).name, previous=previous,
+                progress=bar.update if bar else None,
+            )
+            if bar:
+                bar.close()
+            dense.save(target)
+        _write_catalog(target / "catalog.jsonl", procedures)
+        manifest = {
+            "format": 1,
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "procedures": len(procedures),
+            "model": Path(model_path).name if model_path is not None else None,
+            "embedded": embedded,
+            "build_seconds": round(time.monotonic() - started, 1),
+        }
+        (target / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+        _activate(data_dir, target)
+        return cls(target, procedures, lexical, dense, encoder, manifest)
+
+    # ---- queries ------------------------------------------------------------------------------
+
+    def procedures(self) -> list[Procedure]:
+        return list(self._procedures)
+
+    def get(self, code: str) -> Procedure | None:
+        i = self._by_code.get(code.strip()) if code else None
+        return self._procedures[i] if i is not None else None
+
+    def facets(self) -> dict[str, list[str]]:
+        """Values to filter on, each sorted: levels and online as enum values, fields and agencies as text."""
+        levels = {level.value for p in self._procedures for level in p.levels}
+        return {
+            "levels": [lv.value for lv in LEVEL_LABELS if lv.value in levels],
+            "fields": sorted({p.field for p in self._procedures if p.field}),
+            "agencies": sorted({a for p in self._procedures for a in p.agencies if a}),
+            "online": [o.value for o in ONLINE_LABELS if any(p.online == o for p in self._procedures)],
+        }
+
+    @property
+    def has_dense(self) -> bool:
+        return self.dense is not None
+
+    def search(
+        self, query: str, top_k: int = 5, filters: SearchFilters | None = None, system: str = "hybrid"
+    ) -> SearchResponse:
+        if system not in SYSTEMS:
+            raise KnowledgeBaseError(f"unknown search system {system!r}: use one of {', '.join(SYSTEMS)}")
+        if system == "dense" and not self.has_dense:
+            raise KnowledgeBaseError("dense search needs the embedding model and a dense index: run `tthc kb import PATH` with the model in place")
+        if system == "hybrid" and not self.has_dense:
+            system = "bm25"
+        top_k = max(1, int(top_k))
+        prepared = prepare_query(query)
+        content = content_syllables(prepared)
+        mask = self._filter_mask(filters)
+        lexical = self.lexical.scores(query_terms(prepared))
+        dense_scores = self._dense_scores(prepared) if system in ("dense", "hybrid") else None
+        fused = _fuse(lexical, dense_scores, system)
+        fused = np.where(mask, fused, -np.inf)
+        order = np.argsort(-fused, kind="stable")[: max(top_k, 10)]
+        order = [int(i) for i in order if np.isfinite(fused[i]) and fused[i] > 0]
+        candidates = [
+            Candidate(
+                index=i,
+                score=float(fused[i]),
+                lexical=float(lexical[i]),
+                dense=float(dense_scores[i]) if dense_scores is not None else None,
+                coverage=_coverage(content, self.lexical.title_terms[i]),
+            )
+            for i in order
+        ]
+        decision = decide(candidates, known_share=self.lexical.known_share(content), content_size=len(content), system=system)
+        hits = [
+            SearchHit(code=self._procedures[c.index].code, title=self._procedures[c.index].title, score=round(c.score, 4))
+            for c in candidates[:top_k]
+        ]
+        return SearchResponse(query=query, decision=decision, results=hits)
+
+    def clear_cache(self) -> None:
+        """Forget cached query embeddings (for honest latency measurement)."""
+        self._query_cache.clear()
+
+    # ---- internals ----------------------------------------------------------------------------
+
+    def _dense_scores(self, prepared: str) -> np.ndarray:
+        vector = self._query_cache.get(prepared)
+        if vector is None:
+            vector = encode_query(self.encoder, prepared)
+            if len(self._query_cache) > 2048:
+                self._query_cache.clear()
+            self._query_cache[prepared] = vector
+        return self.dense.scores(vector)
+
+    def _filter_mask(self, filters: SearchFilters | None) -> np.ndarray:
+        mask = np.ones(len(self._procedures), dtype=bool)
+        if not filters:
+            return mask
+        agency = filters.agency.strip().lower()
+        field = filters.field.strip().lower()
+        for i, p in enumerate(self._procedures):
+            if filters.levels and not set(filters.levels) & set(p.levels):
+                mask[i] = False
+            elif field and p.field.lower() != field:
+                mask[i] = False
+            elif agency and not any(agency in a.lower() for a in p.agencies):
+                mask[i] = False
+            elif filters.online and p.online not in filters.online:
+                mask[i] = False
+        return mask
+
+
+def _fuse(lexical: np.ndarray, dense: np.ndarray | None, system: str) -> np.ndarray:
+    """One score per record in [0, 1]: BM25 scaled by its top score, dense cosine rescaled, mixed."""
+    top = float(lexical.max()) if lexical.size else 0.0
+    lexical_scaled = lexical / top if top > 0 else lexical
+    if system == "bm25" or dense is None:
+        return lexical_scaled
+    # Cosines of e5 sit in a narrow band (~0.7-0.9); rescale between the candidate floor and the best.
+    best = float(dense.max())
+    floor = float(np.partition(dense, -CANDIDATES)[-CANDIDATES]) if dense.size > CANDIDATES else float(dense.min())
+    dense_scaled = np.clip((dense - floor) / max(best - floor, 1e-6), 0.0, 1.0)
+    if system == "dense":
+        return np.where(dense >= floor, dense, 0.0)
+    return (1 - DENSE_WEIGHT) * lexical_scaled + DENSE_WEIGHT * dense_scaled
+
+
+def _coverage(content: list[str], names: frozenset[str]) -> float:
+    """Share of the query's content syllables found in a procedure's names."""
+    if not content:
+        return 0.0
+    return sum(1 for s in content if s in names) / len(content)
+
+
+def _unique_by_code(procedures: list[Procedure]) -> list[Procedure]:
+    seen: set[str] = set()
+    unique = []
+    for p in procedures:
+        if p.code not in seen:
+            seen.add(p.code)
+            unique.append(p)
+    return unique
+
+
+def _read_catalog(path: Path) -> list[Procedure]:
+    with path.open(encoding="utf-8") as handle:
+        return [Procedure.model_validate_json(line) for line in handle if line.strip()]
+
+
+def _write_catalog(path: Path, procedures: list[Procedure]) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        for p in procedures:
+            handle.write(p.model_dump_json() + "\n")
+
+
+def _active_dense(data_dir: Path) -> DenseIndex | None:
+    link = index_dir(data_dir)
+    try:
+        return DenseIndex.load(link.resolve()) if (link / "manifest.json").exists() else None
+    except (OSError, ValueError, RuntimeError):
+        return None  # unreadable previous build: embed everything again
+
+
+def _activate(data_dir: Path, target: Path) -> None:
+    """Repoint <data_dir>/kb to `target` atomically (rename of a fresh symlink), prune old builds."""
+    link = index_dir(data_dir)
+    if link.exists() and not link.is_symlink():  # a plain directory from elsewhere: move it aside
+        link.rename(data_dir / BUILDS_DIR / f"legacy-{time.time_ns()}")
+    temp = data_dir / f".kb-link-{os.getpid()}"
+    if temp.is_symlink() or temp.exists():
+        temp.unlink()
+    temp.symlink_to(Path(BUILDS_DIR) / target.name)
+    os.replace(temp, link)
+    builds = sorted((p for p in (data_dir / BUILDS_DIR).iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
+    for old in builds[:-KEEP_BUILDS]:
+        if old.resolve() != target.resolve():
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _progress_bar(total: int, label: str):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=label, unit="rec", file=sys.stderr, disable=not sys.stderr.isatty())

@@ -1,0 +1,153 @@
+"""Vietnamese text handling for search: normalization, diacritics folding, abbreviations, tokens.
+
+Citizens type with and without diacritics, with chat abbreviations ("ko", "dc", "j") and everyday
+names ("sổ đỏ", "CCCD"). Everything the index stores and every query goes through the same steps:
+NFC -> lower-case -> abbreviation expansion -> diacritics folding -> syllables (+ syllable bigrams).
+Folded syllables are what made search robust to missing diacritics in earlier measurements.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+ABBREVIATIONS_FILE = Path(__file__).parent / "data" / "abbreviations.yml"
+
+_INVISIBLE = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f\u200b-\u200f\u2060\ufeff]")
+_SPACES = re.compile(r"\s+")
+_WORD = re.compile(r"[0-9a-z]+")
+_ACCENTED_WORD = re.compile(r"[^\W_]+")
+
+
+def normalize(text: str) -> str:
+    """NFC, lower-case, drop invisible/control characters, collapse whitespace.
+
+    Decomposed input (NFD, common from macOS and some keyboards) would otherwise tokenize differently
+    and degrade both BM25 and embeddings.
+    """
+    text = unicodedata.normalize("NFC", text or "")
+    text = _INVISIBLE.sub(" ", text).lower()
+    return _SPACES.sub(" ", text).strip()
+
+
+def fold(text: str) -> str:
+    """Remove Vietnamese diacritics: "làm căn cước" -> "lam can cuoc" (đ -> d)."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn"))
+
+
+def has_diacritics(text: str) -> bool:
+    return fold(text) != text
+
+
+def syllables(text: str) -> list[str]:
+    """Folded syllables of an already normalized text."""
+    return _WORD.findall(fold(text))
+
+
+def bigrams(tokens: list[str]) -> list[str]:
+    return [f"{a}_{b}" for a, b in zip(tokens, tokens[1:])]
+
+
+class Abbreviations:
+    """Expansion table loaded from data/abbreviations.yml, matched on folded syllable sequences."""
+
+    def __init__(self, table: dict[str, str], stopwords: list[str]):
+        # key: tuple of folded syllables of the surface form; value: expansion (normalized, with diacritics)
+        self.table: dict[tuple[str, ...], str] = {}
+        for surface, expansion in table.items():
+            key = tuple(syllables(normalize(surface)))
+            if key:
+                self.table[key] = normalize(expansion)
+        self.max_len = max((len(k) for k in self.table), default=0)
+        # Accented forms match exactly; folded forms only match words typed without diacritics
+        # (folding alone would make "căn" a stopword because "cần" is one).
+        self.stopwords = frozenset(_ACCENTED_WORD.findall(normalize(" ".join(stopwords))))
+        self.folded_stopwords = frozenset(fold(w) for w in self.stopwords)
+
+    def is_stopword(self, word: str) -> bool:
+        """word: one normalized syllable, accented or not."""
+        if word in self.stopwords:
+            return True
+        return fold(word) == word and word in self.folded_stopwords
+
+    @classmethod
+    def load(cls, path: Path = ABBREVIATIONS_FILE) -> "Abbreviations":
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        table: dict[str, str] = {}
+        for section in ("abbreviations", "everyday_names", "chat"):
+            for surface, expansion in (data.get(section) or {}).items():
+                table[str(surface)] = str(expansion)
+        return cls(table, [str(w) for w in data.get("stopwords") or []])
+
+    def expand(self, text: str) -> str:
+        """Replace known surface forms (longest match first) by their expansion, on a normalized text.
+
+        Matching is on folded syllables, so "so do", "sổ đỏ" and "SỔ ĐỎ" all expand. Unmatched words
+        keep their original (possibly accented) form.
+        """
+        words = text.split(" ")
+        folded = [" ".join(_WORD.findall(fold(w))) for w in words]
+        out: list[str] = []
+        i = 0
+        while i < len(words):
+            matched = False
+            for length in range(min(self.max_len, len(words) - i), 0, -1):
+                key = tuple(" ".join(folded[i:i + length]).split())
+                if key and key in self.table:
+                    out.append(self.table[key])
+                    i += length
+                    matched = True
+                    break
+            if not matched:
+                out.append(words[i])
+                i += 1
+        return " ".join(out)
+
+
+@lru_cache(maxsize=1)
+def abbreviations() -> Abbreviations:
+    return Abbreviations.load()
+
+
+def prepare_query(query: str) -> str:
+    """Normalized query with abbreviations and everyday names expanded (still with diacritics if typed)."""
+    return abbreviations().expand(normalize(query))
+
+
+def content_syllables(text: str) -> list[str]:
+    """Folded syllables minus question/politeness words: what the citizen is actually asking about.
+
+    text: normalized. Stopwords are decided on the typed form, then folded.
+    """
+    table = abbreviations()
+    return [fold(w) for w in _ACCENTED_WORD.findall(text) if not table.is_stopword(w) and _WORD.fullmatch(fold(w))]
+
+
+def index_terms(text: str) -> list[str]:
+    """Terms a document field is indexed under: folded syllables plus adjacent-syllable bigrams."""
+    tokens = syllables(normalize(text))
+    return tokens + bigrams(tokens)
+
+
+def query_terms(prepared_query: str) -> list[str]:
+    """Terms for a prepared query: content syllables plus bigrams over the full syllable sequence.
+
+    Bigrams keep word order information ("đăng ký" vs "ký ... đăng") that unigrams lose; bigrams that
+    straddle a stopword rarely exist in the index, so they cost nothing.
+    """
+    tokens = syllables(prepared_query)
+    return content_syllables(prepared_query) + bigrams(tokens)
+
+
+def segment(text: str) -> list[str]:
+    """underthesea word segmentation of a normalized text ("giấy khai sinh" -> ["giấy", "khai_sinh"]).
+
+    Only reliable on text with diacritics; callers use it to add word-level terms, never alone.
+    """
+    from underthesea import word_tokenize  # slow import (~2 s): only when needed
+
+    return [w.replace(" ", "_") for w in word_tokenize(normalize(text)) if _WORD.search(fold(w))]
