@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 
 from assistant.launcher import processes, rasa_model
 from assistant.settings import get_settings
@@ -37,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
     log_dir = settings.resolve(settings.catalog.data_dir) / "logs"
     model = rasa_model.model_path(settings.resolve(settings.rasa.model_dir))
     servers = [processes.app_server(settings, log_dir), processes.rasa_server(settings, model, log_dir)]
+    # `kill` stops the children too, exactly like Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     print("==> Starting the app server and the Rasa server …", flush=True)
     processes.start_all(servers)
     print(
