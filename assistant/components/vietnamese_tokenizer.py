@@ -1,0 +1,151 @@
+"""Vietnamese tokenizer for Rasa: NFC, lower-case, underthesea word segmentation, diacritics-folded lemmas.
+
+Why this shape:
+- Vietnamese writes one syllable per space-separated unit, but words are often several syllables
+  ("căn cước", "khai sinh"). underthesea's CRF segmenter groups syllables into words; a token's text is
+  the lower-cased word with syllables joined by "_" ("căn_cước"), so the word CountVectorsFeaturizer
+  (token pattern `\\w+`) keeps it as one feature.
+- Citizens often type without diacritics ("lam can cuoc"). Folded text segments differently and has other
+  word features, so every token also carries a *lemma*: the folded word with syllables separated by spaces
+  ("can cuoc"). The char n-gram CountVectorsFeaturizer reads lemmas (`use_lemma: true`) and therefore gives
+  accented and folded spellings the same features; the word featurizer reads the accented text
+  (`use_lemma: false`) and keeps the precision of diacritics where they are typed.
+- Offsets: tokens are built from syllable spans found in the (NFC) message text itself, and
+  underthesea only decides where to group them, so `start`/`end` are always exact positions in the text
+  that entity extraction slices. Decomposed (NFD) input is rewritten to NFC on the message before
+  tokenizing, so every later component (regex featurizer, entity extractors, the action) sees one form.
+- In training, a word that straddles an annotated entity boundary is split at that boundary, so the
+  entity annotations always align with tokens.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, Iterable, List, Optional, Text
+
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.nlu.constants import TOKENS_NAMES
+from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
+from rasa.shared.nlu.constants import ENTITIES, ENTITY_ATTRIBUTE_END, ENTITY_ATTRIBUTE_START, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from assistant.components.vietnamese_text import fold, nfc
+
+# A syllable candidate: a run without spaces or sentence punctuation. Inner ".", "-", "/", ":" stay, so
+# receipt codes ("000.00.11.H57-250101-0001"), dates and amounts ("1.000.000đ") remain one token.
+_CHUNK = re.compile(r"[^\s,;!?()\[\]{}\"'“”‘’…<>]+")
+_CORE = re.compile(r"^\W*(.*?)\W*$", re.DOTALL)  # a chunk without punctuation at its edges
+
+
+class _Syllable:
+    __slots__ = ("text", "start", "end")
+
+    def __init__(self, text: str, start: int, end: int) -> None:
+        self.text, self.start, self.end = text, start, end
+
+
+def _lower_same_length(text: str) -> str:
+    """Lower-case character by character, keeping any character whose lower form has another length."""
+    return "".join(low if len(low := char.lower()) == 1 else char for char in text)
+
+
+def syllables(text: str) -> List[_Syllable]:
+    """Split NFC text into syllable spans, trimming punctuation at their edges (offsets into `text`)."""
+    result = []
+    for match in _CHUNK.finditer(text):
+        core = _CORE.match(match.group())
+        start, end = match.start() + core.start(1), match.start() + core.end(1)
+        if end > start:
+            result.append(_Syllable(text[start:end], start, end))
+    return result
+
+
+def _word_starts(parts: List[str]) -> List[bool]:
+    """For each syllable, whether underthesea starts a new word there (its CRF decides the grouping)."""
+    from underthesea import word_tokenize  # imported lazily: loading the CRF model takes ~0.3 s
+
+    words = word_tokenize(" ".join(parts), use_token_normalize=False)
+    starts, position = set(), 0
+    for word in words:
+        starts.add(position)
+        position += len(word.replace(" ", ""))
+    if position != sum(len(p) for p in parts):
+        return [True] * len(parts)  # underthesea changed characters: keep syllables as words
+    flags, position = [], 0
+    for part in parts:
+        flags.append(position in starts)
+        position += len(part)
+    return flags
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False)
+class VietnameseTokenizer(Tokenizer):
+    """Tokenizer for Vietnamese chat text (see the module docstring for the design)."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            "intent_tokenization_flag": False,
+            "intent_split_symbol": "_",
+            "token_pattern": None,
+            "prefix_separator_symbol": None,
+        }
+
+    @staticmethod
+    def supported_languages() -> Optional[List[Text]]:
+        return ["vi"]
+
+    @staticmethod
+    def required_packages() -> List[Text]:
+        return ["underthesea"]
+
+    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+        text = self._normalized_text(message, attribute)
+        return self._apply_token_pattern(self.tokens(text))
+
+    def tokens(self, text: str, boundaries: Iterable[int] = ()) -> List[Token]:
+        """Word tokens of NFC `text`; a word is also split wherever a position in `boundaries` falls."""
+        spans = syllables(text)
+        if not spans:
+            return [Token(_lower_same_length(text), 0, len(text), lemma=fold(_lower_same_length(text)))]
+        lowered = [_lower_same_length(span.text) for span in spans]
+        forced = set(boundaries)
+        starts = [flag or span.start in forced for flag, span in zip(_word_starts(lowered), spans)]
+        groups: List[List[int]] = []
+        for index, is_start in enumerate(starts):
+            if is_start or not groups:
+                groups.append([index])
+            else:
+                groups[-1].append(index)
+        return [
+            Token(
+                "_".join(lowered[i] for i in group),
+                spans[group[0]].start,
+                spans[group[-1]].end,
+                lemma=fold(" ".join(lowered[i] for i in group)),
+            )
+            for group in groups
+        ]
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """Tokenize as usual, then re-tokenize annotated examples so entity edges fall on token edges."""
+        training_data = super().process_training_data(training_data)
+        for example in training_data.training_examples:
+            entities = example.get(ENTITIES) or []
+            if entities and example.get(TEXT):
+                edges = [e[ENTITY_ATTRIBUTE_START] for e in entities] + [e[ENTITY_ATTRIBUTE_END] for e in entities]
+                example.set(TOKENS_NAMES[TEXT], self._apply_token_pattern(self.tokens(example.get(TEXT), edges)))
+        return training_data
+
+    @staticmethod
+    def _normalized_text(message: Message, attribute: Text) -> str:
+        """The attribute's text in NFC, written back to the message when it was decomposed.
+
+        Annotated training examples are stored in NFC (tests/rasa_env checks it), so rewriting never moves
+        an entity annotation; at run time it makes extracted entity values NFC as well.
+        """
+        text = message.get(attribute) or ""
+        normalized = nfc(text)
+        if normalized != text:
+            message.set(attribute, normalized)
+        return normalized
