@@ -52,6 +52,34 @@ class RasaSettings(BaseModel):
 
 class OneStopSystemSettings(BaseModel):
     tracking_url: str = ""
+    timeout_seconds: float = 5.0
+
+
+class WebchatSettings(BaseModel):
+    """The citizens' website chat (connectors/webchat)."""
+
+    rasa_url: str = ""  # Rasa URL as the browser sees it; empty = server.rasa_url
+    title: str = "Trợ lý thủ tục hành chính"
+    max_message_chars: int = 1000  # longer messages are refused client-side with a polite note
+
+
+class SecuritySettings(BaseModel):
+    """Limits for the public endpoints; see docs/security.md."""
+
+    rate_limit_per_minute: int = 120  # sustained requests per client IP; 0 disables rate limiting
+    rate_limit_burst: int = 40  # requests a client may send at once before the sustained rate applies
+    # Path prefixes not rate-limited: Rasa's action calls (internal, all from one IP) and liveness.
+    rate_limit_exempt_paths: list[str] = ["/webhook", "/health"]
+    max_body_bytes: int = 65536  # larger request bodies get a polite 413
+    max_message_chars: int = 2000  # longer chat messages are cut to this length before NLU
+    # Admin token (catalogue reload, staff views). Never in settings.yml: set TTHC_ADMIN_TOKEN
+    # or put it in the untracked settings.local.yml. Empty = admin endpoints disabled (503).
+    admin_token: str = ""
+
+
+class PrivacySettings(BaseModel):
+    retention_days: int = 90  # `tthc privacy purge` deletes stored conversations/feedback older than this
+    mask_logs: bool = True  # mask ID numbers, phone numbers and e-mails in every log record
 
 
 class Settings(BaseModel):
@@ -62,6 +90,7 @@ class Settings(BaseModel):
     embedding: EmbeddingSettings = EmbeddingSettings()
     rasa: RasaSettings = RasaSettings()
     one_stop_system: OneStopSystemSettings = OneStopSystemSettings()
+    webchat: WebchatSettings = WebchatSettings()
 
     def resolve(self, path: Path) -> Path:
         """Relative paths in settings are relative to the project root."""

@@ -12,6 +12,9 @@ from assistant.settings import Settings, get_settings
 ROUTER_MODULES = (
     "assistant.server.routers.health",
     "assistant.server.routers.actions",
+    "assistant.server.routers.procedures",
+    "assistant.server.routers.staff",
+    "assistant.server.routers.webchat",
 )
 
 

@@ -1,0 +1,53 @@
+"""Staff lookup page (/staff) and the bot's hand-offs and feedback for the staff view."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import FileResponse, Response
+
+from assistant import conversation_log
+from assistant.server.api_models import Feedback, Handoff
+from assistant.server.pages import script_config
+from assistant.settings import Settings, get_settings
+
+router = APIRouter(tags=["staff"])
+
+STAFF_WEB_DIR = Path(__file__).resolve().parent.parent / "web" / "staff"
+STAFF_ASSETS = {"staff.css": "text/css", "staff.js": "text/javascript"}
+
+
+@router.get("/staff", include_in_schema=False)
+def staff_page() -> FileResponse:
+    return FileResponse(STAFF_WEB_DIR / "index.html", media_type="text/html")
+
+
+@router.get("/staff/config.js", include_in_schema=False)
+def staff_config(settings: Settings = Depends(get_settings)) -> Response:
+    return script_config(
+        "TTHC_STAFF_CONFIG",
+        {
+            "provinceName": settings.province.name,
+            "provincePortalUrl": settings.province.portal_url,
+            "hotline": settings.province.hotline,
+            "oneStopAddress": settings.province.one_stop_address,
+        },
+    )
+
+
+@router.get("/staff/assets/{name}", include_in_schema=False)
+def staff_asset(name: str) -> FileResponse:
+    if name not in STAFF_ASSETS:  # a fixed list: no path from the URL ever reaches the file system
+        raise HTTPException(status_code=404, detail="Không có tệp này.")
+    return FileResponse(STAFF_WEB_DIR / name, media_type=STAFF_ASSETS[name])
+
+
+@router.get("/api/staff/handoffs", response_model=list[Handoff], summary="Conversations the bot flagged for a human")
+def handoffs(limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[Handoff]:
+    return [Handoff.model_validate(record.as_dict()) for record in conversation_log.list_handoffs(limit=limit)]
+
+
+@router.get("/api/staff/feedback", response_model=list[Feedback], summary="Citizens' feedback on the bot's answers")
+def feedback(limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[Feedback]:
+    return [Feedback.model_validate(record.as_dict()) for record in conversation_log.list_feedback(limit=limit)]
