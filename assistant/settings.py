@@ -91,6 +91,8 @@ class Settings(BaseModel):
     rasa: RasaSettings = RasaSettings()
     one_stop_system: OneStopSystemSettings = OneStopSystemSettings()
     webchat: WebchatSettings = WebchatSettings()
+    security: SecuritySettings = SecuritySettings()
+    privacy: PrivacySettings = PrivacySettings()
 
     def resolve(self, path: Path) -> Path:
         """Relative paths in settings are relative to the project root."""

@@ -6,6 +6,7 @@ import importlib
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from assistant.server.security import install_security
 from assistant.settings import Settings, get_settings
 
 # Each module exposes `router`; add a line here when a resource gets its own router.
@@ -15,6 +16,7 @@ ROUTER_MODULES = (
     "assistant.server.routers.procedures",
     "assistant.server.routers.staff",
     "assistant.server.routers.webchat",
+    "assistant.server.routers.admin",
 )
 
 
@@ -25,6 +27,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Custom actions for Rasa, procedure search API and web pages.",
         version="0.1.0",
     )
+    # Before CORS, so CORS stays outermost and 413/429 answers still carry CORS headers.
+    install_security(app, settings)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.server.allowed_origins,

@@ -1,0 +1,187 @@
+"""Security for the app server: admin token, per-client rate limit, request body cap.
+
+- `require_admin_token`: FastAPI dependency for admin actions (catalogue reload, staff views).
+  The token comes from env `TTHC_ADMIN_TOKEN` or `security.admin_token` in the untracked
+  settings.local.yml; it is compared in constant time. Accepted as `Authorization: Bearer <token>`,
+  `X-Admin-Token: <token>`, or HTTP Basic with the token as password (so a staff member's browser
+  prompts for it). Unset token → admin endpoints answer 503 (disabled), never open.
+- `RequestGuardMiddleware`: pure ASGI middleware that refuses bodies over `security.max_body_bytes`
+  (413) and applies a per-client token bucket (429 with Retry-After) to every path except
+  `security.rate_limit_exempt_paths` (Rasa's internal action calls, liveness).
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import math
+import os
+from typing import Any, Awaitable, Callable
+
+from fastapi import FastAPI, HTTPException, Request, status
+
+from assistant.ratelimit import TokenBucketLimiter
+from assistant.settings import SecuritySettings, Settings, get_settings
+
+ADMIN_TOKEN_ENV = "TTHC_ADMIN_TOKEN"
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+# --- admin token -------------------------------------------------------------------------------
+
+def configured_admin_token(settings: Settings | None = None) -> str:
+    """The admin token from the environment, else from settings (settings.local.yml); '' if unset."""
+    token = os.environ.get(ADMIN_TOKEN_ENV, "")
+    if not token:
+        token = (settings or get_settings()).security.admin_token
+    return token.strip()
+
+
+def _presented_token(request: Request) -> str | None:
+    header = request.headers.get("x-admin-token")
+    if header:
+        return header.strip()
+    authorization = request.headers.get("authorization", "")
+    scheme, _, value = authorization.partition(" ")
+    scheme = scheme.lower()
+    if scheme == "bearer" and value.strip():
+        return value.strip()
+    if scheme == "basic" and value.strip():
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return decoded.partition(":")[2]  # any user name, the token as password
+    return None
+
+
+def require_admin_token(request: Request) -> None:
+    """FastAPI dependency: let the request through only with the configured admin token."""
+    settings = getattr(request.app.state, "settings", None)
+    expected = configured_admin_token(settings)
+    if not expected:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail=f"Chức năng quản trị đang tắt: máy chủ chưa đặt {ADMIN_TOKEN_ENV} "
+            "(biến môi trường hoặc settings.local.yml).",
+        )
+    presented = _presented_token(request)
+    if not presented:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail="Cần mã quản trị: gửi header 'Authorization: Bearer <mã>' hoặc đăng nhập bằng mã quản trị.",
+            headers={"WWW-Authenticate": 'Basic realm="tthc-admin", charset="UTF-8"'},
+        )
+    if not hmac.compare_digest(presented.encode("utf-8"), expected.encode("utf-8")):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Mã quản trị không đúng.")
+
+
+# --- rate limit and body cap -------------------------------------------------------------------
+
+async def _send_json(send: Send, status_code: int, body: dict, headers: dict[str, str] | None = None) -> None:
+    payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    raw_headers = [(b"content-type", b"application/json; charset=utf-8"), (b"content-length", str(len(payload)).encode())]
+    raw_headers += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status_code, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+def too_large_message(limit: int) -> str:
+    return (
+        f"Nội dung gửi lên quá lớn (tối đa {limit // 1024} KB). "
+        "Anh/Chị vui lòng rút gọn nội dung rồi gửi lại."
+    )
+
+
+def rate_limited_message(retry_after: int) -> str:
+    return (
+        "Anh/Chị đã gửi quá nhiều yêu cầu trong thời gian ngắn. "
+        f"Vui lòng thử lại sau {retry_after} giây."
+    )
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class RequestGuardMiddleware:
+    """Body size cap (413) and per-client rate limit (429) in front of the whole app."""
+
+    def __init__(self, app: ASGIApp, security: SecuritySettings, limiter: TokenBucketLimiter | None = None) -> None:
+        self.app = app
+        self.max_body_bytes = security.max_body_bytes
+        self.exempt_paths = tuple(security.rate_limit_exempt_paths)
+        if limiter is None and security.rate_limit_per_minute > 0:
+            limiter = TokenBucketLimiter(security.rate_limit_per_minute, max(1, security.rate_limit_burst))
+        self.limiter = limiter
+
+    @staticmethod
+    def client_key(scope: Scope) -> str:
+        # Behind a reverse proxy run uvicorn with --proxy-headers so `client` is the real address.
+        client = scope.get("client")
+        return client[0] if client else "unknown"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        if self.limiter is not None and not path.startswith(self.exempt_paths):
+            wait = self.limiter.acquire(self.client_key(scope))
+            if wait > 0:
+                retry_after = max(1, math.ceil(wait))
+                await _send_json(send, 429, {"detail": rate_limited_message(retry_after)}, {"Retry-After": str(retry_after)})
+                return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None:
+            try:
+                declared_size = int(declared)
+            except ValueError:
+                await _send_json(send, 400, {"detail": "Header Content-Length không hợp lệ."})
+                return
+            if declared_size > self.max_body_bytes:
+                await _send_json(send, 413, {"detail": too_large_message(self.max_body_bytes)})
+                return
+            await self.app(scope, receive, send)
+            return
+        await self._call_counting_body(scope, receive, send)
+
+    async def _call_counting_body(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """No Content-Length (chunked upload): read the body up to the cap first, then replay it."""
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break  # client went away; let the app see the disconnect
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                await _send_json(send, 413, {"detail": too_large_message(self.max_body_bytes)})
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+def install_security(app: FastAPI, settings: Settings) -> None:
+    """Wire the guard middleware and make settings visible to `require_admin_token`."""
+    app.state.settings = settings
+    app.add_middleware(RequestGuardMiddleware, security=settings.security)

@@ -1,0 +1,159 @@
+"""Admin token, rate limit and body cap on a small FastAPI app built with the real middleware,
+plus the wiring in create_app()."""
+from __future__ import annotations
+
+import base64
+
+import pytest
+from fastapi import Depends, FastAPI
+from fastapi.testclient import TestClient
+
+from assistant.server.security import ADMIN_TOKEN_ENV, install_security, require_admin_token
+from assistant.settings import load_settings
+
+TOKEN = "s3cret-admin-token"
+
+
+def make_settings(**security):
+    settings = load_settings(environ={})
+    return settings.model_copy(update={"security": settings.security.model_copy(update=security)})
+
+
+def make_app(**security) -> FastAPI:
+    app = FastAPI()
+    install_security(app, make_settings(**security))
+
+    @app.post("/admin/thing", dependencies=[Depends(require_admin_token)])
+    def admin_thing():
+        return {"ok": True}
+
+    @app.post("/echo")
+    async def echo(payload: dict):
+        return {"size": len(str(payload))}
+
+    @app.get("/ping")
+    def ping():
+        return {"pong": True}
+
+    @app.post("/webhook")
+    def webhook():
+        return {"ok": True}
+
+    return app
+
+
+@pytest.fixture
+def admin_client(monkeypatch):
+    monkeypatch.setenv(ADMIN_TOKEN_ENV, TOKEN)
+    return TestClient(make_app(rate_limit_per_minute=0))
+
+
+def test_admin_requires_token(admin_client):
+    response = admin_client.post("/admin/thing")
+    assert response.status_code == 401
+    assert "Authorization: Bearer" in response.json()["detail"]
+    assert response.headers["www-authenticate"].startswith("Basic")
+
+
+def test_admin_rejects_wrong_token(admin_client):
+    response = admin_client.post("/admin/thing", headers={"Authorization": "Bearer nope"})
+    assert response.status_code == 403
+    assert "không đúng" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Authorization": f"Bearer {TOKEN}"},
+        {"X-Admin-Token": TOKEN},
+        {"Authorization": "Basic " + base64.b64encode(f"staff:{TOKEN}".encode()).decode()},
+    ],
+)
+def test_admin_accepts_token_forms(admin_client, headers):
+    assert admin_client.post("/admin/thing", headers=headers).json() == {"ok": True}
+
+
+def test_admin_rejects_garbage_basic_auth(admin_client):
+    response = admin_client.post("/admin/thing", headers={"Authorization": "Basic %%%not-base64"})
+    assert response.status_code == 401
+
+
+def test_admin_disabled_without_token(monkeypatch):
+    monkeypatch.delenv(ADMIN_TOKEN_ENV, raising=False)
+    client = TestClient(make_app(rate_limit_per_minute=0, admin_token=""))
+    response = client.post("/admin/thing", headers={"Authorization": "Bearer anything"})
+    assert response.status_code == 503
+    assert ADMIN_TOKEN_ENV in response.json()["detail"]
+
+
+def test_admin_token_from_settings_local(monkeypatch):
+    monkeypatch.delenv(ADMIN_TOKEN_ENV, raising=False)
+    client = TestClient(make_app(rate_limit_per_minute=0, admin_token="from-local-file"))
+    assert client.post("/admin/thing", headers={"X-Admin-Token": "from-local-file"}).status_code == 200
+    assert client.post("/admin/thing", headers={"X-Admin-Token": TOKEN}).status_code == 403
+
+
+def test_rate_limit_per_client_with_retry_after():
+    client = TestClient(make_app(rate_limit_per_minute=6, rate_limit_burst=3))
+    codes = [client.get("/ping").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    refused = client.get("/ping")
+    assert int(refused.headers["retry-after"]) >= 1
+    assert "thử lại sau" in refused.json()["detail"]
+    # Another client address has its own bucket.
+    other = TestClient(make_app(rate_limit_per_minute=6, rate_limit_burst=3), client=("10.0.0.9", 5000))
+    assert other.get("/ping").status_code == 200
+
+
+def test_exempt_paths_are_not_limited():
+    client = TestClient(make_app(rate_limit_per_minute=6, rate_limit_burst=1))
+    assert [client.post("/webhook").status_code for _ in range(5)] == [200] * 5
+    assert [client.get("/ping").status_code for _ in range(2)] == [200, 429]
+
+
+def test_body_over_cap_gets_polite_413():
+    client = TestClient(make_app(rate_limit_per_minute=0, max_body_bytes=1024))
+    response = client.post("/echo", json={"text": "x" * 2000})
+    assert response.status_code == 413
+    assert "quá lớn" in response.json()["detail"]
+    assert client.post("/echo", json={"text": "x" * 500}).status_code == 200
+
+
+def test_chunked_body_over_cap_gets_413():
+    client = TestClient(make_app(rate_limit_per_minute=0, max_body_bytes=1024))
+
+    def chunks():
+        for _ in range(10):
+            yield b"x" * 200
+
+    response = client.post("/echo", content=chunks(), headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+
+
+def test_chunked_body_under_cap_reaches_the_app():
+    client = TestClient(make_app(rate_limit_per_minute=0, max_body_bytes=1024))
+
+    def chunks():
+        yield b'{"text": '
+        yield b'"hello"}'
+
+    response = client.post("/echo", content=chunks(), headers={"Content-Type": "application/json"})
+    assert response.status_code == 200
+
+
+def test_bad_content_length_is_400():
+    client = TestClient(make_app(rate_limit_per_minute=0))
+    response = client.post("/echo", content=b"{}", headers={"Content-Length": "abc", "Content-Type": "application/json"})
+    assert response.status_code in (400, 413)  # h11 may refuse it before the app; never a 5xx
+
+
+def test_create_app_wires_security_and_admin_reload(monkeypatch):
+    pytest.importorskip("knowledge_base.store", reason="knowledge_base.store has not landed")
+    from assistant.server.app import create_app
+
+    monkeypatch.setenv(ADMIN_TOKEN_ENV, TOKEN)
+    settings = make_settings(max_body_bytes=1024, rate_limit_per_minute=0)
+    client = TestClient(create_app(settings))
+    assert client.post("/admin/reload").status_code == 401
+    assert client.post("/admin/reload", headers={"X-Admin-Token": "wrong"}).status_code == 403
+    assert client.post("/webhook", content=b"x" * 5000).status_code == 413
