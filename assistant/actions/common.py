@@ -1,0 +1,85 @@
+"""Helpers shared by the actions: knowledge-base access, sending a Reply, reading the history."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from assistant.reply import Reply
+
+logger = logging.getLogger(__name__)
+
+# Intent (docs/conversation-contract.md) -> aspect answered (assistant.answers.ASPECTS).
+INTENT_ASPECTS = {
+    "ask_procedure": "overview",
+    "ask_documents": "documents",
+    "ask_fee": "fee",
+    "ask_processing_time": "time",
+    "ask_where": "where",
+    "ask_online": "online",
+    "ask_steps": "steps",
+    "ask_conditions": "conditions",
+    "ask_result": "result",
+}
+
+
+def get_knowledge_base():
+    """The process-wide KnowledgeBase (imported here so tests can replace this function)."""
+    from assistant.server.deps import get_kb
+
+    return get_kb()
+
+
+def send(dispatcher: CollectingDispatcher, reply: Reply) -> None:
+    """One bot message: the text with its links, and the buttons when there are any."""
+    buttons = [button.as_rasa() for button in reply.buttons]
+    dispatcher.utter_message(text=reply.full_text(), buttons=buttons or None)
+
+
+def latest_text(tracker: Tracker) -> str:
+    """What the user typed; empty for a button payload ("/intent{...}"), which carries no words."""
+    text = (tracker.latest_message or {}).get("text") or ""
+    return "" if text.startswith("/") else text
+
+
+def latest_intent(tracker: Tracker) -> str:
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name") or ""
+
+
+def latest_entity(tracker: Tracker, entity: str) -> str | None:
+    value = next(tracker.get_latest_entity_values(entity), None)
+    return str(value).strip() if value not in (None, "") else None
+
+
+def recent_messages(events: list[dict[str, Any]], limit: int) -> list[dict[str, str]]:
+    """The last `limit` user/bot messages with text, oldest first, as {"sender", "text"}."""
+    messages = [
+        {"sender": event["event"], "text": event.get("text") or ""}
+        for event in events
+        if event.get("event") in ("user", "bot") and (event.get("text") or "").strip()
+    ]
+    return messages[-limit:]
+
+
+def _intent_of(event: dict[str, Any]) -> str:
+    return ((event.get("parse_data") or {}).get("intent") or {}).get("name") or ""
+
+
+def last_exchange(events: list[dict[str, Any]], skip_intent_prefix: str) -> tuple[str, str]:
+    """The question before the latest user message and the bot's answer to it.
+
+    Turns whose intent starts with `skip_intent_prefix` (e.g. earlier feedback) are skipped,
+    so "sai rồi" after "cảm ơn" still refers to the real question.
+    """
+    turns: list[tuple[dict[str, Any], list[str]]] = []
+    for event in events:
+        if event.get("event") == "user":
+            turns.append((event, []))
+        elif event.get("event") == "bot" and turns and (event.get("text") or "").strip():
+            turns[-1][1].append(event["text"])
+    for user_event, answers in reversed(turns[:-1]):
+        if not _intent_of(user_event).startswith(skip_intent_prefix):
+            return user_event.get("text") or "", "\n".join(answers)
+    return "", ""

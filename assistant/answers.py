@@ -1,0 +1,402 @@
+"""Vietnamese replies composed from catalogue records (no Rasa here).
+
+Every fact in a reply comes from the `Procedure` record; when the record does not state a
+field, the reply says so and points to the one-stop counter instead of guessing a fee or a time.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from assistant.dossier_tracking import TrackingResult, TrackingStatus
+from assistant.reply import Button, Link, Reply
+from assistant.settings import Settings, get_settings
+from knowledge_base.schema import (
+    CHANNEL_LABELS,
+    LEVEL_LABELS,
+    ONLINE_LABELS,
+    ChannelKind,
+    Fee,
+    OnlineAvailability,
+    Procedure,
+    ProcessingTime,
+    SearchHit,
+)
+
+ASPECTS = ("overview", "documents", "fee", "time", "where", "online", "steps", "conditions", "result")
+MAX_OPTIONS = 5
+MAX_DOCUMENTS = 15  # a longer checklist is cut, and the reply says how many were left out
+MAX_FIELD_CHARS = 600  # long published texts are shortened; the source link has the rest
+
+DEFAULT_COUNTER = "Bộ phận Một cửa UBND xã/phường"
+# Published placeholders that mean "nothing stated" (the national portal prints them in empty cells).
+_UNSTATED = {"", "không có thông tin", "đang cập nhật", "chưa có thông tin"}
+
+
+def _stated(text: str) -> bool:
+    return text.strip().strip(".").lower() not in _UNSTATED
+
+
+def _shorten(text: str, limit: int = MAX_FIELD_CHARS) -> str:
+    text = " ".join(text.split()) if "\n" not in text else text.strip()
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return text[: cut if cut > 0 else limit].rstrip(" ,;:") + " …"
+
+
+def counter_name(settings: Settings) -> str:
+    """Where a citizen can ask a person: the configured one-stop address or the commune counter."""
+    return settings.province.one_stop_address.strip() or DEFAULT_COUNTER
+
+
+def contact_lines(settings: Settings) -> list[str]:
+    """Human contact details from settings; only what is configured is shown."""
+    province = settings.province
+    lines = []
+    if province.hotline.strip():
+        lines.append(f"- Đường dây nóng: {province.hotline.strip()}")
+    lines.append(f"- Nơi tiếp nhận trực tiếp: {counter_name(settings)}")
+    if province.email.strip():
+        lines.append(f"- Email: {province.email.strip()}")
+    return lines
+
+
+def _not_stated(what: str, settings: Settings) -> str:
+    return (
+        f"Danh mục thủ tục không nêu {what} của thủ tục này. "
+        f"Anh/Chị vui lòng hỏi {counter_name(settings)} để được hướng dẫn chính xác."
+    )
+
+
+def procedure_links(procedure: Procedure, settings: Settings) -> list[Link]:
+    """The procedure's page on the national portal, then the province portal when configured."""
+    links = []
+    if procedure.source_url:
+        links.append(Link("Chi tiết thủ tục trên Cổng Dịch vụ công quốc gia", procedure.source_url))
+    else:
+        links.append(Link("Cổng Dịch vụ công quốc gia", settings.national_portal_url))
+    if settings.province.portal_url.strip():
+        links.append(
+            Link(f"Cổng Dịch vụ công tỉnh {settings.province.name}", settings.province.portal_url.strip())
+        )
+    return links
+
+
+# ---- one line per aspect ------------------------------------------------------------------
+
+def _format_fee(fee: Fee) -> str:
+    if fee.free:
+        return "Miễn phí" + (f" ({_shorten(fee.text, 200)})" if _stated(fee.text) and len(fee.text) > 12 else "")
+    if fee.amount_vnd is not None and not _stated(fee.text):
+        return f"{fee.amount_vnd:,} đồng".replace(",", ".")
+    return _shorten(fee.text, 300)
+
+
+def _format_time(time: ProcessingTime) -> str:
+    text = time.text.strip()
+    if time.working_days is not None and (not text or text.replace(".", "").replace(",", "").isdigit()):
+        return f"{time.working_days:g} ngày làm việc"
+    return _shorten(text, 300)
+
+
+def _per_channel(procedure: Procedure, has_value, render) -> list[str]:
+    """Lines 'Kênh A, Kênh B: value', merging channels that publish the same value."""
+    grouped: dict[str, list[str]] = {}
+    for channel in procedure.channels:
+        if has_value(channel):
+            grouped.setdefault(render(channel), []).append(CHANNEL_LABELS[channel.kind])
+    if len(grouped) == 1 and len(next(iter(grouped.values()))) == len(procedure.channels) > 1:
+        return [f"- {next(iter(grouped))} (mọi hình thức nộp)"]
+    return [f"- {', '.join(kinds)}: {value}" for value, kinds in grouped.items()]
+
+
+def _fee_lines(procedure: Procedure) -> list[str]:
+    return _per_channel(
+        procedure,
+        lambda c: c.fee.free is not None or c.fee.amount_vnd is not None or _stated(c.fee.text),
+        lambda c: _format_fee(c.fee),
+    )
+
+
+def _time_lines(procedure: Procedure) -> list[str]:
+    return _per_channel(
+        procedure,
+        lambda c: c.time.working_days is not None or _stated(c.time.text),
+        lambda c: _format_time(c.time),
+    )
+
+
+def _document_line(document) -> str:
+    line = f"☐ {document.name.strip()}"
+    if document.copies.strip():
+        line += f" — {document.copies.strip()}"
+    if _stated(document.form):
+        line += f" (mẫu: {document.form.strip()})"
+    return line
+
+
+def _documents_body(procedure: Procedure, settings: Settings, limit: int = MAX_DOCUMENTS) -> str:
+    if not procedure.documents:
+        return _not_stated("thành phần hồ sơ", settings)
+    lines = [f"Hồ sơ cần chuẩn bị cho «{procedure.title}»:"]
+    current_group = None
+    for document in procedure.documents[:limit]:
+        if document.group.strip() and document.group != current_group:
+            current_group = document.group
+            lines.append(f"{document.group.strip().rstrip(':')}:")
+        lines.append(_document_line(document))
+    hidden = len(procedure.documents) - limit
+    if hidden > 0:
+        lines.append(f"… và {hidden} giấy tờ khác (xem đầy đủ ở đường dẫn bên dưới).")
+    return "\n".join(lines)
+
+
+def _fee_body(procedure: Procedure, settings: Settings) -> str:
+    lines = _fee_lines(procedure)
+    if not lines:
+        return _not_stated("phí, lệ phí", settings)
+    return "\n".join([f"Phí, lệ phí của «{procedure.title}»:", *lines])
+
+
+def _time_body(procedure: Procedure, settings: Settings) -> str:
+    lines = _time_lines(procedure)
+    if not lines:
+        return _not_stated("thời hạn giải quyết", settings)
+    return "\n".join([f"Thời hạn giải quyết «{procedure.title}»:", *lines])
+
+
+def _where_body(procedure: Procedure, settings: Settings) -> str:
+    lines = [f"Nơi nộp hồ sơ «{procedure.title}»:"]
+    if _stated(procedure.where_to_submit):
+        lines.append(f"- {_shorten(procedure.where_to_submit, 400)}")
+    elif procedure.agencies:
+        lines.append(f"- Cơ quan thực hiện: {'; '.join(procedure.agencies)}")
+    else:
+        return _not_stated("nơi tiếp nhận hồ sơ", settings)
+    kinds = [CHANNEL_LABELS[c.kind].lower() for c in procedure.channels]
+    if kinds:
+        lines.append(f"- Hình thức nộp: {', '.join(dict.fromkeys(kinds))}.")
+    return "\n".join(lines)
+
+
+def _online_body(procedure: Procedure, settings: Settings) -> str:
+    if procedure.online == OnlineAvailability.unknown:
+        offers_online = any(c.kind == ChannelKind.online for c in procedure.channels)
+        if not offers_online:
+            return _not_stated("có nộp trực tuyến được hay không", settings)
+        return f"«{procedure.title}» có hình thức nộp trực tuyến theo danh mục thủ tục."
+    label = ONLINE_LABELS[procedure.online]
+    if procedure.online == OnlineAvailability.none:
+        return f"«{procedure.title}»: {label.lower()}; Anh/Chị nộp trực tiếp hoặc qua bưu chính."
+    return f"«{procedure.title}»: {label.lower()}. Anh/Chị có thể nộp qua Cổng Dịch vụ công (đường dẫn bên dưới)."
+
+
+def _text_body(title: str, text: str, what: str, procedure: Procedure, settings: Settings) -> str:
+    if not _stated(text):
+        return _not_stated(what, settings)
+    return f"{title} «{procedure.title}»:\n{_shorten(text)}"
+
+
+def _overview_body(procedure: Procedure, settings: Settings) -> str:
+    lines = [f"«{procedure.title}» (mã {procedure.code})"]
+    facts = []
+    if procedure.levels:
+        facts.append(", ".join(LEVEL_LABELS[level] for level in procedure.levels))
+    if procedure.agencies:
+        facts.append(procedure.agencies[0])
+    if facts:
+        lines.append(f"- Thực hiện: {' — '.join(facts)}")
+    if procedure.documents:
+        names = "; ".join(d.name.strip().rstrip(".") for d in procedure.documents[:3])
+        more = f" và {len(procedure.documents) - 3} giấy tờ khác" if len(procedure.documents) > 3 else ""
+        lines.append(f"- Hồ sơ ({len(procedure.documents)} giấy tờ): {_shorten(names, 300)}{more}")
+    else:
+        lines.append("- Hồ sơ: danh mục không nêu")
+    fees = _fee_lines(procedure)
+    lines.append("- Lệ phí: " + ("; ".join(f.removeprefix("- ") for f in fees) if fees else "danh mục không nêu"))
+    times = _time_lines(procedure)
+    lines.append("- Thời hạn: " + ("; ".join(t.removeprefix("- ") for t in times) if times else "danh mục không nêu"))
+    lines.append(f"- Trực tuyến: {ONLINE_LABELS[procedure.online]}")
+    lines.append("Anh/Chị có thể hỏi thêm về hồ sơ, lệ phí, thời hạn, nơi nộp hoặc các bước thực hiện.")
+    return "\n".join(lines)
+
+
+def aspect_body(procedure: Procedure, aspect: str, settings: Settings) -> str:
+    """The body text for one aspect of a procedure (see ASPECTS)."""
+    if aspect == "documents":
+        return _documents_body(procedure, settings)
+    if aspect == "fee":
+        return _fee_body(procedure, settings)
+    if aspect == "time":
+        return _time_body(procedure, settings)
+    if aspect == "where":
+        return _where_body(procedure, settings)
+    if aspect == "online":
+        return _online_body(procedure, settings)
+    if aspect == "steps":
+        return _text_body("Các bước thực hiện", procedure.steps, "trình tự thực hiện", procedure, settings)
+    if aspect == "conditions":
+        return _text_body("Điều kiện thực hiện", procedure.conditions, "điều kiện thực hiện", procedure, settings)
+    if aspect == "result":
+        return _text_body("Kết quả", procedure.result, "kết quả giải quyết", procedure, settings)
+    return _overview_body(procedure, settings)
+
+
+# ---- whole replies ------------------------------------------------------------------------
+
+def answer(procedure: Procedure, aspect: str, settings: Settings | None = None) -> Reply:
+    """The reply to a question about one aspect of one procedure, with its links."""
+    settings = settings or get_settings()
+    return Reply(text=aspect_body(procedure, aspect, settings), links=procedure_links(procedure, settings))
+
+
+def option_payload(index: int) -> str:
+    return '/choose_option{"option_index":"%d"}' % index
+
+
+def procedure_payload(code: str) -> str:
+    return '/ask_procedure{"procedure_code":"%s"}' % code
+
+
+def ask_back(hits: Sequence[SearchHit]) -> Reply:
+    """Several close matches: ask which one, with up to MAX_OPTIONS buttons (payload = option number)."""
+    options = list(hits)[:MAX_OPTIONS]
+    buttons = [Button(hit.title, option_payload(number)) for number, hit in enumerate(options, start=1)]
+    return Reply(text="Anh/Chị muốn hỏi thủ tục nào dưới đây ạ?", buttons=buttons)
+
+
+def suggestions(hits: Sequence[SearchHit], settings: Settings | None = None) -> Reply:
+    """NLU was unsure: say so, offer the closest procedures (payload = the code) and a human."""
+    settings = settings or get_settings()
+    text = "Xin lỗi, tôi chưa hiểu rõ câu hỏi của Anh/Chị."
+    buttons = [Button(hit.title, procedure_payload(hit.code)) for hit in list(hits)[:MAX_OPTIONS]]
+    if buttons:
+        text += " Có phải Anh/Chị muốn hỏi một trong các thủ tục sau?"
+    else:
+        text += " Anh/Chị có thể hỏi, ví dụ: «làm căn cước cần giấy tờ gì?» hoặc «lệ phí đăng ký khai sinh?»."
+    text += " Nếu cần hỗ trợ trực tiếp, Anh/Chị gõ «gặp nhân viên»."
+    return Reply(text=text, buttons=buttons)
+
+
+def abstain(settings: Settings | None = None) -> Reply:
+    """Nothing in the catalogue fits: say so honestly, suggest rephrasing, offer a human."""
+    settings = settings or get_settings()
+    text = "\n".join(
+        [
+            "Xin lỗi Anh/Chị, tôi không tìm thấy thủ tục phù hợp trong danh mục thủ tục hành chính.",
+            "Anh/Chị có thể diễn đạt lại, ví dụ nêu tên thủ tục (như «đăng ký khai sinh», «cấp lại căn cước»).",
+            "Nếu cần, Anh/Chị có thể liên hệ cán bộ:",
+            *contact_lines(settings),
+        ]
+    )
+    return Reply(text=text, links=_portal_links(settings))
+
+
+def which_procedure() -> Reply:
+    """An aspect was asked but no procedure is known yet."""
+    return Reply(text="Anh/Chị muốn hỏi về thủ tục nào ạ? Ví dụ: «lệ phí đăng ký kết hôn».")
+
+
+def unknown_option(count: int) -> Reply:
+    if count:
+        return Reply(text=f"Anh/Chị vui lòng chọn một số từ 1 đến {count} trong danh sách vừa rồi.")
+    return Reply(text="Hiện chưa có danh sách nào để chọn. Anh/Chị muốn hỏi về thủ tục nào ạ?")
+
+
+def handoff(settings: Settings | None = None) -> Reply:
+    """Hand-off to staff: contact details; the conversation has been flagged for staff."""
+    settings = settings or get_settings()
+    text = "\n".join(
+        [
+            "Tôi đã chuyển cuộc trò chuyện này tới cán bộ tiếp nhận; cán bộ sẽ xem và hỗ trợ Anh/Chị.",
+            "Anh/Chị cũng có thể liên hệ trực tiếp:",
+            *contact_lines(settings),
+        ]
+    )
+    return Reply(text=text, links=_portal_links(settings))
+
+
+def feedback_thanks(good: bool) -> Reply:
+    if good:
+        return Reply(text="Cảm ơn Anh/Chị đã phản hồi! Chúc Anh/Chị làm thủ tục thuận lợi.")
+    return Reply(
+        text="Cảm ơn Anh/Chị đã góp ý. Ý kiến đã được ghi lại để bộ phận phụ trách kiểm tra và cải thiện câu trả lời."
+    )
+
+
+def _portal_links(settings: Settings) -> list[Link]:
+    links = [Link("Cổng Dịch vụ công quốc gia", settings.national_portal_url)]
+    if settings.province.portal_url.strip():
+        links.append(
+            Link(f"Cổng Dịch vụ công tỉnh {settings.province.name}", settings.province.portal_url.strip())
+        )
+    return links
+
+
+# ---- dossier tracking ---------------------------------------------------------------------
+
+_TRACKING_LABELS = {
+    "procedure": "Thủ tục",
+    "received_at": "Ngày tiếp nhận",
+    "due_at": "Ngày hẹn trả kết quả",
+    "note": "Ghi chú",
+}
+
+
+def ask_dossier_code() -> Reply:
+    return Reply(
+        text="Anh/Chị vui lòng gửi mã hồ sơ ghi trên giấy tiếp nhận (ví dụ: 000.00.12.H59-250101-0001)."
+    )
+
+
+def tracking(result: TrackingResult, settings: Settings | None = None) -> Reply:
+    """The reply for a dossier lookup, one message per outcome (found, malformed, unknown, …)."""
+    settings = settings or get_settings()
+    counter = counter_name(settings)
+    if result.status == TrackingStatus.found:
+        lines = [f"Hồ sơ {result.code}: {result.details['status']}"]
+        lines += [f"- {label}: {result.details[key]}" for key, label in _TRACKING_LABELS.items() if key in result.details]
+        return Reply(text="\n".join(lines))
+    if result.status == TrackingStatus.malformed:
+        return Reply(
+            text=(
+                f"Mã hồ sơ «{result.code or '(trống)'}» không đúng định dạng. Mã hồ sơ gồm 6–30 ký tự chữ và số, "
+                "có thể có dấu chấm hoặc gạch ngang (ví dụ: 000.00.12.H59-250101-0001). "
+                "Anh/Chị vui lòng kiểm tra lại trên giấy tiếp nhận."
+            )
+        )
+    if result.status == TrackingStatus.unknown:
+        return Reply(
+            text=(
+                f"Không tìm thấy hồ sơ có mã {result.code} trong hệ thống một cửa. "
+                f"Anh/Chị vui lòng kiểm tra lại mã hoặc liên hệ {counter}."
+            )
+        )
+    if result.status == TrackingStatus.unreachable:
+        return Reply(
+            text=(
+                "Hiện chưa kết nối được hệ thống một cửa để tra cứu hồ sơ. Anh/Chị vui lòng thử lại sau ít phút "
+                f"hoặc tra cứu trên Cổng Dịch vụ công, hoặc liên hệ {counter}."
+            ),
+            links=_portal_links(settings),
+        )
+    return Reply(
+        text=(
+            "Trợ lý chưa được kết nối với hệ thống một cửa nên chưa tra cứu được tình trạng hồ sơ. "
+            f"Anh/Chị vui lòng tra cứu trên Cổng Dịch vụ công hoặc liên hệ {counter}."
+        ),
+        links=_portal_links(settings),
+    )
+
+
+def catalogue_unavailable(settings: Settings | None = None) -> Reply:
+    """The knowledge base cannot be opened: apologise and give the ways to get help meanwhile."""
+    settings = settings or get_settings()
+    text = "\n".join(
+        [
+            "Xin lỗi Anh/Chị, hệ thống tra cứu thủ tục tạm thời chưa sẵn sàng.",
+            "Anh/Chị vui lòng thử lại sau ít phút, tra cứu trên Cổng Dịch vụ công, hoặc liên hệ:",
+            *contact_lines(settings),
+        ]
+    )
+    return Reply(text=text, links=_portal_links(settings))

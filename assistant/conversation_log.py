@@ -1,0 +1,167 @@
+"""Hand-off flags and citizen feedback, kept in SQLite for the staff page and the catalogue team.
+
+The database is `<catalog.data_dir>/app.db` (stdlib sqlite3, one short connection per call so
+any thread or worker can use it). Every stored text passes through `privacy.mask_pii` first.
+
+Functions for other areas (all take an optional `db_path`; default from settings):
+- `flag_handoff(sender_id, channel, messages, db_path=None) -> int`
+- `store_feedback(sender_id, rating, question, answer, channel="", db_path=None) -> int`
+- `list_handoffs(limit=100, db_path=None) -> list[HandoffRecord]` (newest first)
+- `list_feedback(limit=100, rating=None, db_path=None) -> list[FeedbackRecord]` (newest first)
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import closing
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from assistant.privacy import mask_pii
+from assistant.settings import get_settings
+
+RATINGS = ("good", "bad")
+MAX_STORED_MESSAGES = 20
+MAX_TEXT_CHARS = 4000  # one stored message; longer text is cut (it is a log, not an archive)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS handoffs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    sender_id TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    messages TEXT NOT NULL          -- JSON list of {"sender": "user"|"bot", "text": ...}
+);
+CREATE TABLE IF NOT EXISTS feedback (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    sender_id TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    rating TEXT NOT NULL CHECK (rating IN ('good', 'bad')),
+    question TEXT NOT NULL,
+    answer TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class HandoffRecord:
+    """A conversation a citizen asked to hand to staff. `messages`: last turns, oldest first."""
+
+    id: int
+    sender_id: str
+    channel: str
+    created_at: str  # ISO 8601, UTC
+    messages: list[dict[str, str]]
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class FeedbackRecord:
+    """A good/bad rating with the question asked and the answer the bot gave."""
+
+    id: int
+    sender_id: str
+    channel: str
+    created_at: str  # ISO 8601, UTC
+    rating: str  # "good" | "bad"
+    question: str
+    answer: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def default_db_path() -> Path:
+    settings = get_settings()
+    return settings.resolve(settings.catalog.data_dir) / "app.db"
+
+
+def _connect(db_path: Path | None) -> sqlite3.Connection:
+    path = Path(db_path) if db_path else default_db_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(path, timeout=10)
+    connection.row_factory = sqlite3.Row
+    connection.executescript(_SCHEMA)
+    return connection
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _clean(text: str | None) -> str:
+    return mask_pii((text or "")[:MAX_TEXT_CHARS])
+
+
+def flag_handoff(
+    sender_id: str, channel: str, messages: list[dict[str, str]], db_path: Path | None = None
+) -> int:
+    """Flag a conversation for staff. `messages`: [{"sender": "user"|"bot", "text": ...}], oldest
+    first; only the last MAX_STORED_MESSAGES are kept, masked. Returns the new record id."""
+    kept = [
+        {"sender": m.get("sender", ""), "text": _clean(m.get("text"))} for m in messages[-MAX_STORED_MESSAGES:]
+    ]
+    with closing(_connect(db_path)) as connection, connection:
+        cursor = connection.execute(
+            "INSERT INTO handoffs (sender_id, channel, created_at, messages) VALUES (?, ?, ?, ?)",
+            (sender_id, channel or "", _now(), json.dumps(kept, ensure_ascii=False)),
+        )
+        return int(cursor.lastrowid)
+
+
+def store_feedback(
+    sender_id: str,
+    rating: str,
+    question: str,
+    answer: str,
+    channel: str = "",
+    db_path: Path | None = None,
+) -> int:
+    """Store a rating ("good" or "bad") with the masked question and answer. Returns the record id."""
+    if rating not in RATINGS:
+        raise ValueError(f"rating must be one of {RATINGS}, got {rating!r}")
+    with closing(_connect(db_path)) as connection, connection:
+        cursor = connection.execute(
+            "INSERT INTO feedback (sender_id, channel, created_at, rating, question, answer)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (sender_id, channel or "", _now(), rating, _clean(question), _clean(answer)),
+        )
+        return int(cursor.lastrowid)
+
+
+def list_handoffs(limit: int = 100, db_path: Path | None = None) -> list[HandoffRecord]:
+    """Flagged conversations, newest first (at most `limit`)."""
+    with closing(_connect(db_path)) as connection:
+        rows = connection.execute(
+            "SELECT * FROM handoffs ORDER BY id DESC LIMIT ?", (limit,)
+        ).fetchall()
+    return [
+        HandoffRecord(
+            id=row["id"],
+            sender_id=row["sender_id"],
+            channel=row["channel"],
+            created_at=row["created_at"],
+            messages=json.loads(row["messages"]),
+        )
+        for row in rows
+    ]
+
+
+def list_feedback(
+    limit: int = 100, rating: str | None = None, db_path: Path | None = None
+) -> list[FeedbackRecord]:
+    """Feedback, newest first (at most `limit`); `rating` = "good" / "bad" filters."""
+    if rating is not None and rating not in RATINGS:
+        raise ValueError(f"rating must be one of {RATINGS}, got {rating!r}")
+    query = "SELECT * FROM feedback"
+    parameters: tuple = ()
+    if rating:
+        query += " WHERE rating = ?"
+        parameters = (rating,)
+    with closing(_connect(db_path)) as connection:
+        rows = connection.execute(query + " ORDER BY id DESC LIMIT ?", (*parameters, limit)).fetchall()
+    return [FeedbackRecord(**{key: row[key] for key in row.keys()}) for row in rows]

@@ -1,0 +1,147 @@
+"""Which procedure does a message refer to? Context rules for follow-ups, kept out of Rasa.
+
+A message either names a procedure ("lệ phí đăng ký kết hôn?") or only asks about an aspect of
+the current one ("còn lệ phí thì sao?", "nộp online được không?"). We tell them apart generically:
+strip the aspect and filler vocabulary below from the message and look at what is left. Nothing
+left means a follow-up. Something left is searched: if the current procedure is among its matches,
+or the knowledge base abstains on a single leftover word (noise), it is still the current procedure;
+otherwise the message is about something new (answer, ask back when several are close, or abstain
+when the catalogue does not have it).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Protocol
+
+from knowledge_base.schema import Decision, Procedure, SearchHit, SearchResponse
+from knowledge_base.text import content_syllables, fold, normalize
+
+# Words that say WHAT is asked (aspects) or carry no content in a question. Generic question
+# vocabulary, not procedure names; a token typed without diacritics also matches its accented form.
+ASPECT_PHRASES = """
+giấy tờ|hồ sơ|thành phần|cần gì|cần những gì|chuẩn bị|mang theo|mang|bản sao|bản chính
+lệ phí|phí|chi phí|tiền|bao nhiêu tiền|hết bao nhiêu|mất bao nhiêu|tốn|đóng|giá
+thời gian|thời hạn|bao lâu|mấy ngày|bao nhiêu ngày|ngày|lâu|nhanh|mất|trả kết quả
+nộp|ở đâu|chỗ nào|nơi nào|nơi|đâu|địa chỉ|cơ quan nào|tại|đến|lên
+online|onl|trực tuyến|qua mạng|trên mạng|mạng|toàn trình|dịch vụ công|cổng|internet|điện thoại|app
+các bước|bước|quy trình|trình tự|cách làm|cách|làm sao|làm thế nào|như thế nào|thế nào|hướng dẫn
+điều kiện|yêu cầu|ai được|ai|đối tượng|kết quả|nhận được|được gì|nhận|thủ tục|tthc
+""".replace("\n", "|").strip("|").split("|")
+FILLER_WORDS = """
+còn|thì|sao|thế|vậy|vay|cho|hỏi|xin|ạ|à|ơi|nhé|nha|nhỉ|hả|hở|không|ko|k|hok|hông|được|đc|dc|có|là|gì|j|
+của|em|tôi|mình|anh|chị|bạn|ad|admin|bot|nó|cái|đó|này|kia|ấy|với|và|mà|muốn|cần|phải|làm|những|các|
+bao|nhiêu|để|khi|lúc|nếu|ở|trên|qua|rồi|nữa|luôn|đi|giúp|giùm|dùm|vui lòng|mấy|một|thôi|ok|oke|dạ|vâng|ừ|
+trường hợp|thứ|số|về|bên|nào|gì ạ|thì sao|như|nhưng|hay|hoặc|với lại|ra|vào|lại
+""".replace("\n", "|").strip("|").split("|")
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def _phrases(entries: list[str]) -> list[tuple[str, ...]]:
+    unique = {tuple(entry.strip().lower().split()) for entry in entries if entry.strip()}
+    return sorted(unique, key=len, reverse=True)  # longest first: "bao nhiêu tiền" before "tiền"
+
+
+_VOCABULARY = _phrases(ASPECT_PHRASES + FILLER_WORDS)
+
+
+def _token_matches(token: str, word: str) -> bool:
+    return token == word or (token == fold(token) and token == fold(word))
+
+
+def residual_text(text: str) -> str:
+    """The message without aspect and filler vocabulary: what may name a procedure."""
+    tokens = _WORD.findall(normalize(text))
+    kept: list[str] = []
+    position = 0
+    while position < len(tokens):
+        for phrase in _VOCABULARY:
+            window = tokens[position : position + len(phrase)]
+            if len(window) == len(phrase) and all(_token_matches(t, w) for t, w in zip(window, phrase)):
+                position += len(phrase)
+                break
+        else:
+            if not tokens[position].isdigit():  # a bare number is an option or an amount, not a name
+                kept.append(tokens[position])
+            position += 1
+    return " ".join(kept)
+
+
+class SearchableKnowledgeBase(Protocol):
+    def search(self, query: str, top_k: int = 5, filters=None, system: str = "hybrid") -> SearchResponse: ...
+
+    def get(self, code: str) -> Procedure | None: ...
+
+
+class Outcome(str, Enum):
+    answer = "answer"  # `procedure` is the one to answer about
+    clarify = "clarify"  # ask back with `hits`
+    abstain = "abstain"  # the message names something the catalogue does not have
+    ask_which = "ask_which"  # only an aspect was asked and there is no current procedure
+
+
+@dataclass
+class Resolution:
+    outcome: Outcome
+    procedure: Procedure | None = None
+    hits: list[SearchHit] = field(default_factory=list)
+    follow_up: bool = False  # True when the current procedure was kept from context
+
+
+def _codes(response: SearchResponse) -> list[str]:
+    if response.decision == Decision.answer:
+        return [hit.code for hit in response.results[:1]]
+    return [hit.code for hit in response.results]
+
+
+def _from_response(kb: SearchableKnowledgeBase, response: SearchResponse) -> Resolution:
+    if response.decision == Decision.answer and response.results:
+        procedure = kb.get(response.results[0].code)
+        if procedure is not None:
+            return Resolution(Outcome.answer, procedure=procedure)
+    if response.decision == Decision.clarify and response.results:
+        return Resolution(Outcome.clarify, hits=list(response.results))
+    return Resolution(Outcome.abstain)
+
+
+def resolve(
+    kb: SearchableKnowledgeBase,
+    text: str,
+    current_code: str | None = None,
+    named_procedure: str | None = None,
+    explicit_code: str | None = None,
+    top_k: int = 5,
+) -> Resolution:
+    """Decide which procedure the message is about.
+
+    text: the user's message; current_code: the procedure in context (slot);
+    named_procedure: a procedure name the NLU extracted, if any (a strong "new mention" signal);
+    explicit_code: a code sent by a button payload (answered directly when it exists).
+    """
+    if explicit_code:
+        procedure = kb.get(explicit_code)
+        if procedure is not None:
+            return Resolution(Outcome.answer, procedure=procedure)
+    current = kb.get(current_code) if current_code else None
+    mention = (named_procedure or "").strip() or residual_text(text)
+    if not mention:
+        if current is not None:
+            return Resolution(Outcome.answer, procedure=current, follow_up=True)
+        return Resolution(Outcome.ask_which)
+
+    mention_response = kb.search(mention, top_k=top_k)
+    if current is not None:
+        # What the catalogue cannot place is leftover noise ("ừm", a typo) when it is a single
+        # word; a longer phrase names something else, which must not be answered as the current one.
+        noise = mention_response.abstained and not named_procedure and len(content_syllables(normalize(mention))) < 2
+        if noise or current.code in _codes(mention_response):
+            return Resolution(Outcome.answer, procedure=current, follow_up=True)
+
+    # A new procedure: the whole message is the better query (the index is tuned on full
+    # questions); the stripped mention is the fallback when the whole message finds nothing.
+    full_response = kb.search(text, top_k=top_k) if mention != text.strip().lower() else mention_response
+    if full_response.abstained and not mention_response.abstained:
+        full_response = mention_response
+    return _from_response(kb, full_response)

@@ -1,0 +1,97 @@
+"""Channel-neutral bot replies, and fitting them to what a channel can show.
+
+The actions compose a `Reply` (text + buttons + links); connectors call `fit_to_channel` to
+split long text at their length limit and to turn buttons into a numbered list where the
+channel has no buttons. Nothing here knows about procedures or about a specific channel.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Button:
+    title: str
+    payload: str
+
+    def as_rasa(self) -> dict[str, str]:
+        return {"title": self.title, "payload": self.payload}
+
+
+@dataclass(frozen=True)
+class Link:
+    title: str
+    url: str
+
+
+@dataclass
+class Reply:
+    """One bot turn: body text, optional buttons, optional links (rendered after the body)."""
+
+    text: str
+    buttons: list[Button] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
+
+    def full_text(self) -> str:
+        """Body followed by one line per link, for channels that show plain text."""
+        lines = [self.text.strip()] if self.text.strip() else []
+        if self.links:
+            lines.append("\n".join(f"{link.title}: {link.url}" for link in self.links))
+        return "\n\n".join(lines)
+
+
+@dataclass(frozen=True)
+class ChannelMessage:
+    """A piece of a reply that fits one channel message."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Split text into chunks of at most `limit` characters.
+
+    Breaks at paragraph ends first, then line ends, then spaces, and only cuts inside a word
+    when a single word is longer than the limit, so a checklist line is rarely broken.
+    """
+    if limit <= 0:
+        raise ValueError("limit must be a positive number of characters")
+    text = text.strip()
+    chunks: list[str] = []
+    while len(text) > limit:
+        window = text[: limit + 1]
+        cut = -1
+        for separator in ("\n\n", "\n", " "):
+            cut = window.rfind(separator)
+            if cut > 0:
+                break
+        if cut <= 0:
+            cut = limit
+        chunks.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    if text:
+        chunks.append(text)
+    return chunks
+
+
+def numbered_options(buttons: list[Button] | tuple[Button, ...]) -> str:
+    """Buttons as a numbered list; the numbers match the option_index the user can type back."""
+    return "\n".join(f"{number}. {button.title}" for number, button in enumerate(buttons, start=1))
+
+
+def fit_to_channel(
+    reply: Reply, max_chars: int, supports_buttons: bool = True, max_buttons: int = 5
+) -> list[ChannelMessage]:
+    """Render a reply as one or more channel messages.
+
+    Buttons stay on the last message when the channel has them (at most `max_buttons`);
+    otherwise they become a numbered list in the text (the user replies with the number).
+    """
+    text = reply.full_text()
+    buttons = tuple(reply.buttons[:max_buttons]) if supports_buttons else ()
+    if reply.buttons and not supports_buttons:
+        text = f"{text}\n\n{numbered_options(reply.buttons)}\n(Anh/Chị trả lời bằng số thứ tự.)"
+    chunks = split_text(text, max_chars) or [""]
+    messages = [ChannelMessage(chunk) for chunk in chunks[:-1]]
+    messages.append(ChannelMessage(chunks[-1], buttons))
+    return messages
