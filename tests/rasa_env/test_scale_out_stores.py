@@ -1,0 +1,163 @@
+"""endpoints.scale-out.yml against real servers: Rasa's SQLTrackerStore on PostgreSQL and
+RedisLockStore on Redis, as two Rasa replicas would share them.
+
+Starts a throw-away `postgres` and `redis-server` (Debian packages `postgresql`, `redis-server`)
+on free 127.0.0.1 ports in 5500–5599, in a temporary directory; skipped with the reason when the
+binaries are not installed. As root, PostgreSQL runs as the `postgres` user (it refuses root).
+"""
+from __future__ import annotations
+
+import asyncio
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("rasa", reason="runs in the Rasa env (.venv-rasa)")
+pytestmark = pytest.mark.rasa
+
+from rasa.core.lock_store import LockStore, RedisLockStore  # noqa: E402
+from rasa.core.tracker_store import SQLTrackerStore, TrackerStore  # noqa: E402
+
+from store_support import DOMAIN, endpoint_config, tracker_with_context  # noqa: E402
+
+PORT_RANGE = range(5500, 5600)
+
+
+def free_port() -> int:
+    for port in PORT_RANGE:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    pytest.skip("no free port in 5500-5599 for the test servers")
+
+
+def postgres_bin(name: str) -> str | None:
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return candidates[-1] if candidates else None
+
+
+def as_postgres_user(command: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: drop to the `postgres` system user when we are root."""
+    if os.geteuid() != 0:
+        return command
+    runuser = shutil.which("runuser")
+    if not runuser:
+        pytest.skip("running as root and `runuser` is missing, so PostgreSQL cannot be started")
+    return [runuser, "-u", "postgres", "--", *command]
+
+
+@pytest.fixture(scope="module")
+def postgres_server():
+    initdb, pg_ctl = postgres_bin("initdb"), postgres_bin("pg_ctl")
+    if not (initdb and pg_ctl):
+        pytest.skip("PostgreSQL server binaries not installed (Debian: apt-get install postgresql)")
+    workdir = Path(tempfile.mkdtemp(prefix="tthc-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(workdir, user="postgres", group="postgres")
+    data, port = workdir / "data", free_port()
+    subprocess.run(as_postgres_user([initdb, "-D", str(data), "-A", "trust", "-U", "tthc", "--no-sync", "-E", "UTF8"]),
+                   check=True, capture_output=True)
+    options = f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off"
+    subprocess.run(as_postgres_user([pg_ctl, "-D", str(data), "-o", options, "-l", str(workdir / "log"), "-w", "start"]),
+                   check=True, capture_output=True, timeout=60)
+    try:
+        import psycopg2
+
+        connection = psycopg2.connect(host="127.0.0.1", port=port, user="tthc", dbname="postgres")
+        connection.autocommit = True
+        connection.cursor().execute("CREATE DATABASE tthc_trackers")
+        connection.close()
+        yield {"TTHC_PG_HOST": "127.0.0.1", "TTHC_PG_PORT": str(port), "TTHC_PG_DB": "tthc_trackers",
+               "TTHC_PG_USER": "tthc", "TTHC_PG_PASSWORD": ""}
+    finally:
+        subprocess.run(as_postgres_user([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]), capture_output=True, timeout=60)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def redis_server():
+    redis_server_bin = shutil.which("redis-server")
+    if not redis_server_bin:
+        pytest.skip("redis-server not installed (Debian: apt-get install redis-server)")
+    workdir = Path(tempfile.mkdtemp(prefix="tthc-redis-"))
+    port = free_port()
+    process = subprocess.Popen(
+        [redis_server_bin, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        import redis
+
+        client = redis.Redis(host="127.0.0.1", port=port)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.exceptions.ConnectionError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    pytest.fail("redis-server did not come up within 20 s")
+                time.sleep(0.1)
+        yield {"TTHC_REDIS_HOST": "127.0.0.1", "TTHC_REDIS_PORT": str(port), "TTHC_REDIS_DB": "1",
+               "TTHC_REDIS_PASSWORD": ""}
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture
+def scale_out_env(monkeypatch, postgres_server, redis_server):
+    for name, value in {**postgres_server, **redis_server,
+                        "TTHC_ACTION_ENDPOINT_URL": "http://127.0.0.1:1/webhook"}.items():
+        monkeypatch.setenv(name, value)
+
+
+def open_tracker_store() -> TrackerStore:
+    return TrackerStore.create(endpoint_config("endpoints.scale-out.yml", "tracker_store"), domain=DOMAIN)
+
+
+def open_lock_store() -> LockStore:
+    return LockStore.create(endpoint_config("endpoints.scale-out.yml", "lock_store"))
+
+
+def test_postgres_tracker_store_shared_by_two_replicas(scale_out_env):
+    replica_a, replica_b = open_tracker_store(), open_tracker_store()
+    assert isinstance(replica_a, SQLTrackerStore)
+    assert replica_a.engine.dialect.name == "postgresql"
+    asyncio.run(replica_a.save(tracker_with_context("citizen-pg")))
+
+    restored = asyncio.run(replica_b.retrieve("citizen-pg"))
+    assert restored is not None
+    assert restored.get_slot("procedure_code") == "1.001234"
+    assert restored.latest_message.text == "làm căn cước cần giấy tờ gì"
+    assert asyncio.run(replica_b.retrieve("someone-else")) is None
+
+
+def test_redis_lock_store_serializes_a_conversation_across_replicas(scale_out_env):
+    replica_a, replica_b = open_lock_store(), open_lock_store()
+    assert isinstance(replica_a, RedisLockStore)
+
+    async def scenario() -> None:
+        async with replica_a.lock("citizen-redis", lock_lifetime=30):
+            waiting_ticket = replica_b.issue_ticket("citizen-redis", lock_lifetime=30)
+            shared = replica_b.get_lock("citizen-redis")
+            assert shared is not None and shared.is_locked(waiting_ticket), "replica B must wait for A"
+            replica_b.cleanup("citizen-redis", waiting_ticket)
+        assert replica_b.get_lock("citizen-redis") is None, "the lock is released for every replica"
+
+    asyncio.run(scenario())
