@@ -6,6 +6,7 @@ import importlib
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from assistant.logging_setup import install_pii_log_masking
 from assistant.server.security import install_security
 from assistant.settings import Settings, get_settings
 
@@ -27,6 +28,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Custom actions for Rasa, procedure search API and web pages.",
         version="0.1.0",
     )
+    if settings.privacy.mask_logs:
+        install_pii_log_masking()
     # Before CORS, so CORS stays outermost and 413/429 answers still carry CORS headers.
     install_security(app, settings)
     app.add_middleware(
