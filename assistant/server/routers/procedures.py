@@ -132,8 +132,12 @@ def procedure_qr(
 
 
 def portal_url(procedure: Procedure, settings: Settings) -> str:
-    """The link a citizen acts on: the same first link the bot gives (the procedure's portal page)."""
-    return procedure_links(procedure, settings)[0].url
+    """The link a citizen acts on: the same first link the bot gives (the procedure's portal page).
+
+    Only an http(s) link is printed or put in a QR code; anything else falls back to the national portal.
+    """
+    url = procedure_links(procedure, settings)[0].url
+    return url if url.startswith(("https://", "http://")) else settings.national_portal_url
 
 
 @lru_cache(maxsize=512)
