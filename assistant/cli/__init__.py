@@ -8,7 +8,7 @@ from assistant.errors import SetupError
 from knowledge_base.errors import KnowledgeBaseError
 
 # Modules exposing `register(subparsers)`; each owns one subcommand group.
-SUBCOMMAND_MODULES = ("assistant.cli.up", "assistant.cli.kb", "assistant.cli.nlu")
+SUBCOMMAND_MODULES = ("assistant.cli.up", "assistant.cli.kb", "assistant.cli.nlu", "assistant.cli.privacy")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,48 @@
+"""`tthc privacy purge`: apply the retention period to stored conversations, hand-offs and feedback."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from assistant.retention import cutoff_for, purge_app_records, purge_tracker_store
+from assistant.settings import get_settings
+
+
+def default_tracker_db() -> Path:
+    # Same path the launcher hands to Rasa as TTHC_TRACKER_DB.
+    from assistant.launcher.processes import rasa_server_env
+
+    return Path(rasa_server_env(get_settings())["TTHC_TRACKER_DB"])
+
+
+def purge(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    days = args.days if args.days is not None else settings.privacy.retention_days
+    cutoff = cutoff_for(days)
+    tracker_db = Path(args.tracker_db) if args.tracker_db else default_tracker_db()
+    verb = "would delete" if args.dry_run else "deleted"
+    conversations = purge_tracker_store(tracker_db, cutoff, dry_run=args.dry_run)
+    print(f"Retention {days} days (before {cutoff:%Y-%m-%d %H:%M} UTC): {verb} {conversations} "
+          f"conversation(s) from {tracker_db}")
+    if args.dry_run:
+        print("Hand-offs and feedback: not counted in a dry run")
+        return 0
+    app_counts = purge_app_records(cutoff)
+    if app_counts is None:
+        print("Hand-offs and feedback: not purged (assistant.conversation_log has no purge_older_than yet)")
+    else:
+        print("Hand-offs and feedback: " + ", ".join(f"{verb} {n} {table}" for table, n in app_counts.items()))
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("privacy", help="personal-data retention")
+    commands = parser.add_subparsers(dest="privacy_command", metavar="COMMAND")
+    purge_parser = commands.add_parser(
+        "purge", help="delete conversations, hand-offs and feedback older than privacy.retention_days"
+    )
+    purge_parser.add_argument("--days", type=int, help="override privacy.retention_days")
+    purge_parser.add_argument("--tracker-db", help="Rasa SQLite tracker store (default: the one `tthc up` uses)")
+    purge_parser.add_argument("--dry-run", action="store_true", help="count what would be deleted, delete nothing")
+    purge_parser.set_defaults(handler=purge)
+    parser.set_defaults(handler=lambda _args: parser.print_help() or 0)

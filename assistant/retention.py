@@ -1,0 +1,56 @@
+"""Retention: delete stored conversations older than `privacy.retention_days`.
+
+Two stores hold what citizens typed:
+- Rasa's SQLite tracker store (`TTHC_TRACKER_DB`, set by the launcher): whole conversations. A
+  conversation is deleted only when its *latest* event is older than the cutoff, so an ongoing
+  conversation is never cut in half.
+- The app database of hand-offs and feedback (`assistant.conversation_log`), purged through its
+  own `purge_older_than(cutoff, db_path=None) -> dict[str, int]` when that module offers it.
+
+Stdlib sqlite3 only: no Rasa import, so it runs in the app env.
+"""
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from assistant.errors import SetupError
+
+
+def cutoff_for(retention_days: int, now: datetime | None = None) -> datetime:
+    if retention_days < 1:
+        raise SetupError(f"retention must be at least 1 day, got {retention_days}; set privacy.retention_days >= 1")
+    return (now or datetime.now(timezone.utc)) - timedelta(days=retention_days)
+
+
+def _expired_senders_query() -> str:
+    return "SELECT sender_id FROM events GROUP BY sender_id HAVING MAX(timestamp) < ?"
+
+
+def purge_tracker_store(db_path: Path, cutoff: datetime, dry_run: bool = False) -> int:
+    """Delete conversations whose last event is before `cutoff`; returns how many (or would be)."""
+    if not Path(db_path).exists():
+        return 0
+    with closing(sqlite3.connect(db_path, timeout=10)) as connection, connection:
+        has_events = connection.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'"
+        ).fetchone()
+        if not has_events:
+            return 0
+        cutoff_ts = cutoff.timestamp()
+        expired = connection.execute(f"SELECT COUNT(*) FROM ({_expired_senders_query()})", (cutoff_ts,)).fetchone()[0]
+        if not dry_run and expired:
+            connection.execute(f"DELETE FROM events WHERE sender_id IN ({_expired_senders_query()})", (cutoff_ts,))
+    return int(expired)
+
+
+def purge_app_records(cutoff: datetime, dry_run: bool = False) -> dict[str, int] | None:
+    """Purge hand-offs/feedback via assistant.conversation_log; None when it has no purge API yet."""
+    from assistant import conversation_log
+
+    purge = getattr(conversation_log, "purge_older_than", None)
+    if purge is None or dry_run:
+        return None
+    return dict(purge(cutoff))
