@@ -15,6 +15,7 @@ import httpx
 from assistant.errors import SetupError
 from assistant.launcher.rasa_model import rasa_environment, rasa_executable
 from assistant.settings import PROJECT_ROOT, Settings
+from connectors.zalo.config import zalo_env_defaults
 
 
 def ensure_port_free(host: str, port: int, what: str, setting: str) -> None:
@@ -34,6 +35,7 @@ def rasa_server_env(settings: Settings) -> dict[str, str]:
     data_dir = settings.resolve(settings.catalog.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     return rasa_environment({
+        **zalo_env_defaults(),  # unset ZALO_* -> "": Rasa refuses unset ${VAR}; the channel then stays off
         "TTHC_ACTION_ENDPOINT_URL": f"{settings.server.app_url}/webhook",
         "TTHC_TRACKER_DB": str(data_dir / "rasa_tracker.db"),
     })

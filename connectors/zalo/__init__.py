@@ -1,0 +1,1 @@
+"""Zalo Official Account channel for Rasa (`connectors.zalo.channel.ZaloInput`); see docs/zalo.md."""

@@ -1,0 +1,205 @@
+"""Deliver replies through the Zalo OA API without ever losing one.
+
+A reply is POSTed to `{api_base}/v3.0/oa/message/cs`. Error -216 (expired access token) triggers
+one token refresh through the OAuth endpoint and one resend. Any other failure (network, HTTP
+5xx, another Zalo error code) is retried after each pause in `retry_delays`; if it still fails,
+the reply goes to the persistent outbox with a log line, and `flush_outbox` (run periodically,
+and right after the API accepts a message again) re-delivers the outbox in order.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from connectors.zalo.config import ZaloConfig
+from connectors.zalo.masking import masked_logger
+from connectors.zalo.messages import request_body
+from connectors.zalo.store import ZaloStore
+
+logger = masked_logger(__name__)
+
+SEND_PATH = "/v3.0/oa/message/cs"
+ERROR_TOKEN_EXPIRED = -216
+
+
+class DeliveryError(Exception):
+    """One failed delivery attempt. `api_down` = the API itself is unreachable or failing (5xx)."""
+
+    def __init__(self, reason: str, api_down: bool) -> None:
+        super().__init__(reason)
+        self.api_down = api_down
+
+
+@dataclass(frozen=True)
+class FlushResult:
+    delivered: int
+    remaining: int
+    dead: int
+
+
+class ZaloApiClient:
+    """Sends OA messages; owns the access token, the retries and the outbox."""
+
+    def __init__(self, config: ZaloConfig, store: ZaloStore) -> None:
+        self.config = config
+        self.store = store
+        stored = store.load_tokens(config.refresh_token)
+        self.access_token, self.refresh_token = stored or (config.access_token, config.refresh_token)
+        self._refresh_lock = asyncio.Lock()
+        self._flush_lock = asyncio.Lock()
+        self._background: set[asyncio.Task] = set()
+
+    # -- public --------------------------------------------------------------------------------
+    async def send(self, user_id: str, message: dict[str, Any]) -> bool:
+        """Deliver one message now (with retries) or keep it in the outbox; True when delivered."""
+        if self.store.pending_count(user_id):
+            # Earlier replies to this citizen are still waiting: keep the conversation in order.
+            self._park(user_id, message, "earlier replies to this user are still in the outbox")
+            self._flush_soon()
+            return False
+        attempts = len(self.config.retry_delays) + 1
+        for attempt in range(attempts):
+            try:
+                await self._deliver(user_id, message)
+            except DeliveryError as exc:
+                reason = str(exc)
+                logger.warning("Zalo delivery to user %s failed (attempt %d/%d): %s",
+                               user_id, attempt + 1, attempts, reason)
+                if attempt + 1 < attempts:
+                    await asyncio.sleep(self.config.retry_delays[attempt])
+                continue
+            if self.store.pending_count():
+                self._flush_soon()  # the API answers again: deliver what waited
+            return True
+        self._park(user_id, message, reason)
+        return False
+
+    async def flush_outbox(self) -> FlushResult:
+        """Re-deliver outbox messages oldest first, one attempt each.
+
+        Stops at the first sign that the API is still down; a user whose message fails is
+        skipped for the rest of this flush so their replies stay in order.
+        """
+        async with self._flush_lock:
+            delivered = 0
+            blocked_users: set[str] = set()
+            for item in self.store.pending():
+                if item.user_id in blocked_users:
+                    continue
+                try:
+                    await self._deliver(item.user_id, item.message)
+                except DeliveryError as exc:
+                    dead = item.attempts + 1 >= self.config.max_outbox_attempts
+                    self.store.failed(item.id, str(exc), dead=dead)
+                    blocked_users.add(item.user_id)
+                    if dead:
+                        logger.error("Zalo outbox message %d to user %s parked as dead after %d attempts: %s",
+                                     item.id, item.user_id, item.attempts + 1, exc)
+                    if exc.api_down:
+                        break
+                    continue
+                self.store.delivered(item.id)
+                delivered += 1
+            result = FlushResult(delivered, self.store.pending_count(), self.store.dead_count())
+            if delivered:
+                logger.info("Zalo outbox: delivered %d, %d still waiting", delivered, result.remaining)
+            return result
+
+    async def wait_background(self) -> None:
+        """Wait for flushes started in the background (tests, shutdown)."""
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
+
+    # -- internals -----------------------------------------------------------------------------
+    def _park(self, user_id: str, message: dict[str, Any], reason: str) -> None:
+        item_id = self.store.enqueue(user_id, message, reason)
+        logger.error("Zalo reply to user %s kept in outbox as #%d (%s); it is re-sent when the API returns",
+                     user_id, item_id, reason)
+
+    def _flush_soon(self) -> None:
+        if self._flush_lock.locked():
+            return
+        task = asyncio.ensure_future(self.flush_outbox())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _deliver(self, user_id: str, message: dict[str, Any]) -> None:
+        """One delivery attempt, including the single refresh-and-resend for an expired token."""
+        if not self.access_token:
+            await self._refresh_unless_done("")
+        token_used = self.access_token
+        error = await self._post_message(user_id, message)
+        if error is None:
+            return
+        code, detail = error
+        if code == ERROR_TOKEN_EXPIRED:
+            logger.warning("Zalo access token expired (-216); refreshing it and sending again")
+            await self._refresh_unless_done(token_used)
+            error = await self._post_message(user_id, message)
+            if error is None:
+                return
+            code, detail = error
+        raise DeliveryError(f"Zalo error {code}: {detail}", api_down=False)
+
+    async def _post_message(self, user_id: str, message: dict[str, Any]) -> tuple[int, str] | None:
+        """POST one message; None on success, (error code, message) for a Zalo API error."""
+        url = self.config.api_base + SEND_PATH
+        headers = {"access_token": self.access_token, "Content-Type": "application/json"}
+        payload = await self._request("POST", url, headers=headers, data=json.dumps(request_body(user_id, message)))
+        code = payload.get("error", 0)
+        if code in (0, "0"):
+            return None
+        try:
+            code = int(code)
+        except (TypeError, ValueError):
+            raise DeliveryError(f"unexpected 'error' value {code!r} from Zalo", api_down=False) from None
+        return code, str(payload.get("message", ""))
+
+    async def _refresh_unless_done(self, stale_token: str) -> None:
+        """Refresh once for concurrent senders: skip when another send already replaced the token."""
+        async with self._refresh_lock:
+            if self.access_token == stale_token:
+                await self._refresh_access_token()
+
+    async def _refresh_access_token(self) -> None:
+        """Get a new access/refresh token pair from the OAuth endpoint and persist it."""
+        if not (self.refresh_token and self.config.app_secret and self.config.app_id):
+            raise DeliveryError(
+                "no usable Zalo access token and no way to refresh it: set ZALO_ACCESS_TOKEN, "
+                "or ZALO_REFRESH_TOKEN with ZALO_APP_ID and ZALO_APP_SECRET", api_down=False)
+        form = {"refresh_token": self.refresh_token, "app_id": self.config.app_id, "grant_type": "refresh_token"}
+        payload = await self._request("POST", self.config.oauth_url,
+                                      headers={"secret_key": self.config.app_secret}, data=form)
+        access, refresh = payload.get("access_token"), payload.get("refresh_token")
+        if not access:
+            detail = payload.get("error_description") or payload.get("message") or payload.get("error_name") or payload
+            raise DeliveryError(f"token refresh refused by Zalo: {detail}", api_down=False)
+        self.access_token = str(access)
+        self.refresh_token = str(refresh or self.refresh_token)
+        self.store.save_tokens(self.access_token, self.refresh_token, self.config.refresh_token)
+        logger.info("Zalo access token refreshed")
+
+    async def _request(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
+        """An HTTP call returning the JSON object; DeliveryError(api_down=True) on network/5xx."""
+        timeout = aiohttp.ClientTimeout(total=self.config.request_timeout_seconds)
+        try:
+            async with aiohttp.ClientSession(timeout=timeout) as session:
+                async with session.request(method, url, **kwargs) as response:
+                    text = await response.text()
+                    if response.status >= 500:
+                        raise DeliveryError(f"HTTP {response.status} from {url}", api_down=True)
+                    if response.status >= 400:
+                        raise DeliveryError(f"HTTP {response.status} from {url}: {text[:200]}", api_down=False)
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise DeliveryError(f"{url} unreachable ({exc.__class__.__name__})", api_down=True) from None
+        try:
+            payload = json.loads(text)
+        except json.JSONDecodeError:
+            raise DeliveryError(f"non-JSON answer from {url}", api_down=True) from None
+        if not isinstance(payload, dict):
+            raise DeliveryError(f"unexpected JSON from {url}", api_down=True)
+        return payload

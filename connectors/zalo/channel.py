@@ -1,0 +1,251 @@
+"""Rasa input/output channel for a Zalo Official Account.
+
+Enable it in credentials.yml under `connectors.zalo.channel.ZaloInput` (see docs/zalo.md).
+Zalo posts events to `/webhooks/zalo/webhook`; each one is authenticated (MAC + replay window),
+acknowledged at once, and handled in a background task, because Zalo expects a 200 within
+2 seconds and re-delivers otherwise.
+"""
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from connectors.zalo.api import FlushResult, ZaloApiClient
+from connectors.zalo.config import ConfigError, ZaloConfig
+from connectors.zalo.events import (
+    KIND_IGNORED,
+    KIND_NON_TEXT,
+    PayloadError,
+    ZaloEvent,
+    is_echo,
+    parse_body,
+    parse_event,
+    timestamp_of,
+)
+from connectors.zalo.masking import masked_logger
+from connectors.zalo.messages import build_messages
+from connectors.zalo.signature import SIGNATURE_HEADER, SignatureError, verify_fresh, verify_signature
+from connectors.zalo.store import ZaloStore
+
+logger = masked_logger(__name__)
+
+NON_TEXT_REPLY = (
+    "Hiện em chỉ đọc được tin nhắn văn bản. Anh/Chị vui lòng gõ câu hỏi về thủ tục hành chính "
+    "để em hỗ trợ ạ."
+)
+EMPTY_TEXT_REPLY = "Anh/Chị vui lòng nhập câu hỏi về thủ tục hành chính để em hỗ trợ ạ."
+TOO_LONG_REPLY = (
+    "Tin nhắn của Anh/Chị dài quá {limit} ký tự nên em chưa đọc được. Anh/Chị vui lòng gửi câu hỏi "
+    "ngắn gọn hơn ạ."
+)
+FAILURE_REPLY = (
+    "Xin lỗi Anh/Chị, hệ thống đang gặp sự cố nên em chưa trả lời được. Anh/Chị vui lòng thử lại "
+    "sau ít phút ạ."
+)
+
+
+class ZaloOutput(OutputChannel):
+    """Sends Rasa's replies to one Zalo user through the OA "cs" message API."""
+
+    def __init__(self, client: ZaloApiClient) -> None:
+        self.client = client
+
+    @classmethod
+    def name(cls) -> Text:
+        return "zalo"
+
+    async def _send(self, recipient_id: Text, text: Text, buttons: Optional[List[Dict[Text, Any]]] = None) -> None:
+        for message in build_messages(text, buttons):
+            await self.client.send(recipient_id, message)
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        await self._send(recipient_id, text)
+
+    async def send_text_with_buttons(
+        self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any
+    ) -> None:
+        await self._send(recipient_id, text, buttons)
+
+    async def send_quick_replies(
+        self, recipient_id: Text, text: Text, quick_replies: List[Dict[Text, Any]], **kwargs: Any
+    ) -> None:
+        await self._send(recipient_id, text, quick_replies)
+
+    async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
+        await self._send(recipient_id, image)
+
+    async def send_attachment(self, recipient_id: Text, attachment: Text, **kwargs: Any) -> None:
+        await self._send(recipient_id, str(attachment))
+
+    async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
+        """Custom payloads meant for other channels: their text and buttons are still delivered."""
+        text = json_message.get("text") if isinstance(json_message, dict) else None
+        buttons = json_message.get("buttons") if isinstance(json_message, dict) else None
+        if text or buttons:
+            await self._send(recipient_id, str(text or ""), buttons if isinstance(buttons, list) else None)
+        else:
+            logger.warning("Zalo channel cannot show a custom payload without text (keys: %s); not sent",
+                           sorted(json_message) if isinstance(json_message, dict) else type(json_message).__name__)
+
+
+class ZaloInput(InputChannel):
+    """Receives Zalo OA webhook events and answers them through Rasa."""
+
+    def __init__(self, config: ZaloConfig) -> None:
+        self.config = config
+        self.disabled_reason = ""
+        if config.missing_for_webhook:
+            self.disabled_reason = (
+                "Zalo channel disabled: set " + " and ".join(config.missing_for_webhook)
+                + " (see docs/zalo.md)"
+            )
+            logger.warning(self.disabled_reason)
+            self.store: Optional[ZaloStore] = None
+            self.client: Optional[ZaloApiClient] = None
+        else:
+            self.store = ZaloStore(config.outbox_path)
+            self.client = ZaloApiClient(config, self.store)
+            if not (config.access_token or config.can_refresh):
+                logger.warning("Zalo channel can receive but not reply: set ZALO_ACCESS_TOKEN, or "
+                               "ZALO_REFRESH_TOKEN and ZALO_APP_SECRET; replies wait in the outbox")
+        self._tasks: set[asyncio.Task] = set()
+        self._flusher: Optional[asyncio.Task] = None
+
+    @classmethod
+    def name(cls) -> Text:
+        return "zalo"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "ZaloInput":
+        try:
+            return cls(ZaloConfig.from_credentials(credentials))
+        except ConfigError as exc:
+            from rasa.shared.exceptions import RasaException
+
+            raise RasaException(str(exc)) from None
+
+    def get_output_channel(self) -> Optional[OutputChannel]:
+        return ZaloOutput(self.client) if self.client else None
+
+    # -- background work -----------------------------------------------------------------------
+    async def flush_outbox(self) -> FlushResult:
+        """Re-deliver waiting replies now (the periodic flusher calls this too)."""
+        if self.client is None:
+            return FlushResult(0, 0, 0)
+        return await self.client.flush_outbox()
+
+    async def drain(self) -> None:
+        """Wait until every accepted event has been answered (tests, graceful shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        if self.client is not None:
+            await self.client.wait_background()
+
+    async def _flush_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.flush_interval_seconds)
+            if self.store is not None and self.store.pending_count():
+                try:
+                    await self.flush_outbox()
+                except Exception:  # the flusher must survive anything and try again later
+                    logger.exception("Zalo outbox flush failed; retrying in %s s", self.config.flush_interval_seconds)
+
+    def _spawn(self, coroutine: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _answer(self, event: ZaloEvent, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        output = ZaloOutput(self.client)
+        try:
+            if event.kind == KIND_NON_TEXT:
+                await output.send_text_message(event.user_id, NON_TEXT_REPLY)
+            elif not event.text.strip():
+                await output.send_text_message(event.user_id, EMPTY_TEXT_REPLY)
+            elif len(event.text) > self.config.max_input_chars:
+                await output.send_text_message(event.user_id, TOO_LONG_REPLY.format(limit=self.config.max_input_chars))
+            else:
+                await on_new_message(UserMessage(
+                    event.text, output, event.user_id, input_channel=self.name(),
+                    metadata={"zalo_msg_id": event.msg_id, "zalo_event": event.name},
+                ))
+        except Exception:
+            logger.exception("Zalo event %s (msg %s) from user %s failed", event.name, event.msg_id, event.user_id)
+            await output.send_text_message(event.user_id, FAILURE_REPLY)
+
+    # -- webhook -------------------------------------------------------------------------------
+    def _status(self) -> Dict[Text, Any]:
+        if self.store is None:
+            return {"status": "disabled", "reason": self.disabled_reason}
+        return {"status": "ok", "outbox_pending": self.store.pending_count(), "outbox_dead": self.store.dead_count()}
+
+    async def _receive(self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
+        if self.store is None:
+            return response.json({"error": self.disabled_reason}, status=503)
+        raw_body = request.body or b""
+        if len(raw_body) > self.config.max_body_bytes:
+            return response.json({"error": f"body larger than {self.config.max_body_bytes} bytes"}, status=413)
+        try:
+            body = parse_body(raw_body)
+            timestamp_text, timestamp_ms = timestamp_of(body)
+        except PayloadError as exc:
+            logger.info("Zalo webhook refused (400): %s", exc)
+            return response.json({"error": str(exc)}, status=400)
+        try:
+            if str(body.get("app_id", self.config.app_id)) != self.config.app_id:
+                raise SignatureError("event is addressed to another Zalo app_id")
+            verify_signature(request.headers.get(SIGNATURE_HEADER), self.config.app_id, raw_body,
+                             timestamp_text, self.config.oa_secret_key)
+            verify_fresh(timestamp_ms, self.config.max_age_seconds)
+        except SignatureError as exc:
+            logger.warning("Zalo webhook refused (401): %s", exc)
+            return response.json({"error": str(exc)}, status=401)
+        try:
+            event = parse_event(body, timestamp_ms)
+        except PayloadError as exc:
+            logger.info("Zalo webhook refused (400): %s", exc)
+            return response.json({"error": str(exc)}, status=400)
+
+        if event.kind == KIND_IGNORED:
+            if not is_echo(event.name):
+                logger.debug("Zalo event %s acknowledged, nothing to answer", event.name)
+            return response.json({"status": "ignored", "event": event.name})
+        if not self.store.claim_message(event.msg_id):
+            logger.info("Zalo duplicate delivery of msg %s ignored", event.msg_id)
+            return response.json({"status": "duplicate"})
+        self._spawn(self._answer(event, on_new_message))
+        return response.json({"status": "accepted"})
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        zalo_webhook = Blueprint("zalo_webhook", __name__)
+
+        @zalo_webhook.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json(self._status())
+
+        @zalo_webhook.route("/webhook", methods=["GET"])
+        async def webhook_check(request: Request) -> HTTPResponse:
+            return response.json(self._status())
+
+        @zalo_webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            return await self._receive(request, on_new_message)
+
+        @zalo_webhook.listener("after_server_start")
+        async def start_flusher(app: Any, loop: Any) -> None:
+            if self.store is not None and self._flusher is None:
+                self._flusher = asyncio.ensure_future(self._flush_periodically())
+
+        @zalo_webhook.listener("before_server_stop")
+        async def stop_flusher(app: Any, loop: Any) -> None:
+            if self._flusher is not None:
+                self._flusher.cancel()
+                self._flusher = None
+            await self.drain()
+
+        return zalo_webhook

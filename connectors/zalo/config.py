@@ -1,0 +1,123 @@
+"""Zalo connector configuration: the `credentials.yml` block and the environment variables behind it.
+
+No Rasa import here, so the launcher (Python 3.11 app env) can use `zalo_env_defaults`.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+# Secrets come from the environment through Rasa's ${VAR} substitution in credentials.yml.
+# Rasa refuses to start when a ${VAR} it reads is unset, so the launcher sets the missing ones
+# to "" (see zalo_env_defaults) and the channel then disables itself with one log line.
+ENV_VARS = {
+    "ZALO_APP_ID": "app_id",
+    "ZALO_OA_SECRET_KEY": "oa_secret_key",
+    "ZALO_ACCESS_TOKEN": "access_token",
+    "ZALO_REFRESH_TOKEN": "refresh_token",
+    "ZALO_APP_SECRET": "app_secret",
+}
+
+DEFAULT_API_BASE = "https://openapi.zalo.me"
+DEFAULT_OAUTH_URL = "https://oauth.zaloapp.com/v4/oa/access_token"
+DEFAULT_OUTBOX_PATH = "var/zalo_outbox.sqlite"
+
+
+def zalo_env_defaults(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Empty values for the Zalo variables that are unset, so Rasa can read credentials.yml."""
+    environ = os.environ if environ is None else environ
+    return {name: "" for name in ENV_VARS if name not in environ}
+
+
+class ConfigError(Exception):
+    """A credentials.yml value is unusable; str() names the key and the fix."""
+
+
+def _number(credentials: Mapping[str, Any], key: str, default: float) -> float:
+    value = credentials.get(key)
+    if value in (None, ""):
+        return default
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"credentials.yml zalo '{key}' must be a number, got {value!r}") from None
+    if number < 0:
+        raise ConfigError(f"credentials.yml zalo '{key}' must not be negative, got {value!r}")
+    return number
+
+
+def _delays(value: Any) -> tuple[float, ...]:
+    if value in (None, ""):
+        return (1.0, 2.0, 4.0)
+    if isinstance(value, (int, float)):
+        value = [value]
+    try:
+        delays = tuple(float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"credentials.yml zalo 'retry_delays' must be a list of seconds, got {value!r}") from None
+    if any(d < 0 for d in delays):
+        raise ConfigError("credentials.yml zalo 'retry_delays' must not be negative")
+    return delays
+
+
+@dataclass(frozen=True)
+class ZaloConfig:
+    """Everything the connector reads from its credentials.yml block."""
+
+    app_id: str = ""
+    oa_secret_key: str = ""
+    access_token: str = ""
+    refresh_token: str = ""
+    app_secret: str = ""
+    api_base: str = DEFAULT_API_BASE
+    oauth_url: str = DEFAULT_OAUTH_URL
+    outbox_path: Path = Path(DEFAULT_OUTBOX_PATH)
+    # Replay window: events whose body timestamp is older than this are refused.
+    max_age_seconds: float = 300.0
+    # Pauses between delivery attempts before a reply goes to the outbox (len + 1 attempts).
+    retry_delays: tuple[float, ...] = (1.0, 2.0, 4.0)
+    request_timeout_seconds: float = 10.0
+    # How often the background flusher retries the outbox.
+    flush_interval_seconds: float = 30.0
+    # Outbox attempts after which a reply is parked as "dead" (kept, logged, no longer retried).
+    max_outbox_attempts: int = 50
+    # Longer citizen messages get a polite request to shorten them instead of an answer.
+    max_input_chars: int = 2000
+    max_body_bytes: int = 64 * 1024
+
+    @classmethod
+    def from_credentials(cls, credentials: Mapping[str, Any] | None) -> "ZaloConfig":
+        credentials = credentials or {}
+
+        def text(key: str, default: str = "") -> str:
+            value = credentials.get(key)
+            return default if value is None or str(value).strip() == "" else str(value).strip()
+
+        return cls(
+            app_id=text("app_id"),
+            oa_secret_key=text("oa_secret_key"),
+            access_token=text("access_token"),
+            refresh_token=text("refresh_token"),
+            app_secret=text("app_secret"),
+            api_base=text("api_base", DEFAULT_API_BASE).rstrip("/"),
+            oauth_url=text("oauth_url", DEFAULT_OAUTH_URL),
+            outbox_path=Path(text("outbox_path", DEFAULT_OUTBOX_PATH)),
+            max_age_seconds=_number(credentials, "max_age_seconds", 300.0),
+            retry_delays=_delays(credentials.get("retry_delays")),
+            request_timeout_seconds=_number(credentials, "request_timeout_seconds", 10.0),
+            flush_interval_seconds=_number(credentials, "flush_interval_seconds", 30.0),
+            max_outbox_attempts=int(_number(credentials, "max_outbox_attempts", 50)),
+            max_input_chars=int(_number(credentials, "max_input_chars", 2000)),
+            max_body_bytes=int(_number(credentials, "max_body_bytes", 64 * 1024)),
+        )
+
+    @property
+    def missing_for_webhook(self) -> list[str]:
+        """Environment variables still needed to accept webhook events."""
+        return [env for env, key in ENV_VARS.items() if key in ("app_id", "oa_secret_key") and not getattr(self, key)]
+
+    @property
+    def can_refresh(self) -> bool:
+        return bool(self.refresh_token and self.app_secret and self.app_id)

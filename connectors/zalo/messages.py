@@ -1,0 +1,98 @@
+"""Turn Rasa replies (text, buttons, links) into Zalo OA "cs" message objects.
+
+Zalo rejects text over 2,000 characters (error -210) instead of truncating it, allows at most
+5 buttons on a message and 100 characters per button title. A text with buttons is one message
+whose `attachment` is a `template` holding only `buttons` (no `template_type`); a button click
+comes back as a `user_send_text` event carrying the button's payload.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable
+
+MAX_TEXT_CHARS = 2000
+MAX_BUTTONS = 5
+MAX_BUTTON_TITLE_CHARS = 100
+QUERY_BUTTON = "oa.query.show"
+URL_BUTTON = "oa.open.url"
+DEFAULT_BUTTON_PROMPT = "Anh/Chị vui lòng chọn một mục dưới đây:"
+
+_SENTENCE_END = re.compile(r"[.!?…;:](?=\s)")
+
+
+def _cut_position(text: str, limit: int) -> int:
+    """Where to cut `text` (longer than limit): the coarsest boundary in the second half of the window."""
+    window = text[: limit + 1]
+    floor = limit // 2
+    for boundary in ("\n\n", "\n"):
+        at = window.rfind(boundary)
+        if at >= floor:
+            return at
+    sentence_ends = [m.end() for m in _SENTENCE_END.finditer(window) if m.end() >= floor]
+    if sentence_ends:
+        return sentence_ends[-1]
+    at = window.rfind(" ")
+    return at if at >= floor else limit
+
+
+def split_text(text: str, limit: int = MAX_TEXT_CHARS) -> list[str]:
+    """Split text into chunks of at most `limit` characters at paragraph, line, sentence or word boundaries."""
+    chunks: list[str] = []
+    remaining = text.strip()
+    while len(remaining) > limit:
+        cut = _cut_position(remaining, limit)
+        chunk = remaining[:cut].rstrip()
+        if chunk:
+            chunks.append(chunk)
+        remaining = remaining[cut:].lstrip()
+    if remaining or not chunks:
+        chunks.append(remaining)
+    return chunks
+
+
+def _short_title(title: Any) -> str:
+    text = " ".join(str(title or "").split())
+    if len(text) <= MAX_BUTTON_TITLE_CHARS:
+        return text
+    return text[: MAX_BUTTON_TITLE_CHARS - 1].rstrip() + "…"
+
+
+def zalo_button(button: dict[str, Any]) -> dict[str, Any]:
+    """One Rasa button as a Zalo button: links open the URL, others send their payload back."""
+    title = _short_title(button.get("title") or button.get("payload") or button.get("url"))
+    url = button.get("url")
+    if url or button.get("type") == "web_url":
+        return {"title": title, "type": URL_BUTTON, "payload": {"url": str(url or button.get("payload", ""))}}
+    return {"title": title, "type": QUERY_BUTTON, "payload": str(button.get("payload") or button.get("title") or "")}
+
+
+def _numbered_lines(buttons: Iterable[dict[str, Any]], start: int) -> str:
+    """Buttons beyond Zalo's limit, kept readable as a numbered list."""
+    lines = []
+    for number, button in enumerate(buttons, start=start):
+        label = " ".join(str(button.get("title") or button.get("payload") or "").split())
+        url = button.get("url")
+        lines.append(f"{number}. {label}" + (f": {url}" if url else ""))
+    return "\n".join(lines)
+
+
+def build_messages(text: str, buttons: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Zalo `message` objects for one Rasa reply; buttons ride on the last chunk."""
+    buttons = list(buttons or [])
+    shown, overflow = buttons[:MAX_BUTTONS], buttons[MAX_BUTTONS:]
+    if overflow:
+        text = f"{text}\n{_numbered_lines(overflow, start=MAX_BUTTONS + 1)}".strip()
+    if shown and not text.strip():
+        text = DEFAULT_BUTTON_PROMPT
+    messages: list[dict[str, Any]] = [{"text": chunk} for chunk in split_text(text)]
+    if shown:
+        messages[-1]["attachment"] = {
+            "type": "template",
+            "payload": {"buttons": [zalo_button(b) for b in shown]},
+        }
+    return messages
+
+
+def request_body(user_id: str, message: dict[str, Any]) -> dict[str, Any]:
+    """The JSON body of `POST /v3.0/oa/message/cs`."""
+    return {"recipient": {"user_id": user_id}, "message": message}
