@@ -21,19 +21,21 @@ from knowledge_base.text import content_syllables, fold, normalize
 # Words that say WHAT is asked (aspects) or carry no content in a question. Generic question
 # vocabulary, not procedure names; a token typed without diacritics also matches its accented form.
 ASPECT_PHRASES = """
-giấy tờ|hồ sơ|thành phần|cần gì|cần những gì|chuẩn bị|mang theo|mang|bản sao|bản chính
-lệ phí|phí|chi phí|tiền|bao nhiêu tiền|hết bao nhiêu|mất bao nhiêu|tốn|đóng|giá
-thời gian|thời hạn|bao lâu|mấy ngày|bao nhiêu ngày|ngày|lâu|nhanh|mất|trả kết quả
-nộp|ở đâu|chỗ nào|nơi nào|nơi|đâu|địa chỉ|cơ quan nào|tại|đến|lên
-online|onl|trực tuyến|qua mạng|trên mạng|mạng|toàn trình|dịch vụ công|cổng|internet|điện thoại|app
-các bước|bước|quy trình|trình tự|cách làm|cách|làm sao|làm thế nào|như thế nào|thế nào|hướng dẫn
-điều kiện|yêu cầu|ai được|ai|đối tượng|kết quả|nhận được|được gì|nhận|thủ tục|tthc
+giấy tờ|hồ sơ|thành phần hồ sơ|cần gì|cần những gì|chuẩn bị|mang theo
+lệ phí|phí|chi phí|bao nhiêu tiền|hết bao nhiêu|mất bao nhiêu|tốn
+thời gian|thời hạn|bao lâu|mấy ngày|bao nhiêu ngày|mất bao lâu|mất mấy ngày|trả kết quả
+nộp|ở đâu|chỗ nào|nơi nào|nơi nộp|đâu|địa chỉ|cơ quan nào
+online|onl|trực tuyến|qua mạng|trên mạng|toàn trình|dịch vụ công|internet
+các bước|quy trình|trình tự|cách làm|làm sao|làm thế nào|như thế nào|thế nào|hướng dẫn
+điều kiện|yêu cầu|ai được|đối tượng|kết quả|nhận được gì|được gì|thủ tục|tthc
 """.replace("\n", "|").strip("|").split("|")
+# Single words only where they never carry a procedure's name ("mất", "lại", "số", "nơi", "sao" do:
+# "cấp lại do mất", "cấp số nhà", "nơi cư trú", "bản sao", so they are not here).
 FILLER_WORDS = """
-còn|thì|sao|thế|vậy|vay|cho|hỏi|xin|ạ|à|ơi|nhé|nha|nhỉ|hả|hở|không|ko|k|hok|hông|được|đc|dc|có|là|gì|j|
+còn|thì|thì sao|thế|vậy|cho|hỏi|xin|ạ|à|ơi|nhé|nha|nhỉ|hả|hở|không|ko|k|hok|hông|được|đc|dc|có|là|gì|j|
 của|em|tôi|mình|anh|chị|bạn|ad|admin|bot|nó|cái|đó|này|kia|ấy|với|và|mà|muốn|cần|phải|làm|những|các|
-bao|nhiêu|để|khi|lúc|nếu|ở|trên|qua|rồi|nữa|luôn|đi|giúp|giùm|dùm|vui lòng|mấy|một|thôi|ok|oke|dạ|vâng|ừ|
-trường hợp|thứ|số|về|bên|nào|gì ạ|thì sao|như|nhưng|hay|hoặc|với lại|ra|vào|lại
+bao|nhiêu|để|khi|lúc|nếu|ở|rồi|nữa|luôn|giúp|giùm|dùm|vui lòng|mấy|thôi|ok|oke|dạ|vâng|ừ|
+thứ|về|bên|nào|như|nhưng|hay|hoặc
 """.replace("\n", "|").strip("|").split("|")
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -139,9 +141,24 @@ def resolve(
         if noise or current.code in _codes(mention_response):
             return Resolution(Outcome.answer, procedure=current, follow_up=True)
 
-    # A new procedure: the whole message is the better query (the index is tuned on full
-    # questions); the stripped mention is the fallback when the whole message finds nothing.
-    full_response = kb.search(text, top_k=top_k) if mention != text.strip().lower() else mention_response
-    if full_response.abstained and not mention_response.abstained:
-        full_response = mention_response
-    return _from_response(kb, full_response)
+    return _from_response(kb, search_message(kb, text, top_k, mention_response))
+
+
+def search_message(
+    kb: SearchableKnowledgeBase, text: str, top_k: int = 5, mention_response: SearchResponse | None = None
+) -> SearchResponse:
+    """Search a whole message; when that abstains, fall back to the procedure mention.
+
+    The whole message is the primary query (the index is tuned on full questions); aspect words
+    can dilute it ("giấy tờ căn cước"), so the mention (`mention_response`, or the message without
+    aspect words) is the second chance.
+    """
+    response = kb.search(text, top_k=top_k) if text.strip() else None
+    if response is not None and not response.abstained:
+        return response
+    if mention_response is None:
+        mention = residual_text(text)
+        if not mention or mention == normalize(text):
+            return response or SearchResponse(query=text, decision=Decision.abstain)
+        mention_response = kb.search(mention, top_k=top_k)
+    return response if response is not None and mention_response.abstained else mention_response

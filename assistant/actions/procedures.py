@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from assistant import answers
 from assistant.actions import common
-from assistant.procedure_context import Outcome, resolve
+from assistant.procedure_context import Outcome, resolve, search_message
 from knowledge_base.errors import KnowledgeBaseError
 from knowledge_base.schema import Procedure
 from knowledge_base.text import fold
@@ -116,7 +116,7 @@ class ActionDefaultFallback(Action):
         hits = []
         if text.strip():
             try:
-                response = common.get_knowledge_base().search(text, top_k=answers.MAX_OPTIONS)
+                response = search_message(common.get_knowledge_base(), text, top_k=answers.MAX_OPTIONS)
                 hits = [] if response.abstained else response.results
             except KnowledgeBaseError as error:
                 logger.error("knowledge base unavailable: %s", error)

@@ -1,0 +1,149 @@
+"""action_answer_procedure / action_choose_option / action_default_fallback on a real KnowledgeBase."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from assistant.actions import common
+from assistant.actions.procedures import ActionAnswerProcedure, ActionChooseOption, ActionDefaultFallback
+from knowledge_base.errors import KnowledgeBaseError
+from tests.actions.catalog import BIRTH_MOBILE, CRIMINAL_RECORD, IDENTITY_CARD, MARRIAGE
+from tests.actions.conftest import HOTLINE, ONE_STOP_ADDRESS
+
+answer = ActionAnswerProcedure()
+choose = ActionChooseOption()
+fallback = ActionDefaultFallback()
+
+
+def test_documents_answer_is_a_checklist_with_copies_forms_and_links(kb, chat):
+    chat.turn(answer, "làm căn cước cần giấy tờ gì", "ask_documents")
+    for document in IDENTITY_CARD.documents:
+        assert f"☐ {document.name} — {document.copies}" in chat.text
+    assert "(mẫu: Mẫu CC01)" in chat.text
+    assert IDENTITY_CARD.source_url in chat.text
+    assert "https://dichvucong.tayninh.gov.vn" in chat.text
+    assert chat.slot_events() == {"procedure_code": IDENTITY_CARD.code, "last_aspect": "documents"}
+    assert chat.buttons == []
+
+
+def test_aspect_only_follow_ups_use_the_procedure_in_context(kb, chat):
+    chat.turn(answer, "làm căn cước cần giấy tờ gì", "ask_documents")
+    chat.turn(answer, "còn lệ phí thì sao?", "ask_fee")
+    assert "30.000 đồng" in chat.text and "15.000 đồng" in chat.text
+    assert chat.slots["procedure_code"] == IDENTITY_CARD.code
+    chat.turn(answer, "nộp online được không?", "ask_online")
+    assert "toàn trình" in chat.text
+    chat.turn(answer, "mat bao lau vay", "ask_processing_time")  # no diacritics
+    assert "7 ngày làm việc" in chat.text
+    assert chat.slots["last_aspect"] == "time"
+
+
+def test_a_new_procedure_name_switches_context(kb, chat):
+    chat.turn(answer, "làm căn cước cần giấy tờ gì", "ask_documents")
+    chat.turn(answer, "thế còn lý lịch tư pháp thì lệ phí bao nhiêu?", "ask_fee")
+    assert chat.slots["procedure_code"] == CRIMINAL_RECORD.code
+    assert "200.000 đồng/lần/người" in chat.text
+    assert "30.000" not in chat.text
+
+
+def test_something_outside_the_catalogue_is_not_answered_as_the_current_procedure(kb, chat):
+    chat.turn(answer, "làm căn cước cần giấy tờ gì", "ask_documents")
+    chat.turn(answer, "lệ phí mua vé máy bay đi Hà Nội bao nhiêu?", "ask_fee")
+    assert "không tìm thấy thủ tục phù hợp" in chat.text
+    assert "30.000" not in chat.text
+
+
+def test_unstated_fee_is_admitted_not_invented(kb, chat):
+    chat.turn(answer, "đăng ký kết hôn hết bao nhiêu tiền", "ask_fee")
+    assert chat.slots["procedure_code"] == MARRIAGE.code
+    assert "không nêu phí, lệ phí" in chat.text
+    assert ONE_STOP_ADDRESS in chat.text
+    assert not re.search(r"\d[\d.]* ?(đồng|vnđ|vnd)", chat.text, re.IGNORECASE)
+
+
+def test_general_question_gets_a_summary_of_every_aspect(kb, chat):
+    chat.turn(answer, "thủ tục cấp phiếu lý lịch tư pháp", "ask_procedure")
+    text = chat.text
+    assert CRIMINAL_RECORD.title in text and CRIMINAL_RECORD.code in text
+    for label in ("Hồ sơ (1 giấy tờ)", "Lệ phí: ", "200.000 đồng", "Thời hạn: ", "10 ngày", "Trực tuyến: Nộp trực tuyến toàn trình"):
+        assert label in text
+
+
+def test_close_matches_ask_back_with_buttons_and_a_choice_answers_the_asked_aspect(kb, chat):
+    chat.turn(answer, "đăng ký lưu động cần giấy tờ gì", "ask_documents")
+    hits = kb.search("đăng ký lưu động cần giấy tờ gì").results[:5]
+    assert 2 <= len(chat.buttons) <= 5
+    assert [b["title"] for b in chat.buttons] == [h.title for h in hits]
+    assert chat.buttons[1]["payload"] == '/choose_option{"option_index":"2"}'
+    assert chat.slot_events() == {
+        "candidate_codes": [h.code for h in hits], "procedure_code": None, "last_aspect": "documents",
+    }
+    second = hits[1].code
+    chat.turn(choose, "cái thứ 2", "choose_option", option_index="2")
+    assert chat.slots["procedure_code"] == second
+    picked = kb.get(second)
+    assert f"Hồ sơ cần chuẩn bị cho «{picked.title}»" in chat.text
+
+
+def test_option_typed_as_a_word_and_out_of_range(kb, chat):
+    chat.turn(answer, "dang ky luu dong", "ask_procedure")
+    candidates = chat.slots["candidate_codes"]
+    chat.turn(choose, "cái thứ ba", "choose_option")
+    assert chat.slots["procedure_code"] == candidates[2]
+    chat.turn(choose, "số 9", "choose_option", option_index="9")
+    assert chat.events == []
+    assert f"từ 1 đến {len(candidates)}" in chat.text
+
+
+def test_button_with_a_procedure_code_answers_that_procedure(kb, chat):
+    chat.turn(answer, '/ask_procedure{"procedure_code":"%s"}' % BIRTH_MOBILE.code, "ask_procedure",
+              procedure_code=BIRTH_MOBILE.code)
+    assert chat.slots["procedure_code"] == BIRTH_MOBILE.code
+    assert BIRTH_MOBILE.title in chat.text
+
+
+def test_aspect_without_any_procedure_asks_which_one(kb, chat):
+    chat.turn(answer, "lệ phí bao nhiêu vậy ạ?", "ask_fee")
+    assert "thủ tục nào" in chat.text
+    assert chat.slot_events() == {"last_aspect": "fee"}
+
+
+def test_no_match_abstains_and_offers_a_human(kb, chat):
+    chat.turn(answer, "cho hỏi giá vàng hôm nay bao nhiêu", "ask_procedure")
+    assert "không tìm thấy thủ tục phù hợp" in chat.text
+    assert HOTLINE in chat.text and ONE_STOP_ADDRESS in chat.text
+    assert "procedure_code" not in chat.slot_events()
+
+
+def test_fallback_suggests_close_procedures_with_code_payloads(kb, chat):
+    chat.turn(fallback, "giấy tờ căn cước", "nlu_fallback")
+    assert chat.buttons[0] == {
+        "title": IDENTITY_CARD.title, "payload": '/ask_procedure{"procedure_code":"%s"}' % IDENTITY_CARD.code,
+    }
+    assert "gặp nhân viên" in chat.text
+    assert chat.events == [{"event": "rewind", "timestamp": None}]
+
+
+def test_fallback_without_any_match_gives_examples_and_no_buttons(kb, chat):
+    chat.turn(fallback, "asdfgh qwerty", "nlu_fallback")
+    assert chat.buttons == []
+    assert "ví dụ" in chat.text
+
+
+def test_unavailable_knowledge_base_gets_an_apology_not_a_crash(settings, chat, monkeypatch):
+    def broken():
+        raise KnowledgeBaseError("no index under var/kb: run `tthc kb import PATH`")
+
+    monkeypatch.setattr(common, "get_knowledge_base", broken)
+    chat.turn(answer, "làm căn cước cần giấy tờ gì", "ask_documents")
+    assert "chưa sẵn sàng" in chat.text
+    assert HOTLINE in chat.text
+    assert chat.events == []
+
+
+@pytest.mark.parametrize("intent, aspect", sorted(common.INTENT_ASPECTS.items()))
+def test_every_ask_intent_maps_to_an_answered_aspect(kb, chat, intent, aspect):
+    chat.turn(answer, "cấp phiếu lý lịch tư pháp", intent)
+    assert chat.slots["last_aspect"] == aspect
+    assert CRIMINAL_RECORD.source_url in chat.text
