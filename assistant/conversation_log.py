@@ -8,6 +8,7 @@ Functions for other areas (all take an optional `db_path`; default from settings
 - `store_feedback(sender_id, rating, question, answer, channel="", db_path=None) -> int`
 - `list_handoffs(limit=100, db_path=None) -> list[HandoffRecord]` (newest first)
 - `list_feedback(limit=100, rating=None, db_path=None) -> list[FeedbackRecord]` (newest first)
+- `purge_older_than(cutoff, db_path=None) -> dict[str, int]` (retention; counts per table)
 """
 from __future__ import annotations
 
@@ -165,3 +166,16 @@ def list_feedback(
     with closing(_connect(db_path)) as connection:
         rows = connection.execute(query + " ORDER BY id DESC LIMIT ?", (*parameters, limit)).fetchall()
     return [FeedbackRecord(**{key: row[key] for key in row.keys()}) for row in rows]
+
+
+def purge_older_than(cutoff: datetime, db_path: Path | None = None) -> dict[str, int]:
+    """Delete hand-offs and feedback created before `cutoff` (retention); returns counts per table."""
+    if cutoff.tzinfo is None:
+        raise ValueError("cutoff must be timezone-aware (UTC)")
+    # created_at is ISO 8601 UTC with the same format, so text order is time order.
+    limit = cutoff.astimezone(timezone.utc).isoformat(timespec="seconds")
+    counts = {}
+    with closing(_connect(db_path)) as connection, connection:
+        for table in ("handoffs", "feedback"):
+            counts[table] = connection.execute(f"DELETE FROM {table} WHERE created_at < ?", (limit,)).rowcount
+    return counts
