@@ -1,0 +1,190 @@
+"""Parse the national portal's flattened submission-channel table (`cach_thuc_thuc_hien`).
+
+The portal renders a table with the columns Hình thức nộp | Thời gian | Phí, lệ phí | Mô tả and the crawler
+flattened it without separators, e.g.
+
+    Hình thức nộpThời gianPhí, lệ phíMô tảTrực tiếp20 Ngày làm việcKhông có thông tinNộp tại …
+    Trực tuyến7 Ngày làm việc10,000 Việt Nam Đồng(Trường hợp … 10.000 đồng/lần đăng ký.)Dịch vụ bưu chính…
+
+A row starts where a channel name is directly followed by a time cell (a number, optionally with a unit, or
+"Không có thông tin") and a fee cell ("Miễn phí", "Không có thông tin" or an amount with a currency). The fee
+cell may carry a parenthesised note (nested parentheses are common); what follows is the description.
+
+Normalization rules (documented because they interpret the data):
+- time: "N Ngày làm việc" -> working_days = N. "N Ngày", "N Giờ", "N Tháng" are calendar durations, kept in
+  the text only (working_days stays None). A bare number (the unit was lost in the page) is shown as "N ngày"
+  and not normalized. "0" is read as not stated.
+- fee: "Miễn phí" -> free, unless its note states that a fee is charged (then unknown: free=None).
+  "Không có thông tin" -> unknown. An amount in VNĐ/Việt Nam Đồng -> amount_vnd. The portal shows some fees in
+  thousands of đồng (e.g. "20 VNĐ" with the note "20.000 vnđ/tờ khai"), so an amount below 1,000 is read as
+  thousands. Other currencies (USD) keep amount_vnd None.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from knowledge_base.importers.text import NO_INFO, balanced_prefix, clean_text
+from knowledge_base.schema import ChannelKind, Fee, ProcessingTime, SubmissionChannel
+
+TABLE_HEADER = "Hình thức nộpThời gianPhí, lệ phíMô tả"
+
+CHANNEL_NAMES = {
+    "Trực tiếp": ChannelKind.in_person,
+    "Trực tuyến": ChannelKind.online,
+    "Dịch vụ bưu chính": ChannelKind.postal,
+}
+
+_KIND = "|".join(CHANNEL_NAMES)
+_UNIT = r"Ngày làm việc|Ngày|Giờ|Tháng|Năm"
+_CURRENCY = r"Việt Nam Đồng|VNĐ|USD"
+# Row start: channel, time cell, then the first characters of a fee cell (checked, not consumed).
+_ROW_START = re.compile(
+    rf"({_KIND})"
+    rf"(?P<time>{NO_INFO}|\d+(?:[.,]\d+)?\s?(?:{_UNIT})|\d+)"
+    rf"(?=Miễn phí|{NO_INFO}|\s?[\d,.]*\d\s?(?:{_CURRENCY}))"
+)
+# Fallback for tables whose time cells are words ("Không quy định", "Không phải trả kết quả …"): used only
+# when the strict pattern misses the first row, because free text could also match inside a description.
+_LOOSE_ROW_START = re.compile(
+    rf"({_KIND})(?P<time>(?:(?!{_KIND}).){{1,200}}?)(?=Miễn phí|{NO_INFO}|\s?[\d,.]*\d\s?(?:{_CURRENCY}))"
+)
+_FEE_CELL = re.compile(rf"Miễn phí|{NO_INFO}|(?P<amount>[\d,.]*\d)\s?(?P<currency>{_CURRENCY})")
+_TIME_CELL = re.compile(rf"(?P<number>\d+(?:[.,]\d+)?)\s?(?P<unit>{_UNIT})?$")
+# A note under "Miễn phí" that nevertheless states a charge ("Lệ phí: 20.000 đồng/lần", "Mức lệ phí … HĐND …").
+_CHARGE_HINT = re.compile(r"\d[\d.,]*\s?(?:đồng|đ\b|vnđ|VNĐ)|[Mm]ức (?:thu|lệ phí|phí)|thu (?:lệ )?phí", re.IGNORECASE)
+_FREE_NOTE = re.compile(r"^\(?\s*(?:không|không có|không quy định|không thu[^)]*|miễn[^)]*)\s*\)?\.?$", re.IGNORECASE)
+
+
+@dataclass
+class ChannelParse:
+    channels: list[SubmissionChannel] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # (kind, example) for the import report
+
+
+def parse_time(cell: str) -> ProcessingTime:
+    """Time cell -> text + working days when the unit is working days."""
+    cell = cell.strip()
+    if not cell or cell == NO_INFO:
+        return ProcessingTime(text="")
+    match = _TIME_CELL.match(cell)
+    if not match:
+        return ProcessingTime(text=clean_text(cell))
+    number = float(match.group("number").replace(",", "."))
+    unit = match.group("unit")
+    if number == 0:  # "0" is the portal's blank, not an instant procedure
+        return ProcessingTime(text="")
+    if unit is None:
+        return ProcessingTime(text=f"{_format_number(number)} ngày")
+    text = f"{_format_number(number)} {unit.lower()}"
+    return ProcessingTime(text=text, working_days=number if unit == "Ngày làm việc" else None)
+
+
+def _format_number(number: float) -> str:
+    return str(int(number)) if number == int(number) else str(number).replace(".", ",")
+
+
+def amount_in_vnd(amount: str, currency: str) -> int | None:
+    """'10,000' + 'Việt Nam Đồng' -> 10000; '20' + 'VNĐ' -> 20000 (the portal's thousands); USD -> None."""
+    if currency == "USD":
+        return None
+    digits = re.sub(r"[.,](?=\d{3}(?:\D|$))", "", amount)  # drop thousands separators (both styles)
+    if not digits.isdigit():
+        return None
+    value = int(digits)
+    return value * 1000 if 0 < value < 1000 else value
+
+
+def parse_fee(cell: str, note: str) -> Fee:
+    """Fee cell plus its parenthesised note -> Fee (text as published, normalized amount, free flag)."""
+    note_text = clean_text(note.strip()[1:-1] if note.startswith("(") and note.endswith(")") else note)
+    if cell == NO_INFO:
+        return Fee(text=note_text)
+    match = _FEE_CELL.fullmatch(cell)
+    if cell == "Miễn phí":
+        charged = bool(note_text) and _CHARGE_HINT.search(note_text) and not _FREE_NOTE.match(note_text)
+        text = f"Miễn phí ({note_text})" if note_text and not _FREE_NOTE.match(note_text) else "Miễn phí"
+        return Fee(text=text, amount_vnd=None if charged else 0, free=None if charged else True)
+    if match and match.group("amount"):
+        amount = amount_in_vnd(match.group("amount"), match.group("currency"))
+        shown = f"{amount:,} đồng".replace(",", ".") if amount is not None else cell
+        text = f"{shown} ({note_text})" if note_text else shown
+        return Fee(text=text, amount_vnd=amount, free=False if amount is not None else None)
+    return Fee(text=clean_text(f"{cell} {note_text}"))
+
+
+_WELL_FORMED_AMOUNT = re.compile(r"[1-9]\d{0,2}(?:[.,]\d{3})*|[1-9]\d*")
+
+
+def split_glued_time_and_fee(digits: str, preferred_times: list[str]) -> tuple[str, str] | None:
+    """'120,000' after a channel name is a unit-less time glued to an amount ('1' + '20,000'). Split it.
+
+    A time stated by another row of the same record wins; otherwise the shortest time that leaves a
+    well-formed amount (no leading zero, proper thousands groups).
+    """
+    candidates = [t for t in preferred_times if t.isdigit()] + [digits[:n] for n in range(1, len(digits))]
+    for time in candidates:
+        amount = digits[len(time) :]
+        if digits.startswith(time) and amount and _WELL_FORMED_AMOUNT.fullmatch(amount):
+            return time, amount
+    return None
+
+
+def _row_cells(match: re.Match, segment: str, preferred_times: list[str]) -> tuple[str, re.Match | None, str, str]:
+    """(time cell, fee-cell match, text after the fee cell, warning) for one row."""
+    time_cell, rest, warning = match.group("time"), segment, ""
+    fee = _FEE_CELL.match(rest)
+    if fee and fee.group("amount") and time_cell.isdigit() and rest[:1] and rest[:1] in "0123456789,.":
+        split = split_glued_time_and_fee(time_cell + fee.group("amount"), preferred_times)
+        if split:
+            time_cell = split[0]
+            rest = split[1] + rest[fee.start("currency") - (1 if rest[fee.start("currency") - 1] == " " else 0) :]
+            fee = _FEE_CELL.match(rest)
+            warning = f"read {match.group(0)[len(match.group(1)):]}{segment[:12]}… as time {time_cell} + fee {fee.group(0) if fee else '?'}"
+    elif fee is None and rest[:1] == " ":
+        fee = _FEE_CELL.match(rest.lstrip())
+        rest = rest.lstrip()
+    return time_cell, fee, rest[fee.end() :] if fee else rest, warning
+
+
+def parse_channels(text: str) -> ChannelParse:
+    """Parse a flattened channel table into SubmissionChannel rows (with warnings for anything odd)."""
+    result = ChannelParse()
+    body = text.split(TABLE_HEADER, 1)[1] if TABLE_HEADER in text else text
+    starts = list(_ROW_START.finditer(body))
+    if not starts or clean_text(body[: starts[0].start()]):
+        loose = list(_LOOSE_ROW_START.finditer(body))
+        if loose and not clean_text(body[: loose[0].start()]):
+            starts = loose
+    if not starts:
+        if clean_text(body):
+            result.warnings.append(("no channel row", clean_text(body)[:100]))
+        return result
+    if clean_text(body[: starts[0].start()]):
+        result.warnings.append(("text before the first row", clean_text(body[: starts[0].start()])[:100]))
+    # Times written with a unit, or bare times followed by a non-amount fee, are unambiguous.
+    preferred = [m.group("time") for m in starts if m.group("time").isdigit() and not body[m.end() : m.end() + 1].isdigit()]
+    for index, match in enumerate(starts):
+        end = starts[index + 1].start() if index + 1 < len(starts) else len(body)
+        time_cell, fee, after_fee, warning = _row_cells(match, body[match.end() : end], preferred)
+        if warning:
+            result.warnings.append(("unit-less time glued to the fee", warning))
+        kind = CHANNEL_NAMES[match.group(1)]
+        if fee is None:
+            result.warnings.append(("unreadable fee cell", clean_text(after_fee)[:100]))
+            result.channels.append(SubmissionChannel(kind=kind, time=parse_time(time_cell), description=clean_text(after_fee)))
+            continue
+        note = balanced_prefix(after_fee) if after_fee.startswith("(") else ""
+        if after_fee.startswith("(") and not note:
+            result.warnings.append(("unclosed parenthesis in a fee note", clean_text(after_fee)[:100]))
+            note = after_fee + ")"
+            after_fee = after_fee + ")"
+        result.channels.append(
+            SubmissionChannel(
+                kind=kind,
+                time=parse_time(time_cell),
+                fee=parse_fee(fee.group(0), note),
+                description=clean_text(after_fee[len(note) :]),
+            )
+        )
+    return result
