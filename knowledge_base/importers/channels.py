@@ -17,7 +17,8 @@ Normalization rules (documented because they interpret the data):
 - fee: "Miễn phí" -> free, unless its note states that a fee is charged (then unknown: free=None).
   "Không có thông tin" -> unknown. An amount in VNĐ/Việt Nam Đồng -> amount_vnd. The portal shows some fees in
   thousands of đồng (e.g. "20 VNĐ" with the note "20.000 vnđ/tờ khai"), so an amount below 1,000 is read as
-  thousands. Other currencies (USD) keep amount_vnd None.
+  thousands. Other currencies (USD) keep amount_vnd None. amount_vnd is the fee column's amount; further
+  charges stated in the note or description ("Lệ phí: 100.000 đồng/hồ sơ.") are appended to the fee text.
 """
 from __future__ import annotations
 
@@ -113,6 +114,23 @@ def parse_fee(cell: str, note: str) -> Fee:
     return Fee(text=clean_text(f"{cell} {note_text}"))
 
 
+# "Phí: 800.000 đồng/hồ sơ …" / "Lệ phí: 100.000 đồng/hồ sơ." written in the description column.
+_CHARGE_LINE = re.compile(r"^\s*[-+•]?\s*(?:Lệ phí|Phí)[^:\n]{0,40}:[^\n]*\d[^\n]*$", re.MULTILINE)
+
+
+def with_stated_charges(fee: Fee, description: str) -> Fee:
+    """Append fee lines stated in the description ("Lệ phí: 100.000 đồng/hồ sơ.") to the fee text.
+
+    amount_vnd stays the fee column's amount: several charges are not one amount.
+    """
+    lines = [clean_text(line).lstrip("-+• ") for line in _CHARGE_LINE.findall(description)]
+    extra = [line for line in lines if line and line not in fee.text]
+    if not extra:
+        return fee
+    parts = [part.rstrip(" .") for part in ([fee.text] if fee.text else []) + extra]
+    return fee.model_copy(update={"text": "; ".join(parts)})
+
+
 _WELL_FORMED_AMOUNT = re.compile(r"[1-9]\d{0,2}(?:[.,]\d{3})*|[1-9]\d*")
 
 
@@ -179,12 +197,13 @@ def parse_channels(text: str) -> ChannelParse:
             result.warnings.append(("unclosed parenthesis in a fee note", clean_text(after_fee)[:100]))
             note = after_fee + ")"
             after_fee = after_fee + ")"
+        description = after_fee[len(note) :]
         result.channels.append(
             SubmissionChannel(
                 kind=kind,
                 time=parse_time(time_cell),
-                fee=parse_fee(fee.group(0), note),
-                description=clean_text(after_fee[len(note) :]),
+                fee=with_stated_charges(parse_fee(fee.group(0), note), description),
+                description=clean_text(description),
             )
         )
     return result
