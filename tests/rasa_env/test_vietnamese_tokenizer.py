@@ -1,0 +1,81 @@
+"""Unit tests of the Vietnamese tokenizer component: NFC, folded lemmas, exact offsets, entity alignment."""
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+
+pytestmark = pytest.mark.rasa
+from rasa.nlu.constants import TOKENS_NAMES
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from assistant.components.vietnamese_text import fold, nfc
+from assistant.components.vietnamese_tokenizer import VietnameseTokenizer
+
+
+@pytest.fixture(scope="module")
+def tokenizer() -> VietnameseTokenizer:
+    return VietnameseTokenizer(VietnameseTokenizer.get_default_config())
+
+
+def tokenize(tokenizer: VietnameseTokenizer, text: str):
+    message = Message(data={TEXT: text})
+    return message, tokenizer.tokenize(message, TEXT)
+
+
+def test_words_are_segmented_and_lower_cased(tokenizer):
+    _, tokens = tokenize(tokenizer, "Làm Căn cước công dân ở Tây Ninh cần giấy tờ gì?")
+    texts = [t.text for t in tokens]
+    assert "căn_cước" in texts and "giấy_tờ" in texts and "tây_ninh" in texts
+    assert all(t.text == t.text.lower() for t in tokens)
+    assert "?" not in "".join(texts)
+
+
+def test_offsets_slice_the_message_text(tokenizer):
+    text = "Cho em hỏi: đăng ký  khai sinh (cho bé) mất bao lâu ạ?!"
+    message, tokens = tokenize(tokenizer, text)
+    for token in tokens:
+        assert fold(text[token.start:token.end].lower().replace(" ", "_")) == fold(token.text)
+    assert [t.start for t in tokens] == sorted(t.start for t in tokens)
+
+
+def test_decomposed_input_is_rewritten_to_nfc(tokenizer):
+    decomposed = unicodedata.normalize("NFD", "Lệ phí đăng ký kết hôn")
+    assert decomposed != nfc(decomposed)
+    message, tokens = tokenize(tokenizer, decomposed)
+    _, expected = tokenize(tokenizer, nfc(decomposed))
+    assert message.get(TEXT) == nfc(decomposed)
+    assert [(t.text, t.start, t.end) for t in tokens] == [(t.text, t.start, t.end) for t in expected]
+
+
+def test_accented_and_folded_forms_share_lemmas(tokenizer):
+    _, accented = tokenize(tokenizer, "làm căn cước cần gì")
+    _, folded = tokenize(tokenizer, "lam can cuoc can gi")
+    # The char n-gram featurizer reads lemmas: both spellings yield the same syllables.
+    assert " ".join(t.lemma for t in accented).split() == " ".join(t.lemma for t in folded).split()
+    assert all(t.lemma == fold(t.lemma) for t in accented)
+
+
+def test_receipt_codes_stay_one_token(tokenizer):
+    text = "tra hồ sơ 000.00.31.H57-250612-0005 giúp em"
+    _, tokens = tokenize(tokenizer, text)
+    assert "000.00.31.H57-250612-0005" in [text[t.start:t.end] for t in tokens]
+
+
+def test_punctuation_only_message_is_one_token(tokenizer):
+    _, tokens = tokenize(tokenizer, "?? :)")
+    assert len(tokens) == 1 and (tokens[0].start, tokens[0].end) == (0, 5)
+
+
+def test_training_tokens_align_with_entity_annotations(tokenizer):
+    # underthesea joins "muon lam" into one word; the annotation starts at "lam", so training splits it.
+    text = "toi muon lam can cuoc"
+    start = text.index("lam")
+    example = Message(data={TEXT: text, "entities": [
+        {"start": start, "end": len(text), "value": text[start:], "entity": "procedure"}]})
+    tokenizer.process_training_data(TrainingData([example]))
+    tokens = example.get(TOKENS_NAMES[TEXT])
+    assert start in [t.start for t in tokens]
+    assert len(text) in [t.end for t in tokens]
