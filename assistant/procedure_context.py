@@ -119,7 +119,7 @@ def resolve(
     """Decide which procedure the message is about.
 
     text: the user's message; current_code: the procedure in context (slot);
-    named_procedure: a procedure name the NLU extracted, if any (a strong "new mention" signal);
+    named_procedure: a procedure name the NLU extracted, if any (a "names a procedure" signal);
     explicit_code: a code sent by a button payload (answered directly when it exists).
     """
     if explicit_code:
@@ -127,38 +127,50 @@ def resolve(
         if procedure is not None:
             return Resolution(Outcome.answer, procedure=procedure)
     current = kb.get(current_code) if current_code else None
-    mention = (named_procedure or "").strip() or residual_text(text)
+    # The stripped message keeps every word of the name even when the NLU extracted only part of
+    # it ("khai sinh" of "khai sinh lưu động"); the entity itself serves as a "names something" signal.
+    mention = residual_text(text) or (named_procedure or "").strip()
     if not mention:
         if current is not None:
             return Resolution(Outcome.answer, procedure=current, follow_up=True)
         return Resolution(Outcome.ask_which)
 
-    mention_response = kb.search(mention, top_k=top_k)
+    mention_response = None
     if current is not None:
+        mention_response = kb.search(mention, top_k=top_k)
         # What the catalogue cannot place is leftover noise ("ừm", a typo) when it is a single
         # word; a longer phrase names something else, which must not be answered as the current one.
         noise = mention_response.abstained and not named_procedure and len(content_syllables(normalize(mention))) < 2
         if noise or current.code in _codes(mention_response):
             return Resolution(Outcome.answer, procedure=current, follow_up=True)
+    return _from_response(kb, search_message(kb, text, top_k, mention, mention_response))
 
-    return _from_response(kb, search_message(kb, text, top_k, mention_response))
+
+def _words(text: str) -> str:
+    return " ".join(_WORD.findall(normalize(text)))
 
 
 def search_message(
-    kb: SearchableKnowledgeBase, text: str, top_k: int = 5, mention_response: SearchResponse | None = None
+    kb: SearchableKnowledgeBase,
+    text: str,
+    top_k: int = 5,
+    mention: str | None = None,
+    mention_response: SearchResponse | None = None,
 ) -> SearchResponse:
     """Search a whole message; when that abstains, fall back to the procedure mention.
 
     The whole message is the primary query (the index is tuned on full questions); aspect words
-    can dilute it ("giấy tờ căn cước"), so the mention (`mention_response`, or the message without
-    aspect words) is the second chance.
+    can dilute it ("giấy tờ căn cước"), so the mention (given, or the message without aspect
+    words; `mention_response` when it was already searched) is the second chance.
     """
+    mention = residual_text(text) if mention is None else mention
+    if mention_response is not None and mention == _words(text):
+        return mention_response  # the same query: don't search twice
     response = kb.search(text, top_k=top_k) if text.strip() else None
     if response is not None and not response.abstained:
         return response
     if mention_response is None:
-        mention = residual_text(text)
-        if not mention or mention == normalize(text):
+        if not mention or mention == _words(text):
             return response or SearchResponse(query=text, decision=Decision.abstain)
         mention_response = kb.search(mention, top_k=top_k)
     return response if response is not None and mention_response.abstained else mention_response

@@ -147,3 +147,11 @@ def test_every_ask_intent_maps_to_an_answered_aspect(kb, chat, intent, aspect):
     chat.turn(answer, "cấp phiếu lý lịch tư pháp", intent)
     assert chat.slots["last_aspect"] == aspect
     assert CRIMINAL_RECORD.source_url in chat.text
+
+
+def test_a_partly_extracted_entity_does_not_hide_the_rest_of_the_name(kb, chat):
+    chat.turn(answer, "đăng ký khai sinh", "ask_procedure")
+    assert chat.slots["procedure_code"] == "TEST.KS1"
+    chat.turn(answer, "còn khai sinh lưu động thì nộp ở đâu", "ask_where", procedure="khai sinh")
+    assert chat.slots["procedure_code"] == BIRTH_MOBILE.code
+    assert f"Nơi nộp hồ sơ «{BIRTH_MOBILE.title}»" in chat.text
