@@ -1,0 +1,113 @@
+"""scripts/load_test.py against a fake Rasa REST webhook: it measures what the server does,
+counts silence as an error, and refuses non-loopback targets."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import socket
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "load_test.py"
+spec = importlib.util.spec_from_file_location("load_test", SCRIPT)
+load_test = importlib.util.module_from_spec(spec)
+sys.modules["load_test"] = load_test  # dataclasses look their module up while the script loads
+spec.loader.exec_module(load_test)
+
+REPLY_DELAY_S = 0.02
+
+
+def port_in_range() -> int:
+    for port in range(5500, 5600):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    pytest.skip("no free port in 5500-5599")
+
+
+def fake_rasa(silent_every: int = 0):
+    """A REST webhook that answers after REPLY_DELAY_S; every `silent_every`-th reply is empty."""
+    calls = {"n": 0, "senders": set()}
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):  # keep test output clean
+            pass
+
+        def do_GET(self):
+            self._send(200, {"version": "fake"})
+
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            calls["n"] += 1
+            calls["senders"].add(body["sender"])
+            time.sleep(REPLY_DELAY_S)
+            silent = silent_every and calls["n"] % silent_every == 0
+            self._send(200, [] if silent else [{"recipient_id": body["sender"], "text": "Dạ, hồ sơ gồm …"}])
+
+        def _send(self, status, payload):
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = ThreadingHTTPServer(("127.0.0.1", port_in_range()), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, calls
+
+
+def run_script(capsys, *args) -> tuple[int, dict]:
+    code = load_test.main([*args, "--json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_measures_a_healthy_server(capsys):
+    server, calls = fake_rasa()
+    try:
+        code, report = run_script(capsys, "--url", f"http://127.0.0.1:{server.server_port}",
+                                  "--users", "5", "--duration", "2")
+    finally:
+        server.shutdown()
+    assert code == 0
+    assert report["errors"] == 0
+    assert report["replies"] == calls["n"] > 10
+    assert len(calls["senders"]) == 5  # one conversation per simulated user
+    assert REPLY_DELAY_S * 1000 <= report["p50_ms"] <= report["p95_ms"] <= report["max_ms"]
+    assert report["throughput_rps"] == pytest.approx(report["replies"] / report["wall_s"], rel=0.1)
+
+
+def test_silence_counts_as_an_error(capsys):
+    server, _ = fake_rasa(silent_every=4)
+    try:
+        code, report = run_script(capsys, "--url", f"http://localhost:{server.server_port}",
+                                  "--users", "2", "--duration", "1")
+    finally:
+        server.shutdown()
+    assert code == 1
+    assert report["empty_replies"] >= 1 and report["errors"] == report["empty_replies"]
+
+
+@pytest.mark.parametrize("url", ["http://10.0.0.5:5005", "http://example.org", "ftp://127.0.0.1", "http://[2001:db8::1]:5005"])
+def test_refuses_non_loopback_targets(url, capsys):
+    assert load_test.main(["--url", url, "--duration", "1"]) == 2
+    assert "error" in capsys.readouterr().err
+
+
+def test_bounds_users_and_duration(capsys):
+    assert load_test.main(["--users", "100000"]) == 2
+    assert load_test.main(["--duration", "86400"]) == 2
+
+
+def test_nearest_rank_percentile():
+    values = [float(v) for v in range(1, 101)]
+    assert load_test.percentile(values, 0.5) == 50.0
+    assert load_test.percentile(values, 0.95) == 95.0
