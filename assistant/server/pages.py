@@ -4,7 +4,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from fastapi import Request
 from fastapi.responses import Response
+
+from assistant.settings import Settings, get_settings
+
+
+def app_settings(request: Request) -> Settings:
+    """The settings the app was created with (create_app(settings)), else the process-wide ones."""
+    return getattr(request.app.state, "settings", None) or get_settings()
 
 
 def script_config(variable: str, values: dict[str, Any]) -> Response:

@@ -9,10 +9,14 @@ from fastapi.testclient import TestClient
 from assistant import conversation_log
 from assistant.server import deps
 from assistant.server.app import create_app
+from assistant.settings import Settings, load_settings
 from knowledge_base.importers import load_catalog
 from knowledge_base.store import KnowledgeBase
 
 SAMPLE_CATALOG = Path(__file__).resolve().parent.parent / "fixtures" / "web_catalog.yaml"
+STAFF_TOKEN = "test-staff-token"
+# Rate limiting is tested by its own tests; here every request comes from one client in a burst.
+TEST_ENV = {"TTHC_SECURITY__RATE_LIMIT_PER_MINUTE": "0", "TTHC_SECURITY__ADMIN_TOKEN": STAFF_TOKEN}
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +26,13 @@ def sample_kb(tmp_path_factory) -> KnowledgeBase:
 
 
 @pytest.fixture()
-def client(sample_kb, tmp_path, monkeypatch) -> TestClient:
+def settings(monkeypatch) -> Settings:
+    monkeypatch.delenv("TTHC_ADMIN_TOKEN", raising=False)
+    return load_settings(TEST_ENV)
+
+
+@pytest.fixture()
+def client(sample_kb, settings, tmp_path, monkeypatch) -> TestClient:
     monkeypatch.setattr(deps, "_kb", sample_kb)
     monkeypatch.setattr(conversation_log, "default_db_path", lambda: tmp_path / "app.db")
-    return TestClient(create_app())
+    return TestClient(create_app(settings))

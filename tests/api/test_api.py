@@ -7,7 +7,8 @@ import pytest
 
 from assistant import conversation_log
 from assistant.server.routers import procedures as procedures_router
-from assistant.settings import get_settings
+from assistant.server.app import create_app
+from assistant.settings import load_settings
 from knowledge_base.errors import KnowledgeBaseError
 
 
@@ -130,7 +131,7 @@ def test_procedure_detail_has_the_full_record_and_links(client):
     assert body["level_labels"] == ["Cấp xã"]
     assert body["online_label"] == "Nộp trực tuyến một phần"
     assert body["links"]["portal"] == "https://dichvucong.gov.vn/thu-tuc-hanh-chinh/khai-sinh-test"
-    assert body["links"]["province_portal"] == get_settings().province.portal_url
+    assert body["links"]["province_portal"] == client.app.state.settings.province.portal_url
     assert body["links"]["qr_svg"] == "/api/procedures/1.001193/qr.svg"
 
 
@@ -155,9 +156,9 @@ def test_qr_code_is_an_svg_of_the_portal_link(client):
 
 def test_a_non_http_source_url_never_reaches_the_link_or_qr(client):
     body = client.get("/api/procedures/9.999999").json()
-    assert body["links"]["portal"] == get_settings().national_portal_url
+    assert body["links"]["portal"] == client.app.state.settings.national_portal_url
     qr = client.get("/api/procedures/9.999999/qr.svg").content
-    assert qr == procedures_router.qr_svg(get_settings().national_portal_url)
+    assert qr == procedures_router.qr_svg(client.app.state.settings.national_portal_url)
 
 
 def test_facets_list_the_values_present_with_labels(client):
@@ -183,22 +184,32 @@ def test_openapi_documents_the_api_and_its_models(client):
 
 # ---- staff data ----
 
+STAFF = {"X-Admin-Token": "test-staff-token"}
+
+
+def test_staff_lists_need_the_admin_token(client):
+    for path in ("/api/staff/handoffs", "/api/staff/feedback"):
+        assert client.get(path).status_code == 401
+        assert client.get(path, headers={"X-Admin-Token": "wrong"}).status_code == 403
+        assert client.get(path, auth=("canbo", "test-staff-token")).status_code == 200
+
+
 def test_staff_lists_are_empty_before_anything_is_flagged(client):
-    assert client.get("/api/staff/handoffs").json() == []
-    assert client.get("/api/staff/feedback").json() == []
+    assert client.get("/api/staff/handoffs", headers=STAFF).json() == []
+    assert client.get("/api/staff/feedback", headers=STAFF).json() == []
 
 
 def test_staff_lists_show_flagged_conversations_and_feedback(client):
     conversation_log.flag_handoff("web-1", "rest", [{"sender": "user", "text": "cho tôi gặp cán bộ"},
                                                    {"sender": "bot", "text": "Anh/Chị gọi đường dây nóng."}])
     conversation_log.store_feedback("web-2", "bad", "lệ phí khai sinh?", "Miễn phí", channel="rest")
-    handoffs = client.get("/api/staff/handoffs").json()
+    handoffs = client.get("/api/staff/handoffs", headers=STAFF).json()
     assert handoffs[0]["sender_id"] == "web-1"
     assert handoffs[0]["messages"][0] == {"sender": "user", "text": "cho tôi gặp cán bộ"}
-    feedback = client.get("/api/staff/feedback").json()
+    feedback = client.get("/api/staff/feedback", headers=STAFF).json()
     assert feedback[0]["rating"] == "bad"
     assert feedback[0]["question"] == "lệ phí khai sinh?"
-    assert client.get("/api/staff/handoffs", params={"limit": 0}).status_code == 422
+    assert client.get("/api/staff/handoffs", params={"limit": 0}, headers=STAFF).status_code == 422
 
 
 # ---- pages and widget files ----
@@ -217,11 +228,9 @@ def test_pages_and_widget_files_are_served(client):
 
 
 def test_page_config_comes_from_settings_and_cannot_break_out_of_the_script(client):
-    from assistant.settings import load_settings
-
     settings = load_settings({"TTHC_WEBCHAT__RASA_URL": "https://chat.example/rasa",
                               "TTHC_WEBCHAT__TITLE": "Hỏi </script><script>alert(1)</script>"})
-    client.app.dependency_overrides[get_settings] = lambda: settings
+    client = type(client)(create_app(settings))
     body = client.get("/chat/config.js").text
     assert '"rasaUrl": "https://chat.example/rasa"' in body
     assert "</script>" not in body

@@ -22,7 +22,8 @@ from assistant.server.api_models import (
     online_option,
 )
 from assistant.server.deps import get_kb
-from assistant.settings import Settings, get_settings
+from assistant.server.pages import app_settings
+from assistant.settings import Settings
 from knowledge_base.errors import KnowledgeBaseError
 from knowledge_base.schema import LEVEL_LABELS, ONLINE_LABELS, Level, OnlineAvailability, Procedure, SearchFilters
 from knowledge_base.store import KnowledgeBase
@@ -100,7 +101,7 @@ def search(
 def procedure_detail(
     code: Annotated[str, Path(pattern=CODE_PATTERN, description="Mã thủ tục, e.g. 1.001193")],
     kb: KnowledgeBase = Depends(_kb),
-    settings: Settings = Depends(get_settings),
+    settings: Settings = Depends(app_settings),
 ) -> ProcedureDetail:
     procedure = _procedure_or_404(kb, code)
     return ProcedureDetail(
@@ -124,7 +125,7 @@ def procedure_detail(
 def procedure_qr(
     code: Annotated[str, Path(pattern=CODE_PATTERN)],
     kb: KnowledgeBase = Depends(_kb),
-    settings: Settings = Depends(get_settings),
+    settings: Settings = Depends(app_settings),
 ) -> Response:
     procedure = _procedure_or_404(kb, code)
     svg = qr_svg(portal_url(procedure, settings))

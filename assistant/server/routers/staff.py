@@ -8,9 +8,10 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import FileResponse, Response
 
 from assistant import conversation_log
-from assistant.server.api_models import Feedback, Handoff
-from assistant.server.pages import script_config
-from assistant.settings import Settings, get_settings
+from assistant.server.api_models import ApiError, Feedback, Handoff
+from assistant.server.pages import app_settings, script_config
+from assistant.server.security import require_admin_token
+from assistant.settings import Settings
 
 router = APIRouter(tags=["staff"])
 
@@ -24,7 +25,7 @@ def staff_page() -> FileResponse:
 
 
 @router.get("/staff/config.js", include_in_schema=False)
-def staff_config(settings: Settings = Depends(get_settings)) -> Response:
+def staff_config(settings: Settings = Depends(app_settings)) -> Response:
     return script_config(
         "TTHC_STAFF_CONFIG",
         {
@@ -43,11 +44,15 @@ def staff_asset(name: str) -> FileResponse:
     return FileResponse(STAFF_WEB_DIR / name, media_type=STAFF_ASSETS[name])
 
 
-@router.get("/api/staff/handoffs", response_model=list[Handoff], summary="Conversations the bot flagged for a human")
+# Hand-offs and feedback hold what citizens wrote: staff only (admin token, see assistant/server/security.py).
+STAFF_ONLY = {"dependencies": [Depends(require_admin_token)], "responses": {401: {"model": ApiError}, 403: {"model": ApiError}, 503: {"model": ApiError}}}
+
+
+@router.get("/api/staff/handoffs", response_model=list[Handoff], summary="Conversations the bot flagged for a human", **STAFF_ONLY)
 def handoffs(limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[Handoff]:
     return [Handoff.model_validate(record.as_dict()) for record in conversation_log.list_handoffs(limit=limit)]
 
 
-@router.get("/api/staff/feedback", response_model=list[Feedback], summary="Citizens' feedback on the bot's answers")
+@router.get("/api/staff/feedback", response_model=list[Feedback], summary="Citizens' feedback on the bot's answers", **STAFF_ONLY)
 def feedback(limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[Feedback]:
     return [Feedback.model_validate(record.as_dict()) for record in conversation_log.list_feedback(limit=limit)]

@@ -6,8 +6,8 @@ from pathlib import Path
 from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import FileResponse, Response
 
-from assistant.server.pages import script_config
-from assistant.settings import Settings, get_settings
+from assistant.server.pages import app_settings, script_config
+from assistant.settings import Settings
 
 router = APIRouter(tags=["webchat"])
 
@@ -21,7 +21,7 @@ def chat_page() -> FileResponse:
 
 
 @router.get("/chat/config.js", include_in_schema=False)
-def chat_config(settings: Settings = Depends(get_settings)) -> Response:
+def chat_config(settings: Settings = Depends(app_settings)) -> Response:
     return script_config(
         "TTHC_CHAT_CONFIG",
         {

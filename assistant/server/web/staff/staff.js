@@ -134,6 +134,7 @@
       return;
     }
     results.replaceChildren(...data.results.map(resultItem));
+    results.dataset.search = apiParams.toString(); // which search these results answer (for tests, debugging)
     status.textContent = searchSummary(data);
     const reopened = lastOpenedCode && results.querySelector('a[data-code="' + CSS.escape(lastOpenedCode) + '"]');
     if (reopened) reopened.focus();

@@ -1,0 +1,236 @@
+"""Live servers and a real headless Chromium for the page tests.
+
+- the app server (uvicorn in a thread) on a small sample catalogue, with its own conversation log;
+- a fake Rasa REST endpoint (stdlib HTTP server) that answers a few scripted messages, records what it
+  receives, can be switched "down" (HTTP 503), and serves a stand-in provincial web page that embeds
+  the widget with one <script> tag. The real Rasa server is exercised by the end-to-end test.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from assistant import conversation_log
+from assistant.server import deps
+from assistant.server.app import create_app
+from assistant.settings import load_settings
+from knowledge_base.importers import load_catalog
+from knowledge_base.store import KnowledgeBase
+
+SAMPLE_CATALOG = Path(__file__).resolve().parent.parent / "fixtures" / "web_catalog.yaml"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+PORTS = range(5300, 5400)  # this area's port range on 127.0.0.1
+STAFF_TOKEN = "web-test-staff-token"
+
+
+def free_port() -> int:
+    for port in PORTS:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    pytest.skip("no free port in 5300-5399 on 127.0.0.1")
+
+
+# ---- fake Rasa REST channel ----
+
+CHOOSE_FIRST = '/choose_option{"option_index":"1"}'
+
+
+def scripted_replies(message: str) -> list[dict]:
+    """Replies shaped like Rasa's REST channel output (text, buttons); a test double, not the bot."""
+    if message == CHOOSE_FIRST:
+        return [{"text": "Anh/Chị đã chọn thủ tục đăng ký khai sinh."}]
+    if "html" in message:
+        return [{"text": 'Thử <img src=x onerror="window.__xss=1"> <script>window.__xss=2</script> '
+                         "[bấm](javascript:window.__xss=3) https://example.gov.vn/a?b=1&c=<i>2</i>"}]
+    if "khai sinh" in message:
+        return [
+            {"text": "Hồ sơ đăng ký khai sinh gồm:\n- Tờ khai đăng ký khai sinh\n- Giấy chứng sinh\n\n"
+                     "Chi tiết thủ tục trên Cổng Dịch vụ công quốc gia: "
+                     "https://dichvucong.gov.vn/thu-tuc-hanh-chinh/khai-sinh-test."},
+            {"text": "Anh/Chị muốn hỏi thủ tục nào?",
+             "buttons": [{"title": "Đăng ký khai sinh", "payload": CHOOSE_FIRST},
+                         {"title": "Đăng ký khai sinh lưu động", "payload": '/choose_option{"option_index":"2"}'}]},
+        ]
+    return [{"text": "Xin lỗi, tôi chưa hiểu câu hỏi của Anh/Chị."}]
+
+
+class FakeRasa(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, port: int):
+        super().__init__(("127.0.0.1", port), FakeRasaHandler)
+        self.url = f"http://127.0.0.1:{port}"
+        self.received: list[dict] = []
+        self.down = False
+        self.host_page = ""
+
+
+class FakeRasaHandler(BaseHTTPRequestHandler):
+    server: FakeRasa
+
+    def log_message(self, *args) -> None:  # keep test output quiet
+        pass
+
+    def _send(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Access-Control-Allow-Origin", "*")
+        self.send_header("Access-Control-Allow-Headers", "Content-Type")
+        self.send_header("Access-Control-Allow-Methods", "POST, OPTIONS")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_OPTIONS(self) -> None:  # CORS preflight, as Rasa run with --cors answers it
+        self._send(204, b"", "text/plain")
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/host.html"):
+            self._send(200, self.server.host_page.encode("utf-8"), "text/html; charset=utf-8")
+        else:
+            self._send(404, b"not found", "text/plain")
+
+    def do_POST(self) -> None:
+        if self.path != "/webhooks/rest/webhook":
+            self._send(404, b"[]", "application/json")
+            return
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
+        self.server.received.append(body)
+        if self.server.down:
+            self._send(503, b"Service Unavailable", "text/plain")
+            return
+        replies = [{"recipient_id": body.get("sender"), **reply} for reply in scripted_replies(body.get("message", ""))]
+        self._send(200, json.dumps(replies, ensure_ascii=False).encode("utf-8"), "application/json")
+
+
+@pytest.fixture(scope="session")
+def fake_rasa():
+    server = FakeRasa(free_port())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def reset_fake_rasa(fake_rasa):
+    fake_rasa.received.clear()
+    fake_rasa.down = False
+
+
+# ---- app server ----
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory, fake_rasa):
+    data_dir = tmp_path_factory.mktemp("web-kb")
+    kb = KnowledgeBase.build(load_catalog(SAMPLE_CATALOG).procedures, data_dir, model_path=None, progress=False)
+    patch = pytest.MonkeyPatch()
+    patch.setattr(deps, "_kb", kb)
+    patch.setattr(conversation_log, "default_db_path", lambda: data_dir / "app.db")
+    patch.delenv("TTHC_ADMIN_TOKEN", raising=False)
+    # Rate limiting has its own tests; here one browser sends bursts from one address.
+    settings = load_settings({"TTHC_WEBCHAT__RASA_URL": fake_rasa.url, "TTHC_SECURITY__ADMIN_TOKEN": STAFF_TOKEN,
+                              "TTHC_SECURITY__RATE_LIMIT_PER_MINUTE": "0"})
+    app = create_app(settings)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the app server did not start within 20 s")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+    patch.undo()
+
+
+@pytest.fixture()
+def conversation_db():
+    """The conversation log the app server reads (tests add hand-offs and feedback to it)."""
+    path = conversation_log.default_db_path()
+    yield path
+    path.unlink(missing_ok=True)
+
+
+# ---- browser ----
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture()
+def open_page(browser):
+    """Opens pages in fresh browser profiles (empty localStorage), desktop size, Vietnamese locale.
+
+    `staff_token` logs the profile in as staff (HTTP Basic with the token as password, as a staff member
+    types it into the browser's prompt); STAFF_TOKEN is the right one.
+    Each page collects uncaught JavaScript errors in `page.js_errors`.
+    """
+    contexts = []
+
+    def open_(staff_token: str | None = None):
+        credentials = {"username": "canbo", "password": staff_token} if staff_token else None
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN",
+                                      http_credentials=credentials)
+        contexts.append(context)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.js_errors = errors
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture()
+def staff_token() -> str:
+    """The admin token the app server under test accepts for the staff view."""
+    return STAFF_TOKEN
+
+
+@pytest.fixture()
+def page(open_page):
+    return open_page()
+
+
+SCREENSHOTS = Path("/tmp/tthc-web-screenshots")
+
+
+@pytest.fixture()
+def screenshot():
+    """Save a screenshot to /tmp/tthc-web-screenshots for people to look at (no pixel comparison)."""
+    def take(page, name: str, **options) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), **options)
+        return path
+
+    return take
