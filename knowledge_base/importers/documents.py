@@ -2,8 +2,9 @@
 
 Dossier: each group is `<heading>Tên giấy tờMẫu đơn, tờ khaiSố lượng<rows>`; a row is
 `<document name><form file name, if any><copies>`, the copies cell being e.g. "1 bản chính" or
-"0 bản chính,1 bản sao". Rows whose copies are all zero and that read as notes ("Trường hợp …",
-"Lưu ý …") are explanations, not documents, and are left out of the checklist.
+"0 bản chính,1 bản sao". Rows whose copies are all zero and that read as notes ("Trường hợp …", rows under
+a "Lưu ý" heading) or as sub-headings ("… gồm:") are explanations, not documents, and are left out of the
+checklist.
 
 Legal basis: `Tên văn bản pháp lýMã văn bản` then rows `<title><number>`, the number glued to the next
 title (e.g. "…Luật Hộ tịch123/2015/NĐ-CPThông tư …").
@@ -27,6 +28,8 @@ _GLUED_FORM_KEYWORD = re.compile(r"(?<=[\w.;:)])(?=Mẫu|Mau|MAU|MẪU|Phụ l�
 # … or the end of the name's sentence glued to the file name ("…của Bộ Công an.NC14 (1).doc").
 _SENTENCE_END = re.compile(r"(?<=[.;:)])(?=[^\s\d.,;:)])")
 _NOTE_START = re.compile(r"^\(?\s*(?:Trường hợp|Lưu ý|Ghi chú|Người tiếp nhận|Đối với giấy tờ xuất trình)", re.IGNORECASE)
+_NOTE_GROUP = re.compile(r"^(?:Lưu ý|Ghi chú|Chú ý)\b", re.IGNORECASE)
+_SUB_HEADING = re.compile(r"(?:gồm|sau đây|sau|như sau)\s*:?\s*$|:\s*$")
 _BULLET = re.compile(r"^(?:[-+*•–]\s*|\(?[a-zđ0-9ivx]{1,4}\)\s*|\d{1,2}\.\s+)+")
 
 
@@ -81,7 +84,8 @@ def split_form(cell: str) -> tuple[str, str]:
 
 
 def _document_name(text: str) -> str:
-    return clean_text(_BULLET.sub("", clean_text(text))).rstrip(" ;,:")
+    name = clean_text(_BULLET.sub("", clean_text(text))).rstrip(" ;,:")
+    return re.sub(r"(?<=[.)])\s*\d{1,2}\.$", "", name)  # "(Mẫu CT01 …).1." left by a numbered form file
 
 
 def parse_documents(text: str) -> DocumentParse:
@@ -105,8 +109,8 @@ def parse_documents(text: str) -> DocumentParse:
             name = _document_name(name)
             if not any(char.isalpha() for char in name):
                 continue  # the second half of a split copies cell ("1 bản chính" "," "1 bản sao")
-            if not counted and _NOTE_START.match(name):
-                continue  # an explanation row, not a document to bring
+            if not counted and (_NOTE_START.match(name) or _NOTE_GROUP.match(group) or _SUB_HEADING.search(clean_text(row))):
+                continue  # an explanation or a sub-heading ("… gồm:"), not a document to bring
             result.documents.append(DossierDocument(name=name, copies=copies, form=form, group=group))
         heading = chunk[position:]  # text after the last row: the next group's heading
     if not result.documents and copies_cells(text):
