@@ -26,6 +26,9 @@ ASPECTS = ("overview", "documents", "fee", "time", "where", "online", "steps", "
 MAX_OPTIONS = 5
 MAX_DOCUMENTS = 15  # a longer checklist is cut, and the reply says how many were left out
 MAX_FIELD_CHARS = 600  # long published texts are shortened; the source link has the rest
+MAX_TITLE_CHARS = 160  # some published titles run to 1,000+ characters
+MAX_DOCUMENT_CHARS = 250  # one checklist line; some published "document names" are whole pages
+MAX_CHECKLIST_CHARS = 2500  # the whole checklist; the rest is counted, not shown
 
 DEFAULT_COUNTER = "Bộ phận Một cửa UBND xã/phường"
 # Published placeholders that mean "nothing stated" (the national portal prints them in empty cells).
@@ -42,6 +45,10 @@ def _shorten(text: str, limit: int = MAX_FIELD_CHARS) -> str:
         return text
     cut = text.rfind(" ", 0, limit)
     return text[: cut if cut > 0 else limit].rstrip(" ,;:") + " …"
+
+
+def short_title(procedure: Procedure) -> str:
+    return _shorten(procedure.title, MAX_TITLE_CHARS)
 
 
 def counter_name(settings: Settings) -> str:
@@ -127,25 +134,32 @@ def _time_lines(procedure: Procedure) -> list[str]:
 
 
 def _document_line(document) -> str:
-    line = f"☐ {document.name.strip()}"
+    line = f"☐ {_shorten(document.name, MAX_DOCUMENT_CHARS)}"
     if document.copies.strip():
-        line += f" — {document.copies.strip()}"
+        line += f" — {_shorten(document.copies, 60)}"
     if _stated(document.form):
-        line += f" (mẫu: {document.form.strip()})"
+        line += f" (mẫu: {_shorten(document.form, 120)})"
     return line
 
 
 def _documents_body(procedure: Procedure, settings: Settings, limit: int = MAX_DOCUMENTS) -> str:
+    """A checklist of at most `limit` documents and about MAX_CHECKLIST_CHARS; the rest is counted."""
     if not procedure.documents:
         return _not_stated("thành phần hồ sơ", settings)
-    lines = [f"Hồ sơ cần chuẩn bị cho «{procedure.title}»:"]
+    lines = [f"Hồ sơ cần chuẩn bị cho «{short_title(procedure)}»:"]
     current_group = None
+    shown = 0
     for document in procedure.documents[:limit]:
+        entry = []
         if document.group.strip() and document.group != current_group:
-            current_group = document.group
-            lines.append(f"{document.group.strip().rstrip(':')}:")
-        lines.append(_document_line(document))
-    hidden = len(procedure.documents) - limit
+            entry.append(f"{_shorten(document.group, MAX_DOCUMENT_CHARS).rstrip(':')}:")
+        entry.append(_document_line(document))
+        if shown and sum(len(line) + 1 for line in lines + entry) > MAX_CHECKLIST_CHARS:
+            break
+        current_group = document.group
+        lines += entry
+        shown += 1
+    hidden = len(procedure.documents) - shown
     if hidden > 0:
         lines.append(f"… và {hidden} giấy tờ khác (xem đầy đủ ở đường dẫn bên dưới).")
     return "\n".join(lines)
@@ -155,22 +169,22 @@ def _fee_body(procedure: Procedure, settings: Settings) -> str:
     lines = _fee_lines(procedure)
     if not lines:
         return _not_stated("phí, lệ phí", settings)
-    return "\n".join([f"Phí, lệ phí của «{procedure.title}»:", *lines])
+    return "\n".join([f"Phí, lệ phí của «{short_title(procedure)}»:", *lines])
 
 
 def _time_body(procedure: Procedure, settings: Settings) -> str:
     lines = _time_lines(procedure)
     if not lines:
         return _not_stated("thời hạn giải quyết", settings)
-    return "\n".join([f"Thời hạn giải quyết «{procedure.title}»:", *lines])
+    return "\n".join([f"Thời hạn giải quyết «{short_title(procedure)}»:", *lines])
 
 
 def _where_body(procedure: Procedure, settings: Settings) -> str:
-    lines = [f"Nơi nộp hồ sơ «{procedure.title}»:"]
+    lines = [f"Nơi nộp hồ sơ «{short_title(procedure)}»:"]
     if _stated(procedure.where_to_submit):
         lines.append(f"- {_shorten(procedure.where_to_submit, 400)}")
     elif procedure.agencies:
-        lines.append(f"- Cơ quan thực hiện: {'; '.join(procedure.agencies)}")
+        lines.append(f"- Cơ quan thực hiện: {_shorten('; '.join(procedure.agencies), 400)}")
     else:
         return _not_stated("nơi tiếp nhận hồ sơ", settings)
     kinds = [CHANNEL_LABELS[c.kind].lower() for c in procedure.channels]
@@ -184,26 +198,26 @@ def _online_body(procedure: Procedure, settings: Settings) -> str:
         offers_online = any(c.kind == ChannelKind.online for c in procedure.channels)
         if not offers_online:
             return _not_stated("có nộp trực tuyến được hay không", settings)
-        return f"«{procedure.title}» có hình thức nộp trực tuyến theo danh mục thủ tục."
+        return f"«{short_title(procedure)}» có hình thức nộp trực tuyến theo danh mục thủ tục."
     label = ONLINE_LABELS[procedure.online]
     if procedure.online == OnlineAvailability.none:
-        return f"«{procedure.title}»: {label.lower()}; Anh/Chị nộp trực tiếp hoặc qua bưu chính."
-    return f"«{procedure.title}»: {label.lower()}. Anh/Chị có thể nộp qua Cổng Dịch vụ công (đường dẫn bên dưới)."
+        return f"«{short_title(procedure)}»: {label.lower()}; Anh/Chị nộp trực tiếp hoặc qua bưu chính."
+    return f"«{short_title(procedure)}»: {label.lower()}. Anh/Chị có thể nộp qua Cổng Dịch vụ công (đường dẫn bên dưới)."
 
 
 def _text_body(title: str, text: str, what: str, procedure: Procedure, settings: Settings) -> str:
     if not _stated(text):
         return _not_stated(what, settings)
-    return f"{title} «{procedure.title}»:\n{_shorten(text)}"
+    return f"{title} «{short_title(procedure)}»:\n{_shorten(text)}"
 
 
 def _overview_body(procedure: Procedure, settings: Settings) -> str:
-    lines = [f"«{procedure.title}» (mã {procedure.code})"]
+    lines = [f"«{short_title(procedure)}» (mã {procedure.code})"]
     facts = []
     if procedure.levels:
         facts.append(", ".join(LEVEL_LABELS[level] for level in procedure.levels))
     if procedure.agencies:
-        facts.append(procedure.agencies[0])
+        facts.append(_shorten(procedure.agencies[0], 150))
     if facts:
         lines.append(f"- Thực hiện: {' — '.join(facts)}")
     if procedure.documents:
@@ -213,9 +227,11 @@ def _overview_body(procedure: Procedure, settings: Settings) -> str:
     else:
         lines.append("- Hồ sơ: danh mục không nêu")
     fees = _fee_lines(procedure)
-    lines.append("- Lệ phí: " + ("; ".join(f.removeprefix("- ") for f in fees) if fees else "danh mục không nêu"))
+    joined_fees = "; ".join(f.removeprefix("- ") for f in fees)
+    lines.append("- Lệ phí: " + (_shorten(joined_fees, 300) if fees else "danh mục không nêu"))
     times = _time_lines(procedure)
-    lines.append("- Thời hạn: " + ("; ".join(t.removeprefix("- ") for t in times) if times else "danh mục không nêu"))
+    joined_times = "; ".join(t.removeprefix("- ") for t in times)
+    lines.append("- Thời hạn: " + (_shorten(joined_times, 300) if times else "danh mục không nêu"))
     lines.append(f"- Trực tuyến: {ONLINE_LABELS[procedure.online]}")
     lines.append("Anh/Chị có thể hỏi thêm về hồ sơ, lệ phí, thời hạn, nơi nộp hoặc các bước thực hiện.")
     return "\n".join(lines)
@@ -261,7 +277,7 @@ def procedure_payload(code: str) -> str:
 def ask_back(hits: Sequence[SearchHit]) -> Reply:
     """Several close matches: ask which one, with up to MAX_OPTIONS buttons (payload = option number)."""
     options = list(hits)[:MAX_OPTIONS]
-    buttons = [Button(hit.title, option_payload(number)) for number, hit in enumerate(options, start=1)]
+    buttons = [Button(_shorten(hit.title, MAX_TITLE_CHARS), option_payload(number)) for number, hit in enumerate(options, start=1)]
     return Reply(text="Anh/Chị muốn hỏi thủ tục nào dưới đây ạ?", buttons=buttons)
 
 
@@ -269,7 +285,7 @@ def suggestions(hits: Sequence[SearchHit], settings: Settings | None = None) -> 
     """NLU was unsure: say so, offer the closest procedures (payload = the code) and a human."""
     settings = settings or get_settings()
     text = "Xin lỗi, tôi chưa hiểu rõ câu hỏi của Anh/Chị."
-    buttons = [Button(hit.title, procedure_payload(hit.code)) for hit in list(hits)[:MAX_OPTIONS]]
+    buttons = [Button(_shorten(hit.title, MAX_TITLE_CHARS), procedure_payload(hit.code)) for hit in list(hits)[:MAX_OPTIONS]]
     if buttons:
         text += " Có phải Anh/Chị muốn hỏi một trong các thủ tục sau?"
     else:
