@@ -38,14 +38,29 @@ def _camel_joins(text: str) -> list[int]:
     return [i for i in range(1, len(text)) if text[i - 1].islower() and text[i].isupper()]
 
 
-def copies_cells(text: str) -> list[re.Match]:
-    """Copies cells that end a row; "01 bản sao giấy khai sinh" (space, then lower case) is prose, not a cell."""
+_NUMBER_CONTEXT = ("số ", "Mẫu ", "mẫu ", "năm ", "/", ".", "-", "Điều ")
+
+
+def copies_cells(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, text) of the copies cells that end a row.
+
+    "01 bản sao giấy khai sinh" (space, then lower case) is prose, not a cell. A count glued to a number that
+    ends the name ("… theo Mẫu số 18" + "1 bản chính" -> "181 bản chính", "… năm 2025" + "1 bản chính") gives
+    its leading digits back to the name: a count has one digit, or two when written "02".
+    """
     cells = []
     for match in COPIES_CELL.finditer(text):
-        following = text[match.end() : match.end() + 2]
+        start, end = match.span()
+        following = text[end : end + 2]
         if following[:1].isspace() and following[1:2].islower():
             continue
-        cells.append(match)
+        count = match.group(1)
+        glued = len(count) >= 3 or (
+            len(count) == 2 and count[0] != "0" and text[:start].endswith(_NUMBER_CONTEXT)
+        )
+        if glued:
+            start += len(count) - 1
+        cells.append((start, end, text[start:end]))
     return cells
 
 
@@ -55,9 +70,9 @@ class DocumentParse:
     warnings: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _copies_text(cell: re.Match) -> tuple[str, bool]:
+def _copies_text(cell: str) -> tuple[str, bool]:
     """'0 bản chính,1 bản sao' -> ('1 bản sao', True); all zero -> ('', False)."""
-    parts = re.findall(_ONE_COPY, cell.group(0))
+    parts = re.findall(_ONE_COPY, cell)
     stated = [f"{int(n)} bản {kind}" for n, kind in parts if int(n) > 0]
     return ", ".join(stated), bool(stated)
 
@@ -101,9 +116,9 @@ def parse_documents(text: str) -> DocumentParse:
         group = _document_name(heading).rstrip(":").strip(" -*")
         position = 0
         cells = copies_cells(chunk)
-        for cell in cells:
-            row = chunk[position : cell.start()]
-            position = cell.end()
+        for start, end, cell in cells:
+            row = chunk[position:start]
+            position = end
             copies, counted = _copies_text(cell)
             name, form = split_form(row)
             name = _document_name(name)
