@@ -71,7 +71,6 @@ class SecuritySettings(BaseModel):
     # Path prefixes not rate-limited: Rasa's action calls (internal, all from one IP) and liveness.
     rate_limit_exempt_paths: list[str] = ["/webhook", "/health"]
     max_body_bytes: int = 65536  # larger request bodies get a polite 413
-    max_message_chars: int = 2000  # longer chat messages are cut to this length before NLU
     # Admin token (catalogue reload, staff views). Never in settings.yml: set TTHC_ADMIN_TOKEN
     # or put it in the untracked settings.local.yml. Empty = admin endpoints disabled (503).
     admin_token: str = ""
