@@ -112,7 +112,7 @@ def clean_result(text: str) -> str:
     cut = value.find("Từ khóa")
     if cut >= 0:
         value = value[:cut]
-    names = [clean_text(part).strip(" .;") for part in _RESULT_CODE.split(value)]
+    names = [clean_text(part).strip(" .;-+") for part in _RESULT_CODE.split(value)]
     names = [name for name in names if name]
     return "; ".join(dict.fromkeys(names))
 
