@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,7 @@ import aiohttp
 from connectors.zalo.config import ZaloConfig
 from connectors.zalo.masking import masked_logger
 from connectors.zalo.messages import request_body
-from connectors.zalo.store import ZaloStore
+from connectors.zalo.store import OutboxItem, ZaloStore
 
 logger = masked_logger(__name__)
 
@@ -52,10 +53,19 @@ class ZaloApiClient:
         self._refresh_lock = asyncio.Lock()
         self._flush_lock = asyncio.Lock()
         self._background: set[asyncio.Task] = set()
+        # One send at a time per user, so replies arrive (or queue) in the order Rasa produced them.
+        self._user_locks: "weakref.WeakValueDictionary[str, asyncio.Lock]" = weakref.WeakValueDictionary()
 
     # -- public --------------------------------------------------------------------------------
     async def send(self, user_id: str, message: dict[str, Any]) -> bool:
         """Deliver one message now (with retries) or keep it in the outbox; True when delivered."""
+        lock = self._user_locks.get(user_id)
+        if lock is None:
+            lock = self._user_locks[user_id] = asyncio.Lock()
+        async with lock:
+            return await self._send_in_order(user_id, message)
+
+    async def _send_in_order(self, user_id: str, message: dict[str, Any]) -> bool:
         if self.store.pending_count(user_id):
             # Earlier replies to this citizen are still waiting: keep the conversation in order.
             self._park(user_id, message, "earlier replies to this user are still in the outbox")
@@ -82,32 +92,42 @@ class ZaloApiClient:
         """Re-deliver outbox messages oldest first, one attempt each.
 
         Stops at the first sign that the API is still down; a user whose message fails is
-        skipped for the rest of this flush so their replies stay in order.
+        skipped for the rest of this flush so their replies stay in order. Replies parked while
+        the flush ran are picked up by another pass.
         """
         async with self._flush_lock:
             delivered = 0
             blocked_users: set[str] = set()
-            for item in self.store.pending():
-                if item.user_id in blocked_users:
-                    continue
-                try:
-                    await self._deliver(item.user_id, item.message)
-                except DeliveryError as exc:
-                    dead = item.attempts + 1 >= self.config.max_outbox_attempts
-                    self.store.failed(item.id, str(exc), dead=dead)
-                    blocked_users.add(item.user_id)
-                    if dead:
-                        logger.error("Zalo outbox message %d to user %s parked as dead after %d attempts: %s",
-                                     item.id, item.user_id, item.attempts + 1, exc)
-                    if exc.api_down:
-                        break
-                    continue
-                self.store.delivered(item.id)
-                delivered += 1
+            api_down = False
+            while not api_down:
+                batch = [item for item in self.store.pending() if item.user_id not in blocked_users]
+                if not batch:
+                    break
+                for item in batch:
+                    if item.user_id in blocked_users:
+                        continue
+                    try:
+                        await self._deliver(item.user_id, item.message)
+                    except DeliveryError as exc:
+                        self._record_failure(item, exc)
+                        blocked_users.add(item.user_id)
+                        if exc.api_down:
+                            api_down = True
+                            break
+                        continue
+                    self.store.delivered(item.id)
+                    delivered += 1
             result = FlushResult(delivered, self.store.pending_count(), self.store.dead_count())
             if delivered:
                 logger.info("Zalo outbox: delivered %d, %d still waiting", delivered, result.remaining)
             return result
+
+    def _record_failure(self, item: OutboxItem, exc: DeliveryError) -> None:
+        dead = item.attempts + 1 >= self.config.max_outbox_attempts
+        self.store.failed(item.id, str(exc), dead=dead)
+        if dead:
+            logger.error("Zalo outbox message %d to user %s parked as dead after %d attempts: %s",
+                         item.id, item.user_id, item.attempts + 1, exc)
 
     async def wait_background(self) -> None:
         """Wait for flushes started in the background (tests, shutdown)."""

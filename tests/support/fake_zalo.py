@@ -48,7 +48,7 @@ class FakeZalo:
     """The fake API; use as a context manager or call start()/stop()."""
 
     def __init__(self, app_id: str = "test-app", app_secret: str = "test-app-secret",
-                 access_token: str = "token-1", refresh_token: str = "refresh-1") -> None:
+                 access_token: str = "token-1", refresh_token: str = "refresh-1", port: int | None = None) -> None:
         self.app_id = app_id
         self.app_secret = app_secret
         self.valid_access_token = access_token
@@ -61,7 +61,7 @@ class FakeZalo:
         self._thread = threading.Thread(target=self._loop.run_forever, name="fake-zalo", daemon=True)
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
-        self.port = free_port_in_range()
+        self.port = port or free_port_in_range()
 
     # -- lifecycle -----------------------------------------------------------------------------
     @property
