@@ -1,0 +1,138 @@
+"""Rasa REST channel for the website chat, with the protections a public endpoint needs.
+
+Same URL and payload as Rasa's built-in `rest` channel (POST /webhooks/rest/webhook with
+{"sender", "message"}), so the chat widget needs no change. Before Rasa sees a message it:
+- refuses bodies over `max_body_bytes` (413) and malformed payloads (400, naming the problem)
+  instead of Rasa's 500 on a body that is not a JSON object;
+- rate-limits per sender id and, for non-loopback clients, per client address (429 with
+  Retry-After). Loopback is exempt from the address limit: behind a reverse proxy on the same
+  host every request comes from 127.0.0.1, so limit addresses at the proxy (see docs/security.md);
+- answers an empty/invisible message and one over `max_message_chars` with a polite reply itself.
+Refusals carry a list with one bot message, the shape the widget renders.
+
+credentials.yml (instead of `rest:`):
+    connectors.guarded_rest.GuardedRestInput:
+      sender_rate_limit_per_minute: 60
+      sender_rate_limit_burst: 15
+      address_rate_limit_per_minute: 300
+      address_rate_limit_burst: 100
+      max_message_chars: 2000
+      max_body_bytes: 65536
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+import math
+from typing import Any, Awaitable, Callable, Dict, Optional, Text
+
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from assistant.input_cleaning import clean_message
+from assistant.ratelimit import TokenBucketLimiter
+
+MAX_SENDER_CHARS = 128
+EMPTY_MESSAGE_REPLY = "Anh/Chị chưa nhập nội dung. Vui lòng gõ câu hỏi về thủ tục hành chính, ví dụ: “làm căn cước cần giấy tờ gì?”."
+
+
+def too_long_reply(limit: int) -> str:
+    return f"Tin nhắn dài quá {limit} ký tự. Anh/Chị vui lòng rút gọn câu hỏi rồi gửi lại."
+
+
+def too_large_reply(limit: int) -> str:
+    return f"Nội dung gửi lên quá lớn (tối đa {limit // 1024} KB). Anh/Chị vui lòng rút gọn rồi gửi lại."
+
+
+def rate_limited_reply(retry_after: int) -> str:
+    return f"Anh/Chị gửi tin nhắn nhanh quá. Vui lòng chờ {retry_after} giây rồi gửi tiếp."
+
+
+class GuardedRestInput(RestInput):
+    @classmethod
+    def name(cls) -> Text:
+        return "rest"  # same URL as Rasa's REST channel: /webhooks/rest/webhook
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "GuardedRestInput":
+        return cls(**(credentials or {}))
+
+    def __init__(
+        self,
+        sender_rate_limit_per_minute: float = 60,
+        sender_rate_limit_burst: int = 15,
+        address_rate_limit_per_minute: float = 300,
+        address_rate_limit_burst: int = 100,
+        max_message_chars: int = 2000,
+        max_body_bytes: int = 65536,
+    ) -> None:
+        self.sender_limiter = TokenBucketLimiter(float(sender_rate_limit_per_minute), int(sender_rate_limit_burst))
+        self.address_limiter = TokenBucketLimiter(float(address_rate_limit_per_minute), int(address_rate_limit_burst))
+        self.max_message_chars = int(max_message_chars)
+        self.max_body_bytes = int(max_body_bytes)
+
+    # -- checks ------------------------------------------------------------------------------------
+    @staticmethod
+    def client_address(request: Request) -> str:
+        return request.remote_addr or request.ip or ""
+
+    @staticmethod
+    def is_loopback(address: str) -> bool:
+        try:
+            return ipaddress.ip_address(address).is_loopback
+        except ValueError:
+            return False
+
+    @staticmethod
+    def _bot_reply(sender: str, text: str, status: int = 200, headers: Optional[Dict[str, str]] = None) -> HTTPResponse:
+        return response.json([{"recipient_id": sender, "text": text}], status=status, headers=headers,
+                             dumps=lambda body: json.dumps(body, ensure_ascii=False))
+
+    def _rate_limited(self, request: Request, sender: str) -> Optional[HTTPResponse]:
+        waits = [self.sender_limiter.acquire(f"sender:{sender}")]
+        address = self.client_address(request)
+        if not self.is_loopback(address):
+            waits.append(self.address_limiter.acquire(f"address:{address}"))
+        wait = max(waits)
+        if wait <= 0:
+            return None
+        retry_after = max(1, math.ceil(wait))
+        return self._bot_reply(sender, rate_limited_reply(retry_after), 429, {"Retry-After": str(retry_after)})
+
+    def guard(self, request: Request) -> Optional[HTTPResponse]:
+        """A response that refuses or answers the request without Rasa, or None to let it through."""
+        if len(request.body or b"") > self.max_body_bytes:
+            return self._bot_reply("", too_large_reply(self.max_body_bytes), 413)
+        try:
+            payload = json.loads(request.body or b"")
+        except (ValueError, UnicodeDecodeError):
+            return response.json({"error": "Body must be JSON: {\"sender\": \"<id>\", \"message\": \"<text>\"}"}, status=400)
+        if not isinstance(payload, dict):
+            return response.json({"error": "Body must be a JSON object with 'sender' and 'message'"}, status=400)
+        sender, message = payload.get("sender"), payload.get("message")
+        if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER_CHARS:
+            return response.json({"error": f"'sender' must be a non-empty string of at most {MAX_SENDER_CHARS} characters"}, status=400)
+        if message is not None and not isinstance(message, str):
+            return response.json({"error": "'message' must be a string"}, status=400)
+        refused = self._rate_limited(request, sender)
+        if refused is not None:
+            return refused
+        if len(message or "") > self.max_message_chars:
+            return self._bot_reply(sender, too_long_reply(self.max_message_chars))
+        if not clean_message(message or ""):
+            return self._bot_reply(sender, EMPTY_MESSAGE_REPLY)
+        return None
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webhook = super().blueprint(on_new_message)
+
+        @webhook.middleware("request")
+        async def guard_webhook(request: Request) -> Optional[HTTPResponse]:
+            if request.method == "POST" and request.path.rstrip("/").endswith("/webhook"):
+                return self.guard(request)
+            return None
+
+        return webhook
