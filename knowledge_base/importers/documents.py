@@ -27,6 +27,7 @@ _FORM_EXTENSION = re.compile(r"(?i:\.(?:docx?|pdf|xlsx?|odt|rtf|zip|rar))(?![a-z
 _GLUED_FORM_KEYWORD = re.compile(r"(?<=[\w.;:)])(?=Mẫu|Mau|MAU|MẪU|Phụ lục|Phu luc|PL\b|Biểu mẫu|Bieu mau|BM\b)")
 # … or the end of the name's sentence glued to the file name ("…của Bộ Công an.NC14 (1).doc").
 _SENTENCE_END = re.compile(r"(?<=[.;:)])(?=[^\s\d.,;:)])")
+_FILE_TOKEN_AFTER_SENTENCE = re.compile(r"(?<=[.;:)])(?=\S+$)")
 _NOTE_START = re.compile(r"^\(?\s*(?:Trường hợp|Lưu ý|Ghi chú|Người tiếp nhận|Đối với giấy tờ xuất trình)", re.IGNORECASE)
 _NOTE_GROUP = re.compile(r"^(?:Lưu ý|Ghi chú|Chú ý)\b", re.IGNORECASE)
 _SUB_HEADING = re.compile(r"(?:gồm|sau đây|sau|như sau)\s*:?\s*$|:\s*$")
@@ -87,6 +88,7 @@ def split_form(cell: str) -> tuple[str, str]:
     for find_starts in (
         lambda: [m.start() for m in _GLUED_FORM_KEYWORD.finditer(head)],
         lambda: [m.start() for m in _SENTENCE_END.finditer(head)],
+        lambda: [m.start() for m in _FILE_TOKEN_AFTER_SENTENCE.finditer(head)],  # "…nhận con.14-HSB.docx"
         lambda: _camel_joins(head),
     ):
         starts = [start for start in find_starts() if start > 0]
