@@ -3,10 +3,10 @@
 A message either names a procedure ("lệ phí đăng ký kết hôn?") or only asks about an aspect of
 the current one ("còn lệ phí thì sao?", "nộp online được không?"). We tell them apart generically:
 strip the aspect and filler vocabulary below from the message and look at what is left. Nothing
-left means a follow-up. Something left is searched: if the current procedure is among its matches,
-or the knowledge base abstains on a single leftover word (noise), it is still the current procedure;
-otherwise the message is about something new (answer, ask back when several are close, or abstain
-when the catalogue does not have it).
+left means a follow-up. Something left is weighed by `names_another_procedure` (is the current
+procedure among its matches, is it noise, is it about the current record's own content, does it read
+as another procedure's title); only a new name switches (answer, ask back when several are close,
+or abstain when the catalogue does not have it).
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from enum import Enum
 from typing import Protocol
 
 from knowledge_base.schema import Decision, Procedure, SearchHit, SearchResponse
-from knowledge_base.text import content_syllables, fold, normalize
+from knowledge_base.text import content_syllables, fold, normalize, syllables
 
 # Words that say WHAT is asked (aspects) or carry no content in a question. Generic question
 # vocabulary, not procedure names; a token typed without diacritics also matches its accented form.
@@ -138,12 +138,47 @@ def resolve(
     mention_response = None
     if current is not None:
         mention_response = kb.search(mention, top_k=top_k)
-        # What the catalogue cannot place is leftover noise ("ừm", a typo) when it is a single
-        # word; a longer phrase names something else, which must not be answered as the current one.
-        noise = mention_response.abstained and not named_procedure and len(content_syllables(normalize(mention))) < 2
-        if noise or current.code in _codes(mention_response):
+        if not names_another_procedure(mention, mention_response, current, bool(named_procedure)):
             return Resolution(Outcome.answer, procedure=current, follow_up=True)
     return _from_response(kb, search_message(kb, text, top_k, mention, mention_response))
+
+
+def _record_syllables(procedure: Procedure) -> set[str]:
+    """Folded syllables of everything the record publishes (what a follow-up may ask about)."""
+    parts = [procedure.title, procedure.steps, procedure.conditions, procedure.result, procedure.audience,
+             procedure.where_to_submit, procedure.summary, *procedure.agencies, *procedure.keywords]
+    parts += [f"{d.name} {d.copies} {d.form} {d.group}" for d in procedure.documents]
+    parts += [f"{c.time.text} {c.fee.text} {c.description}" for c in procedure.channels]
+    return set(syllables(normalize(" ".join(parts))))
+
+
+def names_another_procedure(
+    mention: str, mention_response: SearchResponse, current: Procedure, named_by_nlu: bool = False
+) -> bool:
+    """Does the leftover of a message (aspect words removed) name a procedure other than `current`?
+
+    Generic signals, no per-question rules, by the number of content words left:
+    - the current procedure is among the matches -> no;
+    - the NLU extracted a procedure entity -> yes (any other match is a new name);
+    - one word -> noise ("mang", "tiền"), no;
+    - two words -> yes only when both are in the best match's title and not both in the current
+      record ("kết hôn" yes; "giải quyết", "bản sao", "công chứng" asked about the record: no);
+    - three or more -> yes, a new name or something the catalogue lacks (abstain).
+    Measured with scripts/eval_context.py (see docs/answering.md).
+    """
+    if current.code in _codes(mention_response):
+        return False
+    if named_by_nlu:
+        return True
+    content = set(content_syllables(normalize(mention)))
+    if len(content) < 2:
+        return False
+    if len(content) >= 3:
+        return True
+    if mention_response.abstained or not mention_response.results:
+        return False
+    in_title = content <= set(syllables(normalize(mention_response.results[0].title)))
+    return in_title and not content <= _record_syllables(current)
 
 
 def _words(text: str) -> str:
