@@ -17,11 +17,11 @@ from typing import Any
 import aiohttp
 
 from connectors.zalo.config import ZaloConfig
-from connectors.zalo.masking import masked_logger
+from connectors.zalo.logs import connector_logger, user_ref
 from connectors.zalo.messages import request_body
 from connectors.zalo.store import OutboxItem, ZaloStore
 
-logger = masked_logger(__name__)
+logger = connector_logger(__name__)
 
 SEND_PATH = "/v3.0/oa/message/cs"
 ERROR_TOKEN_EXPIRED = -216
@@ -78,7 +78,7 @@ class ZaloApiClient:
             except DeliveryError as exc:
                 reason = str(exc)
                 logger.warning("Zalo delivery to user %s failed (attempt %d/%d): %s",
-                               user_id, attempt + 1, attempts, reason)
+                               user_ref(user_id), attempt + 1, attempts, reason)
                 if attempt + 1 < attempts:
                     await asyncio.sleep(self.config.retry_delays[attempt])
                 continue
@@ -127,7 +127,7 @@ class ZaloApiClient:
         self.store.failed(item.id, str(exc), dead=dead)
         if dead:
             logger.error("Zalo outbox message %d to user %s parked as dead after %d attempts: %s",
-                         item.id, item.user_id, item.attempts + 1, exc)
+                         item.id, user_ref(item.user_id), item.attempts + 1, exc)
 
     async def wait_background(self) -> None:
         """Wait for flushes started in the background (tests, shutdown)."""
@@ -138,7 +138,7 @@ class ZaloApiClient:
     def _park(self, user_id: str, message: dict[str, Any], reason: str) -> None:
         item_id = self.store.enqueue(user_id, message, reason)
         logger.error("Zalo reply to user %s kept in outbox as #%d (%s); it is re-sent when the API returns",
-                     user_id, item_id, reason)
+                     user_ref(user_id), item_id, reason)
 
     def _flush_soon(self) -> None:
         if self._flush_lock.locked():

@@ -8,6 +8,7 @@ acknowledged at once, and handled in a background task, because Zalo expects a 2
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -15,6 +16,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from assistant.input_cleaning import clean_message
+from assistant.ratelimit import TokenBucketLimiter
+from connectors.guarded_rest import EMPTY_MESSAGE_REPLY, rate_limited_reply, too_long_reply
 from connectors.zalo.api import FlushResult, ZaloApiClient
 from connectors.zalo.config import ConfigError, ZaloConfig
 from connectors.zalo.events import (
@@ -27,21 +31,16 @@ from connectors.zalo.events import (
     parse_event,
     timestamp_of,
 )
-from connectors.zalo.masking import masked_logger
+from connectors.zalo.logs import connector_logger, user_ref
 from connectors.zalo.messages import build_messages
 from connectors.zalo.signature import SIGNATURE_HEADER, SignatureError, verify_fresh, verify_signature
 from connectors.zalo.store import ZaloStore
 
-logger = masked_logger(__name__)
+logger = connector_logger(__name__)
 
 NON_TEXT_REPLY = (
     "Hiện em chỉ đọc được tin nhắn văn bản. Anh/Chị vui lòng gõ câu hỏi về thủ tục hành chính "
     "để em hỗ trợ ạ."
-)
-EMPTY_TEXT_REPLY = "Anh/Chị vui lòng nhập câu hỏi về thủ tục hành chính để em hỗ trợ ạ."
-TOO_LONG_REPLY = (
-    "Tin nhắn của Anh/Chị dài quá {limit} ký tự nên em chưa đọc được. Anh/Chị vui lòng gửi câu hỏi "
-    "ngắn gọn hơn ạ."
 )
 FAILURE_REPLY = (
     "Xin lỗi Anh/Chị, hệ thống đang gặp sự cố nên em chưa trả lời được. Anh/Chị vui lòng thử lại "
@@ -113,6 +112,9 @@ class ZaloInput(InputChannel):
             if not (config.access_token or config.can_refresh):
                 logger.warning("Zalo channel can receive but not reply: set ZALO_ACCESS_TOKEN, or "
                                "ZALO_REFRESH_TOKEN and ZALO_APP_SECRET; replies wait in the outbox")
+        self.sender_limiter = TokenBucketLimiter(config.sender_rate_limit_per_minute, config.sender_rate_limit_burst)
+        # At most one "slow down" notice per user per minute, so a flood does not flood back.
+        self.notice_limiter = TokenBucketLimiter(1, 1)
         self._tasks: set[asyncio.Task] = set()
         self._flusher: Optional[asyncio.Task] = None
 
@@ -165,17 +167,17 @@ class ZaloInput(InputChannel):
         try:
             if event.kind == KIND_NON_TEXT:
                 await output.send_text_message(event.user_id, NON_TEXT_REPLY)
-            elif not event.text.strip():
-                await output.send_text_message(event.user_id, EMPTY_TEXT_REPLY)
             elif len(event.text) > self.config.max_input_chars:
-                await output.send_text_message(event.user_id, TOO_LONG_REPLY.format(limit=self.config.max_input_chars))
+                await output.send_text_message(event.user_id, too_long_reply(self.config.max_input_chars))
+            elif not clean_message(event.text):
+                await output.send_text_message(event.user_id, EMPTY_MESSAGE_REPLY)
             else:
                 await on_new_message(UserMessage(
                     event.text, output, event.user_id, input_channel=self.name(),
                     metadata={"zalo_msg_id": event.msg_id, "zalo_event": event.name},
                 ))
         except Exception:
-            logger.exception("Zalo event %s (msg %s) from user %s failed", event.name, event.msg_id, event.user_id)
+            logger.exception("Zalo event %s (msg %s) from user %s failed", event.name, event.msg_id, user_ref(event.user_id))
             await output.send_text_message(event.user_id, FAILURE_REPLY)
 
     # -- webhook -------------------------------------------------------------------------------
@@ -218,6 +220,14 @@ class ZaloInput(InputChannel):
         if not self.store.claim_message(event.msg_id):
             logger.info("Zalo duplicate delivery of msg %s ignored", event.msg_id)
             return response.json({"status": "duplicate"})
+        wait = self.sender_limiter.acquire(event.user_id)
+        if wait > 0:
+            # Still 200: Zalo would re-deliver anything else. The citizen hears why, once a minute.
+            logger.warning("Zalo user %s over the rate limit; msg %s not answered", user_ref(event.user_id), event.msg_id)
+            if self.notice_limiter.acquire(event.user_id) == 0:
+                self._spawn(ZaloOutput(self.client).send_text_message(
+                    event.user_id, rate_limited_reply(max(1, math.ceil(wait)))))
+            return response.json({"status": "rate_limited"})
         self._spawn(self._answer(event, on_new_message))
         return response.json({"status": "accepted"})
 

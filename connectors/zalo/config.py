@@ -48,6 +48,13 @@ def _number(credentials: Mapping[str, Any], key: str, default: float) -> float:
     return number
 
 
+def _positive(credentials: Mapping[str, Any], key: str, default: float) -> float:
+    number = _number(credentials, key, default)
+    if number <= 0:
+        raise ConfigError(f"credentials.yml zalo '{key}' must be greater than 0, got {number!r}")
+    return number
+
+
 def _delays(value: Any) -> tuple[float, ...]:
     if value in (None, ""):
         return (1.0, 2.0, 4.0)
@@ -86,6 +93,9 @@ class ZaloConfig:
     # Longer citizen messages get a polite request to shorten them instead of an answer.
     max_input_chars: int = 2000
     max_body_bytes: int = 64 * 1024
+    # Per Zalo user: messages beyond this rate are acknowledged but not answered (one notice).
+    sender_rate_limit_per_minute: float = 20.0
+    sender_rate_limit_burst: int = 8
 
     @classmethod
     def from_credentials(cls, credentials: Mapping[str, Any] | None) -> "ZaloConfig":
@@ -111,6 +121,8 @@ class ZaloConfig:
             max_outbox_attempts=int(_number(credentials, "max_outbox_attempts", 50)),
             max_input_chars=int(_number(credentials, "max_input_chars", 2000)),
             max_body_bytes=int(_number(credentials, "max_body_bytes", 64 * 1024)),
+            sender_rate_limit_per_minute=_positive(credentials, "sender_rate_limit_per_minute", 20.0),
+            sender_rate_limit_burst=int(_positive(credentials, "sender_rate_limit_burst", 8)),
         )
 
     @property

@@ -26,14 +26,10 @@ from rasa.core.channels.channel import UserMessage  # noqa: E402
 from rasa.shared.exceptions import RasaException  # noqa: E402
 from sanic import Sanic  # noqa: E402
 
-from connectors.zalo.channel import (  # noqa: E402
-    EMPTY_TEXT_REPLY,
-    FAILURE_REPLY,
-    NON_TEXT_REPLY,
-    ZaloInput,
-)
+from connectors.guarded_rest import EMPTY_MESSAGE_REPLY  # noqa: E402
+from connectors.zalo.channel import FAILURE_REPLY, NON_TEXT_REPLY, ZaloInput  # noqa: E402
 from connectors.zalo.config import ENV_VARS, zalo_env_defaults  # noqa: E402
-from connectors.zalo.masking import mask_numbers  # noqa: E402
+from connectors.zalo.logs import user_ref  # noqa: E402
 from connectors.zalo.messages import MAX_TEXT_CHARS, split_text  # noqa: E402
 from connectors.zalo.signature import signature_header  # noqa: E402
 from connectors.zalo.store import ZaloStore  # noqa: E402
@@ -306,11 +302,12 @@ def test_non_text_messages_get_a_polite_text_only_reply(fake, tmp_path, event_na
 def test_empty_and_overlong_texts_get_a_polite_reply_without_reaching_rasa(fake, tmp_path):
     channel = make_channel(fake, tmp_path / "outbox.sqlite", max_input_chars=50)
     recorder = Recorder()
-    run(deliver(channel, recorder, zalo_event(text="   "), zalo_event(text="thủ tục " * 20)))
+    run(deliver(channel, recorder, zalo_event(text="   "), zalo_event(text="\u200b\u200d"),
+                zalo_event(text="thủ tục " * 20)))
     assert recorder.messages == []
     sent = [m["message"]["text"] for m in fake.sent_messages()]
-    assert sent[0] == EMPTY_TEXT_REPLY
-    assert "dài quá 50 ký tự" in sent[1]
+    assert sent[:2] == [EMPTY_MESSAGE_REPLY, EMPTY_MESSAGE_REPLY]
+    assert "dài quá 50 ký tự" in sent[2]
 
 
 def test_duplicate_delivery_is_answered_once_even_after_a_restart(fake, tmp_path):
@@ -327,14 +324,30 @@ def test_duplicate_delivery_is_answered_once_even_after_a_restart(fake, tmp_path
     assert len(fake.sent_messages()) == 1
 
 
-def test_handler_failure_still_answers_with_an_apology(fake, tmp_path):
+def test_handler_failure_still_answers_with_an_apology_and_logs_no_personal_numbers(fake, tmp_path, caplog):
     channel = make_channel(fake, tmp_path / "outbox.sqlite")
 
     async def broken_agent(message: UserMessage) -> None:
-        raise RuntimeError("action server unreachable")
+        raise RuntimeError(f"action failed for question: {message.text}")
 
-    run(deliver(channel, broken_agent, zalo_event()))
+    with caplog.at_level(logging.ERROR, logger="connectors.zalo"):
+        run(deliver(channel, broken_agent, zalo_event(text="CCCD 079203001234, SĐT 0912 345 678")))
     assert fake.sent_messages() == [text_message(FAILURE_REPLY)]
+    logged = caplog.text + "".join(r.exc_text or "" for r in caplog.records)
+    assert "action failed" in logged and user_ref(USER) in logged
+    for personal in ("079203001234", "0912 345 678", USER):
+        assert personal not in logged
+
+
+def test_a_flooding_user_is_rate_limited_with_one_notice(fake, tmp_path):
+    channel = make_channel(fake, tmp_path / "outbox.sqlite", sender_rate_limit_per_minute=1, sender_rate_limit_burst=2)
+    recorder = Recorder()
+    answers = run(deliver(channel, recorder, *[zalo_event(text=f"câu {i}") for i in range(4)],
+                          zalo_event(text="người khác", user_id="333")))
+    assert [a["status"] for _, a in answers] == ["accepted", "accepted", "rate_limited", "rate_limited", "accepted"]
+    assert [m.text for m in recorder.messages] == ["câu 0", "câu 1", "người khác"]
+    notices = [m for m in fake.sent_messages() if "nhanh quá" in m["message"]["text"]]
+    assert len(notices) == 1 and notices[0]["recipient"]["user_id"] == USER
 
 
 # -- replies -----------------------------------------------------------------------------------------
@@ -462,7 +475,7 @@ def test_api_down_replies_wait_in_the_outbox_in_order_and_are_flushed_when_it_re
     assert fake.requests == []
     assert channel.store.pending_count() == 2
     assert "kept in outbox" in caplog.text
-    assert USER not in caplog.text and USER[-3:] in caplog.text  # the user id is masked in logs
+    assert USER not in caplog.text and user_ref(USER) in caplog.text  # the user id is pseudonymised in logs
 
     async def health() -> dict:
         async with serving(channel, Recorder()) as url:
@@ -552,7 +565,6 @@ def test_env_defaults_fill_only_unset_variables():
         name: "" for name in ENV_VARS if name != "ZALO_APP_ID"}
 
 
-def test_numbers_are_masked_in_log_text():
-    assert mask_numbers("CCCD 079203001234, SĐT 0912 345 678") == "CCCD *********234, SĐT *******678"
-    assert mask_numbers(f"user {USER}") == "user " + "*" * (len(USER) - 3) + USER[-3:]
-    assert mask_numbers("mã hồ sơ 12345678") == "mã hồ sơ 12345678"  # 8 digits: not a personal number
+def test_user_refs_are_stable_and_distinct():
+    assert user_ref(USER) == user_ref(USER) != user_ref("7700000000000000001")
+    assert USER not in user_ref(USER)
