@@ -157,6 +157,10 @@ def test_create_app_wires_security_and_admin_reload(monkeypatch):
     assert client.post("/admin/reload").status_code == 401
     assert client.post("/admin/reload", headers={"X-Admin-Token": "wrong"}).status_code == 403
     assert client.post("/webhook", content=b"x" * 5000).status_code == 413
+    # CORS stays outermost: a browser on an allowed origin can read the polite refusal.
+    origin = settings.server.allowed_origins[0]
+    refused = client.post("/webhook", content=b"x" * 5000, headers={"Origin": origin})
+    assert refused.headers.get("access-control-allow-origin") == origin
 
 
 def test_every_admin_and_staff_data_route_needs_the_token(monkeypatch):
