@@ -115,6 +115,10 @@ CRIMINAL_RECORD = Procedure(
     source_url="https://dichvucong.gov.vn/thu-tuc-hanh-chinh/test-ll1",
 )
 
+# Contact details the tests configure through settings (env overrides), to find them in replies.
+HOTLINE = "0276 3 822 111"
+ONE_STOP_ADDRESS = "Trung tâm Phục vụ hành chính công tỉnh, 83 Phạm Tung, Tây Ninh"
+
 PROCEDURES = [
     IDENTITY_CARD, BIRTH, BIRTH_FOREIGN, BIRTH_MOBILE, MARRIAGE, MARRIAGE_MOBILE, DEATH_MOBILE, CRIMINAL_RECORD,
 ]

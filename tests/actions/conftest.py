@@ -13,10 +13,7 @@ from assistant.actions import common
 from assistant.settings import get_settings
 from knowledge_base.store import KnowledgeBase
 
-from tests.actions.catalog import PROCEDURES
-
-HOTLINE = "0276 3 822 111"
-ONE_STOP_ADDRESS = "Trung tâm Phục vụ hành chính công tỉnh, 83 Phạm Tung, Tây Ninh"
+from tests.actions.catalog import HOTLINE, ONE_STOP_ADDRESS, PROCEDURES
 
 
 @pytest.fixture

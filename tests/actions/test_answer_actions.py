@@ -8,8 +8,7 @@ import pytest
 from assistant.actions import common
 from assistant.actions.procedures import ActionAnswerProcedure, ActionChooseOption, ActionDefaultFallback
 from knowledge_base.errors import KnowledgeBaseError
-from tests.actions.catalog import BIRTH_MOBILE, CRIMINAL_RECORD, IDENTITY_CARD, MARRIAGE
-from tests.actions.conftest import HOTLINE, ONE_STOP_ADDRESS
+from tests.actions.catalog import BIRTH_MOBILE, CRIMINAL_RECORD, HOTLINE, IDENTITY_CARD, MARRIAGE, ONE_STOP_ADDRESS
 
 answer = ActionAnswerProcedure()
 choose = ActionChooseOption()

@@ -7,8 +7,7 @@ from assistant import conversation_log
 from assistant.actions.procedures import ActionAnswerProcedure
 from assistant.actions.support import ActionHandoff, ActionStoreFeedback, ActionTrackDossier
 from assistant.settings import get_settings
-from tests.actions.catalog import IDENTITY_CARD
-from tests.actions.conftest import HOTLINE, ONE_STOP_ADDRESS
+from tests.actions.catalog import HOTLINE, IDENTITY_CARD, ONE_STOP_ADDRESS
 from tests.support.one_stop_stub import OneStopStub, free_port_in_range
 
 answer = ActionAnswerProcedure()
