@@ -105,15 +105,12 @@ def render(lookup: list[str], synonyms: dict[str, list[str]], source: str) -> st
     return "\n".join(lines) + "\n"
 
 
-def generate(catalog: Path, out: Path = GENERATED_LOOKUPS, source_label: str = "") -> tuple[int, int]:
-    """Read the catalogue at `catalog`, write the lookup file to `out`; returns (lookup entries, synonyms).
+def write_lookups(procedures: list[Procedure], out: Path = GENERATED_LOOKUPS, source_label: str = "") -> tuple[int, int]:
+    """Write the lookup file for `procedures` to `out`; returns (lookup entries, synonyms).
 
     `source_label` names the catalogue in the file header (a repo-relative path keeps the file stable).
     """
-    from knowledge_base.importers import load_catalog
-
-    report = load_catalog(Path(catalog))
-    lookup, synonyms = build_lookups(report.procedures)
+    lookup, synonyms = build_lookups(procedures)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(lookup, synonyms, source=source_label or str(catalog)), encoding="utf-8")
+    out.write_text(render(lookup, synonyms, source=source_label), encoding="utf-8")
     return len(lookup), len(synonyms)

@@ -5,6 +5,7 @@ import argparse
 from pathlib import Path
 
 from assistant.settings import PROJECT_ROOT, get_settings
+from knowledge_base.schema import Procedure
 
 
 def _resolve(path: Path) -> Path:
@@ -15,13 +16,29 @@ def _display(path: Path) -> str:
     return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else str(path)
 
 
-def _generate(args: argparse.Namespace) -> int:
-    from assistant.nlu_generation import GENERATED_LOOKUPS, generate
+def _procedures(catalog: Path | None) -> tuple[list[Procedure], str]:
+    """The procedures to name: --catalog if given, else the active index, else the seed catalogue."""
+    from knowledge_base.importers import load_catalog
+    from knowledge_base.store import KnowledgeBase
 
-    catalog = _resolve(args.catalog or get_settings().catalog.seed_path)
+    settings = get_settings()
+    if catalog is None:
+        data_dir = _resolve(settings.catalog.data_dir)
+        if KnowledgeBase.exists(data_dir):
+            return KnowledgeBase.open(data_dir).procedures(), f"the active index in {_display(data_dir)}"
+        catalog = settings.catalog.seed_path
+    catalog = _resolve(catalog)
+    return load_catalog(catalog).procedures, _display(catalog)
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from assistant.nlu_generation import GENERATED_LOOKUPS, write_lookups
+
+    procedures, source = _procedures(args.catalog)
     out = _resolve(args.out or GENERATED_LOOKUPS)
-    entries, synonyms = generate(catalog, out, source_label=_display(catalog))
-    print(f"Wrote {_display(out)}: {entries} lookup entries, {synonyms} synonyms (from {_display(catalog)})")
+    entries, synonyms = write_lookups(procedures, out, source_label=source)
+    print(f"Wrote {_display(out)}: {entries} lookup entries, {synonyms} synonyms "
+          f"from {len(procedures)} procedures ({source})")
     return 0
 
 
@@ -32,6 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     generate = nlu_commands.add_parser(
         "generate", help="write nlu_data/nlu/generated_lookups.yml (procedure names) from the catalogue")
     generate.add_argument("--catalog", type=Path, default=None,
-                          help="catalogue to read (seed YAML or national JSON directory); default: catalog.seed_path")
+                          help="catalogue to read (seed YAML or national JSON directory); "
+                               "default: the active index, or catalog.seed_path when none is built")
     generate.add_argument("--out", type=Path, default=None, help="output file; default: nlu_data/nlu/generated_lookups.yml")
     generate.set_defaults(handler=_generate)
