@@ -6,7 +6,7 @@ question, a follow-up that relies on context, another procedure, with an optiona
 between messages. Prints throughput, reply-time percentiles and errors (HTTP errors, timeouts,
 and empty replies, since silence is a failure for a citizen).
 
-    .venv/bin/python scripts/load_test.py                     # 50 users, 60 s, http://127.0.0.1:5005
+    .venv/bin/python scripts/load_test.py                     # 50 users, 60 s, 1 s think, http://127.0.0.1:5005
     .venv/bin/python scripts/load_test.py --users 10 --duration 20 --json
 
 Only loopback targets are accepted (127.0.0.1, localhost, ::1): this tool must not be pointed at
@@ -142,7 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", default="http://127.0.0.1:5005", help="Rasa server base URL (loopback only)")
     parser.add_argument("--users", type=int, default=50, help=f"concurrent simulated users (1–{MAX_USERS})")
     parser.add_argument("--duration", type=float, default=60, help=f"seconds (1–{MAX_DURATION_S})")
-    parser.add_argument("--think", type=float, default=0.0, help="seconds each user waits between messages")
+    # A citizen reads the reply before typing again; faster than one message a second per sender
+    # would also trip the chat channel's per-sender rate limit (connectors/guarded_rest.py).
+    parser.add_argument("--think", type=float, default=1.0, help="seconds each user waits after a reply (default 1)")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds before a reply counts as a timeout")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args(argv)

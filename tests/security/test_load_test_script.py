@@ -74,7 +74,7 @@ def test_measures_a_healthy_server(capsys):
     server, calls = fake_rasa()
     try:
         code, report = run_script(capsys, "--url", f"http://127.0.0.1:{server.server_port}",
-                                  "--users", "5", "--duration", "2")
+                                  "--users", "5", "--duration", "2", "--think", "0")
     finally:
         server.shutdown()
     assert code == 0
@@ -89,7 +89,7 @@ def test_silence_counts_as_an_error(capsys):
     server, _ = fake_rasa(silent_every=4)
     try:
         code, report = run_script(capsys, "--url", f"http://localhost:{server.server_port}",
-                                  "--users", "2", "--duration", "1")
+                                  "--users", "2", "--duration", "1", "--think", "0")
     finally:
         server.shutdown()
     assert code == 1
