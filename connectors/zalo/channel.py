@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import math
+import sqlite3
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.shared.exceptions import RasaException
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -127,9 +129,11 @@ class ZaloInput(InputChannel):
         try:
             return cls(ZaloConfig.from_credentials(credentials))
         except ConfigError as exc:
-            from rasa.shared.exceptions import RasaException
-
             raise RasaException(str(exc)) from None
+        except (OSError, sqlite3.Error) as exc:
+            raise RasaException(
+                f"cannot open the Zalo outbox database ({exc}); set 'outbox_path' in credentials.yml "
+                "to a writable file path") from None
 
     def get_output_channel(self) -> Optional[OutputChannel]:
         return ZaloOutput(self.client) if self.client else None

@@ -544,6 +544,13 @@ def test_bad_credentials_value_is_a_one_line_error():
         ZaloInput.from_credentials({"app_id": "a", "oa_secret_key": "s", "retry_delays": "soon"})
 
 
+def test_unwritable_outbox_path_is_a_one_line_error(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(RasaException, match="cannot open the Zalo outbox database.*outbox_path"):
+        ZaloInput.from_credentials({"app_id": "a", "oa_secret_key": "s", "outbox_path": str(blocker / "outbox.sqlite")})
+
+
 def test_credentials_yml_block_loads_through_rasa_with_unset_secrets(monkeypatch, tmp_path):
     """The committed credentials.yml starts Rasa on a machine without Zalo secrets."""
     from rasa.core.run import create_http_input_channels
