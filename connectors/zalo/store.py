@@ -49,6 +49,8 @@ class OutboxItem:
     message: dict[str, Any]
     attempts: int
     last_error: str
+    created_at: float = 0.0
+    dead: bool = False
 
 
 class ZaloStore:
@@ -91,11 +93,23 @@ class ZaloStore:
 
     def pending(self, limit: int = 500) -> list[OutboxItem]:
         """Replies still to deliver, oldest first."""
+        return self._items("WHERE dead = 0", limit)
+
+    def all_items(self, limit: int = 500) -> list[OutboxItem]:
+        """Waiting and dead replies, oldest first (for operators)."""
+        return self._items("", limit)
+
+    def _items(self, where: str, limit: int) -> list[OutboxItem]:
         rows = self._db.execute(
-            "SELECT id, user_id, message, attempts, last_error FROM outbox WHERE dead = 0 ORDER BY id LIMIT ?",
+            f"SELECT id, user_id, message, attempts, last_error, created_at, dead FROM outbox {where} "
+            "ORDER BY id LIMIT ?",
             (limit,),
         ).fetchall()
-        return [OutboxItem(r[0], r[1], json.loads(r[2]), r[3], r[4]) for r in rows]
+        return [OutboxItem(r[0], r[1], json.loads(r[2]), r[3], r[4], r[5], bool(r[6])) for r in rows]
+
+    def revive_dead(self) -> int:
+        """Put dead replies back in line with a fresh attempt budget; returns how many."""
+        return self._db.execute("UPDATE outbox SET dead = 0, attempts = 0 WHERE dead = 1").rowcount
 
     def pending_count(self, user_id: str | None = None) -> int:
         if user_id is None:
