@@ -24,14 +24,17 @@ _ONE_COPY = r"(\d+)\s?[Bb]ản\s?(chính|sao|chụp)"
 COPIES_CELL = re.compile(rf"{_ONE_COPY}(?:\s?,\s?{_ONE_COPY})*")
 _FORM_EXTENSION = re.compile(r"(?i:\.(?:docx?|pdf|xlsx?|odt|rtf|zip|rar))(?![a-z])")
 # Where a form file name starts: a form keyword glued to the name ("…sảnMau 09-Phu luc.docx") …
-_GLUED_FORM_KEYWORD = re.compile(r"(?<=[\w.;:)])(?=Mẫu|Mau|MAU|MẪU|Phụ lục|Phu luc|PL\b|Biểu mẫu|Bieu mau|BM\b)")
+_GLUED_FORM_KEYWORD = re.compile(r"(?<=[\w.;:)])(?=Mẫu|Mau|MAU|MẪU|Mus\d|mau(?: so)? ?\d|Phụ lục|Phu luc|PL\b|Biểu mẫu|Bieu mau|BM\b)")
 # … or the end of the name's sentence glued to the file name ("…của Bộ Công an.NC14 (1).doc").
 _SENTENCE_END = re.compile(r"(?<=[.;:)])(?=[^\s\d.,;:)])")
 _FILE_TOKEN_AFTER_SENTENCE = re.compile(r"(?<=[.;:)])(?=\S+$)")
+# "…(mẫu NA9).10-Mẫu NA9.doc", "…đối với cá nhân7-Mẫu NA6.doc": a numbered form file glued to the name.
+_NUMBERED_FILE = re.compile(r"(?<=[.;:)])(?=\d{1,4}[-_])|(?<=[^\s\d])(?=\d{1,4}[-_](?:Mẫu|Mau|MẪU|MAU))")
 _NOTE_START = re.compile(r"^\(?\s*(?:Trường hợp|Lưu ý|Ghi chú|Người tiếp nhận|Đối với giấy tờ xuất trình)", re.IGNORECASE)
+_SET_COUNT = re.compile(r"^Số lượng hồ sơ", re.IGNORECASE)  # "Số lượng hồ sơ: 01 (một) bộ." is not a document
 _NOTE_GROUP = re.compile(r"^(?:Lưu ý|Ghi chú|Chú ý)\b", re.IGNORECASE)
 _SUB_HEADING = re.compile(r"(?:gồm|sau đây|sau|như sau)\s*:?\s*$|:\s*$")
-_BULLET = re.compile(r"^(?:[-+*•–]\s*|\(?[a-zđ0-9ivx]{1,4}\)\s*|\d{1,2}\.\s+)+")
+_BULLET = re.compile(r"^(?:[-+*•–]\s*|\(?[a-zđ0-9ivx]{1,4}\)\s*|\d{1,2}[./]\s+)+")
 
 
 def _camel_joins(text: str) -> list[int]:
@@ -89,6 +92,7 @@ def split_form(cell: str) -> tuple[str, str]:
         lambda: [m.start() for m in _GLUED_FORM_KEYWORD.finditer(head)],
         lambda: [m.start() for m in _SENTENCE_END.finditer(head)],
         lambda: [m.start() for m in _FILE_TOKEN_AFTER_SENTENCE.finditer(head)],  # "…nhận con.14-HSB.docx"
+        lambda: [m.start() for m in _NUMBERED_FILE.finditer(head)],
         lambda: _camel_joins(head),
     ):
         starts = [start for start in find_starts() if start > 0]
@@ -124,8 +128,10 @@ def parse_documents(text: str) -> DocumentParse:
             copies, counted = _copies_text(cell)
             name, form = split_form(row)
             name = _document_name(name)
-            if not any(char.isalpha() for char in name):
+            if sum(char.isalpha() for char in name) < 3:
                 continue  # the second half of a split copies cell ("1 bản chính" "," "1 bản sao")
+            if _SET_COUNT.match(name):
+                continue
             if not counted and (_NOTE_START.match(name) or _NOTE_GROUP.match(group) or _SUB_HEADING.search(clean_text(row))):
                 continue  # an explanation or a sub-heading ("… gồm:"), not a document to bring
             result.documents.append(DossierDocument(name=name, copies=copies, form=form, group=group))
