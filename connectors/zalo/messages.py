@@ -1,9 +1,10 @@
 """Turn Rasa replies (text, buttons, links) into Zalo OA "cs" message objects.
 
-Zalo rejects text over 2,000 characters (error -210) instead of truncating it, allows at most
-5 buttons on a message and 100 characters per button title. A text with buttons is one message
-whose `attachment` is a `template` holding only `buttons` (no `template_type`); a button click
-comes back as a `user_send_text` event carrying the button's payload.
+Zalo rejects text over 2,000 characters (error -210) instead of truncating it and limits a
+button title to 100 characters. A text with buttons is one message whose `attachment` is a
+`template` holding only `buttons` (no `template_type`); a button click comes back as a
+`user_send_text` event carrying the button's payload. We show at most 5 buttons (the assistant
+never offers more choices at once); any further ones stay readable as a numbered list.
 """
 from __future__ import annotations
 
