@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import unicodedata
+
 import yaml
 from pydantic import ValidationError
 
@@ -25,6 +27,17 @@ def seed_files(path: Path) -> list[Path]:
     return sorted(p for p in path.iterdir() if p.is_file() and p.suffix in YAML_SUFFIXES)
 
 
+def _nfc(value):
+    """NFC-normalize every string: hand-edited YAML may hold decomposed Vietnamese, which degrades search."""
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value)
+    if isinstance(value, list):
+        return [_nfc(item) for item in value]
+    if isinstance(value, dict):
+        return {_nfc(key): _nfc(item) for key, item in value.items()}
+    return value
+
+
 def _records_of(file: Path) -> list:
     try:
         data = yaml.safe_load(file.read_text(encoding="utf-8"))
@@ -32,7 +45,7 @@ def _records_of(file: Path) -> list:
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise KnowledgeBaseError(f"{file} is not valid YAML ({first_line}); fix the file or remove it") from None
     if isinstance(data, dict) and isinstance(data.get("procedures"), list):
-        return data["procedures"]
+        return _nfc(data["procedures"])
     raise KnowledgeBaseError(f"{file} has no 'procedures:' list; write the records under a top-level 'procedures:' key")
 
 

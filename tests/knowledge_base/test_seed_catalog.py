@@ -79,3 +79,45 @@ def test_seed_facts_match_the_national_records(seed, national_catalog: Path):
         for channel in procedure.channels:
             if channel.fee.amount_vnd:  # a stated amount must be one the record publishes
                 assert channel.fee.amount_vnd in amounts, (procedure.code, channel.fee.amount_vnd, amounts)
+
+
+# --- the seed loader on small files ----------------------------------------------------------------------
+
+_MINIMAL = """
+procedures:
+  - code: "9.000001"
+    title: "Thu\u0309 tu\u0323c thư\u0309"
+    levels: [cap_xa]
+    channels: [{kind: truc_tiep}]
+    documents: [{name: "Tờ khai", copies: "1 bản chính"}]
+  - code: "9.000001"
+    title: "Trùng mã"
+  - code: "9.000002"
+    title: "Cấp sai"
+    levels: [cap_huyen]
+"""
+
+
+def test_seed_loader_normalizes_unicode_and_reports_bad_records(tmp_path: Path):
+    (tmp_path / "thu.yaml").write_text(_MINIMAL, encoding="utf-8")
+    report = load_catalog(tmp_path)
+    assert [p.title for p in report.procedures] == ["Thủ tục thử"]  # composed (NFC) although the file is decomposed
+    assert report.total == 3 and report.accounted_for
+    reasons = [item.reason for item in report.skipped]
+    assert "duplicate code 9.000001" in reasons[0]
+    assert "levels" in reasons[1]
+
+
+def test_broken_yaml_is_one_line_naming_the_file(tmp_path: Path):
+    from knowledge_base.errors import KnowledgeBaseError
+
+    (tmp_path / "hong.yaml").write_text("procedures: [\n  - code: 1\n", encoding="utf-8")
+    with pytest.raises(KnowledgeBaseError) as raised:
+        load_catalog(tmp_path)
+    assert "hong.yaml" in str(raised.value) and "\n" not in str(raised.value)
+
+
+@pytest.mark.full_catalog
+def test_a_single_national_record_file_loads(national_catalog: Path):
+    report = load_catalog(national_catalog / "bo-tu-phap" / "1.001193.json")
+    assert [p.code for p in report.procedures] == ["1.001193"]
