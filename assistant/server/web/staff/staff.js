@@ -204,7 +204,8 @@
     };
     fill(filterInputs.level, facets.levels);
     fill(filterInputs.field, facets.fields.map((text) => ({ value: text, label: text })));
-    fill(filterInputs.agency, facets.agencies.map((text) => ({ value: text, label: text })));
+    // Hundreds of agencies in the full catalogue: a text box with suggestions, matched as a substring.
+    $("agency-options").append(...facets.agencies.map((text) => h("option", { value: text })));
     fill(filterInputs.online, facets.online);
   }
 
