@@ -141,6 +141,12 @@ def test_back_link_returns_to_the_same_results(page, app_url):
     page.keyboard.press("Enter")
     page.locator("#results a.result-link").first.click()
     expect(page.locator("#detail-title")).to_have_text("Thủ tục đăng ký kết hôn")
+    # This record has no conditions, steps or legal basis: those sections are simply absent.
+    expect(page.locator("#h-documents")).to_be_visible()
+    for missing in ("#h-conditions", "#h-steps", "#h-legal"):
+        expect(page.locator(missing)).to_have_count(0)
+    text = page.locator("#detail-view").inner_text()
+    assert "null" not in text and "undefined" not in text
     page.locator("a.back").click()
     expect(page.locator("#q")).to_have_value("kết hôn")
     expect(page.locator("#results a.result-link").first).to_be_focused()

@@ -224,7 +224,7 @@
     const p = data.procedure;
     document.title = p.title + " – Tra cứu thủ tục hành chính";
     const heading = h("h1", { tabindex: "-1", id: "detail-title" }, p.title);
-    view.replaceChildren(
+    view.replaceChildren(...[
       backLink(),
       printHeader(),
       heading,
@@ -246,7 +246,8 @@
       legalSection(p.legal_basis),
       linkSection(p, data.links),
       h("p", { className: "print-only print-note" },
-        "Phiếu này giúp Anh/Chị chuẩn bị hồ sơ. Thông tin đầy đủ, mới nhất xem tại đường dẫn hoặc mã QR ở trên."));
+        "Phiếu này giúp Anh/Chị chuẩn bị hồ sơ. Thông tin đầy đủ, mới nhất xem tại đường dẫn hoặc mã QR ở trên."),
+    ].filter(Boolean)); // sections the record does not have are null
     $("print-button").addEventListener("click", () => window.print());
     heading.focus();
   }
