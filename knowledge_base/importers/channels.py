@@ -152,16 +152,18 @@ def _row_cells(match: re.Match, segment: str, preferred_times: list[str]) -> tup
     """(time cell, fee-cell match, text after the fee cell, warning) for one row."""
     time_cell, rest, warning = match.group("time"), segment, ""
     fee = _FEE_CELL.match(rest)
-    if fee and fee.group("amount") and time_cell.isdigit() and rest[:1] and rest[:1] in "0123456789,.":
+    glued = fee is not None and fee.group("amount") and time_cell.isdigit() and rest[:1] in tuple("0123456789,.")
+    if glued:
         split = split_glued_time_and_fee(time_cell + fee.group("amount"), preferred_times)
         if split:
-            time_cell = split[0]
-            rest = split[1] + rest[fee.start("currency") - (1 if rest[fee.start("currency") - 1] == " " else 0) :]
+            currency_at = fee.start("currency")
+            space = " " if rest[currency_at - 1] == " " else ""
+            time_cell, rest = split[0], split[1] + space + rest[currency_at:]
             fee = _FEE_CELL.match(rest)
-            warning = f"read {match.group(0)[len(match.group(1)):]}{segment[:12]}… as time {time_cell} + fee {fee.group(0) if fee else '?'}"
+            warning = f"read {match.group('time')}{segment[:12]}… as time {time_cell} + fee {fee.group(0) if fee else '?'}"
     elif fee is None and rest[:1] == " ":
-        fee = _FEE_CELL.match(rest.lstrip())
         rest = rest.lstrip()
+        fee = _FEE_CELL.match(rest)
     return time_cell, fee, rest[fee.end() :] if fee else rest, warning
 
 
@@ -180,7 +182,7 @@ def parse_channels(text: str) -> ChannelParse:
         return result
     if clean_text(body[: starts[0].start()]):
         result.warnings.append(("text before the first row", clean_text(body[: starts[0].start()])[:100]))
-    # Times written with a unit, or bare times followed by a non-amount fee, are unambiguous.
+    # Bare times not glued to an amount are unambiguous; they settle the split of glued ones in the same record.
     preferred = [m.group("time") for m in starts if m.group("time").isdigit() and not body[m.end() : m.end() + 1].isdigit()]
     for index, match in enumerate(starts):
         end = starts[index + 1].start() if index + 1 < len(starts) else len(body)
@@ -193,11 +195,11 @@ def parse_channels(text: str) -> ChannelParse:
             result.channels.append(SubmissionChannel(kind=kind, time=parse_time(time_cell), description=clean_text(after_fee)))
             continue
         note = balanced_prefix(after_fee) if after_fee.startswith("(") else ""
-        if after_fee.startswith("(") and not note:
-            result.warnings.append(("unclosed parenthesis in a fee note", clean_text(after_fee)[:100]))
-            note = after_fee + ")"
-            after_fee = after_fee + ")"
         description = after_fee[len(note) :]
+        if after_fee.startswith("(") and not note:
+            # The field was cut inside the note (crawler limit): the rest of the row is the note.
+            result.warnings.append(("unclosed parenthesis in a fee note", clean_text(after_fee)[:100]))
+            note, description = after_fee + ")", ""
         result.channels.append(
             SubmissionChannel(
                 kind=kind,
