@@ -1,6 +1,8 @@
 """The counter staff's lookup page in real headless Chromium: keyboard search, filters, detail, print."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -97,6 +99,9 @@ def test_print_layout_is_an_a4_checklist(page, app_url, screenshot):
     expect(page.locator(".print-authority")).to_have_text("Ủy ban nhân dân tỉnh Tây Ninh")
     # The checkboxes are printed as empty boxes for the citizen to tick.
     assert page.locator(".checklist input").first.evaluate("e => getComputedStyle(e).borderTopStyle") == "solid"
+    # Chromium's own print to PDF, with the page's @page rule: a short procedure fits one A4 sheet.
+    pdf = page.pdf(prefer_css_page_size=True, print_background=False)
+    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1
     page.emulate_media(media="screen")
     for selector in (".site-header", "#print-button", "#h-legal"):
         expect(page.locator(selector).first).to_be_visible()
