@@ -9,7 +9,7 @@ import pytest
 
 from knowledge_base.errors import KnowledgeBaseError
 from knowledge_base.importers import load_catalog
-from knowledge_base.importers.channels import parse_channels
+from knowledge_base.importers.channels import amount_in_vnd, parse_channels
 from knowledge_base.importers.consistency import DuplicateTracker, record_problems
 from knowledge_base.importers.documents import parse_documents, parse_legal_basis
 from knowledge_base.importers.national import clean_result, derive_online, parse_levels, split_agencies
@@ -83,6 +83,13 @@ def test_glued_time_with_comma_amount_and_note_in_thousands():
     # 1.007879: "20 VNĐ" published in thousands, the note confirms 20.000 đồng/tờ khai.
     (channel,) = parse_channels(HEADER + "Trực tuyến120 VNĐ(20.000 vnđ /tờ khai)").channels
     assert channel.fee.amount_vnd == 20000
+
+
+def test_amount_normalization_both_separator_styles_and_thousands():
+    assert amount_in_vnd("50.000", "Việt Nam Đồng") == 50000
+    assert amount_in_vnd("4,500,000", "Việt Nam Đồng") == 4500000
+    assert amount_in_vnd("20", "VNĐ") == 20000  # published in thousands of đồng
+    assert amount_in_vnd("10", "USD") is None
 
 
 def test_several_charges_fee_column_amount_plus_stated_fee_lines():
