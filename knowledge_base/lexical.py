@@ -18,7 +18,9 @@ from knowledge_base.schema import Procedure
 from knowledge_base.text import index_terms, normalize, syllables
 
 K1 = 1.2
-B = 0.6
+# Length normalization per field: a high value for titles prefers the generic procedure
+# ("Đăng ký khai sinh") over its long special cases when the question names no special case.
+B = {"title": 0.85, "aliases": 0.6, "context": 0.6}
 # Title carries the procedure's name; aliases are everyday names/summary; context is lĩnh vực + result.
 FIELD_WEIGHTS = {"title": 3.0, "aliases": 1.0, "context": 0.4}
 
@@ -73,7 +75,7 @@ class LexicalIndex:
             avg = lengths.mean() if n_docs and lengths.mean() > 0 else 1.0
             rows, cols, vals = [], [], []
             for i, counter in enumerate(counts):
-                norm = K1 * (1 - B + B * lengths[i] / avg)
+                norm = K1 * (1 - B[name] + B[name] * lengths[i] / avg)
                 for term, tf in counter.items():
                     j = vocab[term]
                     rows.append(i)
@@ -82,13 +84,13 @@ class LexicalIndex:
             total = total + sparse.csr_matrix((vals, (rows, cols)), shape=(n_docs, len(vocab)), dtype=np.float32)
         return cls(matrix=total.tocsc(), vocab=vocab, title_terms=title_terms)
 
-    def scores(self, terms: list[str]) -> np.ndarray:
-        """BM25 score of every document for query terms (repeated terms count repeatedly)."""
-        counts = Counter(t for t in terms if t in self.vocab)
-        if not counts:
+    def scores(self, terms: dict[str, float]) -> np.ndarray:
+        """BM25 score of every document for weighted query terms."""
+        known = [t for t in terms if t in self.vocab]
+        if not known:
             return np.zeros(self.matrix.shape[0], dtype=np.float32)
-        cols = [self.vocab[t] for t in counts]
-        weights = np.array([counts[t] for t in counts], dtype=np.float32)
+        cols = [self.vocab[t] for t in known]
+        weights = np.array([terms[t] for t in known], dtype=np.float32)
         return np.asarray(self.matrix[:, cols] @ weights).ravel()
 
     def known_share(self, syllables: list[str]) -> float:

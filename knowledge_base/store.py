@@ -22,6 +22,7 @@ import numpy as np
 
 from knowledge_base.decision import Candidate, decide
 from knowledge_base.dense import DenseIndex, encode_query, load_encoder
+from knowledge_base.diacritics import DiacriticRestorer
 from knowledge_base.errors import KnowledgeBaseError
 from knowledge_base.lexical import LexicalIndex
 from knowledge_base.schema import (
@@ -40,7 +41,7 @@ KB_LINK = "kb"
 BUILDS_DIR = "kb-builds"
 SYSTEMS = ("bm25", "dense", "hybrid")
 CANDIDATES = 50  # per retriever, before fusion
-DENSE_WEIGHT = 0.5  # share of the dense score in hybrid fusion (both scores scaled to [0, 1])
+DENSE_WEIGHT = 0.3  # share of the dense score in hybrid fusion (both scores scaled to [0, 1])
 KEEP_BUILDS = 2  # previous build stays so a process that opened it can still read lazily
 
 
@@ -57,8 +58,10 @@ class KnowledgeBase:
         dense: DenseIndex | None,
         encoder,
         manifest: dict,
+        restorer: DiacriticRestorer | None = None,
     ):
         self.directory = directory
+        self.restorer = restorer
         self._procedures = procedures
         self._by_code = {p.code: i for i, p in enumerate(procedures)}
         self.lexical = lexical
@@ -86,6 +89,7 @@ class KnowledgeBase:
             procedures = _read_catalog(directory / "catalog.jsonl")
             lexical = LexicalIndex.load(directory, procedures)
             dense = DenseIndex.load(directory)
+            restorer = DiacriticRestorer.load(directory)
         except (OSError, ValueError) as exc:
             raise KnowledgeBaseError(f"knowledge-base index in {link} is unreadable ({exc}): rebuild it with `tthc kb import PATH`") from exc
         encoder = None
@@ -94,7 +98,7 @@ class KnowledgeBase:
                 log.warning("embedding model %s missing: searching with BM25 only", model_path)
             else:
                 encoder = load_encoder(Path(model_path), threads)
-        return cls(directory, procedures, lexical, dense, encoder, manifest)
+        return cls(directory, procedures, lexical, dense, encoder, manifest, restorer)
 
     @classmethod
     def build(
@@ -120,6 +124,8 @@ class KnowledgeBase:
         started = time.monotonic()
         lexical = LexicalIndex.build(procedures)
         lexical.save(target)
+        restorer = DiacriticRestorer.build([text for p in procedures for text in (p.title, p.field, *p.keywords)])
+        restorer.save(target)
         dense = encoder = None
         embedded = 0
         if model_path is not None:
@@ -144,7 +150,7 @@ class KnowledgeBase:
         }
         (target / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
         _activate(data_dir, target)
-        return cls(target, procedures, lexical, dense, encoder, manifest)
+        return cls(target, procedures, lexical, dense, encoder, manifest, restorer)
 
     # ---- queries ------------------------------------------------------------------------------
 
@@ -183,7 +189,7 @@ class KnowledgeBase:
         content = content_syllables(prepared)
         mask = self._filter_mask(filters)
         lexical = self.lexical.scores(query_terms(prepared))
-        dense_scores = self._dense_scores(prepared) if system in ("dense", "hybrid") else None
+        dense_scores = self._dense_scores(self._accented(prepared)) if system in ("dense", "hybrid") else None
         fused = _fuse(lexical, dense_scores, system)
         fused = np.where(mask, fused, -np.inf)
         order = np.argsort(-fused, kind="stable")[: max(top_k, 10)]
@@ -210,6 +216,10 @@ class KnowledgeBase:
         self._query_cache.clear()
 
     # ---- internals ----------------------------------------------------------------------------
+
+    def _accented(self, prepared: str) -> str:
+        """The query as the embedding model should read it: diacritics restored where typed without."""
+        return self.restorer.restore(prepared) if self.restorer is not None else prepared
 
     def _dense_scores(self, prepared: str) -> np.ndarray:
         vector = self._query_cache.get(prepared)

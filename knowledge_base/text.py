@@ -133,14 +133,27 @@ def index_terms(text: str) -> list[str]:
     return tokens + bigrams(tokens)
 
 
-def query_terms(prepared_query: str) -> list[str]:
-    """Terms for a prepared query: content syllables plus bigrams over the full syllable sequence.
+STOP_BIGRAM_WEIGHT = 0.25
 
-    Bigrams keep word order information ("đăng ký" vs "ký ... đăng") that unigrams lose; bigrams that
-    straddle a stopword rarely exist in the index, so they cost nothing.
+
+def query_terms(prepared_query: str) -> dict[str, float]:
+    """Weighted terms for a prepared query: content syllables plus adjacent-syllable bigrams.
+
+    Bigrams keep word order ("đăng ký" vs "ký ... đăng") that unigrams lose. A bigram with a
+    question word in it ("sinh cho", "lại thế") mostly matches by accident, so it counts less.
     """
-    tokens = syllables(prepared_query)
-    return content_syllables(prepared_query) + bigrams(tokens)
+    table = abbreviations()
+    words = [w for w in _ACCENTED_WORD.findall(prepared_query) if _WORD.fullmatch(fold(w))]
+    stop = [table.is_stopword(w) for w in words]
+    folded = [fold(w) for w in words]
+    weights: dict[str, float] = {}
+    for word, is_stop in zip(folded, stop):
+        if not is_stop:
+            weights[word] = weights.get(word, 0.0) + 1.0
+    for i in range(len(folded) - 1):
+        term = f"{folded[i]}_{folded[i + 1]}"
+        weights[term] = weights.get(term, 0.0) + (STOP_BIGRAM_WEIGHT if stop[i] or stop[i + 1] else 1.0)
+    return weights
 
 
 def segment(text: str) -> list[str]:
