@@ -31,6 +31,7 @@ from assistant.server.app import create_app  # noqa: E402
 from assistant.settings import load_settings  # noqa: E402
 from knowledge_base.errors import KnowledgeBaseError  # noqa: E402
 from knowledge_base.importers import load_catalog  # noqa: E402
+from knowledge_base.schema import SearchFilters  # noqa: E402
 from knowledge_base.store import KnowledgeBase  # noqa: E402
 
 QUERIES = [
@@ -138,11 +139,13 @@ def main() -> int:
     server.should_exit = True
     thread.join(10)
 
-    # The same searches in-process, with fresh texts (a suffix), so the API's own share is visible.
+    # The same searches in-process (same filters; texts made fresh with a suffix), so the API's own share shows.
     direct: list[float] = []
     for params in requests[args.warmup:]:
+        filters = SearchFilters(levels=[params["level"]] if "level" in params else [],
+                                online=[params["online"]] if "online" in params else [])
         started = time.perf_counter()
-        kb.search(params["q"] + " ?", top_k=10)
+        kb.search(params["q"] + " ?", top_k=10, filters=filters)
         direct.append((time.perf_counter() - started) * 1000)
 
     system = "hybrid" if kb.has_dense else "bm25"
