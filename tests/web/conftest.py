@@ -51,6 +51,8 @@ CHOOSE_FIRST = '/choose_option{"option_index":"1"}'
 
 def scripted_replies(message: str) -> list[dict]:
     """Replies shaped like Rasa's REST channel output (text, buttons); a test double, not the bot."""
+    if message == "im lặng":
+        return []  # what Rasa's REST channel sends when the bot has nothing to say
     if message == CHOOSE_FIRST:
         return [{"text": "Anh/Chị đã chọn thủ tục đăng ký khai sinh."}]
     if "html" in message:

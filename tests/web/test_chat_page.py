@@ -129,6 +129,13 @@ def test_html_in_a_reply_is_shown_as_text_and_never_runs(page, app_url):
     assert page.evaluate("window.__xss") is None
 
 
+def test_an_empty_answer_is_never_silence(page, app_url):
+    open_chat(page, app_url)
+    expect(page.locator("h1")).to_have_text("Hỏi đáp thủ tục hành chính – tỉnh Tây Ninh")
+    ask(page, "im lặng")
+    expect(page.locator(".tthc-msg--bot").last).to_contain_text("trợ lý chưa trả lời được tin nhắn này")
+
+
 def test_long_message_is_refused_politely_and_kept(page, app_url, fake_rasa):
     box = open_chat(page, app_url)
     box.fill("a" * 1001)

@@ -266,6 +266,10 @@
       saveState();
       refreshMessage(message);
       for (const reply of replies) addMessage(fromRasa(reply));
+      if (!replies.length) { // Rasa answered nothing (e.g. its action server is down): never leave silence
+        addMessage({ from: "bot", text: "Xin lỗi, trợ lý chưa trả lời được tin nhắn này. " +
+          "Anh/Chị vui lòng hỏi lại theo cách khác hoặc thử lại sau ít phút." });
+      }
     } catch (error) {
       message.status = "failed";
       saveState();
