@@ -20,7 +20,7 @@ def test_follow_up_after_restarting_both_servers_keeps_the_procedure(live_stack)
     assert "khai sinh" in ask(live_stack, "e2e-restart", "làm giấy khai sinh cần những gì")
 
     processes.stop_all(live_stack.servers)
-    processes.start_all(live_stack.servers, timeout=240)  # same data dir: same tracker DB and index
+    processes.start_all(live_stack.servers, timeout=300)  # same data dir: same tracker DB and index
 
     follow_up = ask(live_stack, "e2e-restart", "còn lệ phí thì sao?")
     assert "phí" in follow_up
