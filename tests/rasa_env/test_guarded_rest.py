@@ -16,7 +16,7 @@ pytest.importorskip("rasa", reason="runs in the Rasa env (.venv-rasa)")
 pytestmark = pytest.mark.rasa
 
 from rasa.core.channels.channel import UserMessage  # noqa: E402
-from sanic import Sanic  # noqa: E402
+from sanic import Blueprint, Sanic, response  # noqa: E402
 
 from connectors.guarded_rest import EMPTY_MESSAGE_REPLY, GuardedRestInput  # noqa: E402
 from tests.support.fake_zalo import free_port_in_range  # noqa: E402
@@ -25,7 +25,7 @@ _app_names = itertools.count()
 
 
 @asynccontextmanager
-async def serving(channel: GuardedRestInput, received: list[str]) -> AsyncIterator[str]:
+async def serving(channel: GuardedRestInput, received: list[str], other_channel: bool = False) -> AsyncIterator[str]:
     async def on_new_message(message: UserMessage) -> None:
         received.append(message.text)
         await message.output_channel.send_text_message(message.sender_id, f"echo: {message.text}")
@@ -33,6 +33,14 @@ async def serving(channel: GuardedRestInput, received: list[str]) -> AsyncIterat
     Sanic.test_mode = True
     app = Sanic(f"guarded_rest_test_{next(_app_names)}")
     app.blueprint(channel.blueprint(on_new_message), url_prefix=f"/webhooks/{channel.url_prefix()}")
+    if other_channel:  # another input channel's webhook (e.g. Zalo) mounted beside it
+        other = Blueprint(f"other_channel_{next(_app_names)}")
+
+        @other.route("/webhook", methods=["POST"])
+        async def other_webhook(request):
+            return response.json({"other": True})
+
+        app.blueprint(other, url_prefix="/webhooks/other")
     server = await app.create_server(host="127.0.0.1", port=free_port_in_range(range(5500, 5600)),
                                      return_asyncio_server=True, access_log=False)
     await server.startup()
@@ -150,3 +158,13 @@ def test_from_credentials_reads_the_limits():
     assert channel.max_message_chars == 500
     assert channel.sender_limiter.burst == 2
     assert GuardedRestInput.name() == "rest"
+
+
+def test_other_channels_webhooks_are_not_guarded():
+    """Sanic scopes blueprint middleware: the Zalo webhook's own payload must not be judged here."""
+    async def scenario():
+        async with serving(GuardedRestInput(), [], other_channel=True) as url:
+            return await post(url.replace("/rest/", "/other/"), {"event_name": "user_send_text"})
+
+    status, body, _ = run(scenario())
+    assert (status, body) == (200, {"other": True})
