@@ -13,7 +13,7 @@ from assistant import answers
 from assistant.actions import common
 from assistant.procedure_context import Outcome, resolve, search_message
 from knowledge_base.errors import KnowledgeBaseError
-from knowledge_base.schema import Procedure
+from knowledge_base.schema import Procedure, SearchHit
 from knowledge_base.text import fold
 
 logger = logging.getLogger(__name__)
@@ -75,7 +75,10 @@ class ActionAnswerProcedure(Action):
             # The old procedure no longer applies until the citizen picks one of the options.
             return [SlotSet("candidate_codes", codes), SlotSet("procedure_code", None), SlotSet("last_aspect", aspect)]
         if resolution.outcome == Outcome.ask_which:
-            common.send(dispatcher, answers.which_procedure())
+            # An aspect right after an ask-back list ("lệ phí bao nhiêu?") is about that list.
+            offered = [kb.get(code) for code in tracker.get_slot("candidate_codes") or []]
+            offered = [SearchHit(code=p.code, title=p.title, score=0.0) for p in offered if p is not None]
+            common.send(dispatcher, answers.ask_back(offered) if offered else answers.which_procedure())
             return [SlotSet("last_aspect", aspect)]
         common.send(dispatcher, answers.abstain())
         return [SlotSet("last_aspect", aspect)]

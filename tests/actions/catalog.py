@@ -18,6 +18,16 @@ from knowledge_base.schema import (
 )
 
 
+# Real records carry long step texts; the knowledge base's out-of-domain signal (share of known
+# words) needs that ordinary vocabulary, so every test record gets a typical one.
+STEPS = (
+    "Bước 1: Người yêu cầu chuẩn bị hồ sơ, giấy tờ theo quy định và nộp tại bộ phận một cửa hoặc trên "
+    "Cổng Dịch vụ công. Bước 2: Cán bộ tiếp nhận kiểm tra; hồ sơ đầy đủ thì viết giấy tiếp nhận, hẹn ngày "
+    "trả kết quả; chưa đầy đủ thì hướng dẫn bổ sung. Bước 3: Cơ quan có thẩm quyền giải quyết, ghi vào sổ "
+    "và trả kết quả cho người yêu cầu; thông báo qua số điện thoại hoặc địa chỉ của công dân đã cung cấp."
+)
+
+
 def _channel(kind, days=None, time_text="", fee=None):
     return SubmissionChannel(
         kind=kind, time=ProcessingTime(text=time_text, working_days=days), fee=fee or Fee()
@@ -27,6 +37,7 @@ def _channel(kind, days=None, time_text="", fee=None):
 IDENTITY_CARD = Procedure(
     code="TEST.CC1",
     title="Cấp thẻ căn cước cho công dân từ đủ 14 tuổi trở lên",
+    steps=STEPS,
     levels=[Level.province],
     field="Cấp, quản lý căn cước",
     agencies=["Công an cấp tỉnh"],
@@ -46,6 +57,7 @@ IDENTITY_CARD = Procedure(
 BIRTH = Procedure(
     code="TEST.KS1",
     title="Đăng ký khai sinh",
+    steps=STEPS,
     levels=[Level.commune],
     field="Hộ tịch",
     agencies=["Ủy ban nhân dân cấp xã"],
@@ -78,6 +90,7 @@ BIRTH_MOBILE = BIRTH.model_copy(
 MARRIAGE = Procedure(
     code="TEST.KH1",
     title="Đăng ký kết hôn",
+    steps=STEPS,
     levels=[Level.commune],
     field="Hộ tịch",
     agencies=["Ủy ban nhân dân cấp xã"],
@@ -106,6 +119,7 @@ DEATH_MOBILE = BIRTH_MOBILE.model_copy(
 CRIMINAL_RECORD = Procedure(
     code="TEST.LL1",
     title="Cấp Phiếu lý lịch tư pháp cho công dân Việt Nam",
+    steps=STEPS,
     levels=[Level.province],
     field="Lý lịch tư pháp",
     agencies=["Sở Tư pháp"],

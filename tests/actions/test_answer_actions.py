@@ -8,7 +8,9 @@ import pytest
 from assistant.actions import common
 from assistant.actions.procedures import ActionAnswerProcedure, ActionChooseOption, ActionDefaultFallback
 from knowledge_base.errors import KnowledgeBaseError
-from tests.actions.catalog import BIRTH_MOBILE, CRIMINAL_RECORD, HOTLINE, IDENTITY_CARD, MARRIAGE, ONE_STOP_ADDRESS
+from tests.actions.catalog import (
+    BIRTH_MOBILE, CRIMINAL_RECORD, DEATH_MOBILE, HOTLINE, IDENTITY_CARD, MARRIAGE, MARRIAGE_MOBILE, ONE_STOP_ADDRESS,
+)
 
 answer = ActionAnswerProcedure()
 choose = ActionChooseOption()
@@ -71,18 +73,15 @@ def test_general_question_gets_a_summary_of_every_aspect(kb, chat):
 
 def test_close_matches_ask_back_with_buttons_and_a_choice_answers_the_asked_aspect(kb, chat):
     chat.turn(answer, "đăng ký lưu động cần giấy tờ gì", "ask_documents")
-    hits = kb.search("đăng ký lưu động cần giấy tờ gì").results[:5]
-    assert 2 <= len(chat.buttons) <= 5
-    assert [b["title"] for b in chat.buttons] == [h.title for h in hits]
+    codes = chat.slots["candidate_codes"]
+    assert 2 <= len(chat.buttons) <= 5 and len(codes) == len(chat.buttons)
+    assert [b["title"] for b in chat.buttons] == [kb.get(code).title for code in codes]
+    assert {BIRTH_MOBILE.code, MARRIAGE_MOBILE.code, DEATH_MOBILE.code} <= set(codes)  # the three "lưu động"
     assert chat.buttons[1]["payload"] == '/choose_option{"option_index":"2"}'
-    assert chat.slot_events() == {
-        "candidate_codes": [h.code for h in hits], "procedure_code": None, "last_aspect": "documents",
-    }
-    second = hits[1].code
+    assert chat.slot_events() == {"candidate_codes": codes, "procedure_code": None, "last_aspect": "documents"}
     chat.turn(choose, "cái thứ 2", "choose_option", option_index="2")
-    assert chat.slots["procedure_code"] == second
-    picked = kb.get(second)
-    assert f"Hồ sơ cần chuẩn bị cho «{picked.title}»" in chat.text
+    assert chat.slots["procedure_code"] == codes[1]
+    assert f"Hồ sơ cần chuẩn bị cho «{kb.get(codes[1]).title}»" in chat.text
 
 
 def test_option_typed_as_a_word_and_out_of_range(kb, chat):
@@ -154,3 +153,13 @@ def test_a_partly_extracted_entity_does_not_hide_the_rest_of_the_name(kb, chat):
     chat.turn(answer, "còn khai sinh lưu động thì nộp ở đâu", "ask_where", procedure="khai sinh")
     assert chat.slots["procedure_code"] == BIRTH_MOBILE.code
     assert f"Nơi nộp hồ sơ «{BIRTH_MOBILE.title}»" in chat.text
+
+
+def test_an_aspect_asked_instead_of_picking_repeats_the_list_for_that_aspect(kb, chat):
+    chat.turn(answer, "đăng ký lưu động", "ask_procedure")
+    offered = chat.buttons
+    chat.turn(answer, "lệ phí bao nhiêu?", "ask_fee")
+    assert chat.buttons == offered
+    assert chat.slot_events() == {"last_aspect": "fee"}
+    chat.turn(choose, "1", "choose_option", option_index="1")
+    assert chat.text.startswith("Phí, lệ phí của")

@@ -5,6 +5,7 @@ import pytest
 
 from assistant import conversation_log
 from assistant.actions.procedures import ActionAnswerProcedure
+from assistant.privacy import mask_pii
 from assistant.actions.support import ActionHandoff, ActionStoreFeedback, ActionTrackDossier
 from assistant.settings import get_settings
 from tests.actions.catalog import HOTLINE, IDENTITY_CARD, ONE_STOP_ADDRESS
@@ -39,8 +40,9 @@ def test_handoff_flags_the_conversation_masked_and_gives_contacts(kb, chat):
 
 
 def test_feedback_is_stored_with_the_rated_question_and_answer(kb, chat):
-    chat.turn(answer, f"làm căn cước cần giấy tờ gì, số của tôi {CITIZEN_ID}", "ask_documents")
+    chat.turn(answer, f"làm căn cước cần giấy tờ gì ạ, em {CITIZEN_ID}", "ask_documents")
     given = chat.text
+    assert IDENTITY_CARD.documents[0].name in given
     chat.turn(feedback, "sai rồi", "feedback_bad")
     assert "đã được ghi lại" in chat.text
     chat.turn(feedback, "à không, đúng rồi cảm ơn", "feedback_good")
@@ -48,8 +50,8 @@ def test_feedback_is_stored_with_the_rated_question_and_answer(kb, chat):
     good, bad = conversation_log.list_feedback()  # newest first
     assert (good.rating, bad.rating) == ("good", "bad")
     for record in (good, bad):  # the second rating skips the first and rates the same answer
-        assert record.question == "làm căn cước cần giấy tờ gì, số của tôi [số CCCD đã ẩn]"
-        assert record.answer == given
+        assert record.question == "làm căn cước cần giấy tờ gì ạ, em [số CCCD đã ẩn]"
+        assert record.answer == mask_pii(given)  # the answer as given (phone numbers in it masked too)
         assert IDENTITY_CARD.documents[0].name in record.answer
     assert [r.id for r in conversation_log.list_feedback(rating="bad")] == [bad.id]
 
