@@ -168,3 +168,22 @@ def test_other_channels_webhooks_are_not_guarded():
 
     status, body, _ = run(scenario())
     assert (status, body) == (200, {"other": True})
+
+
+def test_rasa_loads_it_from_a_credentials_file(tmp_path):
+    """`rasa run --credentials` instantiates it by module path, with or without settings."""
+    from rasa.core.run import create_http_input_channels
+
+    credentials = tmp_path / "credentials.yml"
+    credentials.write_text(
+        "connectors.guarded_rest.GuardedRestInput:\n  max_message_chars: 1500\n  sender_rate_limit_burst: 5\n",
+        encoding="utf-8",
+    )
+    [channel] = create_http_input_channels(None, str(credentials))
+    assert isinstance(channel, GuardedRestInput)
+    assert (channel.max_message_chars, channel.sender_limiter.burst) == (1500, 5)
+    assert channel.url_prefix() == "rest"
+
+    credentials.write_text("connectors.guarded_rest.GuardedRestInput:\n", encoding="utf-8")
+    [defaults] = create_http_input_channels(None, str(credentials))
+    assert defaults.max_message_chars == 2000
