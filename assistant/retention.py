@@ -4,8 +4,7 @@ Two stores hold what citizens typed:
 - Rasa's SQLite tracker store (`TTHC_TRACKER_DB`, set by the launcher): whole conversations. A
   conversation is deleted only when its *latest* event is older than the cutoff, so an ongoing
   conversation is never cut in half.
-- The app database of hand-offs and feedback (`assistant.conversation_log`), purged through its
-  own `purge_older_than(cutoff, db_path=None) -> dict[str, int]` when that module offers it.
+- The app database of hand-offs and feedback, purged through `assistant.conversation_log.purge_older_than`.
 
 Stdlib sqlite3 only: no Rasa import, so it runs in the app env.
 """
@@ -46,11 +45,8 @@ def purge_tracker_store(db_path: Path, cutoff: datetime, dry_run: bool = False) 
     return int(expired)
 
 
-def purge_app_records(cutoff: datetime, dry_run: bool = False) -> dict[str, int] | None:
-    """Purge hand-offs/feedback via assistant.conversation_log; None when it has no purge API yet."""
+def purge_app_records(cutoff: datetime, db_path: Path | None = None) -> dict[str, int]:
+    """Delete hand-offs and feedback created before `cutoff`; counts per table."""
     from assistant import conversation_log
 
-    purge = getattr(conversation_log, "purge_older_than", None)
-    if purge is None or dry_run:
-        return None
-    return dict(purge(cutoff))
+    return dict(conversation_log.purge_older_than(cutoff, db_path))

@@ -27,11 +27,8 @@ def purge(args: argparse.Namespace) -> int:
     if args.dry_run:
         print("Hand-offs and feedback: not counted in a dry run")
         return 0
-    app_counts = purge_app_records(cutoff)
-    if app_counts is None:
-        print("Hand-offs and feedback: not purged (assistant.conversation_log has no purge_older_than yet)")
-    else:
-        print("Hand-offs and feedback: " + ", ".join(f"{verb} {n} {table}" for table, n in app_counts.items()))
+    app_counts = purge_app_records(cutoff, Path(args.app_db) if args.app_db else None)
+    print("Hand-offs and feedback: " + ", ".join(f"{verb} {n} {table}" for table, n in app_counts.items()))
     return 0
 
 
@@ -43,6 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     purge_parser.add_argument("--days", type=int, help="override privacy.retention_days")
     purge_parser.add_argument("--tracker-db", help="Rasa SQLite tracker store (default: the one `tthc up` uses)")
+    purge_parser.add_argument("--app-db", help="hand-off/feedback database (default: <catalog.data_dir>/app.db)")
     purge_parser.add_argument("--dry-run", action="store_true", help="count what would be deleted, delete nothing")
     purge_parser.set_defaults(handler=purge)
     parser.set_defaults(handler=lambda _args: parser.print_help() or 0)
