@@ -1,51 +1,96 @@
 """Answer, ask back, or abstain: decided from signals that tell "no procedure fits" apart.
 
-The top score alone separates poorly (earlier measurement: AUC ~0.65), so the decision combines:
+The top score alone separates poorly (earlier measurement: AUC ~0.65), so abstention is a small
+logistic model over several signals, one weight set per retriever:
 - coverage: share of the question's content syllables found in the best match's names,
+- precision: share of the best title's content syllables the question mentions,
 - known share: share of the question's content syllables that occur anywhere in the catalogue
   (out-of-domain questions use vocabulary the catalogue never has),
-- agreement: whether BM25 and dense retrieval put the same record on top (hybrid only),
-- margin: the gap between the first and the next candidates (for clarify).
-Thresholds are calibrated on the calibration half of the dev set (scripts/kb_calibrate.py).
+- lexical top: best BM25 score per content syllable,
+- dense top: best e5 cosine, and agreement: whether BM25's best record is in dense's top 5.
+Weights and the threshold come from `scripts/kb_calibrate.py` (dev set, tune split only) and live in
+data/abstention.json; the threshold keeps false abstentions on answerable questions rare.
+
+Clarify is a generic ambiguity signal: several candidates score within a small margin of the best
+and match the question about as well (e.g. "đăng ký khai sinh" vs "... lưu động" vs "... có yếu tố
+nước ngoài" for a question that names none of the special cases).
 """
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 from knowledge_base.schema import Decision
 
-MIN_COVERAGE = 0.5
-MIN_KNOWN_SHARE = 0.6
-MIN_DENSE = 0.80  # e5 cosine below which even an agreeing dense match is not trusted
-CLARIFY_MARGIN = 0.04  # candidates within this fused-score gap of the first are "close"
-CLARIFY_MIN_COVERAGE = 0.9  # ...and must cover the question as well as the first does
+ABSTENTION_FILE = Path(__file__).parent / "data" / "abstention.json"
+FEATURES = ("coverage", "precision", "known_share", "lexical_top", "dense_top", "agreement")
+CLARIFY_MARGIN = 0.03  # candidates within this score gap of the best are "close"
+CLARIFY_MAX = 5
 
 
 @dataclass
 class Candidate:
     index: int
-    score: float  # fused score in [0, 1]
-    lexical: float
-    dense: float | None
-    coverage: float
+    score: float
+    coverage: float  # share of the question's content syllables in this record's names
+    precision: float  # share of this record's title syllables the question mentions
 
 
-def abstain_score(candidates: list[Candidate], known_share: float, content_size: int) -> float:
-    """How well the best candidate fits, in [0, 1]: higher = more likely a real answer exists."""
-    if not candidates or content_size == 0:
-        return 0.0
-    best = candidates[0]
-    return min(best.coverage, 1.0) * 0.6 + known_share * 0.4
+@dataclass
+class Signals:
+    system: str
+    content_size: int
+    known_share: float
+    lexical_top: float
+    dense_top: float | None
+    agreement: float | None
 
 
-def decide(candidates: list[Candidate], known_share: float, content_size: int, system: str) -> Decision:
-    if not candidates or content_size == 0:
+def features(candidates: list[Candidate], signals: Signals) -> dict[str, float]:
+    best = candidates[0] if candidates else Candidate(-1, 0.0, 0.0, 0.0)
+    return {
+        "coverage": best.coverage,
+        "precision": best.precision,
+        "known_share": signals.known_share,
+        "lexical_top": math.log1p(signals.lexical_top),
+        "dense_top": signals.dense_top if signals.dense_top is not None else 0.0,
+        "agreement": signals.agreement if signals.agreement is not None else 0.0,
+    }
+
+
+@lru_cache(maxsize=1)
+def _models() -> dict:
+    if not ABSTENTION_FILE.exists():
+        return {}
+    return json.loads(ABSTENTION_FILE.read_text(encoding="utf-8"))
+
+
+def answer_probability(candidates: list[Candidate], signals: Signals) -> float:
+    """Estimated probability that a real answer exists, from the calibrated model of this retriever."""
+    model = _models().get(signals.system)
+    x = features(candidates, signals)
+    if model is None:  # uncalibrated fallback: the question's words must be in the best title
+        return 0.5 * x["coverage"] + 0.5 * x["known_share"]
+    z = model["bias"] + sum(model["weights"][name] * (x[name] - model["mean"][name]) / model["scale"][name] for name in FEATURES)
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def abstain_threshold(system: str) -> float:
+    model = _models().get(system)
+    return model["threshold"] if model else 0.5
+
+
+def decide(candidates: list[Candidate], signals: Signals) -> Decision:
+    if not candidates or signals.content_size == 0:
+        return Decision.abstain
+    if answer_probability(candidates, signals) < abstain_threshold(signals.system):
         return Decision.abstain
     best = candidates[0]
-    if known_share < MIN_KNOWN_SHARE or best.coverage < MIN_COVERAGE:
-        return Decision.abstain
     close = [
-        c for c in candidates[1:5]
-        if best.score - c.score <= CLARIFY_MARGIN and c.coverage >= best.coverage * CLARIFY_MIN_COVERAGE
+        c for c in candidates[1:CLARIFY_MAX]
+        if best.score - c.score <= CLARIFY_MARGIN and c.coverage >= best.coverage
     ]
     return Decision.clarify if close else Decision.answer

@@ -71,7 +71,7 @@ class DenseIndex:
         todo = [i for i, h in enumerate(hashes) if h not in reusable]
         dim = previous.vectors.shape[1] if previous is not None and len(previous.vectors) else None
         new_vectors: dict[int, np.ndarray] = {}
-        batch = 64
+        batch = 256  # large chunks: sentence-transformers sorts each chunk by length, so less padding
         for start in range(0, len(todo), batch):
             chunk = todo[start:start + batch]
             encoded = _normalized(encoder.encode_passages([passage_text(procedures[i]) for i in chunk]))

@@ -15,7 +15,7 @@ import numpy as np
 from scipy import sparse
 
 from knowledge_base.schema import Procedure
-from knowledge_base.text import index_terms, normalize, syllables
+from knowledge_base.text import content_syllables, index_terms, normalize, syllables
 
 K1 = 1.2
 # Length normalization per field: a high value for titles prefers the generic procedure
@@ -34,6 +34,11 @@ def procedure_fields(procedure: Procedure) -> dict[str, str]:
     }
 
 
+def title_content(procedure: Procedure) -> frozenset[str]:
+    """Content syllables of the title (question/function words removed), for title precision."""
+    return frozenset(content_syllables(normalize(procedure.title)))
+
+
 def naming_syllables(procedure: Procedure) -> frozenset[str]:
     """Folded syllables of the names a procedure goes by (title + everyday names)."""
     return frozenset(syllables(normalize(" ".join([procedure.title, *procedure.keywords]))))
@@ -44,6 +49,16 @@ class LexicalIndex:
     matrix: sparse.csc_matrix  # docs x terms, BM25 weights already field-weighted
     vocab: dict[str, int]
     title_terms: list[frozenset[str]]  # per doc: title + aliases syllables, for coverage signals
+    title_words: list[frozenset[str]]  # per doc: title content syllables, for title precision
+
+    def title_precision(self, doc: int, query_content: set[str]) -> float:
+        """Share of the title's content syllables that the question mentions.
+
+        Among titles that all match the question, the one with the fewest unmentioned words is the
+        generic procedure ("Đăng ký thường trú" rather than "Xóa đăng ký thường trú").
+        """
+        words = self.title_words[doc]
+        return len(words & query_content) / len(words) if words else 0.0
 
     @classmethod
     def build(cls, procedures: list[Procedure]) -> "LexicalIndex":
@@ -82,7 +97,8 @@ class LexicalIndex:
                     cols.append(j)
                     vals.append(weight * idf[j] * tf * (K1 + 1) / (tf + norm))
             total = total + sparse.csr_matrix((vals, (rows, cols)), shape=(n_docs, len(vocab)), dtype=np.float32)
-        return cls(matrix=total.tocsc(), vocab=vocab, title_terms=title_terms)
+        return cls(matrix=total.tocsc(), vocab=vocab, title_terms=title_terms,
+                   title_words=[title_content(p) for p in procedures])
 
     def scores(self, terms: dict[str, float]) -> np.ndarray:
         """BM25 score of every document for weighted query terms."""
@@ -107,5 +123,6 @@ class LexicalIndex:
     def load(cls, directory: Path, procedures: list[Procedure]) -> "LexicalIndex":
         matrix = sparse.load_npz(directory / "bm25.npz").tocsc()
         vocab = json.loads((directory / "bm25_vocab.json").read_text(encoding="utf-8"))
-        return cls(matrix=matrix, vocab=vocab, title_terms=[naming_syllables(p) for p in procedures])
+        return cls(matrix=matrix, vocab=vocab, title_terms=[naming_syllables(p) for p in procedures],
+                   title_words=[title_content(p) for p in procedures])
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from knowledge_base.decision import Candidate, decide
+from knowledge_base.decision import Candidate, Signals, decide
 from knowledge_base.dense import DenseIndex, encode_query, load_encoder
 from knowledge_base.diacritics import DiacriticRestorer
 from knowledge_base.errors import KnowledgeBaseError
@@ -41,7 +41,9 @@ KB_LINK = "kb"
 BUILDS_DIR = "kb-builds"
 SYSTEMS = ("bm25", "dense", "hybrid")
 CANDIDATES = 50  # per retriever, before fusion
-DENSE_WEIGHT = 0.3  # share of the dense score in hybrid fusion (both scores scaled to [0, 1])
+DENSE_WEIGHT = 0.4  # share of the dense score in hybrid fusion (both scores scaled to [0, 1])
+TITLE_PRECISION_WEIGHT = 0.2  # bonus for titles whose words the question mentions (tuned on the dev tune split)
+RESULTS_KEPT = 10
 KEEP_BUILDS = 2  # previous build stays so a process that opened it can still read lazily
 
 
@@ -178,38 +180,53 @@ class KnowledgeBase:
     def search(
         self, query: str, top_k: int = 5, filters: SearchFilters | None = None, system: str = "hybrid"
     ) -> SearchResponse:
+        top_k = max(1, int(top_k))
+        candidates, signals = self.rank(query, filters, system)
+        decision = decide(candidates, signals)
+        hits = [
+            SearchHit(code=self._procedures[c.index].code, title=self._procedures[c.index].title, score=round(c.score, 4))
+            for c in candidates[:top_k]
+        ]
+        return SearchResponse(query=query, decision=decision, results=hits)
+
+    def rank(self, query: str, filters: SearchFilters | None = None, system: str = "hybrid") -> tuple[list[Candidate], Signals]:
+        """Ranked candidates (best first, at most RESULTS_KEPT) and the signals the decision uses."""
         if system not in SYSTEMS:
             raise KnowledgeBaseError(f"unknown search system {system!r}: use one of {', '.join(SYSTEMS)}")
         if system == "dense" and not self.has_dense:
             raise KnowledgeBaseError("dense search needs the embedding model and a dense index: run `tthc kb import PATH` with the model in place")
         if system == "hybrid" and not self.has_dense:
             system = "bm25"
-        top_k = max(1, int(top_k))
         prepared = prepare_query(query)
         content = content_syllables(prepared)
-        mask = self._filter_mask(filters)
+        query_words = set(content)
         lexical = self.lexical.scores(query_terms(prepared))
-        dense_scores = self._dense_scores(self._accented(prepared)) if system in ("dense", "hybrid") else None
-        fused = _fuse(lexical, dense_scores, system)
-        fused = np.where(mask, fused, -np.inf)
-        order = np.argsort(-fused, kind="stable")[: max(top_k, 10)]
-        order = [int(i) for i in order if np.isfinite(fused[i]) and fused[i] > 0]
+        dense = self._dense_scores(self._accented(prepared)) if system in ("dense", "hybrid") else None
+        fused = np.where(self._filter_mask(filters), _fuse(lexical, dense, system), -np.inf)
+        pool = [int(i) for i in np.argsort(-fused, kind="stable")[:CANDIDATES] if np.isfinite(fused[i]) and fused[i] > 0]
+        if system != "dense":  # lexical evidence for "which of the matching titles": prefer the generic one
+            rescored = {i: float(fused[i]) + TITLE_PRECISION_WEIGHT * self.lexical.title_precision(i, query_words) for i in pool}
+        else:
+            rescored = {i: float(fused[i]) for i in pool}
+        order = sorted(pool, key=lambda i: -rescored[i])[:RESULTS_KEPT]
         candidates = [
             Candidate(
                 index=i,
-                score=float(fused[i]),
-                lexical=float(lexical[i]),
-                dense=float(dense_scores[i]) if dense_scores is not None else None,
+                score=rescored[i],
                 coverage=_coverage(content, self.lexical.title_terms[i]),
+                precision=self.lexical.title_precision(i, query_words),
             )
             for i in order
         ]
-        decision = decide(candidates, known_share=self.lexical.known_share(content), content_size=len(content), system=system)
-        hits = [
-            SearchHit(code=self._procedures[c.index].code, title=self._procedures[c.index].title, score=round(c.score, 4))
-            for c in candidates[:top_k]
-        ]
-        return SearchResponse(query=query, decision=decision, results=hits)
+        signals = Signals(
+            system=system,
+            content_size=len(content),
+            known_share=self.lexical.known_share(content),
+            lexical_top=float(lexical.max()) / max(len(content), 1) if lexical.size else 0.0,
+            dense_top=float(dense.max()) if dense is not None else None,
+            agreement=_agreement(lexical, dense),
+        )
+        return candidates, signals
 
     def clear_cache(self) -> None:
         """Forget cached query embeddings (for honest latency measurement)."""
@@ -261,6 +278,14 @@ def _fuse(lexical: np.ndarray, dense: np.ndarray | None, system: str) -> np.ndar
     if system == "dense":
         return np.where(dense >= floor, dense, 0.0)
     return (1 - DENSE_WEIGHT) * lexical_scaled + DENSE_WEIGHT * dense_scaled
+
+
+def _agreement(lexical: np.ndarray, dense: np.ndarray | None) -> float | None:
+    """1 when the best BM25 record is among dense retrieval's top 5, else 0 (None without dense)."""
+    if dense is None or not lexical.size or lexical.max() <= 0:
+        return None if dense is None else 0.0
+    top_dense = np.argpartition(-dense, 5)[:5]
+    return float(int(np.argmax(lexical)) in set(int(i) for i in top_dense))
 
 
 def _coverage(content: list[str], names: frozenset[str]) -> float:
