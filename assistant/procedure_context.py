@@ -27,7 +27,7 @@ thời gian|thời hạn|bao lâu|mấy ngày|bao nhiêu ngày|mất bao lâu|m�
 nộp|ở đâu|chỗ nào|nơi nào|nơi nộp|đâu|địa chỉ|cơ quan nào
 online|onl|trực tuyến|qua mạng|trên mạng|toàn trình|dịch vụ công|internet
 các bước|quy trình|trình tự|cách làm|làm sao|làm thế nào|như thế nào|thế nào|hướng dẫn
-điều kiện|yêu cầu|ai được|đối tượng|kết quả|nhận được gì|được gì|thủ tục|tthc
+điều kiện|yêu cầu|ai được|đối tượng|kết quả|nhận được gì|được gì|thủ tục|tthc|gồm|bao gồm
 """.replace("\n", "|").strip("|").split("|")
 # Single words only where they never carry a procedure's name ("mất", "lại", "số", "nơi", "sao" do:
 # "cấp lại do mất", "cấp số nhà", "nơi cư trú", "bản sao", so they are not here).
@@ -128,8 +128,10 @@ def resolve(
             return Resolution(Outcome.answer, procedure=procedure)
     current = kb.get(current_code) if current_code else None
     # The stripped message keeps every word of the name even when the NLU extracted only part of
-    # it ("khai sinh" of "khai sinh lưu động"); the entity itself serves as a "names something" signal.
-    mention = residual_text(text) or (named_procedure or "").strip()
+    # it ("khai sinh" of "khai sinh lưu động"); the entity itself serves as a "names something"
+    # signal, and an entity made only of aspect words ("hồ sơ") names nothing.
+    named_procedure = residual_text(named_procedure or "") or None
+    mention = residual_text(text) or named_procedure or ""
     if not mention:
         if current is not None:
             return Resolution(Outcome.answer, procedure=current, follow_up=True)

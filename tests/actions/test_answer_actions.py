@@ -163,3 +163,10 @@ def test_an_aspect_asked_instead_of_picking_repeats_the_list_for_that_aspect(kb,
     assert chat.slot_events() == {"last_aspect": "fee"}
     chat.turn(choose, "1", "choose_option", option_index="1")
     assert chat.text.startswith("Phí, lệ phí của")
+
+
+def test_an_entity_made_of_aspect_words_does_not_switch(kb, chat):
+    chat.turn(answer, "cấp phiếu lý lịch tư pháp", "ask_procedure")
+    chat.turn(answer, "hồ sơ gồm những gì?", "ask_documents", procedure="hồ sơ")
+    assert chat.slots["procedure_code"] == CRIMINAL_RECORD.code
+    assert CRIMINAL_RECORD.documents[0].name in chat.text
