@@ -71,7 +71,9 @@ def last_exchange(events: list[dict[str, Any]], skip_intent_prefix: str) -> tupl
     """The question before the latest user message and the bot's answer to it.
 
     Turns whose intent starts with `skip_intent_prefix` (e.g. earlier feedback) are skipped,
-    so "sai rồi" after "cảm ơn" still refers to the real question.
+    so "sai rồi" after "cảm ơn" still refers to the real question. When the rated answer came
+    from a button (a "/intent{...}" payload), the question is the last typed message before it,
+    marked as answered through the list, since the payload means nothing to the catalogue team.
     """
     turns: list[tuple[dict[str, Any], list[str]]] = []
     for event in events:
@@ -79,7 +81,12 @@ def last_exchange(events: list[dict[str, Any]], skip_intent_prefix: str) -> tupl
             turns.append((event, []))
         elif event.get("event") == "bot" and turns and (event.get("text") or "").strip():
             turns[-1][1].append(event["text"])
-    for user_event, answers in reversed(turns[:-1]):
-        if not _intent_of(user_event).startswith(skip_intent_prefix):
-            return user_event.get("text") or "", "\n".join(answers)
-    return "", ""
+    earlier = [turn for turn in turns[:-1] if not _intent_of(turn[0]).startswith(skip_intent_prefix)]
+    if not earlier:
+        return "", ""
+    rated_event, answers = earlier[-1]
+    question = rated_event.get("text") or ""
+    if question.startswith("/"):
+        typed = [e.get("text") or "" for e, _ in earlier if not (e.get("text") or "").startswith("/")]
+        question = f"{typed[-1]} (chọn từ danh sách gợi ý)" if typed else question
+    return question, "\n".join(answers)

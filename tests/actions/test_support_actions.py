@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from assistant import conversation_log
-from assistant.actions.procedures import ActionAnswerProcedure
+from assistant.actions.procedures import ActionAnswerProcedure, ActionChooseOption
 from assistant.privacy import mask_pii
 from assistant.actions.support import ActionHandoff, ActionStoreFeedback, ActionTrackDossier
 from assistant.settings import get_settings
@@ -12,6 +12,7 @@ from tests.actions.catalog import HOTLINE, IDENTITY_CARD, ONE_STOP_ADDRESS
 from tests.support.one_stop_stub import OneStopStub, free_port_in_range
 
 answer = ActionAnswerProcedure()
+choose = ActionChooseOption()
 handoff = ActionHandoff()
 feedback = ActionStoreFeedback()
 track = ActionTrackDossier()
@@ -111,3 +112,13 @@ def test_tracking_without_a_code_asks_for_it(chat, settings):
     chat.turn(track, "tôi muốn tra cứu hồ sơ", "track_dossier")
     assert "vui lòng gửi mã hồ sơ" in chat.text
     assert chat.events == []
+
+
+def test_feedback_after_a_button_choice_keeps_the_typed_question(kb, chat):
+    chat.turn(answer, "đăng ký lưu động", "ask_procedure")
+    chat.turn(choose, '/choose_option{"option_index":"1"}', "choose_option", option_index="1")
+    given = chat.text
+    chat.turn(feedback, "hay quá", "feedback_good")
+    [record] = conversation_log.list_feedback()
+    assert record.question == "đăng ký lưu động (chọn từ danh sách gợi ý)"
+    assert record.answer == mask_pii(given)
