@@ -8,6 +8,8 @@ Same URL and payload as Rasa's built-in `rest` channel (POST /webhooks/rest/webh
   Retry-After). Loopback is exempt from the address limit: behind a reverse proxy on the same
   host every request comes from 127.0.0.1, so limit addresses at the proxy (see docs/security.md);
 - answers an empty/invisible message and one over `max_message_chars` with a polite reply itself.
+After Rasa, a turn that produced no bot message at all (the action server down, an exception in
+Rasa) gets `silence_reply`, an apology with the portal link, instead of silence.
 Refusals carry a list with one bot message, the shape the widget renders.
 
 credentials.yml (instead of `rest:`):
@@ -18,15 +20,17 @@ credentials.yml (instead of `rest:`):
       address_rate_limit_burst: 100
       max_message_chars: 2000
       max_body_bytes: 65536
+      silence_reply: "…"   # optional; default below
 """
 from __future__ import annotations
 
 import ipaddress
 import json
+import logging
 import math
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
-from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -35,7 +39,13 @@ from sanic.response import HTTPResponse
 from assistant.input_cleaning import clean_message
 from assistant.ratelimit import TokenBucketLimiter
 
+logger = logging.getLogger(__name__)
+
 MAX_SENDER_CHARS = 128
+SILENCE_REPLY = (
+    "Xin lỗi Anh/Chị, hệ thống đang gặp sự cố nên chưa trả lời được câu hỏi này. "
+    "Anh/Chị vui lòng thử lại sau ít phút, hoặc tra cứu thủ tục tại https://dichvucong.gov.vn."
+)
 EMPTY_MESSAGE_REPLY = "Anh/Chị chưa nhập nội dung. Vui lòng gõ câu hỏi về thủ tục hành chính, ví dụ: “làm căn cước cần giấy tờ gì?”."
 
 
@@ -68,11 +78,13 @@ class GuardedRestInput(RestInput):
         address_rate_limit_burst: int = 100,
         max_message_chars: int = 2000,
         max_body_bytes: int = 65536,
+        silence_reply: str = SILENCE_REPLY,
     ) -> None:
         self.sender_limiter = TokenBucketLimiter(float(sender_rate_limit_per_minute), int(sender_rate_limit_burst))
         self.address_limiter = TokenBucketLimiter(float(address_rate_limit_per_minute), int(address_rate_limit_burst))
         self.max_message_chars = int(max_message_chars)
         self.max_body_bytes = int(max_body_bytes)
+        self.silence_reply = silence_reply or SILENCE_REPLY
 
     # -- checks ------------------------------------------------------------------------------------
     @staticmethod
@@ -126,8 +138,22 @@ class GuardedRestInput(RestInput):
             return self._bot_reply(sender, EMPTY_MESSAGE_REPLY)
         return None
 
+    def never_silent(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Callable[[UserMessage], Awaitable[None]]:
+        """Wrap Rasa's handler: a turn that produced no bot message gets the apology instead."""
+
+        async def handle(message: UserMessage) -> None:
+            try:
+                await on_new_message(message)
+            finally:
+                collector = message.output_channel
+                if isinstance(collector, CollectingOutputChannel) and not collector.messages:
+                    logger.warning("No reply for a message from sender %s; sent the apology instead", message.sender_id)
+                    await collector.send_text_message(message.sender_id, self.silence_reply)
+
+        return handle
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        webhook = super().blueprint(on_new_message)
+        webhook = super().blueprint(self.never_silent(on_new_message))
 
         @webhook.middleware("request")
         async def guard_webhook(request: Request) -> Optional[HTTPResponse]:

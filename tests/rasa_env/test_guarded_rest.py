@@ -25,10 +25,14 @@ _app_names = itertools.count()
 
 
 @asynccontextmanager
-async def serving(channel: GuardedRestInput, received: list[str], other_channel: bool = False) -> AsyncIterator[str]:
-    async def on_new_message(message: UserMessage) -> None:
+async def serving(channel: GuardedRestInput, received: list[str], other_channel: bool = False,
+                  rasa=None) -> AsyncIterator[str]:
+    """The channel in a real Sanic server; `rasa` replaces the default echoing stand-in for Rasa."""
+    async def echo(message: UserMessage) -> None:
         received.append(message.text)
         await message.output_channel.send_text_message(message.sender_id, f"echo: {message.text}")
+
+    on_new_message = rasa or echo
 
     Sanic.test_mode = True
     app = Sanic(f"guarded_rest_test_{next(_app_names)}")
@@ -187,3 +191,24 @@ def test_rasa_loads_it_from_a_credentials_file(tmp_path):
     credentials.write_text("connectors.guarded_rest.GuardedRestInput:\n", encoding="utf-8")
     [defaults] = create_http_input_channels(None, str(credentials))
     assert defaults.max_message_chars == 2000
+
+
+@pytest.mark.parametrize("failure", ["silence", "exception"])
+def test_a_turn_without_any_bot_message_gets_the_apology(failure):
+    """E.g. the action server is down: Rasa produces no message, or raises."""
+    from connectors.guarded_rest import SILENCE_REPLY
+
+    channel = GuardedRestInput()
+
+    async def broken_rasa(message: UserMessage) -> None:
+        if failure == "exception":
+            raise RuntimeError("action server unreachable")
+
+    async def scenario():
+        async with serving(channel, [], rasa=broken_rasa) as url:
+            return await post(url, {"sender": "c9", "message": "khai sinh"})
+
+    status, body, _ = run(scenario())
+    assert status == 200
+    assert body == [{"recipient_id": "c9", "text": SILENCE_REPLY}]
+    assert "dichvucong.gov.vn" in SILENCE_REPLY
