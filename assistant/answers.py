@@ -197,7 +197,7 @@ def _online_body(procedure: Procedure, settings: Settings) -> str:
     if procedure.online == OnlineAvailability.unknown:
         offers_online = any(c.kind == ChannelKind.online for c in procedure.channels)
         if not offers_online:
-            return _not_stated("có nộp trực tuyến được hay không", settings)
+            return _not_stated("thông tin về nộp trực tuyến", settings)
         return f"«{short_title(procedure)}» có hình thức nộp trực tuyến theo danh mục thủ tục."
     label = ONLINE_LABELS[procedure.online]
     if procedure.online == OnlineAvailability.none:
