@@ -236,3 +236,16 @@ def screenshot():
         return path
 
     return take
+
+
+UNLABELLED_CONTROLS_JS = """() => Array.from(document.querySelectorAll('input, select, textarea, button'))
+  .filter(el => el.offsetParent !== null || el.getClientRects().length)
+  .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                && !(el.tagName === 'BUTTON' && el.textContent.trim()))
+  .map(el => el.outerHTML.slice(0, 80))"""
+
+
+@pytest.fixture()
+def unlabelled_controls():
+    """Visible form controls a screen reader could not name (no label, aria-label or button text)."""
+    return lambda page: page.evaluate(UNLABELLED_CONTROLS_JS)

@@ -27,8 +27,9 @@ def ask(page, text):
     box.press("Enter")
 
 
-def test_question_gets_answer_with_list_link_and_buttons(page, app_url, fake_rasa, screenshot):
+def test_question_gets_answer_with_list_link_and_buttons(page, app_url, fake_rasa, screenshot, unlabelled_controls):
     box = open_chat(page, app_url)
+    assert unlabelled_controls(page) == []
     expect(box).to_be_focused()
     box.type("làm giấy khai sinh cần gì")
     box.press("Enter")
@@ -51,6 +52,7 @@ def test_question_gets_answer_with_list_link_and_buttons(page, app_url, fake_ras
     expect(page.locator(".tthc-msg--user").last).to_have_text("Anh/Chị: Đăng ký khai sinh")
     expect(page.locator(".tthc-msg--bot").last).to_contain_text("Anh/Chị đã chọn thủ tục đăng ký khai sinh.")
     assert fake_rasa.received[-1] == {"sender": sender, "message": CHOOSE_FIRST}
+    assert unlabelled_controls(page) == []
     assert page.js_errors == []
 
 

@@ -26,8 +26,9 @@ def open_staff(page, app_url):
     expect(page.locator("#agency-options option")).to_have_count(4)
 
 
-def test_keyboard_only_search_and_open(page, app_url, screenshot):
+def test_keyboard_only_search_and_open(page, app_url, screenshot, unlabelled_controls):
     open_staff(page, app_url)
+    assert unlabelled_controls(page) == []
     expect(page.locator("#q")).to_be_focused()
     page.keyboard.type("dang ky khai sinh")
     page.keyboard.press("Enter")
@@ -49,6 +50,7 @@ def test_keyboard_only_search_and_open(page, app_url, screenshot):
 
     expect(page.locator("#detail-title")).to_have_text("Thủ tục đăng ký khai sinh")
     expect(page.locator("#detail-title")).to_be_focused()
+    assert unlabelled_controls(page) == []  # the checklist's checkboxes are labelled by the documents
     assert page.js_errors == []
 
 
