@@ -87,6 +87,7 @@ def test_detail_shows_checklist_fees_times_where_legal_link_and_qr(page, app_url
 def test_print_layout_is_an_a4_checklist(page, app_url, screenshot):
     page.goto(app_url + "/staff#/thu-tuc/1.001193")
     expect(page.locator("#detail-title")).to_be_visible()
+    page.locator(".checklist label").nth(1).click()  # the citizen already has this one
     page.emulate_media(media="print")
     page.set_viewport_size({"width": 794, "height": 1123})  # A4 at 96 dpi
     path = screenshot(page, "staff-print-a4", full_page=True)
@@ -101,6 +102,8 @@ def test_print_layout_is_an_a4_checklist(page, app_url, screenshot):
     expect(page.locator(".print-authority")).to_have_text("Ủy ban nhân dân tỉnh Tây Ninh")
     # The checkboxes are printed as empty boxes for the citizen to tick.
     assert page.locator(".checklist input").first.evaluate("e => getComputedStyle(e).borderTopStyle") == "solid"
+    ticks = page.locator(".checklist input").evaluate_all("els => els.map(e => getComputedStyle(e, '::after').content)")
+    assert ticks[1] == '"✓"' and ticks[0] in ("none", "normal")
     # Chromium's own print to PDF, with the page's @page rule: a short procedure fits one A4 sheet.
     pdf = page.pdf(prefer_css_page_size=True, print_background=False)
     assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1
