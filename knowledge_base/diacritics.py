@@ -30,8 +30,9 @@ class DiacriticRestorer:
         bi: dict[str, Counter] = defaultdict(Counter)
         # Question words of the stopword list are common in questions but rare in titles:
         # a strong prior, so "can" alone reads "cần" while "can cuoc" still reads "căn cước".
-        for word in abbreviations().stopwords:
-            uni[fold(word)][word] += QUESTION_WORD_PRIOR
+        for word in abbreviations().stopword_list:
+            if not uni[fold(word)]:  # first reading in file order wins ("làm" over "lắm")
+                uni[fold(word)][word] += QUESTION_WORD_PRIOR
         for text in texts:
             words = _WORDS.findall(normalize(text))
             for w in words:

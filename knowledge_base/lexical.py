@@ -34,9 +34,12 @@ def procedure_fields(procedure: Procedure) -> dict[str, str]:
     }
 
 
-def title_content(procedure: Procedure) -> frozenset[str]:
-    """Content syllables of the title (question/function words removed), for title precision."""
-    return frozenset(content_syllables(normalize(procedure.title)))
+TITLE_POSITION_DECAY = 0.8
+
+
+def title_content(procedure: Procedure) -> tuple[str, ...]:
+    """Content syllables of the title in order (question/function words removed), for title precision."""
+    return tuple(dict.fromkeys(content_syllables(normalize(procedure.title))))
 
 
 def naming_syllables(procedure: Procedure) -> frozenset[str]:
@@ -49,16 +52,21 @@ class LexicalIndex:
     matrix: sparse.csc_matrix  # docs x terms, BM25 weights already field-weighted
     vocab: dict[str, int]
     title_terms: list[frozenset[str]]  # per doc: title + aliases syllables, for coverage signals
-    title_words: list[frozenset[str]]  # per doc: title content syllables, for title precision
+    title_words: list[tuple[str, ...]]  # per doc: title content syllables in order, for title precision
 
     def title_precision(self, doc: int, query_content: set[str]) -> float:
         """Share of the title's content syllables that the question mentions.
 
         Among titles that all match the question, the one with the fewest unmentioned words is the
-        generic procedure ("Đăng ký thường trú" rather than "Xóa đăng ký thường trú").
+        generic procedure ("Đăng ký thường trú" rather than "Xóa đăng ký thường trú"). Vietnamese
+        titles put the action first and qualifiers after ("Cấp lại thẻ căn cước" vs "Cấp thẻ căn
+        cước cho người dưới 14 tuổi"), so a word counts less the later it comes.
         """
         words = self.title_words[doc]
-        return len(words & query_content) / len(words) if words else 0.0
+        if not words:
+            return 0.0
+        weights = [TITLE_POSITION_DECAY ** i for i in range(len(words))]
+        return sum(w for w, word in zip(weights, words) if word in query_content) / sum(weights)
 
     @classmethod
     def build(cls, procedures: list[Procedure]) -> "LexicalIndex":

@@ -55,17 +55,19 @@ def bigrams(tokens: list[str]) -> list[str]:
 class Abbreviations:
     """Expansion table loaded from data/abbreviations.yml, matched on folded syllable sequences."""
 
-    def __init__(self, table: dict[str, str], stopwords: list[str]):
-        # key: tuple of folded syllables of the surface form; value: expansion (normalized, with diacritics)
-        self.table: dict[tuple[str, ...], str] = {}
+    def __init__(self, table: dict[str, str], stopwords: list[str], keep_surface: set[str] = frozenset()):
+        # key: tuple of folded syllables of the surface form; value: (expansion, keep the surface form?)
+        self.table: dict[tuple[str, ...], tuple[str, bool]] = {}
         for surface, expansion in table.items():
             key = tuple(syllables(normalize(surface)))
             if key:
-                self.table[key] = normalize(expansion)
+                self.table[key] = (normalize(expansion), surface in keep_surface)
         self.max_len = max((len(k) for k in self.table), default=0)
         # Accented forms match exactly; folded forms only match words typed without diacritics
         # (folding alone would make "căn" a stopword because "cần" is one).
-        self.stopwords = frozenset(_ACCENTED_WORD.findall(normalize(" ".join(stopwords))))
+        # In file order: when two stopwords fold alike ("làm", "lắm"), the first is the likelier reading.
+        self.stopword_list = tuple(dict.fromkeys(_ACCENTED_WORD.findall(normalize(" ".join(stopwords)))))
+        self.stopwords = frozenset(self.stopword_list)
         self.folded_stopwords = frozenset(fold(w) for w in self.stopwords)
 
     def is_stopword(self, word: str) -> bool:
@@ -78,16 +80,20 @@ class Abbreviations:
     def load(cls, path: Path = ABBREVIATIONS_FILE) -> "Abbreviations":
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         table: dict[str, str] = {}
+        keep: set[str] = set()
         for section in ("abbreviations", "everyday_names", "chat"):
             for surface, expansion in (data.get(section) or {}).items():
                 table[str(surface)] = str(expansion)
-        return cls(table, [str(w) for w in data.get("stopwords") or []])
+                if section != "chat":  # names stay beside their expansion: records may use them too
+                    keep.add(str(surface))
+        return cls(table, [str(w) for w in data.get("stopwords") or []], keep)
 
     def expand(self, text: str) -> str:
-        """Replace known surface forms (longest match first) by their expansion, on a normalized text.
+        """Expand known surface forms (longest match first) on a normalized text.
 
-        Matching is on folded syllables, so "so do", "sổ đỏ" and "SỔ ĐỎ" all expand. Unmatched words
-        keep their original (possibly accented) form.
+        Matching is on folded syllables, so "so do", "sổ đỏ" and "SỔ ĐỎ" all expand. Names and
+        abbreviations are kept beside their expansion ("sổ đỏ giấy chứng nhận ..."), chat words are
+        replaced ("ko" -> "không"). Unmatched words keep their original (possibly accented) form.
         """
         words = text.split(" ")
         folded = [" ".join(_WORD.findall(fold(w))) for w in words]
@@ -98,7 +104,10 @@ class Abbreviations:
             for length in range(min(self.max_len, len(words) - i), 0, -1):
                 key = tuple(" ".join(folded[i:i + length]).split())
                 if key and key in self.table:
-                    out.append(self.table[key])
+                    expansion, keep_surface = self.table[key]
+                    if keep_surface and " ".join(words[i:i + length]) != expansion:
+                        out.extend(words[i:i + length])
+                    out.append(expansion)
                     i += length
                     matched = True
                     break

@@ -1,0 +1,121 @@
+"""Search over the seed catalogue: ranking, filters, persistence, abstention, incremental rebuilds."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from knowledge_base.errors import KnowledgeBaseError
+from knowledge_base.evaluation import evaluate, read_questions
+from knowledge_base.schema import Decision, Level, OnlineAvailability, SearchFilters
+from knowledge_base.store import KnowledgeBase, index_dir
+
+from .conftest import SEED_DEVSET
+
+
+def top_code(kb, query, **kwargs):
+    response = kb.search(query, **kwargs)
+    return response.results[0].code if response.results else None
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("lam can cuoc can gi", {"1.014061", "1.014062"}),  # no diacritics
+        ("Cho em hỏi mất CCCD thì làm lại ở đâu ạ", {"1.014064"}),  # chat + abbreviation
+        ("mất sổ đỏ thì làm lại thế nào", {"1.012786"}),  # everyday name
+        ("đăng kí kết hôn", {"1.000894"}),  # common misspelling
+        ("xin phieu ly lich tu phap", {"3.000333"}),
+    ],
+)
+def test_seed_questions_find_their_procedure(seed_kb, query, expected):
+    assert top_code(seed_kb, query, system="bm25") in expected
+
+
+def test_generic_question_prefers_the_generic_procedure(seed_kb):
+    # Names no special case ("có yếu tố nước ngoài"): the plain procedure ranks first.
+    assert top_code(seed_kb, "thủ tục đăng ký khai sinh", system="bm25") == "1.001193"
+    assert top_code(seed_kb, "đăng ký khai sinh cho con có cha là người nước ngoài", system="bm25") == "2.000528"
+
+
+def test_off_topic_questions_abstain_and_real_ones_do_not(seed_kb):
+    for query in ("nấu phở bò thế nào cho ngon", "kết quả xổ số miền nam hôm nay"):
+        assert seed_kb.search(query, system="bm25").decision == Decision.abstain, query
+    assert seed_kb.search("đăng ký thường trú", system="bm25").decision != Decision.abstain
+
+
+def test_empty_or_punctuation_only_query_abstains(seed_kb):
+    for query in ("", "   ", "???", "\u200b"):
+        response = seed_kb.search(query, system="bm25")
+        assert response.decision == Decision.abstain
+        assert response.query == query
+
+
+def test_filters_restrict_results(seed_kb):
+    province_only = SearchFilters(levels=[Level.province])
+    response = seed_kb.search("sổ đỏ", top_k=10, filters=province_only, system="bm25")
+    assert response.results
+    for hit in response.results:
+        assert Level.province in seed_kb.get(hit.code).levels
+    online = SearchFilters(online=[OnlineAvailability.full])
+    for hit in seed_kb.search("đăng ký xe", filters=online, system="bm25").results:
+        assert seed_kb.get(hit.code).online == OnlineAvailability.full
+
+
+def test_get_procedures_and_facets(seed_kb, seed_procedures):
+    assert seed_kb.get("1.004222").title == "Đăng ký thường trú"
+    assert seed_kb.get("no-such-code") is None
+    assert len(seed_kb.procedures()) == len({p.code for p in seed_procedures})
+    facets = seed_kb.facets()
+    assert set(facets) == {"levels", "fields", "agencies", "online"}
+    assert "cap_xa" in facets["levels"] and facets["fields"] == sorted(facets["fields"])
+
+
+def test_index_persists_and_reopens_with_identical_results(seed_kb):
+    data_dir = seed_kb.directory.parent.parent
+    reopened = KnowledgeBase.open(data_dir)
+    for query in ("lam can cuoc", "đăng ký tạm trú", "giá vàng hôm nay"):
+        assert reopened.search(query, system="bm25") == seed_kb.search(query, system="bm25")
+
+
+def test_open_without_index_is_a_one_line_error(tmp_path):
+    with pytest.raises(KnowledgeBaseError) as error:
+        KnowledgeBase.open(tmp_path)
+    assert "tthc kb import" in str(error.value) and "\n" not in str(error.value)
+
+
+def test_dense_search_without_model_is_a_clear_error(seed_kb):
+    with pytest.raises(KnowledgeBaseError, match="embedding model"):
+        seed_kb.search("căn cước", system="dense")
+    # hybrid degrades to BM25 rather than failing
+    assert seed_kb.search("căn cước", system="hybrid").results
+
+
+def test_rebuild_embeds_only_changed_records(seed_procedures, tmp_path, counting_encoder):
+    encoder, model_dir = counting_encoder
+    first = KnowledgeBase.build(seed_procedures, tmp_path, model_dir, progress=False)
+    assert encoder.passages_embedded == len(first.procedures())
+    changed = [p.model_copy(update={"summary": "Tóm tắt mới"}) if p.code == "1.004222" else p for p in seed_procedures]
+    second = KnowledgeBase.build(changed, tmp_path, model_dir, progress=False)
+    assert encoder.passages_embedded == len(first.procedures()) + 1
+    assert second.manifest["embedded"] == 1
+    # the active index is the new build; a reader of the old build keeps working
+    assert index_dir(tmp_path).resolve() == second.directory
+    assert KnowledgeBase.open(tmp_path, model_dir).get("1.004222").summary == "Tóm tắt mới"
+    assert first.search("đăng ký thường trú").results
+
+
+def test_hybrid_uses_dense_scores(seed_procedures, tmp_path, counting_encoder):
+    _, model_dir = counting_encoder
+    kb = KnowledgeBase.build(seed_procedures, tmp_path, model_dir, progress=False)
+    assert kb.has_dense
+    for system in ("bm25", "dense", "hybrid"):
+        assert kb.search("đăng ký thường trú", system=system).results
+
+
+def test_evaluate_on_the_seed_devset(seed_kb):
+    metrics = evaluate(seed_kb, read_questions(SEED_DEVSET), system="bm25")
+    assert metrics["n"] == 24 and metrics["answerable"] == 20
+    assert metrics["recall@5"] >= 0.9
+    assert metrics["false_abstain_rate"] <= 0.1
+    assert metrics["abstain_recall"] >= 0.5

@@ -1,0 +1,56 @@
+"""Vietnamese text handling: normalization, folding, abbreviations, stopwords, diacritics restoration."""
+import unicodedata
+
+from knowledge_base.diacritics import DiacriticRestorer
+from knowledge_base.text import content_syllables, fold, normalize, prepare_query, query_terms, syllables
+
+
+def test_normalize_composes_decomposed_input_and_strips_invisible_characters():
+    decomposed = unicodedata.normalize("NFD", "Làm Căn Cước")
+    assert decomposed != "Làm Căn Cước"
+    assert normalize(decomposed + "\u200b  ạ") == "làm căn cước ạ"
+
+
+def test_fold_removes_tones_and_d_bar():
+    assert fold("đăng ký khai sinh") == "dang ky khai sinh"
+    assert fold("Đổi giấy phép lái xe") == "Doi giay phep lai xe"
+
+
+def test_folded_question_and_accented_question_give_the_same_syllables():
+    assert syllables(normalize("làm căn cước cần gì")) == syllables("lam can cuoc can gi")
+
+
+def test_abbreviations_and_everyday_names_expand_with_or_without_diacritics():
+    assert "thẻ căn cước" in prepare_query("làm CCCD")
+    assert "giấy chứng nhận quyền sử dụng đất" in prepare_query("cap so do lan dau")
+    assert "giấy chứng nhận quyền sử dụng đất" in prepare_query("Sổ Đỏ bị mất")
+    assert "giấy phép lái xe" in prepare_query("đổi gplx")
+
+
+def test_chat_words_expand_and_unknown_words_stay_as_typed():
+    assert prepare_query("ko biết j") == "không biết gì"
+    assert prepare_query("đc ko") == "được không"
+    assert prepare_query("xyzabc") == "xyzabc"
+    assert prepare_query("mất sổ đỏ").startswith("mất sổ đỏ giấy chứng nhận")  # name kept beside expansion
+
+
+def test_stopwords_are_decided_on_the_typed_form():
+    # "cần" is a question word, "căn" (căn cước) is not; typed without diacritics "can" is ambiguous
+    # and dropped as a unigram, while the bigram "can_cuoc" keeps the meaning.
+    assert content_syllables("cần căn cước") == ["can", "cuoc"]
+    assert "can_cuoc" in query_terms("lam can cuoc")
+
+
+def test_bigrams_with_a_question_word_weigh_less():
+    terms = query_terms("khai sinh cho con")
+    assert terms["khai_sinh"] == 1.0
+    assert terms["sinh_cho"] < 1.0
+    assert "cho" not in terms
+
+
+def test_diacritics_restored_from_catalogue_wording():
+    restorer = DiacriticRestorer.build(["Cấp thẻ căn cước", "Đăng ký thường trú", "Cấp lại giấy phép lái xe"])
+    assert restorer.restore("lam the can cuoc can gi") == "làm thẻ căn cước cần gì"
+    assert restorer.restore("dang ky thuong tru") == "đăng ký thường trú"
+    # Words already accented, and words the catalogue never uses, stay as typed.
+    assert restorer.restore("đổi bằng xyz") == "đổi bằng xyz"
