@@ -87,13 +87,18 @@ def app_server(settings: Settings, log_dir: Path) -> Server:
     )
 
 
+def chat_origins(settings: Settings) -> list[str]:
+    """Origins whose pages may call Rasa's REST channel: the configured ones and our own chat page."""
+    return list(dict.fromkeys([*settings.server.allowed_origins, settings.server.app_url]))
+
+
 def rasa_server(settings: Settings, model: Path, log_dir: Path) -> Server:
     return Server(
         name="Rasa server",
         command=[str(rasa_executable()), "run", "--model", str(model), "--enable-api",
                  "--interface", settings.server.host, "--port", str(settings.server.rasa_port),
                  "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
-                 "--cors", *settings.server.allowed_origins],
+                 "--cors", *chat_origins(settings)],
         ready_url=f"{settings.server.rasa_url}/status",
         env=rasa_server_env(settings),
         log_path=log_dir / "rasa.log",
