@@ -1,7 +1,7 @@
 """Search over the seed catalogue: ranking, filters, persistence, abstention, incremental rebuilds."""
 from __future__ import annotations
 
-import json
+from pathlib import Path
 
 import pytest
 
@@ -10,7 +10,7 @@ from knowledge_base.evaluation import evaluate, read_questions
 from knowledge_base.schema import Decision, Level, OnlineAvailability, SearchFilters
 from knowledge_base.store import KnowledgeBase, index_dir
 
-from .conftest import SEED_DEVSET
+SEED_DEVSET = Path(__file__).resolve().parents[2] / "knowledge_base" / "devset" / "seed.jsonl"
 
 
 def top_code(kb, query, **kwargs):
