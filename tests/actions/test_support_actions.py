@@ -23,7 +23,8 @@ RECEIPT = "000.00.12.H59-250101-0001"
 
 
 def test_handoff_flags_the_conversation_masked_and_gives_contacts(kb, chat):
-    chat.turn(answer, f"CCCD của tôi {CITIZEN_ID} bị mất, làm lại căn cước cần gì", "ask_documents")
+    chat.turn(answer, f"làm căn cước cần giấy tờ gì ạ, CCCD cũ của em {CITIZEN_ID}", "ask_documents")
+    assert IDENTITY_CARD.documents[0].name in chat.text
     chat.turn(handoff, f"cho tôi gặp nhân viên, sđt {PHONE}", "request_human")
     assert chat.slot_events() == {"handoff_requested": True}
     assert HOTLINE in chat.text and ONE_STOP_ADDRESS in chat.text
