@@ -74,6 +74,7 @@ def test_history_and_sender_survive_a_reload(page, app_url, fake_rasa):
     expect(page.locator(".tthc-msg--user")).to_have_count(0)
     ask(page, "khai sinh")
     expect(page.locator(".tthc-msg--user")).to_have_count(1)
+    expect(page.locator(".tthc-buttons")).to_be_visible()  # answered, so the fake has recorded the request
     assert fake_rasa.received[-1]["sender"] != sender
 
 

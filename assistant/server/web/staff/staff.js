@@ -9,6 +9,7 @@
   const filterInputs = { level: $("f-level"), field: $("f-field"), agency: $("f-agency"), online: $("f-online") };
   const LAST_SEARCH_KEY = "tthc-staff-last-search";  // the back link returns to these results
   let lastOpenedCode = null;
+  let searchSequence = 0; // a slower, older search must not overwrite a newer one's results
 
   // ---- DOM helper: builds elements; strings become text nodes, so data can never become markup ----
   function h(tag, props, ...children) {
@@ -125,14 +126,17 @@
     for (const [name, input] of Object.entries(filterInputs)) {
       if (input.value) apiParams.set(name, input.value);
     }
+    const sequence = ++searchSequence;
     let data;
     try {
       data = await getJson("/api/search?" + apiParams.toString());
     } catch (error) {
+      if (sequence !== searchSequence) return;
       results.replaceChildren();
       status.textContent = error.message;
       return;
     }
+    if (sequence !== searchSequence) return;
     results.replaceChildren(...data.results.map(resultItem));
     results.dataset.search = apiParams.toString(); // which search these results answer (for tests, debugging)
     status.textContent = searchSummary(data);
