@@ -97,6 +97,11 @@ class Settings(BaseModel):
         """Relative paths in settings are relative to the project root."""
         return path if path.is_absolute() else PROJECT_ROOT / path
 
+    @property
+    def zalo_outbox_path(self) -> Path:
+        """Replies the Zalo channel could not deliver yet (written by the Rasa server, read by the CLI)."""
+        return self.resolve(self.catalog.data_dir) / "zalo_outbox.sqlite"
+
 
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)

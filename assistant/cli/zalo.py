@@ -10,14 +10,13 @@ import time
 from pathlib import Path
 
 from assistant.errors import SetupError
-from assistant.settings import PROJECT_ROOT
-from connectors.zalo.config import DEFAULT_OUTBOX_PATH
+from assistant.settings import get_settings
 from connectors.zalo.logs import user_ref
 from connectors.zalo.store import ZaloStore
 
 
 def open_outbox(path_arg: str | None) -> ZaloStore:
-    path = Path(path_arg) if path_arg else PROJECT_ROOT / DEFAULT_OUTBOX_PATH
+    path = Path(path_arg) if path_arg else get_settings().zalo_outbox_path
     if not path.is_file():
         raise SetupError(f"no Zalo outbox at {path} (the Zalo channel has not run with its secrets yet); "
                          "pass --path with the outbox_path from credentials.yml")
@@ -47,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("zalo", help="Zalo Official Account channel")
     commands = parser.add_subparsers(dest="zalo_command", metavar="COMMAND")
     outbox_parser = commands.add_parser("outbox", help="list replies waiting in the Zalo outbox")
-    outbox_parser.add_argument("--path", help=f"outbox database (default: {DEFAULT_OUTBOX_PATH})")
+    outbox_parser.add_argument("--path", help="outbox database (default: <catalog.data_dir>/zalo_outbox.sqlite)")
     outbox_parser.add_argument("--limit", type=int, default=50, help="list at most this many replies")
     outbox_parser.add_argument("--revive-dead", action="store_true",
                                help="give replies parked as dead a new attempt budget")

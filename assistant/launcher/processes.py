@@ -38,6 +38,7 @@ def rasa_server_env(settings: Settings) -> dict[str, str]:
         **zalo_env_defaults(),  # unset ZALO_* -> "": Rasa refuses unset ${VAR}; the channel then stays off
         "TTHC_ACTION_ENDPOINT_URL": f"{settings.server.app_url}/webhook",
         "TTHC_TRACKER_DB": str(data_dir / "rasa_tracker.db"),
+        "TTHC_ZALO_OUTBOX": str(settings.zalo_outbox_path),
     })
 
 
