@@ -180,3 +180,19 @@ def test_every_admin_and_staff_data_route_needs_the_token(monkeypatch):
             if client.request(method.upper(), path.replace("{code}", "1.000001")).status_code != 401:
                 open_routes.append(f"{method.upper()} {path}")
     assert not open_routes, f"reachable without the admin token (add Depends(require_admin_token)): {open_routes}"
+
+
+def test_cors_allows_only_configured_origins():
+    pytest.importorskip("knowledge_base.store", reason="knowledge_base.store has not landed")
+    from assistant.server.app import create_app
+
+    settings = make_settings(rate_limit_per_minute=0)
+    settings = settings.model_copy(update={"server": settings.server.model_copy(
+        update={"allowed_origins": ["https://tayninh.gov.vn"]})})
+    client = TestClient(create_app(settings))
+    preflight = {"Access-Control-Request-Method": "GET"}
+    allowed = client.options("/health", headers={"Origin": "https://tayninh.gov.vn", **preflight})
+    assert allowed.headers.get("access-control-allow-origin") == "https://tayninh.gov.vn"
+    other = client.options("/health", headers={"Origin": "https://evil.example", **preflight})
+    assert other.status_code == 400
+    assert "access-control-allow-origin" not in other.headers
