@@ -169,8 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"{report['users']} users for {report['wall_s']} s against {url}{WEBHOOK_PATH}")
         print(f"replies {report['replies']}  throughput {report['throughput_rps']} replies/s")
-        print(f"reply time p50 {report['p50_ms']} ms  p95 {report['p95_ms']} ms  p99 {report['p99_ms']} ms  "
-              f"max {report['max_ms']} ms")
+        print(f"reply time over the {report['replies']} completed replies (timeouts excluded): "
+              f"p50 {report['p50_ms']} ms  p95 {report['p95_ms']} ms  p99 {report['p99_ms']} ms  max {report['max_ms']} ms")
         print(f"errors {report['errors']} (http {report['http_errors']}, timeouts {report['timeouts']}, "
               f"connection {report['connection_errors']}, empty replies {report['empty_replies']})")
     return 0 if report["errors"] == 0 else 1
