@@ -42,7 +42,7 @@ BUILDS_DIR = "kb-builds"
 SYSTEMS = ("bm25", "dense", "hybrid")
 CANDIDATES = 50  # per retriever, before fusion
 DENSE_WEIGHT = 0.4  # share of the dense score in hybrid fusion (both scores scaled to [0, 1])
-TITLE_PRECISION_WEIGHT = 0.2  # bonus for titles whose words the question mentions (tuned on the dev tune split)
+TITLE_PRECISION_WEIGHT = 0.3  # bonus for titles whose words the question mentions (tuned on the dev tune split)
 RESULTS_KEPT = 10
 KEEP_BUILDS = 2  # previous build stays so a process that opened it can still read lazily
 
