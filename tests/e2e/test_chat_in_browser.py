@@ -30,8 +30,8 @@ def ask(page, text: str) -> None:
 def test_question_answer_with_portal_link_then_follow_up_after_reload(live_stack, page):
     page.goto(f"{live_stack.app_url}/chat")
     ask(page, "Đăng ký khai sinh cho con cần giấy tờ gì ạ?")
-    answer = page.locator(".tthc-msg--bot").last
-    expect(answer).to_contain_text("Tờ khai", timeout=60_000)
+    # The answer may come as several messages (checklist, then links).
+    expect(page.locator(".tthc-msg--bot").filter(has_text="Tờ khai").first).to_be_visible(timeout=60_000)
     expect(page.locator(".tthc-msg--bot a[href*='dichvucong.gov.vn']").first).to_be_visible()
 
     page.reload()  # the conversation and its context survive a reload
