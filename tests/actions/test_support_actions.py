@@ -9,7 +9,8 @@ from assistant.privacy import mask_pii
 from assistant.actions.support import ActionHandoff, ActionStoreFeedback, ActionTrackDossier
 from assistant.settings import get_settings
 from tests.actions.catalog import HOTLINE, IDENTITY_CARD, ONE_STOP_ADDRESS
-from tests.support.one_stop_stub import OneStopStub, free_port_in_range
+from tests.support.one_stop_stub import PORT_RANGE, OneStopStub
+from tests.support.ports import free_port
 
 answer = ActionAnswerProcedure()
 choose = ActionChooseOption()
@@ -102,7 +103,7 @@ def test_system_errors_and_an_unreachable_system_are_told_as_such(chat, tracking
         tracking_to(stub.tracking_url)
         chat.turn(track, RECEIPT, "track_dossier", dossier_code=RECEIPT)
     assert "chưa kết nối được hệ thống một cửa" in chat.text
-    tracking_to(f"http://127.0.0.1:{free_port_in_range()}/dossiers")  # nothing listens there
+    tracking_to(f"http://127.0.0.1:{free_port(PORT_RANGE)}/dossiers")  # nothing listens there
     chat.turn(track, RECEIPT, "track_dossier", dossier_code=RECEIPT)
     assert "chưa kết nối được hệ thống một cửa" in chat.text
 

@@ -19,7 +19,7 @@ from rasa.core.channels.channel import UserMessage  # noqa: E402
 from sanic import Blueprint, Sanic, response  # noqa: E402
 
 from connectors.guarded_rest import EMPTY_MESSAGE_REPLY, GuardedRestInput  # noqa: E402
-from tests.support.fake_zalo import free_port_in_range  # noqa: E402
+from tests.support.ports import free_port  # noqa: E402
 
 _app_names = itertools.count()
 
@@ -45,7 +45,7 @@ async def serving(channel: GuardedRestInput, received: list[str], other_channel:
             return response.json({"other": True})
 
         app.blueprint(other, url_prefix="/webhooks/other")
-    server = await app.create_server(host="127.0.0.1", port=free_port_in_range(range(5500, 5600)),
+    server = await app.create_server(host="127.0.0.1", port=free_port(range(5500, 5600)),
                                      return_asyncio_server=True, access_log=False)
     await server.startup()
     await server.before_start()

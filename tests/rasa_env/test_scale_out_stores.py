@@ -11,7 +11,6 @@ import asyncio
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -26,19 +25,16 @@ from rasa.core.lock_store import LockStore, RedisLockStore  # noqa: E402
 from rasa.core.tracker_store import SQLTrackerStore, TrackerStore  # noqa: E402
 
 from store_support import DOMAIN, endpoint_config, tracker_with_context  # noqa: E402
+from tests.support.ports import NoFreePort, free_port  # noqa: E402
 
 PORT_RANGE = range(5500, 5600)
 
 
-def free_port() -> int:
-    for port in PORT_RANGE:
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    pytest.skip("no free port in 5500-5599 for the test servers")
+def server_port() -> int:
+    try:
+        return free_port(PORT_RANGE)
+    except NoFreePort as exc:
+        pytest.skip(f"{exc} for the test servers")
 
 
 def postgres_bin(name: str) -> str | None:
@@ -67,7 +63,7 @@ def postgres_server():
     workdir = Path(tempfile.mkdtemp(prefix="tthc-pg-"))
     if os.geteuid() == 0:
         shutil.chown(workdir, user="postgres", group="postgres")
-    data, port = workdir / "data", free_port()
+    data, port = workdir / "data", server_port()
     subprocess.run(as_postgres_user([initdb, "-D", str(data), "-A", "trust", "-U", "tthc", "--no-sync", "-E", "UTF8"]),
                    check=True, capture_output=True)
     options = f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off"
@@ -93,7 +89,7 @@ def redis_server():
     if not redis_server_bin:
         pytest.skip("redis-server not installed (Debian: apt-get install redis-server)")
     workdir = Path(tempfile.mkdtemp(prefix="tthc-redis-"))
-    port = free_port()
+    port = server_port()
     process = subprocess.Popen(
         [redis_server_bin, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
          "--dir", str(workdir)],

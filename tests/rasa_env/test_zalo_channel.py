@@ -33,7 +33,8 @@ from connectors.zalo.logs import user_ref  # noqa: E402
 from connectors.zalo.messages import MAX_TEXT_CHARS, split_text  # noqa: E402
 from connectors.zalo.signature import signature_header  # noqa: E402
 from connectors.zalo.store import ZaloStore  # noqa: E402
-from tests.support.fake_zalo import OAUTH_PATH, SEND_PATH, FakeZalo, free_port_in_range  # noqa: E402
+from tests.support.fake_zalo import OAUTH_PATH, PORT_RANGE, SEND_PATH, FakeZalo  # noqa: E402
+from tests.support.ports import free_port  # noqa: E402
 
 APP_ID = "test-app"
 OA_SECRET = "oa-secret-key"
@@ -112,7 +113,7 @@ async def serving(channel: ZaloInput, handler: Handler) -> AsyncIterator[str]:
     Sanic.test_mode = True  # several apps in one process (sanic re-patches its handlers per app)
     app = Sanic(f"zalo_test_{next(_app_names)}")
     app.blueprint(channel.blueprint(handler), url_prefix=f"/webhooks/{channel.url_prefix()}")
-    server = await app.create_server(host="127.0.0.1", port=free_port_in_range(),
+    server = await app.create_server(host="127.0.0.1", port=free_port(PORT_RANGE),
                                      return_asyncio_server=True, access_log=False)
     await server.startup()
     await server.before_start()

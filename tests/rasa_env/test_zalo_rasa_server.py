@@ -23,7 +23,8 @@ pytest.importorskip("rasa", reason="runs in the Rasa environment: .venv-rasa/bin
 
 from connectors.zalo.channel import NON_TEXT_REPLY  # noqa: E402
 from connectors.zalo.signature import signature_header  # noqa: E402
-from tests.support.fake_zalo import FakeZalo, free_port_in_range  # noqa: E402
+from tests.support.fake_zalo import PORT_RANGE, FakeZalo  # noqa: E402
+from tests.support.ports import free_port  # noqa: E402
 
 pytestmark = [pytest.mark.rasa, pytest.mark.e2e]
 
@@ -109,7 +110,7 @@ def test_rasa_run_answers_zalo_events_through_the_committed_channel_block(tiny_m
                    ZALO_ACCESS_TOKEN="token-1", ZALO_REFRESH_TOKEN="refresh-1", ZALO_APP_SECRET=fake.app_secret)
         endpoints = tmp_path / "endpoints.yml"
         endpoints.write_text("{}\n")  # no action server or tracker store needed for rule replies
-        port = free_port_in_range()
+        port = free_port(PORT_RANGE)
         log = tmp_path / "rasa.log"
         with log.open("wb") as log_file:
             process = subprocess.Popen(

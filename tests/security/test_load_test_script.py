@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import socket
 import sys
 import threading
 import time
@@ -12,6 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from tests.support.ports import NoFreePort, free_port
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "load_test.py"
 spec = importlib.util.spec_from_file_location("load_test", SCRIPT)
@@ -23,14 +24,10 @@ REPLY_DELAY_S = 0.02
 
 
 def port_in_range() -> int:
-    for port in range(5500, 5600):
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    pytest.skip("no free port in 5500-5599")
+    try:
+        return free_port(range(5500, 5600))
+    except NoFreePort as exc:
+        pytest.skip(str(exc))
 
 
 def fake_rasa(silent_every: int = 0):

@@ -11,28 +11,17 @@ Needs aiohttp (present in both environments).
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
+from tests.support.ports import free_port
+
 SEND_PATH = "/v3.0/oa/message/cs"
 OAUTH_PATH = "/v4/oa/access_token"
-PORT_RANGE = range(5400, 5500)
-
-
-def free_port_in_range(ports: range = PORT_RANGE) -> int:
-    """A free 127.0.0.1 port from the range this connector's tests may use."""
-    for port in ports:
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port on 127.0.0.1 in {ports.start}-{ports.stop - 1}")
+PORT_RANGE = range(5400, 5500)  # the range given to the Zalo connector tests
 
 
 @dataclass
@@ -61,7 +50,7 @@ class FakeZalo:
         self._thread = threading.Thread(target=self._loop.run_forever, name="fake-zalo", daemon=True)
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
-        self.port = port or free_port_in_range()
+        self.port = port or free_port(PORT_RANGE)
 
     # -- lifecycle -----------------------------------------------------------------------------
     @property

@@ -8,24 +8,14 @@ Use as a context manager: `with OneStopStub({"ABC-123456": {...}}) as stub: stub
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
+from tests.support.ports import free_port
+
 PATH_PREFIX = "/dossiers/"
 PORT_RANGE = range(5200, 5300)  # the range given to the answering tests
-
-
-def free_port_in_range(ports: range = PORT_RANGE) -> int:
-    for port in ports:
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {ports.start}-{ports.stop - 1} on 127.0.0.1")
 
 
 class OneStopStub:
@@ -68,7 +58,7 @@ class OneStopStub:
         return Handler
 
     def __enter__(self) -> "OneStopStub":
-        self._server = ThreadingHTTPServer(("127.0.0.1", free_port_in_range()), self._handler())
+        self._server = ThreadingHTTPServer(("127.0.0.1", free_port(PORT_RANGE)), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self

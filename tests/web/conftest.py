@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,6 +23,7 @@ from assistant.server.app import create_app
 from assistant.settings import load_settings
 from knowledge_base.importers import load_catalog
 from knowledge_base.store import KnowledgeBase
+from tests.support.ports import NoFreePort, free_port
 
 SAMPLE_CATALOG = Path(__file__).resolve().parent.parent / "fixtures" / "web_catalog.yaml"
 CHROMIUM = "/usr/bin/chromium"
@@ -33,15 +33,11 @@ PORTS = range(5300, 5400)  # this area's port range on 127.0.0.1
 STAFF_TOKEN = "web-test-staff-token"
 
 
-def free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    pytest.skip("no free port in 5300-5399 on 127.0.0.1")
+def web_port() -> int:
+    try:
+        return free_port(PORTS)
+    except NoFreePort as exc:
+        pytest.skip(str(exc))
 
 
 # ---- fake Rasa REST channel ----
@@ -121,7 +117,7 @@ class FakeRasaHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="session")
 def fake_rasa():
-    server = FakeRasa(free_port())
+    server = FakeRasa(web_port())
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
@@ -149,7 +145,7 @@ def app_url(tmp_path_factory, fake_rasa):
     settings = load_settings({"TTHC_WEBCHAT__RASA_URL": fake_rasa.url, "TTHC_SECURITY__ADMIN_TOKEN": STAFF_TOKEN,
                               "TTHC_SECURITY__RATE_LIMIT_PER_MINUTE": "0"})
     app = create_app(settings)
-    port = free_port()
+    port = web_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
