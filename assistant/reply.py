@@ -1,11 +1,12 @@
 """Channel-neutral bot replies, and fitting them to what a channel can show.
 
 The actions compose a `Reply` (text + buttons + links); connectors call `fit_to_channel` to
-split long text at their length limit and to turn buttons into a numbered list where the
+split long text at their length limit (`split_text`) and to turn buttons into a numbered list where the
 channel has no buttons. Nothing here knows about procedures or about a specific channel.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 
@@ -48,29 +49,48 @@ class ChannelMessage:
     buttons: tuple[Button, ...] = ()
 
 
-def split_text(text: str, limit: int) -> list[str]:
-    """Split text into chunks of at most `limit` characters.
+_SENTENCE_END = re.compile(r"[.!?…;:](?=\s)")
 
-    Breaks at paragraph ends first, then line ends, then spaces, and only cuts inside a word
-    when a single word is longer than the limit, so a checklist line is rarely broken.
+
+def _cut_position(text: str, limit: int) -> int:
+    """Where to cut `text` (longer than limit).
+
+    The coarsest boundary (paragraph, line, sentence end) in the second half of the window, so no
+    chunk is left less than half full; failing those, the last space; inside a word only when the
+    first word alone is longer than the limit.
+    """
+    window = text[: limit + 1]
+    floor = limit // 2
+    for boundary in ("\n\n", "\n"):
+        at = window.rfind(boundary)
+        if at >= floor:
+            return at
+    sentence_ends = [m.end() for m in _SENTENCE_END.finditer(window) if m.end() >= floor]
+    if sentence_ends:
+        return sentence_ends[-1]
+    at = window.rfind(" ")
+    return at if at > 0 else limit
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Split text into chunks of at most `limit` characters, at paragraph, line, sentence or word boundaries.
+
+    The one splitter for every channel (the actions' `fit_to_channel` and the Zalo connector), so a
+    checklist line is rarely broken. Always at least one chunk (`[""]` for blank text), so a reply
+    made only of buttons still has a message to carry them.
     """
     if limit <= 0:
         raise ValueError("limit must be a positive number of characters")
-    text = text.strip()
     chunks: list[str] = []
-    while len(text) > limit:
-        window = text[: limit + 1]
-        cut = -1
-        for separator in ("\n\n", "\n", " "):
-            cut = window.rfind(separator)
-            if cut > 0:
-                break
-        if cut <= 0:
-            cut = limit
-        chunks.append(text[:cut].rstrip())
-        text = text[cut:].lstrip()
-    if text:
-        chunks.append(text)
+    remaining = text.strip()
+    while len(remaining) > limit:
+        cut = _cut_position(remaining, limit)
+        chunk = remaining[:cut].rstrip()
+        if chunk:
+            chunks.append(chunk)
+        remaining = remaining[cut:].lstrip()
+    if remaining or not chunks:
+        chunks.append(remaining)
     return chunks
 
 
@@ -91,7 +111,7 @@ def fit_to_channel(
     buttons = tuple(reply.buttons[:max_buttons]) if supports_buttons else ()
     if reply.buttons and not supports_buttons:
         text = f"{text}\n\n{numbered_options(reply.buttons)}\n(Anh/Chị trả lời bằng số thứ tự.)"
-    chunks = split_text(text, max_chars) or [""]
+    chunks = split_text(text, max_chars)
     messages = [ChannelMessage(chunk) for chunk in chunks[:-1]]
     messages.append(ChannelMessage(chunks[-1], buttons))
     return messages

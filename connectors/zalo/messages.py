@@ -8,8 +8,9 @@ never offers more choices at once); any further ones stay readable as a numbered
 """
 from __future__ import annotations
 
-import re
 from typing import Any, Iterable
+
+from assistant.reply import split_text
 
 MAX_TEXT_CHARS = 2000
 MAX_BUTTONS = 5
@@ -17,39 +18,6 @@ MAX_BUTTON_TITLE_CHARS = 100
 QUERY_BUTTON = "oa.query.show"
 URL_BUTTON = "oa.open.url"
 DEFAULT_BUTTON_PROMPT = "Anh/Chị vui lòng chọn một mục dưới đây:"
-
-_SENTENCE_END = re.compile(r"[.!?…;:](?=\s)")
-
-
-def _cut_position(text: str, limit: int) -> int:
-    """Where to cut `text` (longer than limit): the coarsest boundary in the second half of the window."""
-    window = text[: limit + 1]
-    floor = limit // 2
-    for boundary in ("\n\n", "\n"):
-        at = window.rfind(boundary)
-        if at >= floor:
-            return at
-    sentence_ends = [m.end() for m in _SENTENCE_END.finditer(window) if m.end() >= floor]
-    if sentence_ends:
-        return sentence_ends[-1]
-    at = window.rfind(" ")
-    return at if at >= floor else limit
-
-
-def split_text(text: str, limit: int = MAX_TEXT_CHARS) -> list[str]:
-    """Split text into chunks of at most `limit` characters at paragraph, line, sentence or word boundaries."""
-    chunks: list[str] = []
-    remaining = text.strip()
-    while len(remaining) > limit:
-        cut = _cut_position(remaining, limit)
-        chunk = remaining[:cut].rstrip()
-        if chunk:
-            chunks.append(chunk)
-        remaining = remaining[cut:].lstrip()
-    if remaining or not chunks:
-        chunks.append(remaining)
-    return chunks
-
 
 def _short_title(title: Any) -> str:
     text = " ".join(str(title or "").split())
@@ -85,7 +53,7 @@ def build_messages(text: str, buttons: list[dict[str, Any]] | None = None) -> li
         text = f"{text}\n{_numbered_lines(overflow, start=MAX_BUTTONS + 1)}".strip()
     if shown and not text.strip():
         text = DEFAULT_BUTTON_PROMPT
-    messages: list[dict[str, Any]] = [{"text": chunk} for chunk in split_text(text)]
+    messages: list[dict[str, Any]] = [{"text": chunk} for chunk in split_text(text, MAX_TEXT_CHARS)]
     if shown:
         messages[-1]["attachment"] = {
             "type": "template",

@@ -26,11 +26,12 @@ from rasa.core.channels.channel import UserMessage  # noqa: E402
 from rasa.shared.exceptions import RasaException  # noqa: E402
 from sanic import Sanic  # noqa: E402
 
+from assistant.reply import split_text  # noqa: E402
 from connectors.guarded_rest import EMPTY_MESSAGE_REPLY  # noqa: E402
 from connectors.zalo.channel import FAILURE_REPLY, NON_TEXT_REPLY, ZaloInput  # noqa: E402
 from connectors.zalo.config import ENV_VARS, zalo_env_defaults  # noqa: E402
 from connectors.zalo.logs import user_ref  # noqa: E402
-from connectors.zalo.messages import MAX_TEXT_CHARS, split_text  # noqa: E402
+from connectors.zalo.messages import MAX_TEXT_CHARS  # noqa: E402
 from connectors.zalo.signature import signature_header  # noqa: E402
 from connectors.zalo.store import ZaloStore  # noqa: E402
 from tests.support.fake_zalo import OAUTH_PATH, PORT_RANGE, SEND_PATH, FakeZalo  # noqa: E402
@@ -405,15 +406,15 @@ def test_long_text_is_split_at_sentence_boundaries_and_buttons_ride_on_the_last_
 
 def test_split_text_prefers_paragraphs_then_lines_then_words():
     paragraphs = "\n\n".join(["a" * 1500, "b" * 1500])
-    assert split_text(paragraphs) == ["a" * 1500, "b" * 1500]
+    assert split_text(paragraphs, MAX_TEXT_CHARS) == ["a" * 1500, "b" * 1500]
     lines = "\n".join(["c" * 1200, "d" * 1200])
-    assert split_text(lines) == ["c" * 1200, "d" * 1200]
+    assert split_text(lines, MAX_TEXT_CHARS) == ["c" * 1200, "d" * 1200]
     words = " ".join(["từ"] * 1500)  # 4,499 characters, no sentence end
-    chunks = split_text(words)
+    chunks = split_text(words, MAX_TEXT_CHARS)
     assert all(len(c) <= MAX_TEXT_CHARS for c in chunks) and " ".join(chunks) == words
     unbroken = "x" * 4100
-    assert split_text(unbroken) == ["x" * 2000, "x" * 2000, "x" * 100]
-    assert split_text("ngắn") == ["ngắn"]
+    assert split_text(unbroken, MAX_TEXT_CHARS) == ["x" * 2000, "x" * 2000, "x" * 100]
+    assert split_text("ngắn", MAX_TEXT_CHARS) == ["ngắn"]
 
 
 # -- delivery failures ---------------------------------------------------------------------------------
