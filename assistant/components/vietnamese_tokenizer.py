@@ -7,9 +7,9 @@ Why this shape:
   (token pattern `\\w+`) keeps it as one feature.
 - Citizens often type without diacritics ("lam can cuoc"). Folded text segments differently and has other
   word features, so every token also carries a *lemma*: the folded word with syllables separated by spaces
-  ("can cuoc"). The char n-gram CountVectorsFeaturizer reads lemmas (`use_lemma: true`) and therefore gives
-  accented and folded spellings the same features; the word featurizer reads the accented text
-  (`use_lemma: false`) and keeps the precision of diacritics where they are typed.
+  ("can cuoc"). The CountVectorsFeaturizers read lemmas (`use_lemma: true`, config.yml) and therefore give
+  accented and folded spellings the same word and char n-gram features; the accented token text still
+  feeds the LexicalSyntacticFeaturizer, and the RegexFeaturizer matches the message text itself.
 - Offsets: tokens are built from syllable spans found in the (NFC) message text itself, and
   underthesea only decides where to group them, so `start`/`end` are always exact positions in the text
   that entity extraction slices. Decomposed (NFD) input is rewritten to NFC on the message before
