@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
-from fastapi import Request
-from fastapi.responses import Response
+from fastapi import HTTPException, Request
+from fastapi.responses import FileResponse, Response
 
 from assistant.settings import Settings, get_settings
 
@@ -23,3 +24,13 @@ def script_config(variable: str, values: dict[str, Any]) -> Response:
         media_type="text/javascript",
         headers={"Cache-Control": "no-store"},
     )
+
+
+def listed_file(directory: Path, name: str, media_types: dict[str, str], headers: dict[str, str] | None = None) -> FileResponse:
+    """Serve `name` from `directory` only if it is one of the listed files (404 otherwise).
+
+    The list is fixed in code, so no path taken from the URL ever reaches the file system.
+    """
+    if name not in media_types:
+        raise HTTPException(status_code=404, detail="Không có tệp này.")
+    return FileResponse(directory / name, media_type=media_types[name], headers=headers)

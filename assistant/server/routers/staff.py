@@ -4,12 +4,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse, Response
 
 from assistant import conversation_log
 from assistant.server.api_models import ApiError, Feedback, Handoff
-from assistant.server.pages import app_settings, script_config
+from assistant.server.pages import app_settings, listed_file, script_config
 from assistant.server.security import require_admin_token
 from assistant.settings import Settings
 
@@ -39,9 +39,7 @@ def staff_config(settings: Settings = Depends(app_settings)) -> Response:
 
 @router.get("/staff/assets/{name}", include_in_schema=False)
 def staff_asset(name: str) -> FileResponse:
-    if name not in STAFF_ASSETS:  # a fixed list: no path from the URL ever reaches the file system
-        raise HTTPException(status_code=404, detail="Không có tệp này.")
-    return FileResponse(STAFF_WEB_DIR / name, media_type=STAFF_ASSETS[name])
+    return listed_file(STAFF_WEB_DIR, name, STAFF_ASSETS)
 
 
 # Hand-offs and feedback hold what citizens wrote: staff only (admin token, see assistant/server/security.py).

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends
 from fastapi.responses import FileResponse, Response
 
-from assistant.server.pages import app_settings, script_config
+from assistant.server.pages import app_settings, listed_file, script_config
 from assistant.settings import Settings
 
 router = APIRouter(tags=["webchat"])
@@ -35,11 +35,6 @@ def chat_config(settings: Settings = Depends(app_settings)) -> Response:
 
 @router.get("/webchat/{name}", include_in_schema=False)
 def widget_file(name: str) -> FileResponse:
-    if name not in WIDGET_FILES:  # a fixed list: no path from the URL ever reaches the file system
-        raise HTTPException(status_code=404, detail="Không có tệp này.")
     # Any site may embed the widget, so it is served with a permissive CORS header of its own.
-    return FileResponse(
-        WEBCHAT_DIR / name,
-        media_type=WIDGET_FILES[name],
-        headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=300"},
-    )
+    return listed_file(WEBCHAT_DIR, name, WIDGET_FILES,
+                       headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=300"})
