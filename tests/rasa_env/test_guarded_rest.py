@@ -19,7 +19,7 @@ from rasa.core.channels.channel import UserMessage  # noqa: E402
 from sanic import Blueprint, Sanic, response  # noqa: E402
 
 from connectors.guarded_rest import EMPTY_MESSAGE_REPLY, GuardedRestInput  # noqa: E402
-from tests.support.ports import free_port  # noqa: E402
+from tests.support.sanic_server import running  # noqa: E402
 
 _app_names = itertools.count()
 
@@ -45,18 +45,8 @@ async def serving(channel: GuardedRestInput, received: list[str], other_channel:
             return response.json({"other": True})
 
         app.blueprint(other, url_prefix="/webhooks/other")
-    server = await app.create_server(host="127.0.0.1", port=free_port(range(5500, 5600)),
-                                     return_asyncio_server=True, access_log=False)
-    await server.startup()
-    await server.before_start()
-    await server.after_start()
-    port = server.server.sockets[0].getsockname()[1]
-    try:
+    async with running(app, range(5500, 5600)) as port:
         yield f"http://127.0.0.1:{port}/webhooks/rest/webhook"
-    finally:
-        await server.before_stop()
-        server.close()
-        await server.wait_closed()
 
 
 async def post(url: str, body, raw: bool = False):

@@ -35,7 +35,7 @@ from connectors.zalo.messages import MAX_TEXT_CHARS  # noqa: E402
 from connectors.zalo.signature import signature_header  # noqa: E402
 from connectors.zalo.store import ZaloStore  # noqa: E402
 from tests.support.fake_zalo import OAUTH_PATH, PORT_RANGE, SEND_PATH, FakeZalo  # noqa: E402
-from tests.support.ports import free_port  # noqa: E402
+from tests.support.sanic_server import running  # noqa: E402
 
 APP_ID = "test-app"
 OA_SECRET = "oa-secret-key"
@@ -114,19 +114,8 @@ async def serving(channel: ZaloInput, handler: Handler) -> AsyncIterator[str]:
     Sanic.test_mode = True  # several apps in one process (sanic re-patches its handlers per app)
     app = Sanic(f"zalo_test_{next(_app_names)}")
     app.blueprint(channel.blueprint(handler), url_prefix=f"/webhooks/{channel.url_prefix()}")
-    server = await app.create_server(host="127.0.0.1", port=free_port(PORT_RANGE),
-                                     return_asyncio_server=True, access_log=False)
-    await server.startup()
-    await server.before_start()
-    await server.after_start()
-    port = server.server.sockets[0].getsockname()[1]
-    try:
+    async with running(app, PORT_RANGE) as port:
         yield f"http://127.0.0.1:{port}/webhooks/zalo"
-    finally:
-        await server.before_stop()
-        server.close()
-        await server.wait_closed()
-        await server.after_stop()
 
 
 async def post(url: str, raw: bytes, headers: dict[str, str]) -> tuple[int, dict]:
