@@ -551,7 +551,7 @@ def test_credentials_yml_block_loads_through_rasa_with_unset_secrets(monkeypatch
     for name, value in zalo_env_defaults().items():
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(tmp_path)  # the disabled channel must not create files anyway
-    for name in ("TTHC_ACTION_ENDPOINT_URL", "TTHC_TRACKER_DB"):
+    for name in ("TTHC_ACTION_ENDPOINT_URL", "TTHC_TRACKER_DB", "TTHC_ZALO_OUTBOX"):
         monkeypatch.setenv(name, "unused")
     channels = create_http_input_channels(None, str(PROJECT_ROOT / "credentials.yml"))
     [zalo] = [c for c in channels if isinstance(c, ZaloInput)]
