@@ -294,18 +294,21 @@ def suggestions(hits: Sequence[SearchHit], settings: Settings | None = None) -> 
     return Reply(text=text, buttons=buttons)
 
 
+def _with_contacts(lines: list[str], settings: Settings) -> Reply:
+    """The shape of every reply that sends the citizen on: the message, how to reach staff, the portal links."""
+    return Reply(text="\n".join([*lines, *contact_lines(settings)]), links=_portal_links(settings))
+
+
 def abstain(settings: Settings | None = None) -> Reply:
     """Nothing in the catalogue fits: say so honestly, suggest rephrasing, offer a human."""
-    settings = settings or get_settings()
-    text = "\n".join(
+    return _with_contacts(
         [
             "Xin lỗi Anh/Chị, tôi không tìm thấy thủ tục phù hợp trong danh mục thủ tục hành chính.",
             "Anh/Chị có thể diễn đạt lại, ví dụ nêu tên thủ tục (như «đăng ký khai sinh», «cấp lại căn cước»).",
             "Nếu cần, Anh/Chị có thể liên hệ cán bộ:",
-            *contact_lines(settings),
-        ]
+        ],
+        settings or get_settings(),
     )
-    return Reply(text=text, links=_portal_links(settings))
 
 
 def which_procedure() -> Reply:
@@ -321,15 +324,13 @@ def unknown_option(count: int) -> Reply:
 
 def handoff(settings: Settings | None = None) -> Reply:
     """Hand-off to staff: contact details; the conversation has been flagged for staff."""
-    settings = settings or get_settings()
-    text = "\n".join(
+    return _with_contacts(
         [
             "Tôi đã chuyển cuộc trò chuyện này tới cán bộ tiếp nhận; cán bộ sẽ xem và hỗ trợ Anh/Chị.",
             "Anh/Chị cũng có thể liên hệ trực tiếp:",
-            *contact_lines(settings),
-        ]
+        ],
+        settings or get_settings(),
     )
-    return Reply(text=text, links=_portal_links(settings))
 
 
 def feedback_thanks(good: bool) -> Reply:
@@ -407,12 +408,10 @@ def tracking(result: TrackingResult, settings: Settings | None = None) -> Reply:
 
 def catalogue_unavailable(settings: Settings | None = None) -> Reply:
     """The knowledge base cannot be opened: apologise and give the ways to get help meanwhile."""
-    settings = settings or get_settings()
-    text = "\n".join(
+    return _with_contacts(
         [
             "Xin lỗi Anh/Chị, hệ thống tra cứu thủ tục tạm thời chưa sẵn sàng.",
             "Anh/Chị vui lòng thử lại sau ít phút, tra cứu trên Cổng Dịch vụ công, hoặc liên hệ:",
-            *contact_lines(settings),
-        ]
+        ],
+        settings or get_settings(),
     )
-    return Reply(text=text, links=_portal_links(settings))
