@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
 import sys
 import threading
 import time
@@ -63,8 +64,9 @@ def fake_rasa(silent_every: int = 0):
 
 
 def run_script(capsys, *args) -> tuple[int, dict]:
-    code = load_test.main([*args, "--json"])
-    return code, json.loads(capsys.readouterr().out)
+    """Run the script as an operator would: its own process, so no other test's event loop is around."""
+    result = subprocess.run([sys.executable, str(SCRIPT), *args, "--json"], capture_output=True, text=True, timeout=120)
+    return result.returncode, json.loads(result.stdout)
 
 
 def test_measures_a_healthy_server(capsys):
