@@ -225,6 +225,7 @@ class KnowledgeBase:
             lexical_top=float(lexical.max()) / max(len(content), 1) if lexical.size else 0.0,
             dense_top=float(dense.max()) if dense is not None else None,
             agreement=_agreement(lexical, dense),
+            dense_gap=_dense_gap(dense),
         )
         return candidates, signals
 
@@ -278,6 +279,14 @@ def _fuse(lexical: np.ndarray, dense: np.ndarray | None, system: str) -> np.ndar
     if system == "dense":
         return np.where(dense >= floor, dense, 0.0)
     return (1 - DENSE_WEIGHT) * lexical_scaled + DENSE_WEIGHT * dense_scaled
+
+
+def _dense_gap(dense: np.ndarray | None) -> float | None:
+    """Best cosine minus the CANDIDATES-th best: high when a few records stand out from the rest."""
+    if dense is None or dense.size <= CANDIDATES:
+        return None
+    top = np.partition(dense, [-1, -CANDIDATES])
+    return float(top[-1] - top[-CANDIDATES])
 
 
 def _agreement(lexical: np.ndarray, dense: np.ndarray | None) -> float | None:

@@ -52,6 +52,7 @@ def main() -> int:
     parser.add_argument("devset", type=Path)
     parser.add_argument("--data-dir", type=Path)
     parser.add_argument("--max-false-abstain", type=float, default=0.03)
+    parser.add_argument("--l2", type=float, default=0.1, help="L2 penalty of the logistic fit (few no-answer questions: keep it)")
     parser.add_argument("--write", action="store_true", help="write knowledge_base/data/abstention.json")
     args = parser.parse_args()
     settings = get_settings()
@@ -74,7 +75,7 @@ def main() -> int:
         scale = x_all[tune].std(axis=0)
         scale[scale == 0] = 1.0
         z = (x_all - mean) / scale
-        w, b = fit_logistic(z[tune], y_all[tune])
+        w, b = fit_logistic(z[tune], y_all[tune], l2=args.l2)
         prob = 1 / (1 + np.exp(-(z @ w + b)))
         # Highest threshold whose false-abstain rate on answerable tune questions stays within budget.
         answerable = prob[tune & (y_all == 1)]
@@ -96,7 +97,7 @@ def main() -> int:
     if args.write:
         current = json.loads(decision.ABSTENTION_FILE.read_text(encoding="utf-8")) if decision.ABSTENTION_FILE.exists() else {}
         current.update(models)
-        current["_source"] = f"scripts/kb_calibrate.py {args.devset} (tune split, max false abstain {args.max_false_abstain})"
+        current["_source"] = f"scripts/kb_calibrate.py {args.devset} (tune split, max false abstain {args.max_false_abstain}, l2 {args.l2})"
         decision.ABSTENTION_FILE.write_text(json.dumps(current, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {decision.ABSTENTION_FILE}")
     return 0
