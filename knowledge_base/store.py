@@ -43,6 +43,10 @@ SYSTEMS = ("bm25", "dense", "hybrid")
 CANDIDATES = 50  # per retriever, before fusion
 DENSE_WEIGHT = 0.4  # share of the dense score in hybrid fusion (both scores scaled to [0, 1])
 TITLE_PRECISION_WEIGHT = 0.3  # bonus for titles whose words the question mentions (tuned on the dev tune split)
+# Hybrid skips the dense retriever when BM25's best record leads by this much and covers this share
+# of the question (None: always embed). Chosen on the dev tune split.
+DENSE_SKIP_GAP: float | None = 0.3
+DENSE_SKIP_COVERAGE = 0.75
 RESULTS_KEPT = 10
 KEEP_BUILDS = 2  # previous build stays so a process that opened it can still read lazily
 
@@ -201,23 +205,18 @@ class KnowledgeBase:
         content = content_syllables(prepared)
         query_words = set(content)
         lexical = self.lexical.scores(query_terms(prepared))
-        dense = self._dense_scores(self._accented(prepared)) if system in ("dense", "hybrid") else None
-        fused = np.where(self._filter_mask(filters), _fuse(lexical, dense, system), -np.inf)
-        pool = [int(i) for i in np.argsort(-fused, kind="stable")[:CANDIDATES] if np.isfinite(fused[i]) and fused[i] > 0]
-        if system != "dense":  # lexical evidence for "which of the matching titles": prefer the generic one
-            rescored = {i: float(fused[i]) + TITLE_PRECISION_WEIGHT * self.lexical.title_precision(i, query_words) for i in pool}
-        else:
-            rescored = {i: float(fused[i]) for i in pool}
-        order = sorted(pool, key=lambda i: -rescored[i])[:RESULTS_KEPT]
-        candidates = [
-            Candidate(
-                index=i,
-                score=rescored[i],
-                coverage=_coverage(content, self.lexical.title_terms[i]),
-                precision=self.lexical.title_precision(i, query_words),
-            )
-            for i in order
-        ]
+        mask = self._filter_mask(filters)
+        dense = None
+        candidates = None
+        if system == "hybrid" and DENSE_SKIP_GAP is not None:
+            # Embedding the question is most of a hybrid search's time; when BM25 alone has a clear
+            # winner that covers the question, dense retrieval would rarely change it.
+            lexical_only = self._candidates(lexical, None, mask, "bm25", content, query_words)
+            if _lexically_sure(lexical_only):
+                system, candidates = "bm25", lexical_only
+        if candidates is None:
+            dense = self._dense_scores(self._accented(prepared)) if system in ("dense", "hybrid") else None
+            candidates = self._candidates(lexical, dense, mask, system, content, query_words)
         signals = Signals(
             system=system,
             content_size=len(content),
@@ -228,6 +227,25 @@ class KnowledgeBase:
             dense_gap=_dense_gap(dense),
         )
         return candidates, signals
+
+    def _candidates(self, lexical, dense, mask, system: str, content: list[str], query_words: set[str]) -> list[Candidate]:
+        """Fuse the retrievers' scores, re-rank the pool by title precision, keep the best RESULTS_KEPT."""
+        fused = np.where(mask, _fuse(lexical, dense, system), -np.inf)
+        pool = [int(i) for i in np.argsort(-fused, kind="stable")[:CANDIDATES] if np.isfinite(fused[i]) and fused[i] > 0]
+        if system != "dense":  # lexical evidence for "which of the matching titles": prefer the generic one
+            rescored = {i: float(fused[i]) + TITLE_PRECISION_WEIGHT * self.lexical.title_precision(i, query_words) for i in pool}
+        else:
+            rescored = {i: float(fused[i]) for i in pool}
+        order = sorted(pool, key=lambda i: -rescored[i])[:RESULTS_KEPT]
+        return [
+            Candidate(
+                index=i,
+                score=rescored[i],
+                coverage=_coverage(content, self.lexical.title_terms[i]),
+                precision=self.lexical.title_precision(i, query_words),
+            )
+            for i in order
+        ]
 
     def clear_cache(self) -> None:
         """Forget cached query embeddings (for honest latency measurement)."""
@@ -279,6 +297,13 @@ def _fuse(lexical: np.ndarray, dense: np.ndarray | None, system: str) -> np.ndar
     if system == "dense":
         return np.where(dense >= floor, dense, 0.0)
     return (1 - DENSE_WEIGHT) * lexical_scaled + DENSE_WEIGHT * dense_scaled
+
+
+def _lexically_sure(candidates: list[Candidate]) -> bool:
+    """BM25's best candidate covers the question and leads the next one by DENSE_SKIP_GAP."""
+    if not candidates or candidates[0].coverage < DENSE_SKIP_COVERAGE:
+        return False
+    return len(candidates) == 1 or candidates[0].score - candidates[1].score >= DENSE_SKIP_GAP
 
 
 def _dense_gap(dense: np.ndarray | None) -> float | None:
