@@ -13,13 +13,15 @@ def ensure_embedding_model(settings: Settings) -> Path:
     return ensure_model(settings.resolve(settings.embedding.model_path))
 
 
-def ensure_index(settings: Settings) -> KnowledgeBase:
-    """Open the active index; build it from the seed catalogue when there is none yet."""
+def ensure_index(settings: Settings) -> None:
+    """Build the index from the seed catalogue when no index is active yet.
+
+    An existing index is left unopened: the app server loads it, the launcher need not hold the
+    embedding model in memory for the whole session."""
     data_dir = settings.resolve(settings.catalog.data_dir)
-    model_path = settings.resolve(settings.embedding.model_path)
     if KnowledgeBase.exists(data_dir):
-        return KnowledgeBase.open(data_dir, model_path)
+        return
     seed = settings.resolve(settings.catalog.seed_path)
     print(f"==> Building the catalogue index from the seed catalogue {seed}", flush=True)
     report = load_catalog(seed)
-    return KnowledgeBase.build(report.procedures, data_dir, model_path, progress=True)
+    KnowledgeBase.build(report.procedures, data_dir, settings.resolve(settings.embedding.model_path), progress=True)
