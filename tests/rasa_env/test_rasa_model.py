@@ -19,10 +19,10 @@ from rasa_cli import PROJECT_ROOT, run_rasa, tail, tiny_config
 
 pytestmark = pytest.mark.rasa
 
-# A regression guard, not the goal: the tiny model measured 0.784 on this split (seed 7) when this was
-# written; the target (cross-validated macro F1 >= 0.90, scripts/nlu_cross_validation.sh) is not
-# reached yet. Raise the floor as the training data grows.
-HELD_OUT_ACCURACY_FLOOR = 0.75
+# A regression guard, not the goal: the tiny model measured 0.849 on this split (seed 7, 304 test examples)
+# after the training data grew to ~1,400 examples (0.784 before). The target is the cross-validated
+# macro F1 of the production config (scripts/nlu_cross_validation.sh). Raise the floor as the data improves.
+HELD_OUT_ACCURACY_FLOOR = 0.82
 
 
 def test_training_data_is_nfc():
