@@ -78,7 +78,7 @@ class FeedbackRecord:
 
 def default_db_path() -> Path:
     settings = get_settings()
-    return settings.resolve(settings.catalog.data_dir) / "app.db"
+    return settings.data_dir / "app.db"
 
 
 def _connect(db_path: Path | None) -> sqlite3.Connection:

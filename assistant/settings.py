@@ -98,9 +98,18 @@ class Settings(BaseModel):
         return path if path.is_absolute() else PROJECT_ROOT / path
 
     @property
+    def data_dir(self) -> Path:
+        """Active catalogue index, databases and logs (git-ignored)."""
+        return self.resolve(self.catalog.data_dir)
+
+    @property
+    def embedding_model_path(self) -> Path:
+        return self.resolve(self.embedding.model_path)
+
+    @property
     def zalo_outbox_path(self) -> Path:
         """Replies the Zalo channel could not deliver yet (written by the Rasa server, read by the CLI)."""
-        return self.resolve(self.catalog.data_dir) / "zalo_outbox.sqlite"
+        return self.data_dir / "zalo_outbox.sqlite"
 
 
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

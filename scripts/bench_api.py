@@ -81,14 +81,14 @@ def free_port() -> int:
 
 
 def open_knowledge_base(args, settings) -> KnowledgeBase:
-    model = None if args.no_model else settings.resolve(settings.embedding.model_path)
+    model = None if args.no_model else settings.embedding_model_path
     if model is not None and not model.exists():
         print(f"bench_api: embedding model {model} missing: BM25 only", file=sys.stderr)
         model = None
     if args.catalog:
         procedures = load_catalog(Path(args.catalog)).procedures
         return KnowledgeBase.build(procedures, Path(tempfile.mkdtemp(prefix="bench-kb-")), model, progress=False)
-    return KnowledgeBase.open(settings.resolve(settings.catalog.data_dir), model)
+    return KnowledgeBase.open(settings.data_dir, model)
 
 
 def percentile(values: list[float], share: float) -> float:

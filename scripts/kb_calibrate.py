@@ -56,8 +56,8 @@ def main() -> int:
     parser.add_argument("--write", action="store_true", help="write knowledge_base/data/abstention.json")
     args = parser.parse_args()
     settings = get_settings()
-    data_dir = args.data_dir or settings.resolve(settings.catalog.data_dir)
-    kb = KnowledgeBase.open(data_dir, settings.resolve(settings.embedding.model_path), threads=settings.embedding.threads)
+    data_dir = args.data_dir or settings.data_dir
+    kb = KnowledgeBase.open(data_dir, settings.embedding_model_path, threads=settings.embedding.threads)
     rows = [json.loads(line) for line in args.devset.read_text(encoding="utf-8").splitlines() if line.strip()]
     systems = ["bm25", "dense", "hybrid"] if kb.has_dense else ["bm25"]
     models = {}

@@ -42,8 +42,8 @@ def register(subparsers) -> None:
 
 def _paths(args) -> tuple[Path, Path]:
     settings = get_settings()
-    data_dir = args.data_dir or settings.resolve(settings.catalog.data_dir)
-    return data_dir, settings.resolve(settings.embedding.model_path)
+    data_dir = args.data_dir or settings.data_dir
+    return data_dir, settings.embedding_model_path
 
 
 def _open(args) -> KnowledgeBase:

@@ -8,10 +8,6 @@ from assistant.settings import PROJECT_ROOT, get_settings
 from knowledge_base.schema import Procedure
 
 
-def _resolve(path: Path) -> Path:
-    return path if path.is_absolute() else PROJECT_ROOT / path
-
-
 def _display(path: Path) -> str:
     return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else str(path)
 
@@ -23,11 +19,11 @@ def _procedures(catalog: Path | None) -> tuple[list[Procedure], str]:
 
     settings = get_settings()
     if catalog is None:
-        data_dir = _resolve(settings.catalog.data_dir)
+        data_dir = settings.data_dir
         if KnowledgeBase.exists(data_dir):
             return KnowledgeBase.open(data_dir).procedures(), f"the active index in {_display(data_dir)}"
         catalog = settings.catalog.seed_path
-    catalog = _resolve(catalog)
+    catalog = settings.resolve(Path(catalog))
     return load_catalog(catalog).procedures, _display(catalog)
 
 
@@ -35,7 +31,7 @@ def _generate(args: argparse.Namespace) -> int:
     from assistant.nlu_generation import GENERATED_LOOKUPS, write_lookups
 
     procedures, source = _procedures(args.catalog)
-    out = _resolve(args.out or GENERATED_LOOKUPS)
+    out = get_settings().resolve(Path(args.out or GENERATED_LOOKUPS))
     entries, synonyms = write_lookups(procedures, out, source_label=source)
     print(f"Wrote {_display(out)}: {entries} lookup entries, {synonyms} synonyms "
           f"from {len(procedures)} procedures ({source})")

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     if args.prepare_only:
         print("==> Everything is built.")
         return 0
-    log_dir = settings.resolve(settings.catalog.data_dir) / "logs"
+    log_dir = settings.data_dir / "logs"
     model = rasa_model.model_path(settings.resolve(settings.rasa.model_dir))
     servers = [processes.app_server(settings, log_dir), processes.rasa_server(settings, model, log_dir)]
     # `kill` stops the children too, exactly like Ctrl-C.

@@ -10,7 +10,7 @@ from knowledge_base.store import KnowledgeBase
 
 
 def ensure_embedding_model(settings: Settings) -> Path:
-    return ensure_model(settings.resolve(settings.embedding.model_path))
+    return ensure_model(settings.embedding_model_path)
 
 
 def ensure_index(settings: Settings) -> None:
@@ -18,10 +18,10 @@ def ensure_index(settings: Settings) -> None:
 
     An existing index is left unopened: the app server loads it, the launcher need not hold the
     embedding model in memory for the whole session."""
-    data_dir = settings.resolve(settings.catalog.data_dir)
+    data_dir = settings.data_dir
     if KnowledgeBase.exists(data_dir):
         return
     seed = settings.resolve(settings.catalog.seed_path)
     print(f"==> Building the catalogue index from the seed catalogue {seed}", flush=True)
     report = load_catalog(seed)
-    KnowledgeBase.build(report.procedures, data_dir, settings.resolve(settings.embedding.model_path), progress=True)
+    KnowledgeBase.build(report.procedures, data_dir, settings.embedding_model_path, progress=True)

@@ -32,7 +32,7 @@ def ensure_port_free(host: str, port: int, what: str, setting: str) -> None:
 
 def rasa_server_env(settings: Settings) -> dict[str, str]:
     """Values that endpoints.yml and credentials.yml read through ${VAR} substitution."""
-    data_dir = settings.resolve(settings.catalog.data_dir)
+    data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     return rasa_environment({
         **zalo_env_defaults(),  # unset ZALO_* -> "": Rasa refuses unset ${VAR}; the channel then stays off

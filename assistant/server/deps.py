@@ -3,15 +3,11 @@ from __future__ import annotations
 
 import threading
 
-from assistant.settings import Settings, get_settings
+from assistant.settings import get_settings
 from knowledge_base.store import KnowledgeBase
 
 _lock = threading.Lock()
 _kb: KnowledgeBase | None = None
-
-
-def kb_data_dir(settings: Settings):
-    return settings.resolve(settings.catalog.data_dir)
 
 
 def get_kb() -> KnowledgeBase:
@@ -22,7 +18,7 @@ def get_kb() -> KnowledgeBase:
             if _kb is None:
                 settings = get_settings()
                 _kb = KnowledgeBase.open(
-                    kb_data_dir(settings), settings.resolve(settings.embedding.model_path)
+                    settings.data_dir, settings.embedding_model_path, threads=settings.embedding.threads
                 )
     return _kb
 

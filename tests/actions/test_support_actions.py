@@ -40,7 +40,7 @@ def test_handoff_flags_the_conversation_masked_and_gives_contacts(kb, chat):
     assert CITIZEN_ID not in stored and PHONE not in stored
     assert "[số CCCD đã ẩn]" in stored and "[SĐT đã ẩn]" in stored
     assert "Tờ khai thay đổi thông tin căn cước" in stored  # the bot's answer is part of what staff see
-    db = get_settings().resolve(get_settings().catalog.data_dir) / "app.db"
+    db = get_settings().data_dir / "app.db"
     assert db.exists()
 
 
