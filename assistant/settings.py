@@ -25,6 +25,7 @@ class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     app_port: int = 8000
     rasa_port: int = 5005
+    rasa_workers: int = 2
     allowed_origins: list[str] = []
 
     @property
@@ -71,6 +72,9 @@ class SecuritySettings(BaseModel):
     # Path prefixes not rate-limited: Rasa's action calls (internal, all from one IP) and liveness.
     rate_limit_exempt_paths: list[str] = ["/webhook", "/health"]
     max_body_bytes: int = 65536  # larger request bodies get a polite 413
+    # Rasa's action calls (POST /webhook) carry the whole conversation session, far over a citizen's
+    # request; a long chat must not lose its answers to the public cap.
+    max_action_call_bytes: int = 8 * 1024 * 1024
     # Admin token (catalogue reload, staff views). Never in settings.yml: set TTHC_ADMIN_TOKEN
     # or put it in the untracked settings.local.yml. Empty = admin endpoints disabled (503).
     admin_token: str = ""

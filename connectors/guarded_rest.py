@@ -38,14 +38,11 @@ from sanic.response import HTTPResponse
 
 from assistant.input_cleaning import clean_message
 from assistant.ratelimit import TokenBucketLimiter
+from connectors.fallback_replies import SILENCE_REPLY
 
 logger = logging.getLogger(__name__)
 
 MAX_SENDER_CHARS = 128
-SILENCE_REPLY = (
-    "Xin lỗi Anh/Chị, hệ thống đang gặp sự cố nên chưa trả lời được câu hỏi này. "
-    "Anh/Chị vui lòng thử lại sau ít phút, hoặc tra cứu thủ tục tại https://dichvucong.gov.vn."
-)
 EMPTY_MESSAGE_REPLY = "Anh/Chị chưa nhập nội dung. Vui lòng gõ câu hỏi về thủ tục hành chính, ví dụ: “làm căn cước cần giấy tờ gì?”."
 
 

@@ -3,8 +3,10 @@
 
 Each user holds its own conversation (own sender id) and loops for the duration: a procedure
 question, a follow-up that relies on context, another procedure, with an optional think time
-between messages. Prints throughput, reply-time percentiles and errors (HTTP errors, timeouts,
-and empty replies, since silence is a failure for a citizen).
+between messages. Every run talks as new citizens (sender ids carry a run id), so an earlier run's
+long conversations do not slow this one. Prints throughput, reply-time percentiles and errors
+(HTTP errors, timeouts, empty replies, and the channel's apology for a turn the bot could not
+answer: both are failures for a citizen).
 
     .venv/bin/python scripts/load_test.py                     # 50 users, 60 s, 1 s think, http://127.0.0.1:5005
     .venv/bin/python scripts/load_test.py --users 10 --duration 20 --json
@@ -22,10 +24,15 @@ import math
 import statistics
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from connectors.fallback_replies import SILENCE_REPLY  # noqa: E402
 
 WEBHOOK_PATH = "/webhooks/rest/webhook"
 MAX_USERS = 500
@@ -49,10 +56,11 @@ class Results:
     timeouts: int = 0
     connection_errors: int = 0
     empty_replies: int = 0
+    apology_replies: int = 0
 
     @property
     def errors(self) -> int:
-        return self.http_errors + self.timeouts + self.connection_errors + self.empty_replies
+        return self.http_errors + self.timeouts + self.connection_errors + self.empty_replies + self.apology_replies
 
 
 def loopback_only(url: str) -> str:
@@ -78,7 +86,7 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered), max(1, rank)) - 1]
 
 
-async def simulated_user(client: httpx.AsyncClient, url: str, user: int, deadline: float,
+async def simulated_user(client: httpx.AsyncClient, url: str, sender: str, deadline: float,
                          think_s: float, results: Results) -> None:
     turn = 0
     while time.monotonic() < deadline:
@@ -86,7 +94,7 @@ async def simulated_user(client: httpx.AsyncClient, url: str, user: int, deadlin
         turn += 1
         started = time.perf_counter()
         try:
-            response = await client.post(url, json={"sender": f"loadtest-{user}", "message": message})
+            response = await client.post(url, json={"sender": sender, "message": message})
         except httpx.TimeoutException:
             results.timeouts += 1
             continue
@@ -104,6 +112,8 @@ async def simulated_user(client: httpx.AsyncClient, url: str, user: int, deadlin
                 replies = None
             if not replies:
                 results.empty_replies += 1
+            elif any(isinstance(reply, dict) and reply.get("text") == SILENCE_REPLY for reply in replies):
+                results.apology_replies += 1
             results.latencies_ms.append(elapsed_ms)
         if think_s:
             await asyncio.sleep(think_s)
@@ -115,7 +125,9 @@ async def run(url: str, users: int, duration_s: float, think_s: float, timeout_s
     async with httpx.AsyncClient(timeout=timeout_s, limits=limits) as client:
         started = time.monotonic()
         deadline = started + duration_s
-        await asyncio.gather(*(simulated_user(client, url + WEBHOOK_PATH, user, deadline, think_s, results)
+        run_id = uuid.uuid4().hex[:8]
+        await asyncio.gather(*(simulated_user(client, url + WEBHOOK_PATH, f"loadtest-{run_id}-{user}", deadline,
+                                              think_s, results)
                                for user in range(users)))
         wall_s = time.monotonic() - started
     return results, wall_s
@@ -134,6 +146,7 @@ def summary(results: Results, wall_s: float, users: int, url: str) -> dict:
         "max_ms": round(max(latencies), 1) if latencies else float("nan"),
         "errors": results.errors, "http_errors": results.http_errors, "timeouts": results.timeouts,
         "connection_errors": results.connection_errors, "empty_replies": results.empty_replies,
+        "apology_replies": results.apology_replies,
     }
 
 
@@ -172,7 +185,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"reply time over the {report['replies']} completed replies (timeouts excluded): "
               f"p50 {report['p50_ms']} ms  p95 {report['p95_ms']} ms  p99 {report['p99_ms']} ms  max {report['max_ms']} ms")
         print(f"errors {report['errors']} (http {report['http_errors']}, timeouts {report['timeouts']}, "
-              f"connection {report['connection_errors']}, empty replies {report['empty_replies']})")
+              f"connection {report['connection_errors']}, empty replies {report['empty_replies']}, "
+              f"apologies instead of answers {report['apology_replies']})")
     return 0 if report["errors"] == 0 else 1
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -38,6 +39,8 @@ def rasa_server_env(settings: Settings) -> dict[str, str]:
         **zalo_env_defaults(),  # unset ZALO_* -> "": Rasa refuses unset ${VAR}; the channel then stays off
         "TTHC_ACTION_ENDPOINT_URL": f"{settings.server.app_url}/webhook",
         "TTHC_TRACKER_DB": str(data_dir / "rasa_tracker.db"),
+        "TTHC_LOCK_DB": str(data_dir / "rasa_locks.db"),
+        "SANIC_WORKERS": str(max(1, settings.server.rasa_workers)),
         "TTHC_ZALO_OUTBOX": str(settings.zalo_outbox_path),
     })
 
@@ -94,7 +97,18 @@ def chat_origins(settings: Settings) -> list[str]:
     return list(dict.fromkeys([*settings.server.allowed_origins, settings.server.app_url]))
 
 
+def use_write_ahead_log(db_path: Path) -> None:
+    """Switch a SQLite file to WAL (persistent), so Rasa's workers read while another one writes."""
+    connection = sqlite3.connect(db_path)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+    finally:
+        connection.close()
+
+
 def rasa_server(settings: Settings, model: Path, log_dir: Path) -> Server:
+    env = rasa_server_env(settings)
+    use_write_ahead_log(Path(env["TTHC_TRACKER_DB"]))
     return Server(
         name="Rasa server",
         command=[str(rasa_executable()), "run", "--model", str(model), "--enable-api",
@@ -102,7 +116,7 @@ def rasa_server(settings: Settings, model: Path, log_dir: Path) -> Server:
                  "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
                  "--cors", *chat_origins(settings)],
         ready_url=f"{settings.server.rasa_url}/status",
-        env=rasa_server_env(settings),
+        env=env,
         log_path=log_dir / "rasa.log",
     )
 

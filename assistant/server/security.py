@@ -6,7 +6,7 @@
   `X-Admin-Token: <token>`, or HTTP Basic with the token as password (so a staff member's browser
   prompts for it). Unset token → admin endpoints answer 503 (disabled), never open.
 - `RequestGuardMiddleware`: pure ASGI middleware that refuses bodies over `security.max_body_bytes`
-  (413) and applies a per-client token bucket (429 with Retry-After) to every path except
+  (413; Rasa's action calls on `ACTION_CALL_PATH` over `security.max_action_call_bytes`) and applies a per-client token bucket (429 with Retry-After) to every path except
   `security.rate_limit_exempt_paths` (Rasa's internal action calls, liveness).
 """
 from __future__ import annotations
@@ -25,6 +25,7 @@ from assistant.ratelimit import TokenBucketLimiter
 from assistant.settings import SecuritySettings, Settings, get_settings
 
 ADMIN_TOKEN_ENV = "TTHC_ADMIN_TOKEN"
+ACTION_CALL_PATH = "/webhook"  # where Rasa calls the custom actions (routers/actions.py)
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -116,6 +117,7 @@ class RequestGuardMiddleware:
     def __init__(self, app: ASGIApp, security: SecuritySettings, limiter: TokenBucketLimiter | None = None) -> None:
         self.app = app
         self.max_body_bytes = security.max_body_bytes
+        self.max_action_call_bytes = security.max_action_call_bytes
         self.exempt_paths = tuple(security.rate_limit_exempt_paths)
         if limiter is None and security.rate_limit_per_minute > 0:
             limiter = TokenBucketLimiter(security.rate_limit_per_minute, max(1, security.rate_limit_burst))
@@ -138,6 +140,7 @@ class RequestGuardMiddleware:
                 retry_after = max(1, math.ceil(wait))
                 await _send_json(send, 429, {"detail": rate_limited_message(retry_after)}, {"Retry-After": str(retry_after)})
                 return
+        body_limit = self.max_action_call_bytes if path == ACTION_CALL_PATH else self.max_body_bytes
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None:
             try:
@@ -145,14 +148,14 @@ class RequestGuardMiddleware:
             except ValueError:
                 await _send_json(send, 400, {"detail": "Header Content-Length không hợp lệ."})
                 return
-            if declared_size > self.max_body_bytes:
-                await _send_json(send, 413, {"detail": too_large_message(self.max_body_bytes)})
+            if declared_size > body_limit:
+                await _send_json(send, 413, {"detail": too_large_message(body_limit)})
                 return
             await self.app(scope, receive, send)
             return
-        await self._call_counting_body(scope, receive, send)
+        await self._call_counting_body(scope, receive, send, body_limit)
 
-    async def _call_counting_body(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _call_counting_body(self, scope: Scope, receive: Receive, send: Send, body_limit: int) -> None:
         """No Content-Length (chunked upload): read the body up to the cap first, then replay it."""
         chunks: list[bytes] = []
         size = 0
@@ -163,8 +166,8 @@ class RequestGuardMiddleware:
                 break  # client went away; let the app see the disconnect
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body_bytes:
-                await _send_json(send, 413, {"detail": too_large_message(self.max_body_bytes)})
+            if size > body_limit:
+                await _send_json(send, 413, {"detail": too_large_message(body_limit)})
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)

@@ -20,6 +20,7 @@ from store_support import DOMAIN, endpoint_config, tracker_with_context  # noqa:
 def tracker_db(tmp_path, monkeypatch):
     path = tmp_path / "trackers.db"
     monkeypatch.setenv("TTHC_TRACKER_DB", str(path))
+    monkeypatch.setenv("TTHC_LOCK_DB", str(tmp_path / "locks.db"))
     monkeypatch.setenv("TTHC_ACTION_ENDPOINT_URL", "http://127.0.0.1:1/webhook")
     return path
 

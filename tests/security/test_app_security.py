@@ -141,6 +141,15 @@ def test_chunked_body_under_cap_reaches_the_app():
     assert response.status_code == 200
 
 
+def test_rasa_action_calls_have_their_own_larger_cap():
+    """Rasa sends the whole conversation session with every action call: a long chat exceeds the
+    public cap, and its answers must not be refused (they were, as 413, after about 20 turns)."""
+    client = TestClient(make_app(rate_limit_per_minute=0, max_body_bytes=1024, max_action_call_bytes=8192))
+    assert client.post("/webhook", content=b"x" * 5000).status_code == 200
+    assert client.post("/webhook", content=b"x" * 9000).status_code == 413
+    assert client.post("/echo", json={"text": "x" * 5000}).status_code == 413
+
+
 def test_bad_content_length_is_400():
     client = TestClient(make_app(rate_limit_per_minute=0))
     response = client.post("/echo", content=b"{}", headers={"Content-Length": "abc", "Content-Type": "application/json"})
@@ -152,10 +161,11 @@ def test_create_app_wires_security_and_admin_reload(monkeypatch):
     from assistant.server.app import create_app
 
     monkeypatch.setenv(ADMIN_TOKEN_ENV, TOKEN)
-    settings = make_settings(max_body_bytes=1024, rate_limit_per_minute=0)
+    settings = make_settings(max_body_bytes=1024, max_action_call_bytes=4096, rate_limit_per_minute=0)
     client = TestClient(create_app(settings))
     assert client.post("/admin/reload").status_code == 401
     assert client.post("/admin/reload", headers={"X-Admin-Token": "wrong"}).status_code == 403
+    assert client.post("/api/search", content=b"x" * 2000).status_code == 413
     assert client.post("/webhook", content=b"x" * 5000).status_code == 413
     # CORS stays outermost: a browser on an allowed origin can read the polite refusal.
     origin = settings.server.allowed_origins[0]

@@ -113,6 +113,16 @@ def test_malformed_action_calls_get_a_clear_4xx(client, body, content_type):
 
 
 def test_oversized_body_gets_polite_413(client):
-    response = client.post("/webhook", json=action_call("khai sinh " * 20000))
+    response = client.post("/admin/reload", json={"text": "khai sinh " * 20000})
     assert response.status_code == 413
     assert "Anh/Chị" in response.json()["detail"]
+
+
+def test_long_conversation_action_call_is_answered(client):
+    """Rasa sends the whole session with each action call: a long chat (200 KB) still gets its answer."""
+    call = action_call("khai sinh cần giấy tờ gì")
+    earlier_turns = [{"event": "user", "text": "khai sinh " * 20, "timestamp": 1.0}] * 1000
+    call["tracker"]["events"] = earlier_turns + call["tracker"]["events"]
+    response = client.post("/webhook", json=call)
+    assert response.status_code == 200, response.text
+    assert response.json()["responses"]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from connectors.fallback_replies import SILENCE_REPLY
 from tests.support.ports import NoFreePort, free_port
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "load_test.py"
@@ -31,8 +32,9 @@ def port_in_range() -> int:
         pytest.skip(str(exc))
 
 
-def fake_rasa(silent_every: int = 0):
-    """A REST webhook that answers after REPLY_DELAY_S; every `silent_every`-th reply is empty."""
+def fake_rasa(silent_every: int = 0, apologise_every: int = 0):
+    """A REST webhook that answers after REPLY_DELAY_S; every `silent_every`-th reply is empty and
+    every `apologise_every`-th one is the channel's apology for a turn the bot could not answer."""
     calls = {"n": 0, "senders": set()}
 
     class Handler(BaseHTTPRequestHandler):
@@ -48,7 +50,9 @@ def fake_rasa(silent_every: int = 0):
             calls["senders"].add(body["sender"])
             time.sleep(REPLY_DELAY_S)
             silent = silent_every and calls["n"] % silent_every == 0
-            self._send(200, [] if silent else [{"recipient_id": body["sender"], "text": "Dạ, hồ sơ gồm …"}])
+            apology = apologise_every and calls["n"] % apologise_every == 0
+            text = SILENCE_REPLY if apology else "Dạ, hồ sơ gồm …"
+            self._send(200, [] if silent else [{"recipient_id": body["sender"], "text": text}])
 
         def _send(self, status, payload):
             data = json.dumps(payload).encode()
@@ -93,6 +97,28 @@ def test_silence_counts_as_an_error(capsys):
         server.shutdown()
     assert code == 1
     assert report["empty_replies"] >= 1 and report["errors"] == report["empty_replies"]
+
+
+def test_apology_instead_of_an_answer_counts_as_an_error(capsys):
+    server, _ = fake_rasa(apologise_every=3)
+    try:
+        code, report = run_script(capsys, "--url", f"http://127.0.0.1:{server.server_port}",
+                                  "--users", "2", "--duration", "1", "--think", "0")
+    finally:
+        server.shutdown()
+    assert code == 1
+    assert report["apology_replies"] >= 1 and report["errors"] == report["apology_replies"]
+
+
+def test_each_run_talks_as_new_citizens(capsys):
+    server, calls = fake_rasa()
+    try:
+        for _ in range(2):
+            run_script(capsys, "--url", f"http://127.0.0.1:{server.server_port}",
+                       "--users", "2", "--duration", "1", "--think", "0.2")
+    finally:
+        server.shutdown()
+    assert len(calls["senders"]) == 4
 
 
 @pytest.mark.parametrize("url", ["http://10.0.0.5:5005", "http://example.org", "ftp://127.0.0.1", "http://[2001:db8::1]:5005"])

@@ -8,6 +8,8 @@ from fastapi.responses import JSONResponse
 from rasa_sdk.executor import ActionExecutor
 from rasa_sdk.interfaces import ActionExecutionRejection, ActionMissingDomainException, ActionNotFoundException
 
+from assistant.server.security import ACTION_CALL_PATH
+
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["actions"])
 
@@ -15,7 +17,7 @@ executor = ActionExecutor()
 executor.register_package("assistant.actions")
 
 
-@router.post("/webhook", summary="Run a custom action (called by the Rasa server)")
+@router.post(ACTION_CALL_PATH, summary="Run a custom action (called by the Rasa server)")
 async def run_action(request: Request) -> JSONResponse:
     try:
         action_call = await request.json()
