@@ -14,15 +14,25 @@ Why this shape:
   underthesea only decides where to group them, so `start`/`end` are always exact positions in the text
   that entity extraction slices. Decomposed (NFD) input is rewritten to NFC on the message before
   tokenizing, so every later component (regex featurizer, entity extractors, the action) sees one form.
-- In training, a word that straddles an annotated entity boundary is split at that boundary, so the
-  entity annotations always align with tokens.
+- Entity boundaries: underthesea may join the last syllable of a procedure name with the next word
+  ("lam ho chieu can mang gi" -> "chieu_can"), and then no token sequence spells the entity. The
+  tokenizer therefore learns the procedure *phrases* (every lookup-table entry and every annotated entity
+  value, folded) and, in training and at run time alike, starts a new word where such a phrase starts and
+  right after it ends (the longest phrase at each position). Tokens around a known name are thus the same in
+  training and in use, and DIET can tag exactly the name. In training, annotated entity edges are forced as
+  well, so every annotation aligns with tokens even when its text is not a known phrase.
 """
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, Iterable, List, Optional, Text
+from bisect import bisect_left
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Text, Tuple
 
+import rasa.shared.utils.io
+from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.constants import TOKENS_NAMES
 from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
 from rasa.shared.nlu.constants import ENTITIES, ENTITY_ATTRIBUTE_END, ENTITY_ATTRIBUTE_START, TEXT
@@ -60,6 +70,48 @@ def syllables(text: str) -> List[_Syllable]:
     return result
 
 
+def _phrase_key(text: str) -> Tuple[str, ...]:
+    """A phrase as folded, lower-cased syllables: accented and unaccented spellings share one key."""
+    return tuple(fold(_lower_same_length(span.text)) for span in syllables(nfc(text)))
+
+
+class PhraseIndex:
+    """Known multi-syllable phrases, looked up by their first syllable (longest match first)."""
+
+    def __init__(self, phrases: Iterable[Sequence[str]] = ()) -> None:
+        self._by_first: Dict[str, List[Tuple[str, ...]]] = {}
+        for phrase in {tuple(p) for p in phrases if p}:
+            self._by_first.setdefault(phrase[0], []).append(phrase)
+        for candidates in self._by_first.values():
+            candidates.sort(key=len, reverse=True)
+
+    @classmethod
+    def from_training_data(cls, training_data: TrainingData) -> "PhraseIndex":
+        """Every lookup-table entry and every annotated entity value."""
+        texts = [entry for table in training_data.lookup_tables for entry in table.get("elements", [])
+                 if isinstance(entry, str)]
+        texts += [example.get(TEXT)[e[ENTITY_ATTRIBUTE_START]:e[ENTITY_ATTRIBUTE_END]]
+                  for example in training_data.entity_examples for e in example.get(ENTITIES) or []]
+        return cls(key for key in map(_phrase_key, texts) if key)
+
+    def phrases(self) -> List[List[str]]:
+        return sorted(list(p) for candidates in self._by_first.values() for p in candidates)
+
+    def edges(self, folded: Sequence[str]) -> set:
+        """Syllable indexes where a known phrase starts or where the syllable after one begins.
+
+        Every start position counts (with its longest phrase), also inside a longer match: the catalogue
+        lists both "làm hộ chiếu" and "hộ chiếu", and an annotation may cover either.
+        """
+        result = set()
+        for index, first in enumerate(folded):
+            match = next((p for p in self._by_first.get(first, ())
+                          if tuple(folded[index:index + len(p)]) == p), None)
+            if match is not None:
+                result.update((index, index + len(match)))
+        return result
+
+
 def _word_starts(parts: List[str]) -> List[bool]:
     """For each syllable, whether underthesea starts a new word there (its CRF decides the grouping)."""
     from underthesea import word_tokenize  # imported lazily: loading the CRF model takes ~0.3 s
@@ -78,9 +130,48 @@ def _word_starts(parts: List[str]) -> List[bool]:
     return flags
 
 
-@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=True)
 class VietnameseTokenizer(Tokenizer):
-    """Tokenizer for Vietnamese chat text (see the module docstring for the design)."""
+    """Tokenizer for Vietnamese chat text (see the module docstring for the design).
+
+    Trainable only to remember the known procedure phrases (lookup tables and annotated entity values),
+    which it persists with the model so that run-time word boundaries match the training ones.
+    """
+
+    _PHRASES_FILE = "phrases.json"
+
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        phrases: Iterable[Sequence[str]] = (),
+        model_storage: Optional[ModelStorage] = None,
+        resource: Optional[Resource] = None,
+    ) -> None:
+        super().__init__(config)
+        self._phrases = PhraseIndex(phrases)
+        self._model_storage, self._resource = model_storage, resource
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "VietnameseTokenizer":
+        return cls(config, (), model_storage, resource)
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "VietnameseTokenizer":
+        try:
+            with model_storage.read_from(resource) as model_dir:
+                phrases = rasa.shared.utils.io.read_json_file(model_dir / cls._PHRASES_FILE)
+        except (ValueError, FileNotFoundError):
+            phrases = []  # a model trained before phrases existed: plain underthesea words
+        return cls(config, phrases, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Remember the training data's phrases and persist them with the model."""
+        self._phrases = PhraseIndex.from_training_data(training_data)
+        with self._model_storage.write_to(self._resource) as model_dir:
+            rasa.shared.utils.io.dump_obj_as_json_to_file(model_dir / self._PHRASES_FILE, self._phrases.phrases())
+        return self._resource
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
@@ -109,8 +200,12 @@ class VietnameseTokenizer(Tokenizer):
         if not spans:
             return [Token(_lower_same_length(text), 0, len(text), lemma=fold(_lower_same_length(text)))]
         lowered = [_lower_same_length(span.text) for span in spans]
-        forced = set(boundaries)
-        starts = [flag or span.start in forced for flag, span in zip(_word_starts(lowered), spans)]
+        forced = self._phrases.edges([fold(part) for part in lowered])
+        # A character boundary (an entity's start or end) forces a word start at the first syllable at or
+        # after it: an end falls on the space before the next syllable, not on its start.
+        span_starts = [span.start for span in spans]
+        forced.update(bisect_left(span_starts, position) for position in boundaries)
+        starts = [flag or index in forced for index, flag in enumerate(_word_starts(lowered))]
         groups: List[List[int]] = []
         for index, is_start in enumerate(starts):
             if is_start or not groups:

@@ -79,3 +79,45 @@ def test_training_tokens_align_with_entity_annotations(tokenizer):
     tokens = example.get(TOKENS_NAMES[TEXT])
     assert start in [t.start for t in tokens]
     assert len(text) in [t.end for t in tokens]
+
+
+def test_entity_end_inside_an_underthesea_word_is_split_in_training(tokenizer):
+    # underthesea joins "chieu can" across the end of the annotated name; the end edge falls on the space
+    # before "can", so training must start a word at "can".
+    text = "lam ho chieu can mang gi"
+    start, end = text.index("ho"), text.index(" can")
+    example = Message(data={TEXT: text, "entities": [
+        {"start": start, "end": end, "value": text[start:end], "entity": "procedure"}]})
+    tokenizer.process_training_data(TrainingData([example]))
+    tokens = example.get(TOKENS_NAMES[TEXT])
+    assert start in [t.start for t in tokens] and end in [t.end for t in tokens]
+
+
+def _trained_tokenizer(tmp_path, training_data: TrainingData) -> VietnameseTokenizer:
+    """Train (persisting the phrases), then load a fresh instance from the model storage, as Rasa does."""
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+
+    storage, resource = LocalModelStorage(tmp_path), Resource("vietnamese_tokenizer")
+    context = ExecutionContext(GraphSchema({}), "test")
+    config = VietnameseTokenizer.get_default_config()
+    VietnameseTokenizer.create(config, storage, resource, context).train(training_data)
+    return VietnameseTokenizer.load(config, storage, resource, context)
+
+
+def test_known_procedure_names_keep_word_edges_at_run_time(tmp_path, tokenizer):
+    lookup = {"name": "procedure", "elements": ["làm hộ chiếu", "hộ chiếu", "đăng ký khai sinh"]}
+    trained = _trained_tokenizer(tmp_path, TrainingData(lookup_tables=[lookup]))
+    for text, name in (("lam ho chieu can mang gi", "ho chieu"), ("làm hộ chiếu cần mang gì", "hộ chiếu")):
+        name_start = text.index(name)
+        name_end = name_start + len(name)
+        plain_edges = [(t.start, t.end) for t in tokenize(tokenizer, text)[1]]
+        _, tokens = tokenize(trained, text)
+        # Without the phrases underthesea may merge across the name; with them both edges are token edges,
+        # whether the user or an annotation includes the verb "làm" or not.
+        assert name_start in [t.start for t in tokens] and name_end in [t.end for t in tokens], plain_edges
+        assert 0 in [t.start for t in tokens]
+    # Text without a known name is segmented exactly as before.
+    other = "giá vàng hôm nay bao nhiêu"
+    assert [t.text for t in tokenize(trained, other)[1]] == [t.text for t in tokenize(tokenizer, other)[1]]
