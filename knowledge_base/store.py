@@ -33,7 +33,7 @@ from knowledge_base.schema import (
     SearchHit,
     SearchResponse,
 )
-from knowledge_base.text import content_syllables, prepare_query, query_terms
+from knowledge_base.text import content_syllables, normalize, prepare_query, query_terms, typed_with_diacritics
 
 log = logging.getLogger(__name__)
 
@@ -202,9 +202,10 @@ class KnowledgeBase:
         if system == "hybrid" and not self.has_dense:
             system = "bm25"
         prepared = prepare_query(query)
-        content = content_syllables(prepared)
+        literal = typed_with_diacritics(normalize(query))  # decided on what was typed, not the expansions
+        content = content_syllables(prepared, literal)
         query_words = set(content)
-        lexical = self.lexical.scores(query_terms(prepared))
+        lexical = self.lexical.scores(query_terms(prepared, literal))
         mask = self._filter_mask(filters)
         dense = None
         candidates = None
@@ -215,7 +216,7 @@ class KnowledgeBase:
             if _lexically_sure(lexical_only):
                 system, candidates = "bm25", lexical_only
         if candidates is None:
-            dense = self._dense_scores(self._accented(prepared)) if system in ("dense", "hybrid") else None
+            dense = self._dense_scores(self._accented(prepared, literal)) if system in ("dense", "hybrid") else None
             candidates = self._candidates(lexical, dense, mask, system, content, query_words)
         signals = Signals(
             system=system,
@@ -253,9 +254,12 @@ class KnowledgeBase:
 
     # ---- internals ----------------------------------------------------------------------------
 
-    def _accented(self, prepared: str) -> str:
-        """The query as the embedding model should read it: diacritics restored where typed without."""
-        return self.restorer.restore(prepared) if self.restorer is not None else prepared
+    def _accented(self, prepared: str, literal: bool) -> str:
+        """The query as the embedding model should read it: diacritics restored when typed without.
+
+        A question typed with diacritics is left alone: its plain words are meant ("công an", not "công án").
+        """
+        return self.restorer.restore(prepared) if self.restorer is not None and not literal else prepared
 
     def _dense_scores(self, prepared: str) -> np.ndarray:
         vector = self._query_cache.get(prepared)

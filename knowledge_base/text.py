@@ -70,11 +70,15 @@ class Abbreviations:
         self.stopwords = frozenset(self.stopword_list)
         self.folded_stopwords = frozenset(fold(w) for w in self.stopwords)
 
-    def is_stopword(self, word: str) -> bool:
-        """word: one normalized syllable, accented or not."""
+    def is_stopword(self, word: str, literal: bool = False) -> bool:
+        """word: one normalized syllable, accented or not.
+
+        literal: the text was typed with diacritics, so a plain word means what it says ("di chúc",
+        "con nuôi", "công an") instead of standing for a folded stopword ("đi", "còn").
+        """
         if word in self.stopwords:
             return True
-        return fold(word) == word and word in self.folded_stopwords
+        return not literal and fold(word) == word and word in self.folded_stopwords
 
     @classmethod
     def load(cls, path: Path = ABBREVIATIONS_FILE) -> "Abbreviations":
@@ -127,13 +131,28 @@ def prepare_query(query: str) -> str:
     return abbreviations().expand(normalize(query))
 
 
-def content_syllables(text: str) -> list[str]:
+# Share of a text's words that must carry diacritics for it to count as typed with them: a question
+# typed on a phone without them has none, and one stray accented word does not change that.
+ACCENTED_SHARE = 0.25
+
+
+def typed_with_diacritics(text: str) -> bool:
+    """Whether a normalized text was typed with Vietnamese diacritics (then its plain words are literal)."""
+    words = _ACCENTED_WORD.findall(text)
+    return bool(words) and sum(has_diacritics(w) for w in words) >= ACCENTED_SHARE * len(words)
+
+
+def content_syllables(text: str, literal: bool | None = None) -> list[str]:
     """Folded syllables minus question/politeness words: what the citizen is actually asking about.
 
-    text: normalized. Stopwords are decided on the typed form, then folded.
+    text: normalized. Stopwords are decided on the typed form, then folded. literal: whether plain
+    words are meant as typed (default: whether `text` itself was typed with diacritics); a prepared
+    query passes what the citizen typed, because its expansions always carry diacritics.
     """
     table = abbreviations()
-    return [fold(w) for w in _ACCENTED_WORD.findall(text) if not table.is_stopword(w) and _WORD.fullmatch(fold(w))]
+    literal = typed_with_diacritics(text) if literal is None else literal
+    return [fold(w) for w in _ACCENTED_WORD.findall(text)
+            if not table.is_stopword(w, literal) and _WORD.fullmatch(fold(w))]
 
 
 def index_terms(text: str) -> list[str]:
@@ -145,15 +164,16 @@ def index_terms(text: str) -> list[str]:
 STOP_BIGRAM_WEIGHT = 0.25
 
 
-def query_terms(prepared_query: str) -> dict[str, float]:
+def query_terms(prepared_query: str, literal: bool = False) -> dict[str, float]:
     """Weighted terms for a prepared query: content syllables plus adjacent-syllable bigrams.
 
     Bigrams keep word order ("đăng ký" vs "ký ... đăng") that unigrams lose. A bigram with a
     question word in it ("sinh cho", "lại thế") mostly matches by accident, so it counts less.
+    literal: the question was typed with diacritics (see `content_syllables`).
     """
     table = abbreviations()
     words = [w for w in _ACCENTED_WORD.findall(prepared_query) if _WORD.fullmatch(fold(w))]
-    stop = [table.is_stopword(w) for w in words]
+    stop = [table.is_stopword(w, literal) for w in words]
     folded = [fold(w) for w in words]
     weights: dict[str, float] = {}
     for word, is_stop in zip(folded, stop):

@@ -2,7 +2,15 @@
 import unicodedata
 
 from knowledge_base.diacritics import DiacriticRestorer
-from knowledge_base.text import content_syllables, fold, normalize, prepare_query, query_terms, syllables
+from knowledge_base.text import (
+    content_syllables,
+    fold,
+    normalize,
+    prepare_query,
+    query_terms,
+    syllables,
+    typed_with_diacritics,
+)
 
 
 def test_normalize_composes_decomposed_input_and_strips_invisible_characters():
@@ -54,3 +62,14 @@ def test_diacritics_restored_from_catalogue_wording():
     assert restorer.restore("dang ky thuong tru") == "đăng ký thường trú"
     # Words already accented, and words the catalogue never uses, stay as typed.
     assert restorer.restore("đổi bằng xyz") == "đổi bằng xyz"
+
+
+def test_plain_words_are_literal_in_a_question_typed_with_diacritics():
+    # "di" (di chúc) and "con" (child) fold like the question words "đi" and "còn": only a question
+    # typed without diacritics leaves that ambiguous.
+    assert typed_with_diacritics("lập di chúc cho các con")
+    assert not typed_with_diacritics("lap di chuc cho cac con")
+    assert content_syllables("lập di chúc cho các con") == ["lap", "di", "chuc", "con"]
+    assert content_syllables("lap di chuc cho cac con") == ["lap", "chuc"]
+    assert "di" in query_terms("lập di chúc", literal=True)
+    assert "di" not in query_terms("lap di chuc")
