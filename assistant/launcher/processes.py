@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 
 from assistant.errors import SetupError
-from assistant.launcher.rasa_model import rasa_environment, rasa_executable
+from assistant.launcher.rasa_model import rasa_environment, rasa_server_command
 from assistant.settings import PROJECT_ROOT, Settings
 from connectors.zalo.config import zalo_env_defaults
 
@@ -87,7 +87,10 @@ def app_server(settings: Settings, log_dir: Path) -> Server:
                  "--host", settings.server.host, "--port", str(settings.server.app_port), "--no-access-log"],
         ready_url=f"{settings.server.app_url}/health",
         # Passive OpenMP waits: busy-spinning threads made 2-thread queries ~15x slower under load.
-        env=dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", OMP_WAIT_POLICY="PASSIVE"),
+        # One BLAS thread: the per-question matrix-vector product over the catalogue is tiny, and a
+        # second thread only waits for a busy core under load.
+        env=dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", OMP_WAIT_POLICY="PASSIVE",
+                 OPENBLAS_NUM_THREADS="1"),
         log_path=log_dir / "app.log",
     )
 
@@ -111,7 +114,7 @@ def rasa_server(settings: Settings, model: Path, log_dir: Path) -> Server:
     use_write_ahead_log(Path(env["TTHC_TRACKER_DB"]))
     return Server(
         name="Rasa server",
-        command=[str(rasa_executable()), "run", "--model", str(model), "--enable-api",
+        command=[*rasa_server_command(), "run", "--model", str(model), "--enable-api",
                  "--interface", settings.server.host, "--port", str(settings.server.rasa_port),
                  "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
                  "--cors", *chat_origins(settings)],

@@ -1,0 +1,82 @@
+"""`rasa` with two fixes for the per-message CPU cost of Rasa Open Source 3.6 (runs in .venv-rasa).
+
+`tthc up` starts the Rasa server as `python -m assistant.rasa_entry run …`: the same arguments and
+behaviour as the `rasa` command, after `install()` replaced two hot spots a profile of the chat path
+under load showed (py-spy on a Rasa worker, scripts/load_test.py; docs/benchmarks.md):
+
+- Every custom-action response is checked with `jsonschema.validate`, which first re-validates the
+  constant response schema against its meta-schema: about 14 % of the Rasa process's CPU. Here the
+  validator is built once; responses are validated exactly as before, with Rasa's error message.
+- Every stored event's class is found by walking all `Event` subclasses, for each event each time a
+  conversation is loaded: cached by type name (misses still take Rasa's own path).
+"""
+from __future__ import annotations
+
+import sys
+from typing import Any, Optional, Type
+
+_installed = False
+
+
+def _install_response_validator() -> None:
+    from jsonschema import ValidationError
+    from jsonschema.validators import validator_for
+    from rasa.core.actions.action import RemoteAction
+    from rasa.shared.constants import DOCS_BASE_URL
+
+    schema = RemoteAction.action_response_format_spec()
+    validator_class = validator_for(schema)
+    validator_class.check_schema(schema)
+    validator = validator_class(schema)
+
+    def _validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
+        try:
+            validator.validate(result)
+            return True
+        except ValidationError as e:
+            e.message += (
+                ". Failed to validate Action server response from API, "
+                "make sure your response from the Action endpoint is valid. "
+                f"For more information about the format visit {DOCS_BASE_URL}/custom-actions"
+            )
+            raise e
+
+    RemoteAction._validate_action_result = _validate_action_result
+
+
+def _install_event_class_cache() -> None:
+    from rasa.shared.core.events import Event
+
+    rasa_resolve = Event.resolve_by_type
+    known: dict[str, Type[Event]] = {}
+
+    def resolve_by_type(type_name: str, default: Optional[Type[Event]] = None) -> Optional[Type[Event]]:
+        event_class = known.get(type_name)
+        if event_class is None:
+            event_class = rasa_resolve(type_name, default)
+            if event_class is not None and event_class is not default:
+                known[type_name] = event_class
+        return event_class
+
+    Event.resolve_by_type = staticmethod(resolve_by_type)
+
+
+def install() -> None:
+    """Apply both fixes once (idempotent)."""
+    global _installed
+    if not _installed:
+        _install_response_validator()
+        _install_event_class_cache()
+        _installed = True
+
+
+def main() -> int:
+    from rasa.__main__ import main as rasa_main
+
+    install()
+    sys.argv[0] = "rasa"
+    return rasa_main()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

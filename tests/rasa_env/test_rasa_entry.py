@@ -1,0 +1,54 @@
+"""assistant/rasa_entry.py: Rasa's CLI with two CPU fixes that must not change Rasa's behaviour."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+pytest.importorskip("rasa", reason="runs in the Rasa env (.venv-rasa)")
+pytestmark = pytest.mark.rasa
+
+from jsonschema import ValidationError  # noqa: E402
+from rasa.core.actions.action import RemoteAction  # noqa: E402
+from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered  # noqa: E402
+
+from assistant import rasa_entry  # noqa: E402
+from store_support import PROJECT_ROOT  # noqa: E402
+
+
+@pytest.fixture(scope="module", autouse=True)
+def installed():
+    rasa_entry.install()
+
+
+def remote_action() -> RemoteAction:
+    return RemoteAction("action_answer_procedure", None)
+
+
+def test_action_responses_are_still_validated():
+    good = {"events": [{"event": "slot", "name": "procedure_code", "value": "1.001"}],
+            "responses": [{"text": "Dạ, hồ sơ gồm …"}]}
+    assert remote_action()._validate_action_result(good)
+    with pytest.raises(ValidationError, match="Failed to validate Action server response"):
+        remote_action()._validate_action_result({"events": "not a list", "responses": []})
+
+
+def test_events_are_resolved_as_rasa_does():
+    assert Event.resolve_by_type("user") is UserUttered
+    assert Event.resolve_by_type("slot") is SlotSet
+    assert Event.resolve_by_type("user") is UserUttered  # the cached path
+    assert Event.resolve_by_type("topic") is None
+    assert Event.resolve_by_type("no_such_event", default=ActionExecuted) is ActionExecuted
+    with pytest.raises(ValueError, match="Unknown event name"):
+        Event.resolve_by_type("no_such_event")
+    restored = Event.from_parameters({"event": "slot", "name": "procedure_code", "value": "1.001"})
+    assert restored == SlotSet("procedure_code", "1.001")
+
+
+def test_runs_rasas_own_cli():
+    result = subprocess.run([sys.executable, "-m", "assistant.rasa_entry", "--version"], cwd=PROJECT_ROOT,
+                            capture_output=True, text=True, timeout=120, env={"RASA_TELEMETRY_ENABLED": "false",
+                                                                               "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr[-500:]
+    assert "Rasa Version" in result.stdout and "3.6" in result.stdout
