@@ -124,8 +124,10 @@ def rasa_server(settings: Settings, model: Path, log_dir: Path) -> Server:
     )
 
 
-def start_all(servers: list[Server], timeout: float = 180) -> None:
-    """Start every server and wait until all answer; on failure stop them and say where the log is."""
+def start_all(servers: list[Server], timeout: float = 300) -> None:
+    """Start every server and wait until all answer; on failure stop them and say where the log is.
+
+    The default leaves room for a busy 2-core machine: each Rasa worker loads TensorFlow and the model."""
     for server in servers:
         server.start()
     deadline = time.monotonic() + timeout
