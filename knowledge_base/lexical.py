@@ -20,10 +20,14 @@ from knowledge_base.text import content_syllables, index_terms, normalize, sylla
 K1 = 1.2
 # Length normalization per field: a high value for titles prefers the generic procedure
 # ("Đăng ký khai sinh") over its long special cases when the question names no special case.
-B = {"title": 0.85, "aliases": 0.6, "context": 0.6}
-# Title carries the procedure's name; aliases are everyday names/summary; context is lĩnh vực + result.
-# (Agencies and the first dossier documents as a weak fourth field did not help on the tune split.)
-FIELD_WEIGHTS = {"title": 3.0, "aliases": 1.0, "context": 0.4}
+B = {"title": 0.85, "aliases": 0.6, "context": 0.6, "details": 0.6}
+# Title carries the procedure's name; aliases are everyday names/summary; context is lĩnh vực + result;
+# details, weighted low, is the start of the conditions and steps: the situations citizens describe
+# ("người đến lưu trú", "bản chính bị rách") that a title does not name. Dev tune split: weight 0.1
+# beat 0.2-0.3 and 600-character excerpts. (Agencies and the first dossier documents as a weak
+# fourth field did not help on the tune split.)
+FIELD_WEIGHTS = {"title": 3.0, "aliases": 1.0, "context": 0.4, "details": 0.1}
+DETAILS_CHARS = 300  # of the conditions and of the steps each: longer excerpts dilute the field
 
 
 def procedure_fields(procedure: Procedure) -> dict[str, str]:
@@ -32,6 +36,7 @@ def procedure_fields(procedure: Procedure) -> dict[str, str]:
         "title": procedure.title,
         "aliases": " . ".join([*procedure.keywords, procedure.summary]),
         "context": " . ".join([procedure.field, procedure.result[:200]]),
+        "details": " . ".join([procedure.conditions[:DETAILS_CHARS], procedure.steps[:DETAILS_CHARS]]),
     }
 
 

@@ -119,3 +119,20 @@ def test_evaluate_on_the_seed_devset(seed_kb):
     assert metrics["recall@5"] >= 0.9
     assert metrics["false_abstain_rate"] <= 0.1
     assert metrics["abstain_recall"] >= 0.5
+
+
+def test_procedure_for_individuals_wins_an_otherwise_equal_match(tmp_path):
+    from knowledge_base.schema import Procedure
+
+    def record(code, title, audience):
+        return Procedure(code=code, title=title, audience=audience, conditions="Người đến lưu trú phải báo")
+
+    procedures = [
+        record("B.1", "Đăng ký khai báo hóa chất", "Doanh nghiệp, Tổ chức nước ngoài"),
+        record("C.1", "Đăng ký khai báo hóa chất", "Công dân Việt Nam, Doanh nghiệp"),
+        record("X.1", "Cấp giấy phép khai thác cát", "Doanh nghiệp"),
+    ]
+    kb = KnowledgeBase.build(procedures, tmp_path, model_path=None, progress=False)
+    assert top_code(kb, "khai báo hóa chất", system="bm25") == "C.1"
+    # The start of the conditions is searchable (weakly), for situations the title does not name.
+    assert {h.code for h in kb.search("người đến lưu trú", system="bm25").results} >= {"B.1", "C.1", "X.1"}
