@@ -9,10 +9,18 @@ logistic model over several signals, one weight set per retriever:
 - lexical top: best BM25 score per content syllable,
 - dense top: best e5 cosine, dense gap: how far it stands above the 50th best (a flat similarity
   profile means nothing in particular matches), and agreement: whether BM25's best record is in
-  dense's top 5.
+  dense's top 5,
+- field agreement: share of the top 10 candidates in the best one's field (lĩnh vực): a question
+  about something the catalogue has pulls records of one field; one about something absent pulls
+  a scatter of records that share only generic words ("cấp giấy phép ..."),
+- topic: a linear projection of the question's e5 embedding, fitted on in-catalogue questions
+  (generated from the catalogue's own titles) against everyday and other-sector questions the
+  catalogue has no procedure for (knowledge_base/devset/abstention_train.jsonl). It is what tells
+  "giấy phép karaoke" from "giấy phép xây dựng" when the lexical signals look alike.
 (Share of the question's bigrams known to the catalogue was tried: AUC 0.71 on tune, and it made
 BM25-only decisions on small catalogues worse.)
-Weights and the threshold come from `scripts/kb_calibrate.py` (dev set, tune split only) and live in
+Weights and the threshold come from `scripts/kb_calibrate.py` (fitted on the training questions
+above plus the dev set's tune split; the holdout split is only reported) and live in
 data/abstention.json; the threshold keeps false abstentions on answerable questions rare.
 
 Clarify is a generic ambiguity signal: several candidates score within a small margin of the best
@@ -23,15 +31,21 @@ khai sinh, khai tử and kết hôn alike; "đăng ký khai sinh" is answered wi
 from __future__ import annotations
 
 import json
+import logging
 import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+
 from knowledge_base.schema import Decision
 
+log = logging.getLogger(__name__)
+
 ABSTENTION_FILE = Path(__file__).parent / "data" / "abstention.json"
-FEATURES = ("coverage", "precision", "known_share", "lexical_top", "dense_top", "dense_gap", "agreement")
+FEATURES = ("coverage", "precision", "known_share", "lexical_top", "dense_top", "dense_gap", "agreement",
+            "field_agreement", "topic")
 CLARIFY_MARGIN = 0.03  # candidates within this score gap of the best are "close"
 CLARIFY_MAX = 5
 # A close candidate whose title has clearly more words the question did not mention is a special
@@ -56,9 +70,24 @@ class Signals:
     dense_top: float | None
     agreement: float | None
     dense_gap: float | None = None
+    field_agreement: float = 0.0
+    query_vector: np.ndarray | None = None  # normalized e5 embedding of the question (None: not embedded)
 
 
-def features(candidates: list[Candidate], signals: Signals) -> dict[str, float]:
+def topic_score(vector: np.ndarray | None, topic: dict | None) -> float:
+    """Linear in-catalogue score of the question embedding; 0 without an embedding or a fitted projection."""
+    if vector is None or not topic:
+        return 0.0
+    weights = np.asarray(topic["weights"], dtype=np.float32)  # no copy for the file's model (converted on load)
+    if weights.shape != vector.shape:  # another embedding model than the one calibrated: no topic signal
+        log.warning("abstention topic projection has %d dimensions, the embedding %d: recalibrate (scripts/kb_calibrate.py)",
+                    weights.size, vector.size)
+        return 0.0
+    return float(weights @ vector) + float(topic["bias"])
+
+
+def features(candidates: list[Candidate], signals: Signals, topic: dict | None = None) -> dict[str, float]:
+    """Decision features; `topic` is the fitted embedding projection (data/abstention.json "topic")."""
     best = candidates[0] if candidates else Candidate(-1, 0.0, 0.0, 0.0)
     return {
         "coverage": best.coverage,
@@ -68,6 +97,8 @@ def features(candidates: list[Candidate], signals: Signals) -> dict[str, float]:
         "dense_top": signals.dense_top if signals.dense_top is not None else 0.0,
         "dense_gap": signals.dense_gap if signals.dense_gap is not None else 0.0,
         "agreement": signals.agreement if signals.agreement is not None else 0.0,
+        "field_agreement": signals.field_agreement,
+        "topic": topic_score(signals.query_vector, topic),
     }
 
 
@@ -75,17 +106,26 @@ def features(candidates: list[Candidate], signals: Signals) -> dict[str, float]:
 def _models() -> dict:
     if not ABSTENTION_FILE.exists():
         return {}
-    return json.loads(ABSTENTION_FILE.read_text(encoding="utf-8"))
+    models = json.loads(ABSTENTION_FILE.read_text(encoding="utf-8"))
+    if models.get("topic"):
+        models["topic"]["weights"] = np.asarray(models["topic"]["weights"], dtype=np.float32)
+    return models
+
+
+def probability(x: dict[str, float], model: dict) -> float:
+    """Logistic model over standardized features (only the features the model has weights for)."""
+    z = model["bias"] + sum(w * (x[name] - model["mean"][name]) / model["scale"][name] for name, w in model["weights"].items())
+    return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
 
 
 def answer_probability(candidates: list[Candidate], signals: Signals) -> float:
     """Estimated probability that a real answer exists, from the calibrated model of this retriever."""
-    model = _models().get(signals.system)
-    x = features(candidates, signals)
+    models = _models()
+    model = models.get(signals.system)
+    x = features(candidates, signals, models.get("topic"))
     if model is None:  # uncalibrated fallback: the question's words must be in the best title
         return 0.5 * x["coverage"] + 0.5 * x["known_share"]
-    z = model["bias"] + sum(w * (x[name] - model["mean"][name]) / model["scale"][name] for name, w in model["weights"].items())
-    return 1.0 / (1.0 + math.exp(-z))
+    return probability(x, model)
 
 
 def abstain_threshold(system: str) -> float:

@@ -220,8 +220,10 @@ class KnowledgeBase:
             lexical_only = self._candidates(lexical, None, mask, "bm25", content, query_words)
             if _lexically_sure(lexical_only):
                 system, candidates = "bm25", lexical_only
+        vector = None
         if candidates is None:
-            dense = self._dense_scores(self._accented(prepared, literal)) if system in ("dense", "hybrid") else None
+            vector = self._query_vector(self._accented(prepared, literal)) if system in ("dense", "hybrid") else None
+            dense = self.dense.scores(vector) if vector is not None else None
             candidates = self._candidates(lexical, dense, mask, system, content, query_words)
         signals = Signals(
             system=system,
@@ -231,6 +233,8 @@ class KnowledgeBase:
             dense_top=float(dense.max()) if dense is not None else None,
             agreement=_agreement(lexical, dense),
             dense_gap=_dense_gap(dense),
+            field_agreement=self._field_agreement(candidates),
+            query_vector=vector,
         )
         return candidates, signals
 
@@ -269,14 +273,21 @@ class KnowledgeBase:
         """
         return self.restorer.restore(prepared) if self.restorer is not None and not literal else prepared
 
-    def _dense_scores(self, prepared: str) -> np.ndarray:
+    def _query_vector(self, prepared: str) -> np.ndarray:
         vector = self._query_cache.get(prepared)
         if vector is None:
             vector = encode_query(self.encoder, prepared)
             if len(self._query_cache) > 2048:
                 self._query_cache.clear()
             self._query_cache[prepared] = vector
-        return self.dense.scores(vector)
+        return vector
+
+    def _field_agreement(self, candidates: list[Candidate]) -> float:
+        """Share of the top candidates in the best one's field (lĩnh vực): low when only generic words match."""
+        if not candidates:
+            return 0.0
+        field = self._procedures[candidates[0].index].field
+        return sum(1 for c in candidates if self._procedures[c.index].field == field) / len(candidates)
 
     def _filter_mask(self, filters: SearchFilters | None) -> np.ndarray:
         mask = np.ones(len(self._procedures), dtype=bool)
