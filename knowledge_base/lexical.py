@@ -15,7 +15,7 @@ import numpy as np
 from scipy import sparse
 
 from knowledge_base.schema import Procedure
-from knowledge_base.text import content_syllables, index_terms, normalize, syllables
+from knowledge_base.text import content_syllables, index_terms, normalize, syllables, written_abbreviations
 
 K1 = 1.2
 # Length normalization per field: a high value for titles prefers the generic procedure
@@ -33,7 +33,9 @@ DETAILS_CHARS = 300  # of the conditions and of the steps each: longer excerpts 
 def procedure_fields(procedure: Procedure) -> dict[str, str]:
     """The text of each indexed field. Short fields only: whole records drown the title's signal."""
     return {
-        "title": procedure.title,
+        # Abbreviations expanded as in questions, so "trách nhiệm hữu hạn" finds "công ty TNHH"
+        # (dev: tune recall@5 +0.007, holdout hit@1 +0.007).
+        "title": written_abbreviations().expand(normalize(procedure.title)),
         "aliases": " . ".join([*procedure.keywords, procedure.summary]),
         "context": " . ".join([procedure.field, procedure.result[:200]]),
         "details": " . ".join([procedure.conditions[:DETAILS_CHARS], procedure.steps[:DETAILS_CHARS]]),

@@ -81,11 +81,11 @@ class Abbreviations:
         return not literal and fold(word) == word and word in self.folded_stopwords
 
     @classmethod
-    def load(cls, path: Path = ABBREVIATIONS_FILE) -> "Abbreviations":
+    def load(cls, path: Path = ABBREVIATIONS_FILE, sections: tuple[str, ...] = ("abbreviations", "everyday_names", "chat")) -> "Abbreviations":
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         table: dict[str, str] = {}
         keep: set[str] = set()
-        for section in ("abbreviations", "everyday_names", "chat"):
+        for section in sections:
             for surface, expansion in (data.get(section) or {}).items():
                 table[str(surface)] = str(expansion)
                 if section != "chat":  # names stay beside their expansion: records may use them too
@@ -124,6 +124,12 @@ class Abbreviations:
 @lru_cache(maxsize=1)
 def abbreviations() -> Abbreviations:
     return Abbreviations.load()
+
+
+@lru_cache(maxsize=1)
+def written_abbreviations() -> Abbreviations:
+    """Only the `abbreviations` section: official titles use some too ("công ty TNHH", "thẻ BHYT")."""
+    return Abbreviations.load(sections=("abbreviations",))
 
 
 def prepare_query(query: str) -> str:

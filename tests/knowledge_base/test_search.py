@@ -136,3 +136,14 @@ def test_procedure_for_individuals_wins_an_otherwise_equal_match(tmp_path):
     assert top_code(kb, "khai báo hóa chất", system="bm25") == "C.1"
     # The start of the conditions is searchable (weakly), for situations the title does not name.
     assert {h.code for h in kb.search("người đến lưu trú", system="bm25").results} >= {"B.1", "C.1", "X.1"}
+
+
+def test_abbreviations_in_titles_match_the_words_spelled_out(tmp_path):
+    from knowledge_base.schema import Procedure
+
+    procedures = [
+        Procedure(code="A.2", title="Đăng ký thành lập công ty mới"),
+        Procedure(code="A.1", title="Đăng ký thành lập công ty TNHH"),
+    ]
+    kb = KnowledgeBase.build(procedures, tmp_path, model_path=None, progress=False)
+    assert top_code(kb, "thành lập công ty trách nhiệm hữu hạn", system="bm25") == "A.1"
