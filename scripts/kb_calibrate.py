@@ -54,6 +54,7 @@ QUALIFIER_WORDS = {"đối", "cho", "của", "trong", "tại", "theo", "khi", "t
 TEMPLATES = ("{x}", "{x}", "thủ tục {x}", "{x} cần giấy tờ gì", "cho em hỏi {x} ở đâu ạ", "muốn {x} thì phải làm sao",
              "{x} mất bao lâu", "lệ phí {x} bao nhiêu", "tôi cần {x}", "hướng dẫn {x}", "{x} nộp online được không",
              "xin hỏi về {x}", "{x} cần chuẩn bị hồ sơ gì vậy", "làm sao để {x}", "{x} ở xã được không")
+LONG_SHARE = 0.2
 # Long questions as citizens write them to the portal: the procedure inside a story and several asks.
 LONG_TEMPLATES = (
     "Chào anh chị, gia đình tôi đang sinh sống tại địa phương, nay tôi có nhu cầu {x}. Xin hỏi cần chuẩn bị những giấy tờ gì và nộp ở đâu ạ?",
@@ -93,7 +94,7 @@ def synthetic_questions(procedures, count: int, seed: int = 7) -> list[dict]:
         for expansion, surfaces in short.items():
             if expansion in x and rng.random() < 0.5:
                 x = x.replace(expansion, rng.choice(surfaces))
-        question = rng.choice(LONG_TEMPLATES if rng.random() < 0.2 else TEMPLATES).format(x=x)
+        question = rng.choice(LONG_TEMPLATES if rng.random() < LONG_SHARE else TEMPLATES).format(x=x)
         if rng.random() < 0.35:
             question = fold(question)
         rows.append({"id": f"gen-{p.code}", "question": question, "gold": [p.code], "split": "train"})
