@@ -17,8 +17,10 @@ logistic model over several signals, one weight set per retriever:
   (generated from the catalogue's own titles) against everyday and other-sector questions the
   catalogue has no procedure for (knowledge_base/devset/abstention_train.jsonl). It is what tells
   "giấy phép karaoke" from "giấy phép xây dựng" when the lexical signals look alike.
-(Share of the question's bigrams known to the catalogue was tried: AUC 0.71 on tune, and it made
-BM25-only decisions on small catalogues worse.)
+(Tried and not kept: share of the question's bigrams known to the catalogue (AUC 0.71 on tune, worse
+BM25-only decisions on small catalogues); IDF-weighted coverage and the IDF of the words the best match
+does not explain (no gain once topic is in); long story-like no-answer questions in the training file
+(dev holdout AUC 0.988 -> 0.981: they taught "long question = no answer").)
 Weights and the threshold come from `scripts/kb_calibrate.py` (fitted on the training questions
 above plus the dev set's tune split; the holdout split is only reported) and live in
 data/abstention.json; the threshold keeps false abstentions on answerable questions rare.
