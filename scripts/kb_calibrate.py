@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from assistant.settings import get_settings  # noqa: E402
 from knowledge_base import decision  # noqa: E402
+from knowledge_base.errors import KnowledgeBaseError  # noqa: E402
 from knowledge_base.store import KnowledgeBase  # noqa: E402
 from knowledge_base.text import ABBREVIATIONS_FILE, fold, normalize  # noqa: E402
 
@@ -173,9 +174,17 @@ def main() -> int:
                         help="fit without the dev set's no-answer questions (check: do all 40 of them get caught by a model that never saw one?)")
     parser.add_argument("--write", action="store_true", help="write knowledge_base/data/abstention.json")
     args = parser.parse_args()
+    for path in (args.devset, args.training):
+        if not path.is_file():
+            print(f"error: {path} not found: pass the dev set JSONL (and --training FILE if it moved)", file=sys.stderr)
+            return 2
     settings = get_settings()
     data_dir = args.data_dir or settings.data_dir
-    kb = KnowledgeBase.open(data_dir, settings.embedding_model_path, threads=settings.embedding.threads)
+    try:
+        kb = KnowledgeBase.open(data_dir, settings.embedding_model_path, threads=settings.embedding.threads)
+    except KnowledgeBaseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     dev = [json.loads(line) for line in args.devset.read_text(encoding="utf-8").splitlines() if line.strip()]
     training = [dict(json.loads(line), split="train") for line in args.training.read_text(encoding="utf-8").splitlines() if line.strip()]
     training += synthetic_questions(kb.procedures(), args.generated)
