@@ -1,12 +1,16 @@
 """Dense retrieval: e5 embeddings of short procedure texts in a faiss inner-product index.
 
-Only the names of a procedure are embedded (title, everyday names, field): whole records would take
-minutes to embed and blur what the procedure is called. Vectors are cached per record by content hash,
-so a rebuild embeds only new or changed records.
+A record is embedded as two short passages whose vectors are averaged: its names (title, everyday
+names, field) and what it delivers (title, field, the start of the result). Whole records would take
+minutes to embed and blur what the procedure is called; the result passage adds what citizens ask
+for ("giấy chứng nhận ...", "được đổi tiền") at twice the embedding time. Dev set: dense-only
+recall@5 0.875 -> 0.922, hybrid tune hit@1 0.790 -> 0.797. Vectors are cached per record by content
+hash, so a rebuild embeds only new or changed records.
 """
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Callable
 
@@ -19,13 +23,34 @@ VECTORS_FILE = "dense.faiss"
 HASHES_FILE = "dense_hashes.json"
 
 
+PASSAGE_FORMAT = "names+result"  # part of each vector's cache key: a new format re-embeds everything
+RESULT_CHARS = 120
+_LEADING_THU_TUC = re.compile(r"^\s*thủ tục\s*:?\s*", re.IGNORECASE)
+_SPACES = re.compile(r"\s+")
+
+
 def passage_text(procedure: Procedure) -> str:
+    """The names a procedure goes by."""
     parts = [procedure.title]
     if procedure.keywords:
         parts.append(", ".join(procedure.keywords))
     if procedure.field:
         parts.append(f"Lĩnh vực: {procedure.field}")
     return ". ".join(parts)
+
+
+def result_passage_text(procedure: Procedure) -> str:
+    """What the procedure is and delivers: title (without the "Thủ tục" prefix), field, start of the result."""
+    parts = [_LEADING_THU_TUC.sub("", procedure.title), f"Lĩnh vực: {procedure.field}"]
+    result = _SPACES.sub(" ", procedure.result).strip()[:RESULT_CHARS]
+    if result:
+        parts.append(f"Kết quả: {result}")
+    return ". ".join(parts)
+
+
+def passages(procedures: list[Procedure]) -> list[str]:
+    """Both passages of each record, in pairs."""
+    return [text for p in procedures for text in (passage_text(p), result_passage_text(p))]
 
 
 def load_encoder(model_path: Path, threads: int):
@@ -63,7 +88,7 @@ class DenseIndex:
         progress: Callable[[int], None] | None = None,
     ) -> tuple["DenseIndex", int]:
         """Embed what changed since `previous`; returns the index and how many records were embedded."""
-        hashes = [f"{model_id}:{p.content_hash()}" for p in procedures]
+        hashes = [f"{model_id}:{PASSAGE_FORMAT}:{p.content_hash()}" for p in procedures]
         reusable: dict[str, np.ndarray] = {}
         if previous is not None:
             for h, vector in zip(previous.hashes, previous.vectors):
@@ -74,7 +99,8 @@ class DenseIndex:
         batch = 256  # large chunks: sentence-transformers sorts each chunk by length, so less padding
         for start in range(0, len(todo), batch):
             chunk = todo[start:start + batch]
-            encoded = _normalized(encoder.encode_passages([passage_text(procedures[i]) for i in chunk]))
+            pairs = encoder.encode_passages(passages([procedures[i] for i in chunk]))
+            encoded = _normalized(pairs[0::2] + pairs[1::2])  # mean direction of the two passages
             for i, vector in zip(chunk, encoded):
                 new_vectors[i] = vector
             dim = encoded.shape[1]

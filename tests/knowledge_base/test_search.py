@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from knowledge_base.dense import passages
 from knowledge_base.errors import KnowledgeBaseError
 from knowledge_base.evaluation import evaluate, read_questions
 from knowledge_base.schema import Decision, Level, OnlineAvailability, SearchFilters
@@ -94,10 +95,11 @@ def test_dense_search_without_model_is_a_clear_error(seed_kb):
 def test_rebuild_embeds_only_changed_records(seed_procedures, tmp_path, counting_encoder):
     encoder, model_dir = counting_encoder
     first = KnowledgeBase.build(seed_procedures, tmp_path, model_dir, progress=False)
-    assert encoder.passages_embedded == len(first.procedures())
+    per_record = len(passages(first.procedures()[:1]))  # names + result passages
+    assert encoder.passages_embedded == per_record * len(first.procedures())
     changed = [p.model_copy(update={"summary": "Tóm tắt mới"}) if p.code == "1.004222" else p for p in seed_procedures]
     second = KnowledgeBase.build(changed, tmp_path, model_dir, progress=False)
-    assert encoder.passages_embedded == len(first.procedures()) + 1
+    assert encoder.passages_embedded == per_record * (len(first.procedures()) + 1)
     assert second.manifest["embedded"] == 1
     # the active index is the new build; a reader of the old build keeps working
     assert index_dir(tmp_path).resolve() == second.directory
@@ -147,3 +149,16 @@ def test_abbreviations_in_titles_match_the_words_spelled_out(tmp_path):
     ]
     kb = KnowledgeBase.build(procedures, tmp_path, model_path=None, progress=False)
     assert top_code(kb, "thành lập công ty trách nhiệm hữu hạn", system="bm25") == "A.1"
+
+
+def test_dense_passages_name_the_procedure_and_what_it_delivers():
+    from knowledge_base.dense import passage_text, result_passage_text
+    from knowledge_base.schema import Procedure
+
+    record = Procedure(code="X.1", title="Thủ tục đổi tiền không đủ tiêu chuẩn lưu thông", field="Ngân hàng",
+                       result="Tiền   không đủ tiêu chuẩn lưu thông được thu đổi")
+    assert passage_text(record) == "Thủ tục đổi tiền không đủ tiêu chuẩn lưu thông. Lĩnh vực: Ngân hàng"
+    assert result_passage_text(record) == (
+        "đổi tiền không đủ tiêu chuẩn lưu thông. Lĩnh vực: Ngân hàng. Kết quả: Tiền không đủ tiêu chuẩn lưu thông được thu đổi"
+    )
+    assert passages([record]) == [passage_text(record), result_passage_text(record)]
