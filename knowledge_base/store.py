@@ -52,6 +52,7 @@ INDIVIDUAL_PRIOR = 0.03
 DENSE_SKIP_GAP: float | None = 0.3
 DENSE_SKIP_COVERAGE = 0.75
 RESULTS_KEPT = 10
+FIELD_AGREEMENT_SHARE = 0.5  # candidates scoring at least this share of the best count for field agreement
 KEEP_BUILDS = 2  # previous build stays so a process that opened it can still read lazily
 
 
@@ -283,11 +284,15 @@ class KnowledgeBase:
         return vector
 
     def _field_agreement(self, candidates: list[Candidate]) -> float:
-        """Share of the top candidates in the best one's field (lĩnh vực): low when only generic words match."""
+        """Share of the close candidates in the best one's field (lĩnh vực): low when only generic words match.
+
+        Close = scoring at least FIELD_AGREEMENT_SHARE of the best, so a small catalogue's weak matches
+        (records that share one word with the question) do not count as disagreement."""
         if not candidates:
             return 0.0
         field = self._procedures[candidates[0].index].field
-        return sum(1 for c in candidates if self._procedures[c.index].field == field) / len(candidates)
+        close = [c for c in candidates if c.score >= FIELD_AGREEMENT_SHARE * candidates[0].score]
+        return sum(1 for c in close if self._procedures[c.index].field == field) / len(close)
 
     def _filter_mask(self, filters: SearchFilters | None) -> np.ndarray:
         mask = np.ones(len(self._procedures), dtype=bool)
