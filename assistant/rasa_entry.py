@@ -1,4 +1,4 @@
-"""`rasa` with two fixes for the per-message CPU cost of Rasa Open Source 3.6 (runs in .venv-rasa).
+"""`rasa` with fixes for the per-message cost of Rasa Open Source 3.6 (runs in .venv-rasa).
 
 `tthc up` starts the Rasa server as `python -m assistant.rasa_entry run …`: the same arguments and
 behaviour as the `rasa` command, after `install()` replaced two hot spots a profile of the chat path
@@ -9,6 +9,7 @@ under load showed (py-spy on a Rasa worker, scripts/load_test.py; docs/benchmark
   validator is built once; responses are validated exactly as before, with Rasa's error message.
 - Every stored event's class is found by walking all `Event` subclasses, for each event each time a
   conversation is loaded: cached by type name (misses still take Rasa's own path).
+- SQLite tracker-store commits wait for no fsync (synchronous=NORMAL on the WAL file, see below).
 """
 from __future__ import annotations
 
@@ -61,12 +62,28 @@ def _install_event_class_cache() -> None:
     Event.resolve_by_type = staticmethod(resolve_by_type)
 
 
+def _install_sqlite_durability() -> None:
+    """SQLite connections (the tracker store) commit with synchronous=NORMAL.
+
+    The launcher puts the tracker file in WAL mode, where NORMAL survives a crash of any process and
+    loses at most the last commits on a power cut, instead of an fsync per commit that blocks the
+    worker's event loop while it waits for the disk."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    @event.listens_for(Engine, "connect")
+    def _normal_sync(dbapi_connection: Any, connection_record: Any) -> None:
+        if type(dbapi_connection).__module__.startswith("sqlite3"):
+            dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+
 def install() -> None:
-    """Apply both fixes once (idempotent)."""
+    """Apply the fixes once (idempotent)."""
     global _installed
     if not _installed:
         _install_response_validator()
         _install_event_class_cache()
+        _install_sqlite_durability()
         _installed = True
 
 

@@ -53,6 +53,9 @@ class SQLiteLockStore(LockStore):
         if self._connection is None or self._connection_pid != os.getpid():
             self._connection = sqlite3.connect(self.path, timeout=10, isolation_level=None)
             self._connection.execute("PRAGMA journal_mode=WAL")
+            # Locks live for seconds and expire by themselves: no fsync per ticket (it stalled
+            # the worker's event loop several times per message).
+            self._connection.execute("PRAGMA synchronous=OFF")
             self._connection_pid = os.getpid()
         return self._connection
 
