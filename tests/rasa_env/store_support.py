@@ -35,6 +35,13 @@ def tracker_with_context(sender_id: str) -> DialogueStateTracker:
     return tracker
 
 
+def endpoints_env(monkeypatch, directory: Path) -> None:
+    """Set every ${VAR} endpoints.yml reads, with the databases in `directory`."""
+    monkeypatch.setenv("TTHC_TRACKER_DB", str(directory / "trackers.db"))
+    monkeypatch.setenv("TTHC_LOCK_DB", str(directory / "locks.db"))
+    monkeypatch.setenv("TTHC_ACTION_ENDPOINT_URL", "http://127.0.0.1:1/webhook")
+
+
 def endpoint_config(file_name: str, key: str):
     """The `key` section of a repo endpoints file, with ${VARS} expanded from the environment."""
     return read_endpoint_config(str(PROJECT_ROOT / file_name), key)

@@ -14,16 +14,13 @@ from rasa.core.lock_store import LockStore  # noqa: E402
 from rasa.core.utils import number_of_sanic_workers  # noqa: E402
 
 from assistant.rasa_stores import SQLiteLockStore  # noqa: E402
-from store_support import endpoint_config  # noqa: E402
+from store_support import endpoint_config, endpoints_env  # noqa: E402
 
 
 @pytest.fixture
 def lock_db(tmp_path, monkeypatch):
-    path = tmp_path / "locks.db"
-    monkeypatch.setenv("TTHC_LOCK_DB", str(path))
-    monkeypatch.setenv("TTHC_TRACKER_DB", str(tmp_path / "trackers.db"))
-    monkeypatch.setenv("TTHC_ACTION_ENDPOINT_URL", "http://127.0.0.1:1/webhook")
-    return path
+    endpoints_env(monkeypatch, tmp_path)
+    return tmp_path / "locks.db"
 
 
 def test_endpoints_yml_gives_rasa_this_store_and_lets_it_run_several_workers(lock_db, monkeypatch):

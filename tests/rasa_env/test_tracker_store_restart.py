@@ -13,16 +13,13 @@ pytestmark = pytest.mark.rasa
 from rasa.core.tracker_store import SQLTrackerStore, TrackerStore  # noqa: E402
 from rasa.shared.core.events import UserUttered  # noqa: E402
 
-from store_support import DOMAIN, endpoint_config, tracker_with_context  # noqa: E402
+from store_support import DOMAIN, endpoint_config, endpoints_env, tracker_with_context  # noqa: E402
 
 
 @pytest.fixture
 def tracker_db(tmp_path, monkeypatch):
-    path = tmp_path / "trackers.db"
-    monkeypatch.setenv("TTHC_TRACKER_DB", str(path))
-    monkeypatch.setenv("TTHC_LOCK_DB", str(tmp_path / "locks.db"))
-    monkeypatch.setenv("TTHC_ACTION_ENDPOINT_URL", "http://127.0.0.1:1/webhook")
-    return path
+    endpoints_env(monkeypatch, tmp_path)
+    return tmp_path / "trackers.db"
 
 
 def open_store() -> TrackerStore:
