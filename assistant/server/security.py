@@ -6,7 +6,8 @@
   `X-Admin-Token: <token>`, or HTTP Basic with the token as password (so a staff member's browser
   prompts for it). Unset token → admin endpoints answer 503 (disabled), never open.
 - `RequestGuardMiddleware`: pure ASGI middleware that refuses bodies over `security.max_body_bytes`
-  (413; Rasa's action calls on `ACTION_CALL_PATH` over `security.max_action_call_bytes`) and applies a per-client token bucket (429 with Retry-After) to every path except
+  (413; Rasa's action calls on `ACTION_CALL_PATH` over `security.max_action_call_bytes`) and applies
+  a per-client token bucket (429 with Retry-After) to every path except
   `security.rate_limit_exempt_paths` (Rasa's internal action calls, liveness).
 """
 from __future__ import annotations
