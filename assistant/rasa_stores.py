@@ -78,6 +78,10 @@ class SQLiteLockStore(LockStore):
         return TicketLock.from_dict(json.loads(row[0])) if row else None
 
     @staticmethod
+    def _delete(db: sqlite3.Connection, conversation_id: str) -> bool:
+        return db.execute("DELETE FROM conversation_locks WHERE conversation_id = ?", (conversation_id,)).rowcount > 0
+
+    @staticmethod
     def _write(db: sqlite3.Connection, lock: TicketLock) -> None:
         db.execute(
             "INSERT OR REPLACE INTO conversation_locks (conversation_id, lock) VALUES (?, ?)",
@@ -104,10 +108,7 @@ class SQLiteLockStore(LockStore):
         self._write(self._db(), lock)
 
     def delete_lock(self, conversation_id: str) -> None:
-        deleted = self._db().execute(
-            "DELETE FROM conversation_locks WHERE conversation_id = ?", (conversation_id,)
-        ).rowcount
-        self._log_deletion(conversation_id, deleted > 0)
+        self._log_deletion(conversation_id, self._delete(self._db(), conversation_id))
 
     # Read-modify-write operations, made atomic across processes.
     def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
@@ -131,4 +132,4 @@ class SQLiteLockStore(LockStore):
             if lock.is_someone_waiting():
                 self._write(db, lock)
             else:
-                db.execute("DELETE FROM conversation_locks WHERE conversation_id = ?", (conversation_id,))
+                self._delete(db, conversation_id)

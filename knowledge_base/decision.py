@@ -10,7 +10,8 @@ logistic model over several signals, one weight set per retriever:
 - dense top: best e5 cosine, dense gap: how far it stands above the 50th best (a flat similarity
   profile means nothing in particular matches), and agreement: whether BM25's best record is in
   dense's top 5,
-- field agreement: share of the top 10 candidates in the best one's field (lĩnh vực): a question
+- field agreement: share of the close candidates (at least half the best's score) in the best one's
+  field (lĩnh vực): a question
   about something the catalogue has pulls records of one field; one about something absent pulls
   a scatter of records that share only generic words ("cấp giấy phép ..."),
 - topic: a linear projection of the question's e5 embedding, fitted on in-catalogue questions

@@ -43,7 +43,7 @@ def rasa_server_env(settings: Settings) -> dict[str, str]:
         "SANIC_WORKERS": str(max(1, settings.server.rasa_workers)),
         # A kept-alive connection stays with the worker that accepted it, so one busy client (or
         # proxy) loads one worker; a connection per request lets an idle worker take it (50-user
-        # load test: 26.7 -> 32.4 replies/s).
+        # load test, one run each: 26.7 -> 32.4 replies/s; runs vary by several replies/s).
         "SANIC_KEEP_ALIVE": "false",
         "TTHC_ZALO_OUTBOX": str(settings.zalo_outbox_path),
     })
