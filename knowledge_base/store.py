@@ -34,6 +34,7 @@ from knowledge_base.schema import (
     SearchResponse,
 )
 from knowledge_base.text import content_syllables, normalize, prepare_query, query_terms, typed_with_diacritics
+from knowledge_base.variants import question_text, title_markers, unmentioned
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,9 @@ TITLE_PRECISION_WEIGHT = 0.3  # bonus for titles whose words the question mentio
 # citizens ask the assistant, so among near-equal matches theirs is the likelier one. 0.02-0.04 gave
 # the same gain on the dev tune split; more starts to override the text.
 INDIVIDUAL_PRIOR = 0.03
+# Penalty per variant marker ("lại", "xóa", "gia hạn", "nước ngoài" ...; knowledge_base/variants.py) in a
+# candidate's title that the question does not mention: a citizen who wants the variant says so.
+VARIANT_PENALTY = 0.2
 # Hybrid skips the dense retriever when BM25's best record leads by this much and covers this share
 # of the question (None: always embed). Chosen on the dev tune split.
 DENSE_SKIP_GAP: float | None = 0.3
@@ -81,6 +85,7 @@ class KnowledgeBase:
         self.manifest = manifest
         self._query_cache: dict[str, np.ndarray] = {}
         self._prior = INDIVIDUAL_PRIOR * np.array([_for_individuals(p) for p in procedures], dtype=np.float32)
+        self._markers = [title_markers(p.title) for p in procedures]
 
     # ---- construction -------------------------------------------------------------------------
 
@@ -211,6 +216,7 @@ class KnowledgeBase:
         literal = typed_with_diacritics(normalize(query))  # decided on what was typed, not the expansions
         content = content_syllables(prepared, literal)
         query_words = set(content)
+        said = question_text(prepared, literal)
         lexical = self.lexical.scores(query_terms(prepared, literal))
         mask = self._filter_mask(filters)
         dense = None
@@ -218,14 +224,14 @@ class KnowledgeBase:
         if system == "hybrid" and DENSE_SKIP_GAP is not None:
             # Embedding the question is most of a hybrid search's time; when BM25 alone has a clear
             # winner that covers the question, dense retrieval would rarely change it.
-            lexical_only = self._candidates(lexical, None, mask, "bm25", content, query_words)
+            lexical_only = self._candidates(lexical, None, mask, "bm25", content, query_words, said, literal)
             if _lexically_sure(lexical_only):
                 system, candidates = "bm25", lexical_only
         vector = None
         if candidates is None:
             vector = self._query_vector(self._accented(prepared, literal)) if system in ("dense", "hybrid") else None
             dense = self.dense.scores(vector) if vector is not None else None
-            candidates = self._candidates(lexical, dense, mask, system, content, query_words)
+            candidates = self._candidates(lexical, dense, mask, system, content, query_words, said, literal)
         signals = Signals(
             system=system,
             content_size=len(content),
@@ -239,15 +245,18 @@ class KnowledgeBase:
         )
         return candidates, signals
 
-    def _candidates(self, lexical, dense, mask, system: str, content: list[str], query_words: set[str]) -> list[Candidate]:
-        """Fuse the retrievers' scores, re-rank the pool by title precision, keep the best RESULTS_KEPT."""
+    def _candidates(self, lexical, dense, mask, system: str, content: list[str], query_words: set[str],
+                    said: str, literal: bool) -> list[Candidate]:
+        """Fuse the retrievers' scores, re-rank the pool by title precision and unasked variant markers,
+        keep the best RESULTS_KEPT. said/literal: the question as `variants.question_text` gives it."""
         fused = _fuse(lexical, dense, system)
         if system != "dense":  # dense-only stays the plain embedding baseline
             fused = np.where(fused > 0, fused + self._prior, fused)
         fused = np.where(mask, fused, -np.inf)
         pool = [int(i) for i in np.argsort(-fused, kind="stable")[:CANDIDATES] if np.isfinite(fused[i]) and fused[i] > 0]
         if system != "dense":  # lexical evidence for "which of the matching titles": prefer the generic one
-            rescored = {i: float(fused[i]) + TITLE_PRECISION_WEIGHT * self.lexical.title_precision(i, query_words) for i in pool}
+            rescored = {i: float(fused[i]) + TITLE_PRECISION_WEIGHT * self.lexical.title_precision(i, query_words)
+                        - VARIANT_PENALTY * unmentioned(self._markers[i], said, literal) for i in pool}
         else:
             rescored = {i: float(fused[i]) for i in pool}
         order = sorted(pool, key=lambda i: -rescored[i])[:RESULTS_KEPT]
