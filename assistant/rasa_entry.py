@@ -1,7 +1,7 @@
 """`rasa` with fixes for the per-message cost of Rasa Open Source 3.6 (runs in .venv-rasa).
 
 `tthc up` starts the Rasa server as `python -m assistant.rasa_entry run …`: the same arguments and
-behaviour as the `rasa` command, after `install()` replaced two hot spots a profile of the chat path
+behaviour as the `rasa` command, after `install()` replaced the hot spots a profile of the chat path
 under load showed (py-spy on a Rasa worker, scripts/load_test.py; docs/benchmarks.md):
 
 - Every custom-action response is checked with `jsonschema.validate`, which first re-validates the
@@ -10,6 +10,7 @@ under load showed (py-spy on a Rasa worker, scripts/load_test.py; docs/benchmark
 - Every stored event's class is found by walking all `Event` subclasses, for each event each time a
   conversation is loaded: cached by type name (misses still take Rasa's own path).
 - SQLite tracker-store commits wait for no fsync (synchronous=NORMAL on the WAL file, see below).
+- SQLite tracker-store connections stay open between messages instead of one per database session.
 """
 from __future__ import annotations
 
@@ -77,6 +78,31 @@ def _install_sqlite_durability() -> None:
             dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
 
+def _install_sqlite_connection_pool() -> None:
+    """A file-based SQLite tracker store keeps its connections open (a QueuePool).
+
+    SQLAlchemy 1.4 gives a file-based SQLite database no pool, so Rasa opened and closed a connection
+    for every load and save of a conversation; each close of the last connection checkpoints the WAL
+    file and each open reads the schema again: about 7 % of a Rasa worker's busy time (py-spy under
+    scripts/load_test.py). A worker runs one message at a time on its event loop, so a pooled
+    connection is never shared at once; `check_same_thread` is off because SQLAlchemy may hand it to
+    another thread later (sqlite3 connections are safe across threads when not used concurrently)."""
+    import rasa.core.tracker_store as tracker_store
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import QueuePool
+
+    rasa_engine_kwargs = tracker_store.create_engine_kwargs
+
+    def create_engine_kwargs(url: Any) -> dict[str, Any]:
+        kwargs = rasa_engine_kwargs(url)
+        parsed = make_url(str(url)) if isinstance(url, str) else url
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            kwargs = {**kwargs, "poolclass": QueuePool, "connect_args": {"check_same_thread": False}}
+        return kwargs
+
+    tracker_store.create_engine_kwargs = create_engine_kwargs
+
+
 def install() -> None:
     """Apply the fixes once (idempotent)."""
     global _installed
@@ -84,6 +110,7 @@ def install() -> None:
         _install_response_validator()
         _install_event_class_cache()
         _install_sqlite_durability()
+        _install_sqlite_connection_pool()
         _installed = True
 
 

@@ -1,5 +1,8 @@
 """Stores for the Rasa server (loaded by `rasa run` from endpoints.yml; runs in .venv-rasa).
 
+`CachedSQLTrackerStore` is Rasa's SQL tracker store with each worker's recent conversations kept in
+memory, so a message does not re-read and replay its whole conversation.
+
 `SQLiteLockStore` lets several Rasa worker processes on one machine share conversation locks
 without an extra service. Rasa runs a single worker unless its lock store works across processes
 (the in-memory one does not), and one worker process uses one of the machine's cores: the chat path
@@ -11,12 +14,16 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from collections import OrderedDict
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, Optional, TypeVar
+from typing import Any, Callable, Iterator, Optional, TypeVar
 
+import sqlalchemy as sa
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
 T = TypeVar("T")
@@ -133,3 +140,64 @@ class SQLiteLockStore(LockStore):
                 self._write(db, lock)
             else:
                 self._delete(db, conversation_id)
+
+
+class CachedSQLTrackerStore(SQLTrackerStore):
+    """Rasa's SQL tracker store that reuses the conversation a worker saved last, when still current.
+
+    Rasa loads a conversation for every message by reading every event of the session and replaying
+    them into a tracker: the cost grows with the conversation (at 40 turns, a quarter of a worker's
+    busy time under scripts/load_test.py). Here a worker remembers each tracker it saved, with the id of
+    the newest stored event and the tracker's event count. The next load asks the database only for the
+    newest event id and hands the remembered tracker back when nothing was stored since, by this worker
+    or another (the lock store serialises a conversation's messages across workers), and the tracker
+    got no event after its save; otherwise it reads the database as Rasa does. A remembered tracker is
+    handed out once, so a message that fails before its save leaves nothing stale behind.
+
+    Same settings as Rasa's `SQL` type, plus `cache_size` (conversations kept per worker)::
+
+        tracker_store:
+          type: assistant.rasa_stores.CachedSQLTrackerStore
+          dialect: "sqlite"
+          db: /path/to/rasa_tracker.db
+          cache_size: 500
+    """
+
+    def __init__(self, *args: Any, cache_size: int = 500, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.cache_size = max(0, int(cache_size))
+        self._saved: OrderedDict[str, tuple[Optional[int], int, DialogueStateTracker]] = OrderedDict()
+
+    @SQLTrackerStore.domain.setter
+    def domain(self, domain: Any) -> None:
+        SQLTrackerStore.domain.fset(self, domain)
+        self._saved.clear()  # remembered trackers hold the old domain's slots
+
+    async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
+        remembered = self._saved.pop(sender_id, None)
+        if remembered is not None:
+            newest_id, event_count, tracker = remembered
+            if len(tracker.events) == event_count and self._newest_event_id(sender_id) == newest_id:
+                return tracker
+        return await super().retrieve(sender_id)
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        self._saved.pop(tracker.sender_id, None)
+        await super().save(tracker)
+        if self.cache_size:
+            self._saved[tracker.sender_id] = (self._newest_event_id(tracker.sender_id), len(tracker.events), tracker)
+            while len(self._saved) > self.cache_size:
+                self._saved.popitem(last=False)
+
+    async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
+        """Rasa's load, reading only the event column: ORM objects per row cost more than the replay."""
+        with self.session_scope() as session:
+            query = self._event_query(session, sender_id, fetch_events_from_all_sessions=fetch_events_from_all_sessions)
+            events = [json.loads(data) for (data,) in query.with_entities(self.SQLEvent.data)]
+        if not events:
+            return None
+        return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+
+    def _newest_event_id(self, sender_id: str) -> Optional[int]:
+        with self.session_scope() as session:
+            return session.query(sa.func.max(self.SQLEvent.id)).filter(self.SQLEvent.sender_id == sender_id).scalar()

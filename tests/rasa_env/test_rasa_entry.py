@@ -1,4 +1,4 @@
-"""assistant/rasa_entry.py: Rasa's CLI with two CPU fixes that must not change Rasa's behaviour."""
+"""assistant/rasa_entry.py: Rasa's CLI with CPU fixes that must not change Rasa's behaviour."""
 from __future__ import annotations
 
 import subprocess
@@ -52,3 +52,26 @@ def test_runs_rasas_own_cli():
                                                                                "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr[-500:]
     assert "Rasa Version" in result.stdout and "3.6" in result.stdout
+
+
+def test_sqlite_tracker_store_keeps_its_connection(tmp_path):
+    import asyncio
+
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from sqlalchemy.pool import QueuePool
+
+    store = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(tmp_path / "tracker.db"))
+    assert isinstance(store.engine.pool, QueuePool)
+    tracker = DialogueStateTracker.from_events("citizen", [UserUttered("làm căn cước cần gì")])
+    asyncio.run(store.save(tracker))
+    connection = store.engine.pool._pool.queue[0].dbapi_connection
+    for _ in range(3):  # loads and saves reuse the one connection instead of reconnecting
+        loaded = asyncio.run(store.retrieve("citizen"))
+        loaded.update(UserUttered("còn lệ phí?"))
+        asyncio.run(store.save(loaded))
+    assert store.engine.pool.checkedin() == 1
+    assert store.engine.pool._pool.queue[0].dbapi_connection is connection
+    assert [e.text for e in asyncio.run(store.retrieve("citizen")).events if isinstance(e, UserUttered)] == \
+        ["làm căn cước cần gì"] + ["còn lệ phí?"] * 3
