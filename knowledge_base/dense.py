@@ -132,5 +132,21 @@ class DenseIndex:
         return cls(vectors, hashes)
 
 
+# Embedding cost grows with the query's length (~35 ms for 50 words on 2 busy cores); portal questions
+# can run to hundreds of words. Longer queries keep their opening (who and what) and their end (the
+# question itself, which citizens put last); BM25 still reads every word. No dev or check-set
+# question is this long, so the bound changes none of their results.
+QUERY_WORDS = 80
+QUERY_HEAD_WORDS = 25
+
+
+def bounded_query(text: str) -> str:
+    """At most QUERY_WORDS words of a query: the first QUERY_HEAD_WORDS and the last ones."""
+    words = text.split(" ")
+    if len(words) <= QUERY_WORDS:
+        return text
+    return " ".join(words[:QUERY_HEAD_WORDS] + words[-(QUERY_WORDS - QUERY_HEAD_WORDS):])
+
+
 def encode_query(encoder, prepared_query: str) -> np.ndarray:
     return _normalized(encoder.encode_queries([prepared_query]))[0]

@@ -15,6 +15,13 @@ from pathlib import Path
 from knowledge_base.text import abbreviations, fold, normalize
 
 _WORDS = re.compile(r"[^\W_]+")
+_TOKEN = re.compile(r"[^\W_]+|[\W_]+")  # words and the runs of spaces/punctuation between them
+_CLAUSE_MARK = re.compile(r"[.,;:!?()\n]")
+
+
+def _same_clause(tokens: list[str], left: int, right: int) -> bool:
+    """Whether nothing but spaces separates two word tokens (no comma, full stop, bracket ...)."""
+    return not any(_CLAUSE_MARK.search(tokens[j]) for j in range(left + 1, right))
 RESTORER_FILE = "diacritics.json"
 QUESTION_WORD_PRIOR = 50
 
@@ -45,25 +52,32 @@ class DiacriticRestorer:
         )
 
     def restore(self, text: str) -> str:
-        """Accent the words of a normalized text that were typed without any diacritics."""
-        words = text.split(" ")
-        out = list(words)
-        plain = [fold(w) == w and w.isalpha() for w in words]
-        for i, w in enumerate(words):
-            if not plain[i]:
+        """Accent the words of a normalized text that were typed without any diacritics.
+
+        Punctuation stays where it was ("cuoc," -> "cước,"), so a long message's words next to commas
+        and full stops are restored too; a pair is only looked up within a clause.
+        """
+        tokens = _TOKEN.findall(text)
+        out = list(tokens)
+        words = [m for m in range(len(tokens)) if _WORDS.fullmatch(tokens[m])]
+        for k, i in enumerate(words):
+            w = tokens[i]
+            if fold(w) != w or not w.isalpha():
                 continue
+            right = words[k + 1] if k + 1 < len(words) and _same_clause(tokens, i, words[k + 1]) else None
+            left = words[k - 1] if k > 0 and _same_clause(tokens, words[k - 1], i) else None
             choice = None
             # Prefer a pair seen in the catalogue, with the right neighbour first (phrases read left to right).
-            if i + 1 < len(words):
-                pair = self.bigrams.get(f"{w} {fold(words[i + 1])}")
+            if right is not None:
+                pair = self.bigrams.get(f"{w} {fold(tokens[right])}")
                 if pair:
                     choice = pair.split(" ")[0]
-            if choice is None and i > 0:
-                pair = self.bigrams.get(f"{fold(words[i - 1])} {w}")
+            if choice is None and left is not None:
+                pair = self.bigrams.get(f"{fold(tokens[left])} {w}")
                 if pair:
                     choice = pair.split(" ")[1]
             out[i] = choice or self.unigrams.get(w, w)
-        return " ".join(out)
+        return "".join(out)
 
     def save(self, directory: Path) -> None:
         payload = {"unigrams": self.unigrams, "bigrams": self.bigrams}

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from knowledge_base.decision import Candidate, Signals, decide
-from knowledge_base.dense import DenseIndex, encode_query, load_encoder
+from knowledge_base.dense import DenseIndex, bounded_query, encode_query, load_encoder
 from knowledge_base.diacritics import DiacriticRestorer
 from knowledge_base.errors import KnowledgeBaseError
 from knowledge_base.lexical import LexicalIndex
@@ -229,7 +229,7 @@ class KnowledgeBase:
                 system, candidates = "bm25", lexical_only
         vector = None
         if candidates is None:
-            vector = self._query_vector(self._accented(prepared, literal)) if system in ("dense", "hybrid") else None
+            vector = self._query_vector(bounded_query(self._accented(prepared, literal))) if system in ("dense", "hybrid") else None
             dense = self.dense.scores(vector) if vector is not None else None
             candidates = self._candidates(lexical, dense, mask, system, content, query_words, said, literal)
         signals = Signals(

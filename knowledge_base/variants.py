@@ -48,8 +48,8 @@ VARIANT_MARKERS: dict[str, tuple[str, ...]] = {
     "giải thể": ("giải thể", "đóng"),
     "khôi phục": ("khôi phục", "phục hồi"),
     "phục hồi": ("khôi phục", "phục hồi"),
-    # audience qualifier
-    "nước ngoài": ("nước ngoài", "ngoại quốc", "ngoại kiều", "việt kiều", "quốc tịch", "quốc tế", *_COUNTRIES),
+    # audience qualifier ("quốc tế" is no cue: an international driving licence is for Vietnamese drivers)
+    "nước ngoài": ("nước ngoài", "ngoại quốc", "ngoại kiều", "việt kiều", "quốc tịch", *_COUNTRIES),
 }
 
 _CLAUSE_END = re.compile(r"[,;:(]")

@@ -5,7 +5,8 @@ questions never used to tune weights or the abstention threshold), records each 
 prints a Markdown table plus the machine's load average (latency depends on it on a shared box).
 
 Usage (after `tthc kb import ../shared/data/dvc-procedures`):
-    .venv/bin/python scripts/kb_benchmark.py knowledge_base/devset/dev.jsonl
+    .venv/bin/python scripts/kb_benchmark.py knowledge_base/devset/dev.jsonl [--check knowledge_base/devset/citizen.jsonl]
+--check adds rows for an independent question set (all of it; never used for tuning).
 """
 from __future__ import annotations
 
@@ -49,12 +50,16 @@ def holdout_file(devset: Path) -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("devset", type=Path)
+    parser.add_argument("--check", type=Path, action="append", default=[], help="another question set to report in full (repeatable)")
     args = parser.parse_args()
+    for path in (args.devset, *args.check):
+        if not path.is_file():
+            sys.exit(f"error: {path} not found: pass question files in JSONL")
     holdout = holdout_file(args.devset)
     print("| set | system | " + " | ".join(COLUMNS) + " | peak RSS MB |")
     print("|" + "---|" * (len(COLUMNS) + 3))
     try:
-        for label, path in (("all", args.devset), ("holdout", holdout)):
+        for label, path in (("all", args.devset), ("holdout", holdout), *((p.stem, p) for p in args.check)):
             for system in ("bm25", "dense", "hybrid"):
                 metrics, rss = run_eval(path, system)
                 cells = [str(metrics[c]) for c in COLUMNS]

@@ -162,3 +162,15 @@ def test_dense_passages_name_the_procedure_and_what_it_delivers():
         "đổi tiền không đủ tiêu chuẩn lưu thông. Lĩnh vực: Ngân hàng. Kết quả: Tiền không đủ tiêu chuẩn lưu thông được thu đổi"
     )
     assert passages([record]) == [passage_text(record), result_passage_text(record)]
+
+
+def test_very_long_queries_are_embedded_by_their_opening_and_their_end():
+    from knowledge_base.dense import QUERY_HEAD_WORDS, QUERY_WORDS, bounded_query
+
+    short = "tôi muốn làm lại căn cước"
+    assert bounded_query(short) == short
+    words = [f"w{i}" for i in range(QUERY_WORDS + 40)]
+    kept = bounded_query(" ".join(words)).split(" ")
+    assert len(kept) == QUERY_WORDS
+    assert kept[:QUERY_HEAD_WORDS] == words[:QUERY_HEAD_WORDS]
+    assert kept[QUERY_HEAD_WORDS:] == words[-(QUERY_WORDS - QUERY_HEAD_WORDS):]

@@ -73,3 +73,10 @@ def test_plain_words_are_literal_in_a_question_typed_with_diacritics():
     assert content_syllables("lap di chuc cho cac con") == ["lap", "chuc"]
     assert "di" in query_terms("lập di chúc", literal=True)
     assert "di" not in query_terms("lap di chuc")
+
+
+def test_diacritics_restored_next_to_punctuation():
+    restorer = DiacriticRestorer.build(["Cấp thẻ căn cước", "Đăng ký thường trú", "Cấp lại giấy phép lái xe"])
+    # A long message's words before commas and full stops are restored, punctuation kept in place.
+    assert restorer.restore("mat the can cuoc, xin cap lai.") == "mat thẻ căn cước, xin cấp lại."
+    assert restorer.restore("(can cuoc)... cap lai?") == "(căn cước)... cấp lại?"
