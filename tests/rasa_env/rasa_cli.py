@@ -12,7 +12,10 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 RASA = Path(sys.executable).with_name("rasa")
 
 # Epochs for models trained inside tests: enough for the conversation tests, a fraction of production.
-TINY_EPOCHS = {"DIETClassifier": 60, "ResponseSelector": 20, "TEDPolicy": 5}
+TINY_EPOCHS = {
+    "DIETClassifier": 60,
+    "assistant.components.retrieval_response_selector.RetrievalIntentResponseSelector": 20,
+}
 
 
 def rasa_env() -> dict[str, str]:

@@ -2,7 +2,7 @@
 
 - `rasa data validate` is clean;
 - a tiny model (production config, fewer epochs) passes every conversation test in
-  tests/test_conversations.yml;
+  tests/test_conversations.yml, and answers small talk through the response selector;
 - NLU intent accuracy on a held-out 20 % split is reported and must stay above a floor.
 Slow (a few minutes): two trainings on this 2-core machine.
 """
@@ -70,6 +70,20 @@ def test_conversation_tests_pass(tiny_model, tmp_path):
     assert result.returncode == 0, details
     stories = yaml.safe_load((PROJECT_ROOT / "tests" / "test_conversations.yml").read_text(encoding="utf-8"))
     assert len(stories["stories"]) >= 30
+
+
+def test_small_talk_gets_a_selected_response_and_questions_skip_the_selector(tiny_model):
+    import asyncio
+
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(tiny_model))
+    small_talk = asyncio.run(agent.parse_message("bạn tên là gì vậy"))
+    assert small_talk["intent"]["name"] == "chitchat"
+    assert small_talk["response_selector"]["chitchat"]["response"]["intent_response_key"] == "chitchat/ask_name"
+    question = asyncio.run(agent.parse_message("làm căn cước cần giấy tờ gì"))
+    assert question["intent"]["name"] == "ask_documents"
+    assert "chitchat" not in question.get("response_selector", {})
 
 
 def test_held_out_intent_accuracy(tmp_path):
