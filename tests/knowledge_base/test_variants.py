@@ -33,6 +33,7 @@ def asked(question):
         ("đăng ký lại khai tử", ("lại",), 0),
         ("tôi bị mất giấy khai sinh", ("lại",), 0),  # a lost paper is re-issued
         ("bố tôi mới mất, làm giấy khai tử", ("lại",), 1),  # a bare "mất" is a death, not a loss
+        ("mat giay phep kinh doanh", ("lại",), 0),  # ... but losing a paper is
         ("doi dia chi ho kinh doanh", ("thay đổi",), 0),  # folded cue, no diacritics typed
         ("kết hôn với người Đài Loan", ("nước ngoài",), 0),  # a country names the foreign case
         ("đóng cửa tiệm không kinh doanh nữa", ("chấm dứt", "lại"), 1),
