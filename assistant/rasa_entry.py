@@ -11,6 +11,7 @@ under load showed (py-spy on a Rasa worker, scripts/load_test.py; docs/benchmark
   conversation is loaded: cached by type name (misses still take Rasa's own path).
 - SQLite tracker-store commits wait for no fsync (synchronous=NORMAL on the WAL file, see below).
 - SQLite tracker-store connections stay open between messages instead of one per database session.
+- Action calls carry the conversation's last ACTION_CALL_EVENTS events instead of the whole session.
 """
 from __future__ import annotations
 
@@ -18,6 +19,10 @@ import sys
 from typing import Any, Optional, Type
 
 _installed = False
+
+# Events sent with each custom-action call: about 17 turns. The actions look back at most 10 messages
+# (assistant/actions/support.py); slots, the latest message and the active loop are sent in full anyway.
+ACTION_CALL_EVENTS = 120
 
 
 def _install_response_validator() -> None:
@@ -103,6 +108,32 @@ def _install_sqlite_connection_pool() -> None:
     tracker_store.create_engine_kwargs = create_engine_kwargs
 
 
+def _install_action_call_event_window() -> None:
+    """Custom-action calls send the session's last ACTION_CALL_EVENTS events, not all of them.
+
+    Rasa serialises every event of the session into each action call, and the app server parses it
+    again: at 40 turns that is ~175 KB per call, a cost that grows with every turn of a conversation.
+    Everything else in the call is as Rasa builds it (`RemoteAction._action_call_format`): the tracker
+    state's slots, latest message, active loop and latest action, and the domain."""
+    import itertools
+
+    import rasa
+    from rasa.core.actions.action import RemoteAction
+    from rasa.shared.core.trackers import EventVerbosity
+
+    def _action_call_format(self: RemoteAction, tracker: Any, domain: Any) -> dict[str, Any]:
+        state = tracker.current_state(EventVerbosity.NONE)
+        first = max(0, len(tracker.events) - ACTION_CALL_EVENTS)
+        state["events"] = [event.as_dict() for event in itertools.islice(tracker.events, first, None)]
+        result = {"next_action": self._name, "sender_id": tracker.sender_id, "tracker": state,
+                  "version": rasa.__version__}
+        if not self._is_selective_domain_enabled() or domain.does_custom_action_explicitly_need_domain(self.name()):
+            result["domain"] = domain.as_dict()
+        return result
+
+    RemoteAction._action_call_format = _action_call_format
+
+
 def install() -> None:
     """Apply the fixes once (idempotent)."""
     global _installed
@@ -111,6 +142,7 @@ def install() -> None:
         _install_event_class_cache()
         _install_sqlite_durability()
         _install_sqlite_connection_pool()
+        _install_action_call_event_window()
         _installed = True
 
 

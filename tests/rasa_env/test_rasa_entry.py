@@ -75,3 +75,29 @@ def test_sqlite_tracker_store_keeps_its_connection(tmp_path):
     assert store.engine.pool._pool.queue[0].dbapi_connection is connection
     assert [e.text for e in asyncio.run(store.retrieve("citizen")).events if isinstance(e, UserUttered)] == \
         ["làm căn cước cần gì"] + ["còn lệ phí?"] * 3
+
+
+def test_action_calls_carry_the_latest_events_and_the_whole_state():
+    from rasa.core.actions.action import RemoteAction
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
+
+    domain = Domain.from_yaml('version: "3.1"\nslots:\n  procedure_code:\n    type: text\n'
+                              '    mappings: [{type: custom}]\n')
+    events = [SlotSet("procedure_code", "1.001234")]
+    for turn in range(40):
+        events += [ActionExecuted("action_listen"), UserUttered(f"câu hỏi {turn}"),
+                   ActionExecuted("action_answer_procedure")]
+    tracker = DialogueStateTracker.from_events("citizen", events, domain.slots)
+    call = remote_action()._action_call_format(tracker, domain)
+    full = tracker.current_state(EventVerbosity.ALL)
+    assert len(full["events"]) > rasa_entry.ACTION_CALL_EVENTS
+    assert call["tracker"]["events"] == full["events"][-rasa_entry.ACTION_CALL_EVENTS:]
+    assert {k: v for k, v in call["tracker"].items() if k != "events"} == \
+        {k: v for k, v in full.items() if k != "events"}
+    assert call["tracker"]["slots"]["procedure_code"] == "1.001234"  # set before the window, still sent
+    assert call["next_action"] == "action_answer_procedure" and call["sender_id"] == "citizen"
+    assert call["domain"] == domain.as_dict()
+
+    short = DialogueStateTracker.from_events("citizen", events[:7], domain.slots)
+    assert remote_action()._action_call_format(short, domain)["tracker"] == short.current_state(EventVerbosity.ALL)
