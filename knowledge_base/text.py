@@ -58,10 +58,13 @@ class Abbreviations:
     def __init__(self, table: dict[str, str], stopwords: list[str], keep_surface: set[str] = frozenset()):
         # key: tuple of folded syllables of the surface form; value: (expansion, keep the surface form?)
         self.table: dict[tuple[str, ...], tuple[str, bool]] = {}
+        # key -> the surface forms' syllables as written, for words typed with diacritics
+        self.surfaces: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
         for surface, expansion in table.items():
             key = tuple(syllables(normalize(surface)))
             if key:
                 self.table[key] = (normalize(expansion), surface in keep_surface)
+                self.surfaces.setdefault(key, []).append(tuple(_ACCENTED_WORD.findall(normalize(surface))))
         self.max_len = max((len(k) for k in self.table), default=0)
         # Accented forms match exactly; folded forms only match words typed without diacritics
         # (folding alone would make "căn" a stopword because "cần" is one).
@@ -98,6 +101,7 @@ class Abbreviations:
         Matching is on folded syllables, so "so do", "sổ đỏ" and "SỔ ĐỎ" all expand. Names and
         abbreviations are kept beside their expansion ("sổ đỏ giấy chứng nhận ..."), chat words are
         replaced ("ko" -> "không"). Unmatched words keep their original (possibly accented) form.
+        A syllable typed with diacritics must carry the surface form's own (see `_accents_agree`).
         """
         words = text.split(" ")
         folded = [" ".join(_WORD.findall(fold(w))) for w in words]
@@ -107,7 +111,7 @@ class Abbreviations:
             matched = False
             for length in range(min(self.max_len, len(words) - i), 0, -1):
                 key = tuple(" ".join(folded[i:i + length]).split())
-                if key and key in self.table:
+                if key and key in self.table and self._accents_agree(key, words[i:i + length]):
                     expansion, keep_surface = self.table[key]
                     if keep_surface and " ".join(words[i:i + length]) != expansion:
                         out.extend(words[i:i + length])
@@ -119,6 +123,17 @@ class Abbreviations:
                 out.append(words[i])
                 i += 1
         return " ".join(out)
+
+
+    def _accents_agree(self, key: tuple[str, ...], typed_words: list[str]) -> bool:
+        """Whether every typed syllable that carries diacritics is written so in one of the key's surfaces.
+
+        "hỏng" is not the chat "hông" (không), "cuối năm" is not "cưới"; plain syllables match any
+        surface that folds alike, so "so do" is "sổ đỏ" even among accented words.
+        """
+        typed = _ACCENTED_WORD.findall(" ".join(typed_words))
+        return any(len(surface) != len(typed) or all(fold(t) == t or t == w for t, w in zip(typed, surface))
+                   for surface in self.surfaces[key])
 
 
 @lru_cache(maxsize=1)

@@ -42,6 +42,18 @@ def test_chat_words_expand_and_unknown_words_stay_as_typed():
     assert prepare_query("mất sổ đỏ").startswith("mất sổ đỏ giấy chứng nhận")  # name kept beside expansion
 
 
+def test_a_word_typed_with_diacritics_expands_only_as_the_entry_is_written():
+    # "vật" is not the abbreviation "VAT", "hỏng" is not the chat "hông" (không), "cuối" is not "cưới".
+    assert prepare_query("vật liệu xây dựng") == "vật liệu xây dựng"
+    assert prepare_query("giấy tờ bị hỏng").endswith("bị hỏng")
+    assert prepare_query("cuối năm") == "cuối năm"
+    assert "giá trị gia tăng" in prepare_query("hoàn thuế VAT")
+    # Typed without diacritics, folding still decides; common phrases are matched before their last word.
+    assert "kết hôn" in prepare_query("toi muon cuoi vo")
+    assert prepare_query("bo sung ten cha") == "bổ sung ten cha"  # not "súng" (vũ khí)
+    assert prepare_query("dieu kien") == "điều kiện"  # not "kiện" (khởi kiện)
+
+
 def test_stopwords_are_decided_on_the_typed_form():
     # "cần" is a question word, "căn" (căn cước) is not; typed without diacritics "can" is ambiguous
     # and dropped as a unigram, while the bigram "can_cuoc" keeps the meaning.
