@@ -57,6 +57,11 @@ DENSE_SKIP_GAP: float | None = 0.3
 DENSE_SKIP_COVERAGE = 0.75
 RESULTS_KEPT = 10
 FIELD_AGREEMENT_SHARE = 0.5  # candidates scoring at least this share of the best count for field agreement
+# What an index's files mean: bumped whenever indexing changes (text normalisation, abbreviation
+# expansion, fields, restorer). An index of another format is rebuilt from its own stored records
+# (`rebuild`, which `tthc up` runs), so an upgraded deployment never searches a stale index.
+# 2: syllables typed with diacritics expand only as written ("vật" is no longer VAT).
+INDEX_FORMAT = 2
 KEEP_BUILDS = 2  # previous build stays so a process that opened it can still read lazily
 
 
@@ -93,6 +98,27 @@ class KnowledgeBase:
     def exists(data_dir: Path) -> bool:
         """Whether an active index exists under data_dir (open() would find one)."""
         return (index_dir(data_dir) / "manifest.json").exists()
+
+    @staticmethod
+    def is_current(data_dir: Path) -> bool:
+        """Whether the active index was built with this version's INDEX_FORMAT."""
+        try:
+            manifest = json.loads((index_dir(data_dir) / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        return isinstance(manifest, dict) and manifest.get("format") == INDEX_FORMAT
+
+    @classmethod
+    def rebuild(cls, data_dir: Path, model_path: Path | None, progress: bool = True) -> "KnowledgeBase":
+        """Index the active index's own records again (after an upgrade changed INDEX_FORMAT).
+
+        Unchanged records keep their dense vectors (content hash), so this is BM25 and the restorer only."""
+        catalog = index_dir(data_dir) / "catalog.jsonl"
+        try:
+            procedures = _read_catalog(catalog)
+        except (OSError, ValueError) as exc:
+            raise KnowledgeBaseError(f"cannot rebuild the index from {catalog} ({exc}): run `tthc kb import PATH`") from exc
+        return cls.build(procedures, data_dir, model_path, progress=progress)
 
     @classmethod
     def open(cls, data_dir: Path, model_path: Path | None = None, threads: int = 2) -> "KnowledgeBase":
@@ -158,7 +184,7 @@ class KnowledgeBase:
             dense.save(target)
         _write_catalog(target / "catalog.jsonl", procedures)
         manifest = {
-            "format": 1,
+            "format": INDEX_FORMAT,
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "procedures": len(procedures),
             "model": Path(model_path).name if model_path is not None else None,

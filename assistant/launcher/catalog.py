@@ -14,12 +14,17 @@ def ensure_embedding_model(settings: Settings) -> Path:
 
 
 def ensure_index(settings: Settings) -> None:
-    """Build the index from the seed catalogue when no index is active yet.
+    """Build the index from the seed catalogue when no index is active yet, and rebuild an index an
+    older version built (its own records, so an imported national catalogue stays).
 
-    An existing index is left unopened: the app server loads it, the launcher need not hold the
+    A current index is left unopened: the app server loads it, the launcher need not hold the
     embedding model in memory for the whole session."""
     data_dir = settings.data_dir
     if KnowledgeBase.exists(data_dir):
+        if not KnowledgeBase.is_current(data_dir):
+            print("==> The catalogue index was built by an older version: rebuilding it from its own records",
+                  flush=True)
+            KnowledgeBase.rebuild(data_dir, settings.embedding_model_path, progress=True)
         return
     seed = settings.resolve(settings.catalog.seed_path)
     print(f"==> Building the catalogue index from the seed catalogue {seed}", flush=True)

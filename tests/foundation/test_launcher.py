@@ -1,6 +1,8 @@
 """Set-up errors are one line naming the fix; the Rasa model retrains only when its inputs change."""
 from __future__ import annotations
 
+import json
+import re
 import socket
 import subprocess
 from pathlib import Path
@@ -75,3 +77,23 @@ def test_help_lists_subcommands():
     result = run_cli("--help")
     assert result.returncode == 0
     assert "up" in result.stdout
+
+
+def test_an_index_built_by_an_older_version_is_rebuilt_at_start(tmp_path: Path, capsys):
+    from assistant.launcher.catalog import ensure_index
+    from assistant.settings import CatalogSettings, Settings
+    from knowledge_base.store import KnowledgeBase, index_dir
+
+    settings = Settings(catalog=CatalogSettings(data_dir=tmp_path))
+    if not settings.embedding_model_path.exists():
+        pytest.skip("the embedding model is converted by set-up (./start or ./run-tests)")
+    ensure_index(settings)  # fresh machine: the seed catalogue
+    first = index_dir(tmp_path).resolve()
+    ensure_index(settings)  # current: left alone
+    assert index_dir(tmp_path).resolve() == first
+    manifest = first / "manifest.json"
+    manifest.write_text(re.sub(r'"format": \d+', '"format": 1', manifest.read_text(encoding="utf-8")), encoding="utf-8")
+    ensure_index(settings)
+    assert "built by an older version" in capsys.readouterr().out
+    assert KnowledgeBase.is_current(tmp_path) and index_dir(tmp_path).resolve() != first
+    assert len(KnowledgeBase.open(tmp_path).procedures()) == json.loads(manifest.read_text(encoding="utf-8"))["procedures"]

@@ -9,7 +9,7 @@ from knowledge_base.dense import passages
 from knowledge_base.errors import KnowledgeBaseError
 from knowledge_base.evaluation import evaluate, read_questions
 from knowledge_base.schema import Decision, Level, OnlineAvailability, SearchFilters
-from knowledge_base.store import KnowledgeBase, index_dir
+from knowledge_base.store import INDEX_FORMAT, KnowledgeBase, index_dir
 
 SEED_DEVSET = Path(__file__).resolve().parents[2] / "knowledge_base" / "devset" / "seed.jsonl"
 
@@ -174,3 +174,23 @@ def test_very_long_queries_are_embedded_by_their_opening_and_their_end():
     assert len(kept) == QUERY_WORDS
     assert kept[:QUERY_HEAD_WORDS] == words[:QUERY_HEAD_WORDS]
     assert kept[QUERY_HEAD_WORDS:] == words[-(QUERY_WORDS - QUERY_HEAD_WORDS):]
+
+
+def test_an_index_of_an_older_format_is_rebuilt_from_its_own_records(seed_procedures, tmp_path, counting_encoder):
+    encoder, model_dir = counting_encoder
+    old = KnowledgeBase.build(seed_procedures, tmp_path, model_dir, progress=False)
+    assert KnowledgeBase.is_current(tmp_path)
+    manifest = old.directory / "manifest.json"
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace(f'"format": {INDEX_FORMAT}', '"format": 1'),
+                        encoding="utf-8")
+    assert not KnowledgeBase.is_current(tmp_path)
+    embedded_before = encoder.passages_embedded
+    rebuilt = KnowledgeBase.rebuild(tmp_path, model_dir, progress=False)
+    assert KnowledgeBase.is_current(tmp_path) and rebuilt.directory != old.directory
+    assert [p.code for p in rebuilt.procedures()] == [p.code for p in old.procedures()]
+    assert encoder.passages_embedded == embedded_before  # unchanged records keep their vectors
+
+
+def test_rebuild_without_an_index_is_a_one_line_error(tmp_path):
+    with pytest.raises(KnowledgeBaseError, match="tthc kb import"):
+        KnowledgeBase.rebuild(tmp_path, None, progress=False)
