@@ -68,6 +68,9 @@ def import_command(args) -> int:
     m = kb.manifest
     print(f"Index: {m['procedures']} procedures, dense={'yes (' + str(m['embedded']) + ' embedded)' if m['model'] else 'no'}, "
           f"built in {m['build_seconds']} s -> {kb.directory}")
+    # Search uses the new index at once; the bot's NLU knows procedure names from its training data.
+    print("Next: `tthc nlu generate` adds these procedure names to the bot's NLU lookup table; "
+          "`tthc up` then retrains the Rasa model.")
     return 0
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -77,3 +78,12 @@ def test_malformed_eval_line_names_the_line(capsys, data_dir, tmp_path):
 def test_status_reports_the_active_index(capsys, data_dir):
     code, out, _ = run(capsys, "kb", "--data-dir", str(data_dir), "status")
     assert code == 0 and "procedures:" in out
+
+
+def test_import_reports_and_says_how_the_bot_learns_the_new_names(capsys, tmp_path):
+    seed_catalog = Path(__file__).resolve().parents[2] / "knowledge_base" / "catalog"
+    code, out, err = run(capsys, "kb", "--data-dir", str(tmp_path), "import", str(seed_catalog), "--no-dense")
+    assert code == 0, err
+    assert "Index: " in out and "dense=no" in out
+    assert "`tthc nlu generate`" in out.splitlines()[-1]
+    assert KnowledgeBase.open(tmp_path).procedures()
