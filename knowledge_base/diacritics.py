@@ -17,13 +17,13 @@ from knowledge_base.text import abbreviations, fold, normalize
 _WORDS = re.compile(r"[^\W_]+")
 _TOKEN = re.compile(r"[^\W_]+|[\W_]+")  # words and the runs of spaces/punctuation between them
 _CLAUSE_MARK = re.compile(r"[.,;:!?()\n]")
+RESTORER_FILE = "diacritics.json"
+QUESTION_WORD_PRIOR = 50
 
 
 def _same_clause(tokens: list[str], left: int, right: int) -> bool:
     """Whether nothing but spaces separates two word tokens (no comma, full stop, bracket ...)."""
     return not any(_CLAUSE_MARK.search(tokens[j]) for j in range(left + 1, right))
-RESTORER_FILE = "diacritics.json"
-QUESTION_WORD_PRIOR = 50
 
 
 class DiacriticRestorer:

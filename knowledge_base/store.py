@@ -16,6 +16,7 @@ import os
 import shutil
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +68,23 @@ KEEP_BUILDS = 2  # previous build stays so a process that opened it can still re
 
 def index_dir(data_dir: Path) -> Path:
     return Path(data_dir) / KB_LINK
+
+
+@dataclass(frozen=True)
+class _QuestionView:
+    """What the re-ranking reads of one question, derived once per search."""
+
+    content: list[str]  # folded content syllables (text.content_syllables)
+    said: str  # the question as variant cues are looked up in (variants.question_text)
+    literal: bool  # typed with diacritics: plain words mean what they say
+
+    @classmethod
+    def of(cls, prepared: str, literal: bool) -> "_QuestionView":
+        return cls(content_syllables(prepared, literal), question_text(prepared, literal), literal)
+
+    @property
+    def words(self) -> set[str]:
+        return set(self.content)
 
 
 class KnowledgeBase:
@@ -240,9 +258,8 @@ class KnowledgeBase:
             system = "bm25"
         prepared = prepare_query(query)
         literal = typed_with_diacritics(normalize(query))  # decided on what was typed, not the expansions
-        content = content_syllables(prepared, literal)
-        query_words = set(content)
-        said = question_text(prepared, literal)
+        question = _QuestionView.of(prepared, literal)
+        content = question.content
         lexical = self.lexical.scores(query_terms(prepared, literal))
         mask = self._filter_mask(filters)
         dense = None
@@ -250,14 +267,15 @@ class KnowledgeBase:
         if system == "hybrid" and DENSE_SKIP_GAP is not None:
             # Embedding the question is most of a hybrid search's time; when BM25 alone has a clear
             # winner that covers the question, dense retrieval would rarely change it.
-            lexical_only = self._candidates(lexical, None, mask, "bm25", content, query_words, said, literal)
+            lexical_only = self._candidates(lexical, None, mask, "bm25", question)
             if _lexically_sure(lexical_only):
                 system, candidates = "bm25", lexical_only
         vector = None
         if candidates is None:
-            vector = self._query_vector(bounded_query(self._accented(prepared, literal))) if system in ("dense", "hybrid") else None
+            if system in ("dense", "hybrid"):
+                vector = self._query_vector(bounded_query(self._accented(prepared, literal)))
             dense = self.dense.scores(vector) if vector is not None else None
-            candidates = self._candidates(lexical, dense, mask, system, content, query_words, said, literal)
+            candidates = self._candidates(lexical, dense, mask, system, question)
         signals = Signals(
             system=system,
             content_size=len(content),
@@ -271,18 +289,20 @@ class KnowledgeBase:
         )
         return candidates, signals
 
-    def _candidates(self, lexical, dense, mask, system: str, content: list[str], query_words: set[str],
-                    said: str, literal: bool) -> list[Candidate]:
+    def _candidates(self, lexical, dense, mask, system: str, question: _QuestionView) -> list[Candidate]:
         """Fuse the retrievers' scores, re-rank the pool by title precision and unasked variant markers,
-        keep the best RESULTS_KEPT. said/literal: the question as `variants.question_text` gives it."""
+        keep the best RESULTS_KEPT."""
         fused = _fuse(lexical, dense, system)
         if system != "dense":  # dense-only stays the plain embedding baseline
             fused = np.where(fused > 0, fused + self._prior, fused)
         fused = np.where(mask, fused, -np.inf)
         pool = [int(i) for i in np.argsort(-fused, kind="stable")[:CANDIDATES] if np.isfinite(fused[i]) and fused[i] > 0]
+        words = question.words
+        precision = {i: self.lexical.title_precision(i, words) for i in pool}
         if system != "dense":  # lexical evidence for "which of the matching titles": prefer the generic one
-            rescored = {i: float(fused[i]) + TITLE_PRECISION_WEIGHT * self.lexical.title_precision(i, query_words)
-                        - VARIANT_PENALTY * unmentioned(self._markers[i], said, literal) for i in pool}
+            rescored = {i: float(fused[i]) + TITLE_PRECISION_WEIGHT * precision[i]
+                        - VARIANT_PENALTY * unmentioned(self._markers[i], question.said, question.literal)
+                        for i in pool}
         else:
             rescored = {i: float(fused[i]) for i in pool}
         order = sorted(pool, key=lambda i: -rescored[i])[:RESULTS_KEPT]
@@ -290,8 +310,8 @@ class KnowledgeBase:
             Candidate(
                 index=i,
                 score=rescored[i],
-                coverage=_coverage(content, self.lexical.title_terms[i]),
-                precision=self.lexical.title_precision(i, query_words),
+                coverage=_coverage(question.content, self.lexical.title_terms[i]),
+                precision=precision[i],
             )
             for i in order
         ]

@@ -84,7 +84,8 @@ class Abbreviations:
         return not literal and fold(word) == word and word in self.folded_stopwords
 
     @classmethod
-    def load(cls, path: Path = ABBREVIATIONS_FILE, sections: tuple[str, ...] = ("abbreviations", "everyday_names", "chat")) -> "Abbreviations":
+    def load(cls, path: Path = ABBREVIATIONS_FILE,
+             sections: tuple[str, ...] = ("abbreviations", "everyday_names", "chat")) -> "Abbreviations":
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         table: dict[str, str] = {}
         keep: set[str] = set()
@@ -123,7 +124,6 @@ class Abbreviations:
                 out.append(words[i])
                 i += 1
         return " ".join(out)
-
 
     def _accents_agree(self, key: tuple[str, ...], typed_words: list[str]) -> bool:
         """Whether every typed syllable that carries diacritics is written so in one of the key's surfaces.

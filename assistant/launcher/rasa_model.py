@@ -24,7 +24,7 @@ def rasa_executable() -> Path:
 
 
 def rasa_server_command() -> list[str]:
-    """`rasa` through assistant/rasa_entry.py: Rasa's own CLI with two measured CPU fixes applied."""
+    """`rasa` through assistant/rasa_entry.py: Rasa's own CLI with its measured CPU fixes applied."""
     rasa_executable()  # the same clear error when the Rasa env is missing
     return [str(RASA_ENV / "bin" / "python"), "-m", "assistant.rasa_entry"]
 
