@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from knowledge_base.schema import Decision
+from knowledge_base.schema import Decision, Scope
 
 log = logging.getLogger(__name__)
 
@@ -148,3 +148,10 @@ def decide(candidates: list[Candidate], signals: Signals) -> Decision:
         and c.precision >= best.precision - CLARIFY_PRECISION_TOLERANCE
     ]
     return Decision.clarify if close else Decision.answer
+
+
+def administrative_scope(candidates: list[Candidate], signals: Signals) -> Scope:
+    """For an abstention: is the question still about administration (not in this catalogue) or off-topic?
+
+    Interim rule until the learned scope model lands: most of the question's words are catalogue vocabulary."""
+    return Scope.administrative if signals.content_size and signals.known_share >= 0.6 else Scope.off_topic

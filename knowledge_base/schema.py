@@ -137,10 +137,21 @@ class Decision(str, Enum):
     abstain = "abstain"  # nothing fits: say so, offer a human
 
 
+class Scope(str, Enum):
+    """Whose question is it: the catalogue's, another administrative matter's, or nobody's."""
+
+    catalogue = "catalogue"  # a procedure in this catalogue fits (decision answer or clarify)
+    administrative = "administrative"  # an administrative matter this catalogue does not hold
+    off_topic = "off_topic"  # small talk or unrelated to administration
+
+
 class SearchResponse(BaseModel):
     query: str
     decision: Decision
     results: list[SearchHit] = Field(default_factory=list)
+    # catalogue whenever decision is answer/clarify; for an abstention, whether the question is still
+    # administrative (say "not in our catalogue, ask here") or off-topic.
+    scope: Scope = Scope.catalogue
 
     @property
     def abstained(self) -> bool:

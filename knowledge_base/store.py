@@ -21,13 +21,15 @@ from pathlib import Path
 
 import numpy as np
 
-from knowledge_base.decision import Candidate, Signals, decide
+from knowledge_base.decision import Candidate, Signals, administrative_scope, decide
 from knowledge_base.dense import DenseIndex, bounded_query, encode_query, load_encoder
 from knowledge_base.diacritics import DiacriticRestorer
 from knowledge_base.errors import KnowledgeBaseError
 from knowledge_base.lexical import LexicalIndex
 from knowledge_base.schema import (
     LEVEL_LABELS,
+    Decision,
+    Scope,
     ONLINE_LABELS,
     Procedure,
     SearchFilters,
@@ -242,11 +244,12 @@ class KnowledgeBase:
         top_k = max(1, int(top_k))
         candidates, signals = self.rank(query, filters, system)
         decision = decide(candidates, signals)
+        scope = Scope.catalogue if decision != Decision.abstain else administrative_scope(candidates, signals)
         hits = [
             SearchHit(code=self._procedures[c.index].code, title=self._procedures[c.index].title, score=round(c.score, 4))
             for c in candidates[:top_k]
         ]
-        return SearchResponse(query=query, decision=decision, results=hits)
+        return SearchResponse(query=query, decision=decision, results=hits, scope=scope)
 
     def rank(self, query: str, filters: SearchFilters | None = None, system: str = "hybrid") -> tuple[list[Candidate], Signals]:
         """Ranked candidates (best first, at most RESULTS_KEPT) and the signals the decision uses."""
