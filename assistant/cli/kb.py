@@ -39,6 +39,15 @@ def register(subparsers) -> None:
     status = kb_sub.add_parser("status", help="show the active index")
     status.set_defaults(handler=status_command)
 
+    questions = kb_sub.add_parser("questions", help="generate training questions from the catalogue (JSONL, `kb eval` format)")
+    questions.add_argument("--catalog-dir", type=Path, help="catalogue to read (national directory or seed YAML); default: the active index")
+    questions.add_argument("--per-record", type=int, default=6, help="questions per record (default 6)")
+    questions.add_argument("--rules", type=int, default=None,
+                           help="no-answer questions about rules to add (default: one per two records; 0: none)")
+    questions.add_argument("--seed", type=int, default=13)
+    questions.add_argument("--out", type=Path, help="JSONL file to write (default: standard output)")
+    questions.set_defaults(handler=questions_command)
+
 
 def _paths(args) -> tuple[Path, Path]:
     settings = get_settings()
@@ -111,4 +120,38 @@ def status_command(args) -> int:
     print(f"index: {kb.directory}")
     print(f"procedures: {m['procedures']}  built: {m['built_at']}  dense model: {m['model'] or 'none'}"
           f"  dense search: {'on' if kb.has_dense else 'off'}")
+    return 0
+
+
+def questions_command(args) -> int:
+    from collections import Counter
+
+    from knowledge_base.questions import generate, rule_questions
+
+    if args.per_record < 1:
+        raise KnowledgeBaseError("--per-record must be at least 1")
+    if args.catalog_dir is not None:
+        from knowledge_base.importers import load_catalog
+
+        procedures = load_catalog(args.catalog_dir).procedures
+    else:
+        procedures = KnowledgeBase.open(_paths(args)[0], None).procedures()
+    if not procedures:
+        raise KnowledgeBaseError("no procedure to generate questions from: pass --catalog-dir PATH or run `tthc kb import PATH`")
+    generated = generate(procedures, per_record=args.per_record, seed=args.seed)
+    rules = len(procedures) // 2 if args.rules is None else max(0, args.rules)
+    generated += rule_questions(procedures, rules, seed=args.seed)
+    lines = [json.dumps({"id": f"gen-{i:06d}", "question": q.text, "gold": [q.code] if q.code else [],
+                         "aspect": q.aspect, "style": q.style, "group": q.group}, ensure_ascii=False)
+             for i, q in enumerate(generated, 1)]
+    text = "\n".join(lines) + "\n"
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    styles = Counter(q.style for q in generated)
+    print(f"{len(generated)} questions from {len(procedures)} procedures"
+          f"{' -> ' + str(args.out) if args.out else ''}: "
+          + ", ".join(f"{style} {n}" for style, n in sorted(styles.items())), file=sys.stderr)
     return 0
