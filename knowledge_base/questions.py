@@ -511,10 +511,13 @@ class _RecordGenerator:
             parts = [head] + kept[::-1]
         else:
             parts = [head] + kept
+        while len(parts) > 1 and len(_words(" ".join(parts))) > 18:  # too long: drop whole qualifiers first
+            parts.pop()
         text = " ".join(parts)
         if rng.random() < 0.3:
             text = _drop_filler(text, rng)
-        text = " ".join(_cut(_words(text), rng.randint(10, 16) if len(_words(text)) > 18 else 18))
+        words = _words(text)
+        text = " ".join(_cut(words, rng.randint(10, 16)) if len(words) > 18 else _strip_function_tail(words))
         if s.acronyms and rng.random() < 0.3:
             text = f"{text} {rng.choice(s.acronyms)}"
         if s.full_online and rng.random() < 0.6:
