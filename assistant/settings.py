@@ -69,15 +69,21 @@ class SecuritySettings(BaseModel):
 
     rate_limit_per_minute: int = 120  # sustained requests per client IP; 0 disables rate limiting
     rate_limit_burst: int = 40  # requests a client may send at once before the sustained rate applies
-    # Path prefixes not rate-limited: Rasa's action calls (internal, all from one IP) and liveness.
-    rate_limit_exempt_paths: list[str] = ["/webhook", "/health"]
+    # Path prefixes not rate-limited (liveness). Rasa's action calls (all from one address) are
+    # exempt only when they carry the action token (assistant/server/security.py).
+    rate_limit_exempt_paths: list[str] = ["/health"]
     max_body_bytes: int = 65536  # larger request bodies get a polite 413
-    # Rasa's action calls (POST /webhook) carry the whole conversation session, far over a citizen's
-    # request; a long chat must not lose its answers to the public cap.
+    # Rasa's action calls (POST /webhook, with the action token) carry the conversation's recent
+    # events, far over a citizen's request; a long chat must not lose its answers to the public cap.
     max_action_call_bytes: int = 8 * 1024 * 1024
     # Admin token (catalogue reload, staff views). Never in settings.yml: set TTHC_ADMIN_TOKEN
     # or put it in the untracked settings.local.yml. Empty = admin endpoints disabled (503).
     admin_token: str = ""
+    # Shared secret between Rasa and the app server's action endpoint (POST /webhook), sent by Rasa
+    # in the ACTION_TOKEN_HEADER header. Never in settings.yml: `tthc up` generates one per start
+    # unless TTHC_ACTION_TOKEN (or this key in settings.local.yml) sets it, e.g. for several hosts.
+    # An app server without one refuses every action call (503): never open.
+    action_token: str = ""
 
 
 class PrivacySettings(BaseModel):
@@ -114,6 +120,17 @@ class Settings(BaseModel):
     def zalo_outbox_path(self) -> Path:
         """Replies the Zalo channel could not deliver yet (written by the Rasa server, read by the CLI)."""
         return self.data_dir / "zalo_outbox.sqlite"
+
+
+ADMIN_TOKEN_ENV = "TTHC_ADMIN_TOKEN"
+ACTION_TOKEN_ENV = "TTHC_ACTION_TOKEN"
+ACTION_TOKEN_HEADER = "X-Action-Token"  # endpoints.yml sends it; assistant/server/security.py checks it
+
+
+def configured_secret(env_name: str, from_settings: str, environ: dict[str, str] | None = None) -> str:
+    """A secret from its environment variable, else from settings (settings.local.yml); '' if unset."""
+    environ = os.environ if environ is None else environ
+    return (environ.get(env_name, "") or from_settings or "").strip()
 
 
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

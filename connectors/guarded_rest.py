@@ -8,6 +8,10 @@ Same URL and payload as Rasa's built-in `rest` channel (POST /webhooks/rest/webh
   Retry-After). Loopback is exempt from the address limit: behind a reverse proxy on the same
   host every request comes from 127.0.0.1, so limit addresses at the proxy (see docs/security.md);
 - answers an empty/invisible message and one over `max_message_chars` with a polite reply itself.
+The client cannot set the tracker's input channel or message metadata (Rasa's REST channel takes
+both from the body): every message is recorded as channel "rest" without metadata.
+`GET /webhooks/rest/` is the readiness check (`tthc up` waits for it, because Rasa runs without its
+HTTP API): 200 once this worker has loaded the model, 503 before.
 After Rasa, a turn that produced no bot message at all (the action server down, an exception in
 Rasa) gets `silence_reply`, an apology with the portal link, instead of silence.
 Refusals carry a list with one bot message, the shape the widget renders.
@@ -83,6 +87,21 @@ class GuardedRestInput(RestInput):
         self.max_body_bytes = int(max_body_bytes)
         self.silence_reply = silence_reply or SILENCE_REPLY
 
+    # -- what the client may not choose ----------------------------------------------------------
+    def _extract_input_channel(self, req: Request) -> Text:
+        return self.name()
+
+    def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
+        return None
+
+    @staticmethod
+    def readiness(request: Request) -> Optional[HTTPResponse]:
+        """503 until this worker's agent has a loaded model; None lets Rasa's `{"status": "ok"}` answer."""
+        agent = getattr(request.app.ctx, "agent", None)
+        if agent is None or not agent.is_ready():
+            return response.json({"status": "loading"}, status=503)
+        return None
+
     # -- checks ------------------------------------------------------------------------------------
     @staticmethod
     def client_address(request: Request) -> str:
@@ -154,8 +173,11 @@ class GuardedRestInput(RestInput):
 
         @webhook.middleware("request")
         async def guard_webhook(request: Request) -> Optional[HTTPResponse]:
-            if request.method == "POST" and request.path.rstrip("/").endswith("/webhook"):
+            is_webhook = request.path.rstrip("/").endswith("/webhook")
+            if request.method == "POST" and is_webhook:
                 return self.guard(request)
+            if request.method == "GET" and not is_webhook:
+                return self.readiness(request)
             return None
 
         return webhook

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import sqlite3
@@ -15,7 +16,7 @@ import httpx
 
 from assistant.errors import SetupError
 from assistant.launcher.rasa_model import rasa_environment, rasa_server_command
-from assistant.settings import PROJECT_ROOT, Settings
+from assistant.settings import ACTION_TOKEN_ENV, ADMIN_TOKEN_ENV, PROJECT_ROOT, Settings, configured_secret
 from connectors.zalo.config import zalo_env_defaults
 
 
@@ -31,13 +32,32 @@ def ensure_port_free(host: str, port: int, what: str, setting: str) -> None:
             ) from None
 
 
+_generated_action_token = ""
+
+# The readiness check of the Rasa server: the web chat channel's status route (see rasa_server).
+RASA_READY_PATH = "/webhooks/rest/"
+
+
+def action_token(settings: Settings) -> str:
+    """The secret Rasa sends with each action call: TTHC_ACTION_TOKEN or settings.local.yml, else one
+    generated for this launcher run (both servers get it from here; it is never printed or stored)."""
+    global _generated_action_token
+    configured = configured_secret(ACTION_TOKEN_ENV, settings.security.action_token)
+    if configured:
+        return configured
+    if not _generated_action_token:
+        _generated_action_token = secrets.token_urlsafe(32)
+    return _generated_action_token
+
+
 def rasa_server_env(settings: Settings) -> dict[str, str]:
     """Values that endpoints.yml and credentials.yml read through ${VAR} substitution."""
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
-    return rasa_environment({
+    env = rasa_environment({
         **zalo_env_defaults(),  # unset ZALO_* -> "": Rasa refuses unset ${VAR}; the channel then stays off
         "TTHC_ACTION_ENDPOINT_URL": f"{settings.server.app_url}/webhook",
+        ACTION_TOKEN_ENV: action_token(settings),
         "TTHC_TRACKER_DB": str(data_dir / "rasa_tracker.db"),
         "TTHC_LOCK_DB": str(data_dir / "rasa_locks.db"),
         "SANIC_WORKERS": str(max(1, settings.server.rasa_workers)),
@@ -47,6 +67,8 @@ def rasa_server_env(settings: Settings) -> dict[str, str]:
         "SANIC_KEEP_ALIVE": "false",
         "TTHC_ZALO_OUTBOX": str(settings.zalo_outbox_path),
     })
+    env.pop(ADMIN_TOKEN_ENV, None)  # Rasa has no admin actions
+    return env
 
 
 @dataclass
@@ -94,7 +116,7 @@ def app_server(settings: Settings, log_dir: Path) -> Server:
         # One BLAS thread: the per-question matrix-vector product over the catalogue is tiny, and a
         # second thread only waits for a busy core under load.
         env=dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", OMP_WAIT_POLICY="PASSIVE",
-                 OPENBLAS_NUM_THREADS="1"),
+                 OPENBLAS_NUM_THREADS="1", **{ACTION_TOKEN_ENV: action_token(settings)}),
         log_path=log_dir / "app.log",
     )
 
@@ -114,15 +136,19 @@ def use_write_ahead_log(db_path: Path) -> None:
 
 
 def rasa_server(settings: Settings, model: Path, log_dir: Path) -> Server:
+    """Rasa without its HTTP API: the port carries only the input channels (web chat, Zalo).
+
+    With `--enable-api` anyone reaching the port could read and write conversations and unload or
+    replace the model; nothing here needs the API, so it stays off (docs/security.md)."""
     env = rasa_server_env(settings)
     use_write_ahead_log(Path(env["TTHC_TRACKER_DB"]))
     return Server(
         name="Rasa server",
-        command=[*rasa_server_command(), "run", "--model", str(model), "--enable-api",
+        command=[*rasa_server_command(), "run", "--model", str(model),
                  "--interface", settings.server.host, "--port", str(settings.server.rasa_port),
                  "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
                  "--cors", *chat_origins(settings)],
-        ready_url=f"{settings.server.rasa_url}/status",
+        ready_url=f"{settings.server.rasa_url}{RASA_READY_PATH}",
         env=env,
         log_path=log_dir / "rasa.log",
     )

@@ -1,14 +1,18 @@
-"""Security for the app server: admin token, per-client rate limit, request body cap.
+"""Security for the app server: admin token, action-call secret, per-client rate limit, body cap.
 
 - `require_admin_token`: FastAPI dependency for admin actions (catalogue reload, staff views).
   The token comes from env `TTHC_ADMIN_TOKEN` or `security.admin_token` in the untracked
   settings.local.yml; it is compared in constant time. Accepted as `Authorization: Bearer <token>`,
   `X-Admin-Token: <token>`, or HTTP Basic with the token as password (so a staff member's browser
   prompts for it). Unset token → admin endpoints answer 503 (disabled), never open.
+- Action calls (`POST ACTION_CALL_PATH`, from Rasa only) must carry the shared secret in the
+  `X-Action-Token` header (endpoints.yml sends it; `tthc up` generates it unless
+  `TTHC_ACTION_TOKEN` / `security.action_token` sets it). Checked before the body is read:
+  without it → 401, wrong → 403, none configured → 503; compared in constant time.
 - `RequestGuardMiddleware`: pure ASGI middleware that refuses bodies over `security.max_body_bytes`
-  (413; Rasa's action calls on `ACTION_CALL_PATH` over `security.max_action_call_bytes`) and applies
-  a per-client token bucket (429 with Retry-After) to every path except
-  `security.rate_limit_exempt_paths` (Rasa's internal action calls, liveness).
+  (413; authenticated action calls over `security.max_action_call_bytes`) and applies a per-client
+  token bucket (429 with Retry-After) to every path except `security.rate_limit_exempt_paths`
+  (liveness; the action path only for calls that carry the secret).
 """
 from __future__ import annotations
 
@@ -17,15 +21,21 @@ import binascii
 import hmac
 import json
 import math
-import os
 from typing import Any, Awaitable, Callable
 
 from fastapi import FastAPI, HTTPException, Request, status
 
 from assistant.ratelimit import TokenBucketLimiter
-from assistant.settings import SecuritySettings, Settings, get_settings
+from assistant.settings import (
+    ACTION_TOKEN_ENV,
+    ACTION_TOKEN_HEADER,
+    ADMIN_TOKEN_ENV,
+    SecuritySettings,
+    Settings,
+    configured_secret,
+    get_settings,
+)
 
-ADMIN_TOKEN_ENV = "TTHC_ADMIN_TOKEN"
 ACTION_CALL_PATH = "/webhook"  # where Rasa calls the custom actions (routers/actions.py)
 
 Scope = dict[str, Any]
@@ -39,10 +49,32 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 def configured_admin_token(settings: Settings | None = None) -> str:
     """The admin token from the environment, else from settings (settings.local.yml); '' if unset."""
-    token = os.environ.get(ADMIN_TOKEN_ENV, "")
-    if not token:
-        token = (settings or get_settings()).security.admin_token
-    return token.strip()
+    return configured_secret(ADMIN_TOKEN_ENV, (settings or get_settings()).security.admin_token)
+
+
+def configured_action_token(settings: Settings | None = None) -> str:
+    """The action-call secret Rasa sends (environment first, then settings); '' if unset."""
+    return configured_secret(ACTION_TOKEN_ENV, (settings or get_settings()).security.action_token)
+
+
+def action_call_refusal(presented: str | None, expected: str) -> tuple[int, str] | None:
+    """(status, Vietnamese detail) refusing an action call, or None when it carries the secret."""
+    if not expected:
+        return 503, (f"Điểm gọi hành động đang tắt: máy chủ chưa đặt {ACTION_TOKEN_ENV} "
+                     "(tthc up tự tạo khi khởi động).")
+    if not presented:
+        return 401, f"Chỉ máy chủ Rasa được gọi điểm này (thiếu header {ACTION_TOKEN_HEADER})."
+    if not hmac.compare_digest(presented.strip().encode("utf-8"), expected.encode("utf-8")):
+        return 403, f"Header {ACTION_TOKEN_HEADER} không đúng."
+    return None
+
+
+def require_action_token(request: Request) -> None:
+    """FastAPI dependency for the action endpoint (the middleware checks the same before the body)."""
+    settings = getattr(request.app.state, "settings", None)
+    refusal = action_call_refusal(request.headers.get(ACTION_TOKEN_HEADER), configured_action_token(settings))
+    if refusal is not None:
+        raise HTTPException(refusal[0], detail=refusal[1])
 
 
 def _presented_token(request: Request) -> str | None:
@@ -115,8 +147,10 @@ class _BodyTooLarge(Exception):
 class RequestGuardMiddleware:
     """Body size cap (413) and per-client rate limit (429) in front of the whole app."""
 
-    def __init__(self, app: ASGIApp, security: SecuritySettings, limiter: TokenBucketLimiter | None = None) -> None:
+    def __init__(self, app: ASGIApp, security: SecuritySettings, limiter: TokenBucketLimiter | None = None,
+                 settings: Settings | None = None) -> None:
         self.app = app
+        self.settings = settings
         self.max_body_bytes = security.max_body_bytes
         self.max_action_call_bytes = security.max_action_call_bytes
         self.exempt_paths = tuple(security.rate_limit_exempt_paths)
@@ -135,14 +169,25 @@ class RequestGuardMiddleware:
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")
-        if self.limiter is not None and not path.startswith(self.exempt_paths):
+        headers = dict(scope.get("headers") or [])
+        action_call = path.rstrip("/") == ACTION_CALL_PATH
+        if action_call:
+            # Before the body is read: an unauthenticated caller never gets the large action-call cap.
+            presented = headers.get(ACTION_TOKEN_HEADER.lower().encode())
+            refusal = action_call_refusal(presented.decode("latin-1") if presented else None,
+                                          configured_action_token(self.settings))
+            if refusal is not None:
+                await _send_json(send, refusal[0], {"detail": refusal[1]})
+                return
+        exempt = action_call or path.startswith(self.exempt_paths)
+        if self.limiter is not None and not exempt:
             wait = self.limiter.acquire(self.client_key(scope))
             if wait > 0:
                 retry_after = max(1, math.ceil(wait))
                 await _send_json(send, 429, {"detail": rate_limited_message(retry_after)}, {"Retry-After": str(retry_after)})
                 return
-        body_limit = self.max_action_call_bytes if path == ACTION_CALL_PATH else self.max_body_bytes
-        declared = dict(scope.get("headers") or []).get(b"content-length")
+        body_limit = self.max_action_call_bytes if action_call else self.max_body_bytes
+        declared = headers.get(b"content-length")
         if declared is not None:
             try:
                 declared_size = int(declared)
@@ -188,4 +233,4 @@ class RequestGuardMiddleware:
 def install_security(app: FastAPI, settings: Settings) -> None:
     """Wire the guard middleware and make settings visible to `require_admin_token`."""
     app.state.settings = settings
-    app.add_middleware(RequestGuardMiddleware, security=settings.security)
+    app.add_middleware(RequestGuardMiddleware, security=settings.security, settings=settings)

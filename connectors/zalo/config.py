@@ -23,12 +23,21 @@ ENV_VARS = {
 DEFAULT_API_BASE = "https://openapi.zalo.me"
 DEFAULT_OAUTH_URL = "https://oauth.zaloapp.com/v4/oa/access_token"
 DEFAULT_OUTBOX_PATH = "var/zalo_outbox.sqlite"
+# Zalo's API addresses, also from the environment so a test (or a province's egress proxy) can
+# point a real `tthc up` elsewhere; unset = Zalo's own.
+URL_ENV_VARS = {
+    "ZALO_API_BASE": DEFAULT_API_BASE,
+    "ZALO_OAUTH_URL": DEFAULT_OAUTH_URL,
+}
 
 
 def zalo_env_defaults(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Empty values for the Zalo variables that are unset, so Rasa can read credentials.yml."""
+    """Values for the Zalo variables that are unset, so Rasa can read credentials.yml: secrets
+    empty (the channel then stays off), API addresses Zalo's own."""
     environ = os.environ if environ is None else environ
-    return {name: "" for name in ENV_VARS if name not in environ}
+    defaults = {name: "" for name in ENV_VARS if name not in environ}
+    defaults.update({name: url for name, url in URL_ENV_VARS.items() if name not in environ})
+    return defaults
 
 
 class ConfigError(Exception):

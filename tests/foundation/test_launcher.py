@@ -97,3 +97,24 @@ def test_an_index_built_by_an_older_version_is_rebuilt_at_start(tmp_path: Path, 
     assert "built by an older version" in capsys.readouterr().out
     assert KnowledgeBase.is_current(tmp_path) and index_dir(tmp_path).resolve() != first
     assert len(KnowledgeBase.open(tmp_path).procedures()) == json.loads(manifest.read_text(encoding="utf-8"))["procedures"]
+
+
+def test_both_servers_share_one_action_token_and_rasa_runs_without_its_api(monkeypatch, tmp_path: Path):
+    """Issue 12: the action endpoint's secret is generated for the run (or configured) and given to both
+    servers; Rasa's HTTP API stays off, and Rasa gets no admin token."""
+    from assistant.settings import load_settings
+
+    for name in ("TTHC_ACTION_TOKEN", "TTHC_SECURITY__ACTION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TTHC_ADMIN_TOKEN", "admin-secret")
+    monkeypatch.setattr(processes, "_generated_action_token", "")
+    settings = load_settings({"TTHC_CATALOG__DATA_DIR": str(tmp_path)})
+    app, rasa = processes.app_server(settings, tmp_path), processes.rasa_server(settings, tmp_path / "m.tar.gz", tmp_path)
+    token = app.env["TTHC_ACTION_TOKEN"]
+    assert len(token) >= 40 and rasa.env["TTHC_ACTION_TOKEN"] == token
+    assert "--enable-api" not in rasa.command and not rasa.ready_url.endswith("/status")
+    assert "TTHC_ADMIN_TOKEN" not in rasa.env
+    monkeypatch.setattr(processes, "_generated_action_token", "")
+    assert processes.action_token(settings) != token  # a new one per run, never stored
+    monkeypatch.setenv("TTHC_ACTION_TOKEN", "from-the-environment")
+    assert processes.rasa_server(settings, tmp_path / "m.tar.gz", tmp_path).env["TTHC_ACTION_TOKEN"] == "from-the-environment"

@@ -40,6 +40,7 @@ def endpoints_env(monkeypatch, directory: Path) -> None:
     monkeypatch.setenv("TTHC_TRACKER_DB", str(directory / "trackers.db"))
     monkeypatch.setenv("TTHC_LOCK_DB", str(directory / "locks.db"))
     monkeypatch.setenv("TTHC_ACTION_ENDPOINT_URL", "http://127.0.0.1:1/webhook")
+    monkeypatch.setenv("TTHC_ACTION_TOKEN", "test-action-token")
 
 
 def endpoint_config(file_name: str, key: str):

@@ -119,7 +119,8 @@ def redis_server():
 @pytest.fixture
 def scale_out_env(monkeypatch, postgres_server, redis_server):
     for name, value in {**postgres_server, **redis_server,
-                        "TTHC_ACTION_ENDPOINT_URL": "http://127.0.0.1:1/webhook"}.items():
+                        "TTHC_ACTION_ENDPOINT_URL": "http://127.0.0.1:1/webhook",
+                        "TTHC_ACTION_TOKEN": "test-action-token"}.items():
         monkeypatch.setenv(name, value)
 
 

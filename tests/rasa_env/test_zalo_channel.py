@@ -29,7 +29,7 @@ from sanic import Sanic  # noqa: E402
 from assistant.reply import split_text  # noqa: E402
 from connectors.guarded_rest import EMPTY_MESSAGE_REPLY  # noqa: E402
 from connectors.zalo.channel import FAILURE_REPLY, NON_TEXT_REPLY, ZaloInput  # noqa: E402
-from connectors.zalo.config import ENV_VARS, zalo_env_defaults  # noqa: E402
+from connectors.zalo.config import ENV_VARS, URL_ENV_VARS, zalo_env_defaults  # noqa: E402
 from connectors.zalo.logs import user_ref  # noqa: E402
 from connectors.zalo.messages import MAX_TEXT_CHARS  # noqa: E402
 from connectors.zalo.signature import signature_header  # noqa: E402
@@ -546,7 +546,7 @@ def test_credentials_yml_block_loads_through_rasa_with_unset_secrets(monkeypatch
     """The committed credentials.yml starts Rasa on a machine without Zalo secrets."""
     from rasa.core.run import create_http_input_channels
 
-    for name in ENV_VARS:
+    for name in [*ENV_VARS, *URL_ENV_VARS]:
         monkeypatch.delenv(name, raising=False)
     for name, value in zalo_env_defaults().items():
         monkeypatch.setenv(name, value)
@@ -559,8 +559,9 @@ def test_credentials_yml_block_loads_through_rasa_with_unset_secrets(monkeypatch
 
 
 def test_env_defaults_fill_only_unset_variables():
-    assert zalo_env_defaults({"ZALO_APP_ID": "123"}) == {
-        name: "" for name in ENV_VARS if name != "ZALO_APP_ID"}
+    assert zalo_env_defaults({"ZALO_APP_ID": "123", "ZALO_API_BASE": "http://127.0.0.1:9"}) == {
+        **{name: "" for name in ENV_VARS if name != "ZALO_APP_ID"},
+        "ZALO_OAUTH_URL": "https://oauth.zaloapp.com/v4/oa/access_token"}
 
 
 def test_user_refs_are_stable_and_distinct():

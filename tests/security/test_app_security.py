@@ -1,5 +1,5 @@
-"""Admin token, rate limit and body cap on a small FastAPI app built with the real middleware,
-plus the wiring in create_app()."""
+"""Admin token, action-call secret, rate limit and body cap on a small FastAPI app built with the
+real middleware, plus the wiring in create_app()."""
 from __future__ import annotations
 
 import base64
@@ -8,10 +8,18 @@ import pytest
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 
-from assistant.server.security import ADMIN_TOKEN_ENV, install_security, require_admin_token
-from assistant.settings import load_settings
+from assistant.server.security import ADMIN_TOKEN_ENV, install_security, require_action_token, require_admin_token
+from assistant.settings import ACTION_TOKEN_ENV, ACTION_TOKEN_HEADER, load_settings
 
 TOKEN = "s3cret-admin-token"
+ACTION_TOKEN = "s3cret-action-token"
+FROM_RASA = {ACTION_TOKEN_HEADER: ACTION_TOKEN}
+
+
+@pytest.fixture(autouse=True)
+def action_token(monkeypatch):
+    """The app server as `tthc up` starts it: with the action token Rasa sends."""
+    monkeypatch.setenv(ACTION_TOKEN_ENV, ACTION_TOKEN)
 
 
 def make_settings(**security):
@@ -35,7 +43,7 @@ def make_app(**security) -> FastAPI:
     def ping():
         return {"pong": True}
 
-    @app.post("/webhook")
+    @app.post("/webhook", dependencies=[Depends(require_action_token)])
     def webhook():
         return {"ok": True}
 
@@ -107,8 +115,45 @@ def test_rate_limit_per_client_with_retry_after():
 
 def test_exempt_paths_are_not_limited():
     client = TestClient(make_app(rate_limit_per_minute=6, rate_limit_burst=1))
-    assert [client.post("/webhook").status_code for _ in range(5)] == [200] * 5
+    assert [client.post("/webhook", headers=FROM_RASA).status_code for _ in range(5)] == [200] * 5
+    assert [client.get("/health").status_code for _ in range(3)] == [404] * 3  # exempt: no 429
     assert [client.get("/ping").status_code for _ in range(2)] == [200, 429]
+
+
+@pytest.mark.parametrize("headers, status", [
+    ({}, 401),
+    ({ACTION_TOKEN_HEADER: "wrong"}, 403),
+    ({"Authorization": f"Bearer {ACTION_TOKEN}"}, 401),  # only the action header counts
+    ({ACTION_TOKEN_HEADER: TOKEN}, 403),  # the admin token is not the action token
+])
+def test_action_calls_need_the_action_token(headers, status):
+    client = TestClient(make_app(rate_limit_per_minute=0))
+    response = client.post("/webhook", json={"next_action": "action_x"}, headers=headers)
+    assert response.status_code == status
+    assert ACTION_TOKEN_HEADER in response.json()["detail"]
+    assert client.post("/webhook/", headers=headers).status_code == status  # trailing slash too
+
+
+def test_action_endpoint_is_closed_when_no_token_is_configured(monkeypatch):
+    monkeypatch.delenv(ACTION_TOKEN_ENV, raising=False)
+    client = TestClient(make_app(rate_limit_per_minute=0, action_token=""))
+    response = client.post("/webhook", headers={ACTION_TOKEN_HEADER: ""})
+    assert response.status_code == 503 and ACTION_TOKEN_ENV in response.json()["detail"]
+    assert client.post("/webhook", headers={ACTION_TOKEN_HEADER: "anything"}).status_code == 503
+
+
+def test_action_token_from_settings_local(monkeypatch):
+    monkeypatch.delenv(ACTION_TOKEN_ENV, raising=False)
+    client = TestClient(make_app(rate_limit_per_minute=0, action_token="from-local-file"))
+    assert client.post("/webhook", headers={ACTION_TOKEN_HEADER: "from-local-file"}).status_code == 200
+    assert client.post("/webhook", headers=FROM_RASA).status_code == 403
+
+
+def test_unauthenticated_action_calls_are_refused_before_the_body_is_read():
+    """Without the token the large action-call cap never applies."""
+    client = TestClient(make_app(rate_limit_per_minute=0, max_body_bytes=1024, max_action_call_bytes=8192))
+    assert client.post("/webhook", content=b"x" * 5000).status_code == 401
+    assert client.post("/webhook", content=b"x" * 5000, headers=FROM_RASA).status_code == 200
 
 
 def test_body_over_cap_gets_polite_413():
@@ -145,8 +190,8 @@ def test_rasa_action_calls_have_their_own_larger_cap():
     """Rasa sends the whole conversation session with every action call: a long chat exceeds the
     public cap, and its answers must not be refused (they were, as 413, after about 20 turns)."""
     client = TestClient(make_app(rate_limit_per_minute=0, max_body_bytes=1024, max_action_call_bytes=8192))
-    assert client.post("/webhook", content=b"x" * 5000).status_code == 200
-    assert client.post("/webhook", content=b"x" * 9000).status_code == 413
+    assert client.post("/webhook", content=b"x" * 5000, headers=FROM_RASA).status_code == 200
+    assert client.post("/webhook", content=b"x" * 9000, headers=FROM_RASA).status_code == 413
     assert client.post("/echo", json={"text": "x" * 5000}).status_code == 413
 
 
@@ -166,11 +211,17 @@ def test_create_app_wires_security_and_admin_reload(monkeypatch):
     assert client.post("/admin/reload").status_code == 401
     assert client.post("/admin/reload", headers={"X-Admin-Token": "wrong"}).status_code == 403
     assert client.post("/api/search", content=b"x" * 2000).status_code == 413
-    assert client.post("/webhook", content=b"x" * 5000).status_code == 413
+    assert client.post("/webhook", content=b"x" * 5000, headers=FROM_RASA).status_code == 413
+    assert client.post("/webhook", json={"next_action": "action_answer_procedure"}).status_code == 401
+    assert "/webhook" not in app_paths(create_app(settings))  # not in the public API docs
     # CORS stays outermost: a browser on an allowed origin can read the polite refusal.
     origin = settings.server.allowed_origins[0]
-    refused = client.post("/webhook", content=b"x" * 5000, headers={"Origin": origin})
+    refused = client.post("/webhook", content=b"x" * 5000, headers={"Origin": origin, **FROM_RASA})
     assert refused.headers.get("access-control-allow-origin") == origin
+
+
+def app_paths(app) -> set[str]:
+    return set(app.openapi()["paths"])
 
 
 def test_every_admin_and_staff_data_route_needs_the_token(monkeypatch):

@@ -13,9 +13,11 @@ pytest.importorskip("knowledge_base.store", reason="knowledge_base.store has not
 from assistant import conversation_log  # noqa: E402
 from assistant.server import deps  # noqa: E402
 from assistant.server.app import create_app  # noqa: E402
+from assistant.settings import ACTION_TOKEN_ENV, ACTION_TOKEN_HEADER  # noqa: E402
 from knowledge_base.importers import load_catalog  # noqa: E402
 from knowledge_base.store import KnowledgeBase  # noqa: E402
 
+ACTION_TOKEN = "test-action-token"
 SAMPLE_CATALOG = Path(__file__).resolve().parent.parent / "fixtures" / "web_catalog.yaml"
 
 BAD_INPUTS = {
@@ -45,7 +47,8 @@ def sample_kb(tmp_path_factory) -> KnowledgeBase:
 def client(sample_kb, tmp_path, monkeypatch) -> TestClient:
     monkeypatch.setattr(deps, "_kb", sample_kb)
     monkeypatch.setattr(conversation_log, "default_db_path", lambda: tmp_path / "app.db")
-    return TestClient(create_app())
+    monkeypatch.setenv(ACTION_TOKEN_ENV, ACTION_TOKEN)  # the action calls below come "from Rasa"
+    return TestClient(create_app(), headers={ACTION_TOKEN_HEADER: ACTION_TOKEN})
 
 
 def action_call(text: str, intent: str = "ask_procedure") -> dict:

@@ -6,10 +6,13 @@ It serves, on 127.0.0.1, the two endpoints the connector calls:
 It runs an aiohttp server in its own thread and event loop, so it keeps answering while the
 test's loop awaits the connector. Tell it to expire the token, answer HTTP 500 n times, return a
 Zalo error code n times, or go down (stop listening) and come back on the same port.
-Needs aiohttp (present in both environments).
+Needs aiohttp (in the Rasa environment). A test in the app environment runs it as a process,
+`.venv-rasa/bin/python -m tests.support.fake_zalo --port N`, and reads what it received from
+`GET /_fake/sent` (the accepted message bodies) and `GET /_fake/requests` (every request's path).
 """
 from __future__ import annotations
 
+import argparse
 import asyncio
 import threading
 from dataclasses import dataclass, field
@@ -118,6 +121,9 @@ class FakeZalo:
         app = web.Application()
         app.router.add_post(SEND_PATH, self._send)
         app.router.add_post(OAUTH_PATH, self._oauth)
+        app.router.add_get("/_fake/sent", lambda request: web.json_response(self.sent_messages()))
+        app.router.add_get("/_fake/requests", lambda request: web.json_response(
+            [{"path": r.path, "accepted": r.accepted, "form": r.form} for r in self.requests]))
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
 
@@ -155,3 +161,19 @@ class FakeZalo:
         self.valid_refresh_token = f"refresh-refreshed-{self.refresh_count}"
         return web.json_response({"access_token": self.valid_access_token,
                                   "refresh_token": self.valid_refresh_token, "expires_in": "90000"})
+
+
+def main() -> None:
+    """Serve the fake until killed (for tests that run in the app environment, without aiohttp)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--app-id", default="test-app")
+    parser.add_argument("--app-secret", default="test-app-secret")
+    args = parser.parse_args()
+    fake = FakeZalo(app_id=args.app_id, app_secret=args.app_secret, port=args.port).start()
+    print(f"fake Zalo listening on {fake.url}", flush=True)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

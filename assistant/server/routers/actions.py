@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from rasa_sdk.executor import ActionExecutor
 from rasa_sdk.interfaces import ActionExecutionRejection, ActionMissingDomainException, ActionNotFoundException
 
-from assistant.server.security import ACTION_CALL_PATH
+from assistant.server.security import ACTION_CALL_PATH, require_action_token
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["actions"])
@@ -17,7 +17,9 @@ executor = ActionExecutor()
 executor.register_package("assistant.actions")
 
 
-@router.post(ACTION_CALL_PATH, summary="Run a custom action (called by the Rasa server)")
+# Only Rasa may call it (shared secret, see assistant/server/security.py); not in the public API docs.
+@router.post(ACTION_CALL_PATH, summary="Run a custom action (called by the Rasa server)",
+             dependencies=[Depends(require_action_token)], include_in_schema=False)
 async def run_action(request: Request) -> JSONResponse:
     try:
         action_call = await request.json()
