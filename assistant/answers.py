@@ -6,6 +6,7 @@ field, the reply says so and points to the one-stop counter instead of guessing 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from difflib import SequenceMatcher
 
 from assistant.dossier_tracking import TrackingResult, TrackingStatus
 from assistant.reply import Button, Link, Reply
@@ -21,6 +22,7 @@ from knowledge_base.schema import (
     ProcessingTime,
     SearchHit,
 )
+from knowledge_base.text import fold
 
 ASPECTS = ("overview", "documents", "fee", "time", "where", "online", "steps", "conditions", "result")
 MAX_OPTIONS = 5
@@ -31,6 +33,8 @@ MAX_DOCUMENT_CHARS = 250  # one checklist line; some published "document names" 
 MAX_CHECKLIST_CHARS = 2500  # the whole checklist; the rest is counted, not shown
 
 DEFAULT_COUNTER = "Bộ phận Một cửa UBND xã/phường"
+HANDOFF_PAYLOAD = "/request_human"  # the "Gặp cán bộ" button
+NEAR_DUPLICATE_RATIO = 0.9  # option titles this similar (folded) get their level or agency added
 # Published placeholders that mean "nothing stated" (the national portal prints them in empty cells).
 _UNSTATED = {"", "không có thông tin", "đang cập nhật", "chưa có thông tin"}
 
@@ -274,11 +278,87 @@ def procedure_payload(code: str) -> str:
     return '/ask_procedure{"procedure_code":"%s"}' % code
 
 
-def ask_back(hits: Sequence[SearchHit]) -> Reply:
-    """Several close matches: ask which one, with up to MAX_OPTIONS buttons (payload = option number)."""
+def _near_duplicate(first: str, second: str) -> bool:
+    """Titles a citizen cannot tell apart at a glance: equal, or differing in a few characters."""
+    a, b = fold(" ".join(first.lower().split())), fold(" ".join(second.lower().split()))
+    return a == b or SequenceMatcher(None, a, b).ratio() >= NEAR_DUPLICATE_RATIO
+
+
+def _level_text(procedure: Procedure) -> str:
+    return ", ".join(LEVEL_LABELS[level] for level in procedure.levels)
+
+
+def _agency_text(procedure: Procedure) -> str:
+    return _shorten(procedure.agencies[0], 80) if procedure.agencies else ""
+
+
+def distinct_titles(procedures: Sequence[Procedure]) -> list[str]:
+    """Option titles a citizen can tell apart: each short title, and where two are identical or nearly
+    so, the level ("Cấp tỉnh") added, or the agency when the levels are the same too."""
+    titles = [short_title(procedure) for procedure in procedures]
+    labels = list(titles)
+    for i, procedure in enumerate(procedures):
+        twins = [j for j in range(len(procedures)) if j != i and _near_duplicate(titles[i], titles[j])]
+        if not twins:
+            continue
+        level = _level_text(procedure)
+        if level and all(_level_text(procedures[j]) != level for j in twins):
+            labels[i] = f"{titles[i]} ({level})"
+            continue
+        agency = _agency_text(procedure)
+        if agency and all(_agency_text(procedures[j]) != agency for j in twins):
+            labels[i] = f"{titles[i]} ({agency})"
+        elif level or agency:
+            labels[i] = f"{titles[i]} ({' — '.join(part for part in (level, agency) if part)})"
+    return labels
+
+
+def ask_back(hits: Sequence[SearchHit], labels: Sequence[str] | None = None) -> Reply:
+    """Several close matches: ask which one, with up to MAX_OPTIONS buttons (payload = option number).
+
+    `labels`: the button titles when known (`distinct_titles` of the hits' records), else the hits' titles."""
     options = list(hits)[:MAX_OPTIONS]
-    buttons = [Button(_shorten(hit.title, MAX_TITLE_CHARS), option_payload(number)) for number, hit in enumerate(options, start=1)]
+    titles = list(labels or [])[: len(options)] or [_shorten(hit.title, MAX_TITLE_CHARS) for hit in options]
+    buttons = [Button(title, option_payload(number)) for number, title in enumerate(titles, start=1)]
     return Reply(text="Anh/Chị muốn hỏi thủ tục nào dưới đây ạ?", buttons=buttons)
+
+
+def offer_alternatives(labels: Sequence[str]) -> Reply:
+    """"Không phải thủ tục này": the next candidates of the last search (payload = option number)."""
+    buttons = [Button(title, option_payload(number)) for number, title in enumerate(list(labels)[:MAX_OPTIONS], start=1)]
+    return Reply(
+        text="Dạ, xin lỗi Anh/Chị. Có phải Anh/Chị muốn hỏi một trong các thủ tục dưới đây không ạ? "
+        "Nếu không có thủ tục nào đúng, Anh/Chị cho tôi biết rõ hơn tên thủ tục cần làm.",
+        buttons=buttons,
+    )
+
+
+def no_alternatives() -> Reply:
+    """"Không phải thủ tục này" with nothing else to offer: ask for the name, offer a human."""
+    return Reply(
+        text="Dạ, xin lỗi Anh/Chị. Anh/Chị cho tôi biết rõ hơn tên thủ tục cần làm (ví dụ «đăng ký tạm trú», "
+        "«cấp phiếu lý lịch tư pháp») để tôi tra lại, hoặc gõ «gặp cán bộ» để được cán bộ hỗ trợ ạ."
+    )
+
+
+def not_in_catalogue(settings: Settings | None = None) -> Reply:
+    """An administrative question whose procedure this catalogue does not hold: say so, say where to ask."""
+    settings = settings or get_settings()
+    lines = [
+        "Dạ, thủ tục Anh/Chị hỏi hiện chưa có trong danh mục thủ tục của tỉnh mà tôi tra cứu được, "
+        "nên tôi chưa trả lời chính xác được ạ. Câu hỏi đã được ghi lại để bộ phận phụ trách bổ sung danh mục.",
+        "Anh/Chị có thể hỏi:",
+        f"- {counter_name(settings)} (nơi tiếp nhận hồ sơ trực tiếp)",
+    ]
+    if settings.province.hotline.strip():
+        lines.append(f"- Đường dây nóng: {settings.province.hotline.strip()}")
+    lines.append("- Mục tra cứu thủ tục hành chính trên Cổng Dịch vụ công quốc gia (đường dẫn bên dưới)")
+    lines.append("Hoặc Anh/Chị bấm «Gặp cán bộ» để được cán bộ hỗ trợ.")
+    return Reply(
+        text="\n".join(lines),
+        buttons=[Button("Gặp cán bộ", HANDOFF_PAYLOAD)],
+        links=[Link("Tra cứu thủ tục trên Cổng Dịch vụ công quốc gia", settings.national_portal_url)],
+    )
 
 
 def suggestions(hits: Sequence[SearchHit], settings: Settings | None = None) -> Reply:

@@ -1,4 +1,5 @@
-"""Hand-off flags and citizen feedback, kept in SQLite for the staff page and the catalogue team.
+"""Hand-off flags, citizen feedback and questions missing from the catalogue, kept in SQLite for the
+staff page and the catalogue team.
 
 The database is `<catalog.data_dir>/app.db` (stdlib sqlite3, one short connection per call so
 any thread or worker can use it). Every stored text passes through `privacy.mask_pii` first.
@@ -8,6 +9,9 @@ Functions for other areas (all take an optional `db_path`; default from settings
 - `store_feedback(sender_id, rating, question, answer, channel="", db_path=None) -> int`
 - `list_handoffs(limit=100, db_path=None) -> list[HandoffRecord]` (newest first)
 - `list_feedback(limit=100, rating=None, db_path=None) -> list[FeedbackRecord]` (newest first)
+- `record_missing_procedure(question, channel="", db_path=None) -> int` (an administrative question
+  whose procedure the catalogue does not hold; masked question, date and channel only, no sender)
+- `list_missing_procedures(limit=100, db_path=None) -> list[MissingProcedureRecord]` (newest first)
 - `purge_older_than(cutoff, db_path=None) -> dict[str, int]` (retention; counts per table)
 """
 from __future__ import annotations
@@ -43,7 +47,14 @@ CREATE TABLE IF NOT EXISTS feedback (
     question TEXT NOT NULL,
     answer TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS missing_procedures (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    channel TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    question TEXT NOT NULL          -- masked; not linked to a sender
+);
 """
+MAX_QUESTION_CHARS = 500  # a missing-procedure record is a hint for the catalogue team, not a transcript
 
 
 @dataclass(frozen=True)
@@ -71,6 +82,19 @@ class FeedbackRecord:
     rating: str  # "good" | "bad"
     question: str
     answer: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class MissingProcedureRecord:
+    """An administrative question the catalogue had no procedure for (the knowledge base's scope)."""
+
+    id: int
+    channel: str
+    created_at: str  # ISO 8601, UTC
+    question: str
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -134,6 +158,24 @@ def store_feedback(
         return int(cursor.lastrowid)
 
 
+def record_missing_procedure(question: str, channel: str = "", db_path: Path | None = None) -> int:
+    """Record an administrative question whose procedure is not in the catalogue: the masked question
+    (first MAX_QUESTION_CHARS characters), the channel and the time. Returns the record id."""
+    with closing(_connect(db_path)) as connection, connection:
+        cursor = connection.execute(
+            "INSERT INTO missing_procedures (channel, created_at, question) VALUES (?, ?, ?)",
+            (channel or "", _now(), mask_pii((question or "")[:MAX_QUESTION_CHARS])),
+        )
+        return int(cursor.lastrowid)
+
+
+def list_missing_procedures(limit: int = 100, db_path: Path | None = None) -> list[MissingProcedureRecord]:
+    """Questions missing from the catalogue, newest first (at most `limit`)."""
+    with closing(_connect(db_path)) as connection:
+        rows = connection.execute("SELECT * FROM missing_procedures ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+    return [MissingProcedureRecord(**{key: row[key] for key in row.keys()}) for row in rows]
+
+
 def list_handoffs(limit: int = 100, db_path: Path | None = None) -> list[HandoffRecord]:
     """Flagged conversations, newest first (at most `limit`)."""
     with closing(_connect(db_path)) as connection:
@@ -169,13 +211,14 @@ def list_feedback(
 
 
 def purge_older_than(cutoff: datetime, db_path: Path | None = None) -> dict[str, int]:
-    """Delete hand-offs and feedback created before `cutoff` (retention); returns counts per table."""
+    """Delete hand-offs, feedback and missing-procedure questions created before `cutoff` (retention);
+    returns counts per table."""
     if cutoff.tzinfo is None:
         raise ValueError("cutoff must be timezone-aware (UTC)")
     # created_at is ISO 8601 UTC with the same format, so text order is time order.
     limit = cutoff.astimezone(timezone.utc).isoformat(timespec="seconds")
     counts = {}
     with closing(_connect(db_path)) as connection, connection:
-        for table in ("handoffs", "feedback"):
+        for table in ("handoffs", "feedback", "missing_procedures"):
             counts[table] = connection.execute(f"DELETE FROM {table} WHERE created_at < ?", (limit,)).rowcount
     return counts

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
 
-from knowledge_base.schema import Decision, Procedure, SearchHit, SearchResponse
+from knowledge_base.schema import Decision, Procedure, Scope, SearchHit, SearchResponse
 from knowledge_base.text import content_syllables, fold, normalize, syllables
 
 # Words that say WHAT is asked (aspects) or carry no content in a question. Generic question
@@ -88,8 +88,18 @@ class Outcome(str, Enum):
 class Resolution:
     outcome: Outcome
     procedure: Procedure | None = None
+    # clarify: the options; answer from a search: every hit, the answered one first (the rest are
+    # what "không phải thủ tục này" offers next); empty for follow-ups and button codes.
     hits: list[SearchHit] = field(default_factory=list)
     follow_up: bool = False  # True when the current procedure was kept from context
+    # The knowledge base's SearchResponse.scope (never re-derived here): catalogue for answer/clarify;
+    # for abstain, administrative (not in this catalogue) or off_topic.
+    scope: Scope = Scope.catalogue
+
+    @property
+    def alternatives(self) -> list[SearchHit]:
+        """The other hits of the search that gave this answer (none for follow-ups)."""
+        return self.hits[1:] if self.outcome == Outcome.answer else []
 
 
 def _codes(response: SearchResponse) -> list[str]:
@@ -102,10 +112,22 @@ def _from_response(kb: SearchableKnowledgeBase, response: SearchResponse) -> Res
     if response.decision == Decision.answer and response.results:
         procedure = kb.get(response.results[0].code)
         if procedure is not None:
-            return Resolution(Outcome.answer, procedure=procedure)
+            return Resolution(Outcome.answer, procedure=procedure, hits=list(response.results))
     if response.decision == Decision.clarify and response.results:
         return Resolution(Outcome.clarify, hits=list(response.results))
-    return Resolution(Outcome.abstain)
+    return Resolution(Outcome.abstain, scope=response.scope)
+
+
+def check_scope(kb: SearchableKnowledgeBase, text: str, top_k: int = 5) -> Resolution:
+    """Ask the catalogue about a message the NLU called out of scope (or was unsure about).
+
+    No context: such a message is never a follow-up on the procedure in context, so only a
+    procedure the message itself names can answer it. The knowledge base's decision and scope
+    decide between answer, clarify and abstain (administrative or off-topic).
+    """
+    if not text.strip():
+        return Resolution(Outcome.abstain, scope=Scope.off_topic)
+    return _from_response(kb, search_message(kb, text, top_k))
 
 
 def resolve(

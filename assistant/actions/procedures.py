@@ -1,4 +1,6 @@
-"""Actions that answer procedure questions: answer, pick from an ask-back list, fallback."""
+"""Actions that answer procedure questions: answer, pick from an ask-back list, let the catalogue decide
+the scope of an out-of-scope or unclear message, offer the next candidates after "không phải thủ tục này",
+fallback."""
 from __future__ import annotations
 
 import logging
@@ -9,11 +11,11 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
-from assistant import answers
+from assistant import answers, conversation_log
 from assistant.actions import common
-from assistant.procedure_context import Outcome, resolve, search_message
+from assistant.procedure_context import Outcome, Resolution, check_scope, resolve
 from knowledge_base.errors import KnowledgeBaseError
-from knowledge_base.schema import Procedure, SearchHit
+from knowledge_base.schema import Procedure, Scope, SearchHit
 from knowledge_base.text import fold
 
 logger = logging.getLogger(__name__)
@@ -35,9 +37,50 @@ def parse_option_index(value: str | None) -> int | None:
     return None
 
 
-def _answer(dispatcher: CollectingDispatcher, procedure: Procedure, aspect: str) -> list[dict[str, Any]]:
+# One more hit than the options shown, so an answer leaves MAX_OPTIONS alternatives for "không phải thủ tục này".
+SEARCH_TOP_K = answers.MAX_OPTIONS + 1
+
+
+def _answer(
+    dispatcher: CollectingDispatcher, procedure: Procedure, aspect: str, alternatives: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """Answer `aspect` of `procedure`; `alternatives` (codes) replace the remembered next candidates
+    when given (None keeps them: a follow-up on the same procedure)."""
     common.send(dispatcher, answers.answer(procedure, aspect))
-    return [SlotSet("procedure_code", procedure.code), SlotSet("last_aspect", aspect)]
+    events = [SlotSet("procedure_code", procedure.code), SlotSet("last_aspect", aspect)]
+    if alternatives is not None:
+        events.append(SlotSet("alternative_codes", alternatives[: answers.MAX_OPTIONS]))
+    return events
+
+
+def _procedures(kb, codes: list[str]) -> list[Procedure]:
+    return [procedure for procedure in (kb.get(code) for code in codes) if procedure is not None]
+
+
+def _ask_back(dispatcher: CollectingDispatcher, kb, hits: list[SearchHit], aspect: str) -> list[dict[str, Any]]:
+    """Several procedures fit: offer them (titles told apart) and remember them for "cái thứ 2"."""
+    options = hits[: answers.MAX_OPTIONS]
+    records = {procedure.code: procedure for procedure in _procedures(kb, [hit.code for hit in options])}
+    labels = answers.distinct_titles(list(records.values())) if len(records) == len(options) else None
+    common.send(dispatcher, answers.ask_back(options, labels))
+    # The old procedure no longer applies until the citizen picks one of the options.
+    return [
+        SlotSet("candidate_codes", [hit.code for hit in options]),
+        SlotSet("procedure_code", None),
+        SlotSet("last_aspect", aspect),
+        SlotSet("alternative_codes", []),
+    ]
+
+
+def _not_in_catalogue(dispatcher: CollectingDispatcher, tracker: Tracker, aspect: str | None) -> list[dict[str, Any]]:
+    """An administrative question this catalogue does not hold: say where to ask, record it for the catalogue team."""
+    try:
+        conversation_log.record_missing_procedure(common.latest_text(tracker), tracker.get_latest_input_channel() or "")
+    except Exception:  # recording must never cost the citizen the reply
+        logger.exception("could not record a question missing from the catalogue")
+    common.send(dispatcher, answers.not_in_catalogue())
+    events = [SlotSet("alternative_codes", [])]
+    return events + ([SlotSet("last_aspect", aspect)] if aspect else [])
 
 
 def _knowledge_base_or_apology(dispatcher: CollectingDispatcher):
@@ -47,6 +90,14 @@ def _knowledge_base_or_apology(dispatcher: CollectingDispatcher):
         logger.error("knowledge base unavailable: %s", error)
         common.send(dispatcher, answers.catalogue_unavailable())
         return None
+
+
+def _searched_alternatives(resolution: Resolution) -> list[str] | None:
+    """Codes to remember for a correction: the other hits of a fresh search; None (keep) for a follow-up
+    or a button's code."""
+    if resolution.follow_up or not resolution.hits:
+        return None
+    return [hit.code for hit in resolution.alternatives]
 
 
 class ActionAnswerProcedure(Action):
@@ -66,22 +117,22 @@ class ActionAnswerProcedure(Action):
             current_code=tracker.get_slot("procedure_code"),
             named_procedure=common.latest_entity(tracker, "procedure"),
             explicit_code=common.latest_entity(tracker, "procedure_code"),
+            top_k=SEARCH_TOP_K,
         )
         if resolution.outcome == Outcome.answer:
-            return _answer(dispatcher, resolution.procedure, aspect)
+            return _answer(dispatcher, resolution.procedure, aspect, _searched_alternatives(resolution))
         if resolution.outcome == Outcome.clarify:
-            common.send(dispatcher, answers.ask_back(resolution.hits))
-            codes = [hit.code for hit in resolution.hits[: answers.MAX_OPTIONS]]
-            # The old procedure no longer applies until the citizen picks one of the options.
-            return [SlotSet("candidate_codes", codes), SlotSet("procedure_code", None), SlotSet("last_aspect", aspect)]
+            return _ask_back(dispatcher, kb, resolution.hits, aspect)
         if resolution.outcome == Outcome.ask_which:
             # An aspect right after an ask-back list ("lệ phí bao nhiêu?") is about that list.
             offered = [kb.get(code) for code in tracker.get_slot("candidate_codes") or []]
             offered = [SearchHit(code=p.code, title=p.title, score=0.0) for p in offered if p is not None]
             common.send(dispatcher, answers.ask_back(offered) if offered else answers.which_procedure())
             return [SlotSet("last_aspect", aspect)]
+        if resolution.scope == Scope.administrative:
+            return _not_in_catalogue(dispatcher, tracker, aspect)
         common.send(dispatcher, answers.abstain())
-        return [SlotSet("last_aspect", aspect)]
+        return [SlotSet("last_aspect", aspect), SlotSet("alternative_codes", [])]
 
 
 class ActionChooseOption(Action):
@@ -105,24 +156,88 @@ class ActionChooseOption(Action):
         if procedure is None:  # the catalogue was re-imported since the list was shown
             common.send(dispatcher, answers.abstain())
             return [SlotSet("candidate_codes", [])]
-        return _answer(dispatcher, procedure, tracker.get_slot("last_aspect") or "overview")
+        others = [code for code in candidates if code != procedure.code]
+        return _answer(dispatcher, procedure, tracker.get_slot("last_aspect") or "overview", others)
+
+
+class ActionCheckScope(Action):
+    """A message the NLU called out of scope: the catalogue decides whose question it is.
+
+    A procedure fits -> answer it (or ask back when several fit); an administrative matter the
+    catalogue does not hold -> say so and where to ask (recorded for the catalogue team);
+    small talk or off-topic -> utter_out_of_scope as before.
+    """
+
+    def name(self) -> str:
+        return "action_check_scope"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
+        text = common.latest_text(tracker)
+        if not text.strip():
+            dispatcher.utter_message(response="utter_out_of_scope")
+            return []
+        kb = _knowledge_base_or_apology(dispatcher)
+        if kb is None:
+            return []
+        resolution = check_scope(kb, text, top_k=SEARCH_TOP_K)
+        if resolution.outcome == Outcome.answer:
+            return _answer(dispatcher, resolution.procedure, "overview", _searched_alternatives(resolution))
+        if resolution.outcome == Outcome.clarify:
+            return _ask_back(dispatcher, kb, resolution.hits, "overview")
+        if resolution.scope == Scope.administrative:
+            return _not_in_catalogue(dispatcher, tracker, None)
+        dispatcher.utter_message(response="utter_out_of_scope")
+        return []
+
+
+class ActionOfferAlternatives(Action):
+    """"Không phải thủ tục này" after an answer: offer the next candidates of the search that gave it."""
+
+    def name(self) -> str:
+        return "action_offer_alternatives"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
+        codes = tracker.get_slot("alternative_codes") or []
+        rejected = tracker.get_slot("procedure_code")
+        kb = _knowledge_base_or_apology(dispatcher) if codes else None
+        procedures = [p for p in _procedures(kb, codes) if p.code != rejected] if kb is not None else []
+        procedures = procedures[: answers.MAX_OPTIONS]
+        if not procedures:
+            if codes and kb is None:
+                return []  # the apology for the unavailable catalogue was sent
+            common.send(dispatcher, answers.no_alternatives())
+            return [SlotSet("alternative_codes", [])]
+        common.send(dispatcher, answers.offer_alternatives(answers.distinct_titles(procedures)))
+        # Like an ask-back list: "cái thứ 2" or a button picks one, for the aspect asked last.
+        return [
+            SlotSet("candidate_codes", [p.code for p in procedures]),
+            SlotSet("procedure_code", None),
+            SlotSet("alternative_codes", []),
+        ]
 
 
 class ActionDefaultFallback(Action):
-    """NLU was unsure: say so, offer the closest procedures as buttons and a human."""
+    """NLU was unsure: the catalogue decides. A confident match is answered; otherwise say so, offer the
+    closest procedures as buttons and a human, or for an administrative matter the catalogue does not
+    hold, say where to ask."""
 
     def name(self) -> str:
         return "action_default_fallback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
         text = common.latest_text(tracker)
-        hits = []
+        # Like Rasa's own fallback: the unclear message must not steer the dialogue policies
+        # (slots set after the revert still apply).
+        events: list[dict[str, Any]] = [UserUtteranceReverted()]
+        resolution = Resolution(Outcome.abstain, scope=Scope.off_topic)
         if text.strip():
             try:
-                response = search_message(common.get_knowledge_base(), text, top_k=answers.MAX_OPTIONS)
-                hits = [] if response.abstained else response.results
+                resolution = check_scope(common.get_knowledge_base(), text, top_k=SEARCH_TOP_K)
             except KnowledgeBaseError as error:
                 logger.error("knowledge base unavailable: %s", error)
-        common.send(dispatcher, answers.suggestions(hits))
-        # Like Rasa's own fallback: the unclear message must not steer the dialogue policies.
-        return [UserUtteranceReverted()]
+        if resolution.outcome == Outcome.answer:
+            return events + _answer(dispatcher, resolution.procedure, "overview", _searched_alternatives(resolution))
+        if resolution.outcome == Outcome.abstain and resolution.scope == Scope.administrative:
+            return events + _not_in_catalogue(dispatcher, tracker, None)
+        common.send(dispatcher, answers.suggestions(resolution.hits[: answers.MAX_OPTIONS]))
+        return events

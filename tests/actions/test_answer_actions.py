@@ -24,7 +24,10 @@ def test_documents_answer_is_a_checklist_with_copies_forms_and_links(kb, chat):
     assert "(mẫu: Mẫu CC01)" in chat.text
     assert IDENTITY_CARD.source_url in chat.text
     assert "https://dichvucong.tayninh.gov.vn" in chat.text
-    assert chat.slot_events() == {"procedure_code": IDENTITY_CARD.code, "last_aspect": "documents"}
+    slots = chat.slot_events()
+    assert {slots.pop("procedure_code"), slots.pop("last_aspect")} == {IDENTITY_CARD.code, "documents"}
+    # The other hits of the search, remembered for "không phải thủ tục này".
+    assert IDENTITY_CARD.code not in slots["alternative_codes"] and len(slots["alternative_codes"]) <= 5
     assert chat.buttons == []
 
 
@@ -78,7 +81,9 @@ def test_close_matches_ask_back_with_buttons_and_a_choice_answers_the_asked_aspe
     assert [b["title"] for b in chat.buttons] == [kb.get(code).title for code in codes]
     assert {BIRTH_MOBILE.code, MARRIAGE_MOBILE.code, DEATH_MOBILE.code} <= set(codes)  # the three "lưu động"
     assert chat.buttons[1]["payload"] == '/choose_option{"option_index":"2"}'
-    assert chat.slot_events() == {"candidate_codes": codes, "procedure_code": None, "last_aspect": "documents"}
+    assert chat.slot_events() == {
+        "candidate_codes": codes, "procedure_code": None, "last_aspect": "documents", "alternative_codes": [],
+    }
     chat.turn(choose, "cái thứ 2", "choose_option", option_index="2")
     assert chat.slots["procedure_code"] == codes[1]
     assert f"Hồ sơ cần chuẩn bị cho «{kb.get(codes[1]).title}»" in chat.text
@@ -114,10 +119,18 @@ def test_no_match_abstains_and_offers_a_human(kb, chat):
     assert "procedure_code" not in chat.slot_events()
 
 
-def test_fallback_suggests_close_procedures_with_code_payloads(kb, chat):
+def test_fallback_answers_a_confident_catalogue_match(kb, chat):
     chat.turn(fallback, "giấy tờ căn cước", "nlu_fallback")
-    assert chat.buttons[0] == {
-        "title": IDENTITY_CARD.title, "payload": '/ask_procedure{"procedure_code":"%s"}' % IDENTITY_CARD.code,
+    assert chat.events[0] == {"event": "rewind", "timestamp": None}  # the unclear message does not steer rules
+    assert chat.slots["procedure_code"] == IDENTITY_CARD.code and IDENTITY_CARD.title in chat.text
+    assert chat.buttons == []
+
+
+def test_fallback_suggests_close_procedures_with_code_payloads(kb, chat):
+    chat.turn(fallback, "lưu động", "nlu_fallback")
+    assert len(chat.buttons) >= 2
+    assert {b["payload"] for b in chat.buttons} >= {
+        '/ask_procedure{"procedure_code":"%s"}' % p.code for p in (BIRTH_MOBILE, MARRIAGE_MOBILE, DEATH_MOBILE)
     }
     assert "gặp nhân viên" in chat.text
     assert chat.events == [{"event": "rewind", "timestamp": None}]

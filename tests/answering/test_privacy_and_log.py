@@ -53,7 +53,25 @@ def test_purge_deletes_only_older_records(tmp_path):
     db = tmp_path / "app.db"
     conversation_log.store_feedback("u1", "good", "q", "a", db_path=db)
     conversation_log.flag_handoff("u1", "rest", [], db_path=db)
+    conversation_log.record_missing_procedure("thủ tục cấp giấy phép karaoke", "rest", db_path=db)
     now = datetime.now(timezone.utc)
-    assert conversation_log.purge_older_than(now - timedelta(days=1), db_path=db) == {"handoffs": 0, "feedback": 0}
-    assert conversation_log.purge_older_than(now + timedelta(seconds=2), db_path=db) == {"handoffs": 1, "feedback": 1}
+    assert conversation_log.purge_older_than(now - timedelta(days=1), db_path=db) == {
+        "handoffs": 0, "feedback": 0, "missing_procedures": 0}
+    assert conversation_log.purge_older_than(now + timedelta(seconds=2), db_path=db) == {
+        "handoffs": 1, "feedback": 1, "missing_procedures": 1}
     assert conversation_log.list_feedback(db_path=db) == [] and conversation_log.list_handoffs(db_path=db) == []
+    assert conversation_log.list_missing_procedures(db_path=db) == []
+
+
+def test_missing_procedure_record_is_masked_short_and_has_no_sender(tmp_path):
+    db = tmp_path / "app.db"
+    question = "xin giấy phép karaoke, sđt 0912345678 " + "rất dài " * 200
+    record_id = conversation_log.record_missing_procedure(question, "zalo", db_path=db)
+    conversation_log.record_missing_procedure("xin học bổng cho con", "", db_path=db)
+    newest, first = conversation_log.list_missing_procedures(db_path=db)
+    assert first.id == record_id and first.channel == "zalo"
+    assert "0912345678" not in first.question and first.question.startswith("xin giấy phép karaoke")
+    assert len(first.question) <= conversation_log.MAX_QUESTION_CHARS + 20
+    assert newest.question == "xin học bổng cho con" and newest.channel == ""
+    assert set(first.as_dict()) == {"id", "channel", "created_at", "question"}
+    assert first.created_at[:4].isdigit()

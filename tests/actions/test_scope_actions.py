@@ -1,0 +1,206 @@
+"""The catalogue decides scope (action_check_scope, the ask_* abstention, the fallback) and the citizen
+can correct a wrong procedure (action_offer_alternatives), over the shipped seed catalogue (BM25 index).
+
+The three outcomes of a message: a procedure in the catalogue fits -> answer (or ask back);
+an administrative matter the catalogue does not hold -> "not in our catalogue, ask here", recorded;
+off-topic -> utter_out_of_scope. Which one is the knowledge base's SearchResponse.scope, not the NLU's.
+Messages are chosen so that their scope is unambiguous for the seed catalogue.
+"""
+from __future__ import annotations
+
+import pytest
+
+from assistant import answers, conversation_log
+from assistant.actions import common
+from assistant.actions.procedures import (
+    ActionAnswerProcedure, ActionCheckScope, ActionChooseOption, ActionDefaultFallback, ActionOfferAlternatives,
+)
+from assistant.settings import PROJECT_ROOT
+from knowledge_base.importers import load_catalog
+from knowledge_base.schema import Decision, Level, Procedure, Scope
+from knowledge_base.store import KnowledgeBase
+from tests.actions.catalog import HOTLINE
+
+answer = ActionAnswerProcedure()
+check_scope = ActionCheckScope()
+choose = ActionChooseOption()
+offer = ActionOfferAlternatives()
+fallback = ActionDefaultFallback()
+
+# A long, story-like question the NLU may well call out_of_scope; the catalogue knows it.
+BIRTH_STORY = (
+    "Tôi muốn hỏi là nhà tôi mới sinh em bé, bây giờ muốn làm giấy khai sinh cho cháu "
+    "thì phải mang theo những gì ạ"
+)
+NOT_IN_CATALOGUE = "xin học bổng cho con"  # administrative, no such procedure in the seed catalogue
+OFF_TOPIC = "mua iphone ở đâu rẻ"
+NOT_IN_CATALOGUE_OPENING = "Dạ, thủ tục Anh/Chị hỏi hiện chưa có trong danh mục thủ tục của tỉnh mà tôi tra cứu được"
+
+
+@pytest.fixture(scope="module")
+def seed_kb(tmp_path_factory) -> KnowledgeBase:
+    procedures = load_catalog(PROJECT_ROOT / "knowledge_base" / "catalog").procedures
+    return KnowledgeBase.build(procedures, tmp_path_factory.mktemp("seed-kb"), model_path=None, progress=False)
+
+
+@pytest.fixture
+def seed(seed_kb, settings, monkeypatch) -> KnowledgeBase:
+    monkeypatch.setattr(common, "get_knowledge_base", lambda: seed_kb)
+    return seed_kb
+
+
+def test_the_chosen_messages_have_the_scope_these_tests_rely_on(seed):
+    story = seed.search(BIRTH_STORY)
+    assert story.decision == Decision.answer and "khai sinh" in story.results[0].title.lower()
+    assert seed.search(NOT_IN_CATALOGUE).scope == Scope.administrative
+    assert seed.search(OFF_TOPIC).scope == Scope.off_topic
+
+
+# ---- (a) the catalogue answers what the NLU called out of scope ----------------------------------------
+
+def test_out_of_scope_message_the_catalogue_answers_is_answered(seed, chat):
+    chat.turn(check_scope, BIRTH_STORY, "out_of_scope")
+    birth = seed.get(chat.slots["procedure_code"])
+    assert birth is not None and "khai sinh" in birth.title.lower()
+    assert f"«{birth.title}» (mã {birth.code})" in chat.text  # the overview of the procedure
+    assert "chỉ hỗ trợ thông tin" not in chat.text
+    assert chat.slots["last_aspect"] == "overview"
+    assert birth.code not in chat.slots["alternative_codes"] and chat.slots["alternative_codes"]
+    # ... and it is the procedure in context afterwards.
+    chat.turn(answer, "còn lệ phí thì sao?", "ask_fee")
+    assert chat.text.startswith(f"Phí, lệ phí của «{birth.title}»")
+
+
+def test_out_of_scope_message_with_close_matches_asks_back(kb, chat):
+    chat.turn(check_scope, "tôi đang ở quê, muốn hỏi vụ đăng ký lưu động", "out_of_scope")
+    assert 2 <= len(chat.buttons) <= answers.MAX_OPTIONS
+    assert chat.slots["candidate_codes"] and chat.slots["procedure_code"] is None
+    chat.turn(choose, "cái thứ 1", "choose_option", option_index="1")
+    assert chat.slots["procedure_code"] == chat.slots["candidate_codes"][0]
+
+
+# ---- (b) administrative, not in the catalogue ------------------------------------------------------------
+
+def test_out_of_scope_administrative_question_gets_the_not_in_catalogue_reply_and_is_recorded(seed, settings, chat):
+    chat.turn(check_scope, NOT_IN_CATALOGUE, "out_of_scope")
+    assert chat.text.startswith(NOT_IN_CATALOGUE_OPENING)
+    assert settings.province.one_stop_address in chat.text and HOTLINE in chat.text
+    assert settings.national_portal_url in chat.text
+    assert chat.buttons == [{"title": "Gặp cán bộ", "payload": "/request_human"}]
+    assert "chỉ hỗ trợ thông tin" not in chat.text
+    [record] = conversation_log.list_missing_procedures()
+    assert record.question == NOT_IN_CATALOGUE and record.channel == "rest"
+    assert "procedure_code" not in chat.slot_events()
+
+
+def test_ask_intent_about_a_procedure_not_in_the_catalogue_gets_the_not_in_catalogue_reply(seed, chat):
+    chat.turn(answer, "hồ sơ xin học bổng cho con gồm những gì", "ask_documents")
+    assert chat.text.startswith(NOT_IN_CATALOGUE_OPENING)
+    assert chat.slot_events() == {"alternative_codes": [], "last_aspect": "documents"}
+    assert len(conversation_log.list_missing_procedures()) == 1
+
+
+def test_a_bare_aspect_still_asks_which_procedure(seed, chat):
+    chat.turn(answer, "lệ phí bao nhiêu vậy ạ?", "ask_fee")
+    assert "thủ tục nào" in chat.text
+    assert conversation_log.list_missing_procedures() == []
+
+
+def test_fallback_on_an_administrative_question_says_where_to_ask(seed, chat):
+    chat.turn(fallback, NOT_IN_CATALOGUE, "nlu_fallback")
+    assert chat.text.startswith(NOT_IN_CATALOGUE_OPENING)
+    assert chat.events[0] == {"event": "rewind", "timestamp": None}
+
+
+def test_no_hotline_configured_means_no_hotline_line(seed, monkeypatch, chat):
+    from assistant.settings import get_settings
+
+    monkeypatch.setenv("TTHC_PROVINCE__HOTLINE", "")
+    get_settings.cache_clear()
+    chat.turn(check_scope, NOT_IN_CATALOGUE, "out_of_scope")
+    assert "Đường dây nóng" not in chat.text and chat.text.startswith(NOT_IN_CATALOGUE_OPENING)
+
+
+# ---- (c) off-topic ---------------------------------------------------------------------------------------
+
+def test_off_topic_message_gets_the_out_of_scope_response(seed, chat):
+    chat.turn(check_scope, OFF_TOPIC, "out_of_scope")
+    assert [m.get("response") for m in chat.messages] == ["utter_out_of_scope"]  # the domain's reply, as before
+    assert chat.events == [] and conversation_log.list_missing_procedures() == []
+
+
+def test_button_payload_classified_out_of_scope_is_off_topic(seed, chat):
+    chat.turn(check_scope, "/out_of_scope", "out_of_scope")
+    assert [m.get("response") for m in chat.messages] == ["utter_out_of_scope"]
+
+
+# ---- correcting a wrong procedure --------------------------------------------------------------------
+
+def test_wrong_procedure_offers_the_next_candidates_and_a_choice_answers_the_same_aspect(seed, chat):
+    chat.turn(answer, "đăng ký tạm trú cần giấy tờ gì", "ask_documents")
+    first = chat.slots["procedure_code"]
+    alternatives = chat.slots["alternative_codes"]
+    assert first and alternatives and first not in alternatives
+
+    chat.turn(offer, "không phải thủ tục này", "wrong_procedure")
+    titles = [b["title"] for b in chat.buttons]
+    assert 1 <= len(titles) <= answers.MAX_OPTIONS and len(set(titles)) == len(titles)
+    assert chat.slots["candidate_codes"] == alternatives[: len(titles)]
+    assert chat.slots["procedure_code"] is None and chat.slots["alternative_codes"] == []
+    assert chat.buttons[0]["payload"] == '/choose_option{"option_index":"1"}'
+    assert all(seed.get(code).title in title for code, title in zip(chat.slots["candidate_codes"], titles))
+
+    chat.turn(choose, "cái thứ 2", "choose_option", option_index="2")
+    chosen = seed.get(chat.slots["procedure_code"])
+    assert chosen.code == alternatives[1]
+    assert chat.text.startswith(f"Hồ sơ cần chuẩn bị cho «{chosen.title}»")  # the aspect asked first
+    # The rest of the offered list stays available for another correction.
+    assert chat.slots["alternative_codes"] == [c for c in alternatives[: len(titles)] if c != chosen.code]
+
+
+def test_folded_correction_after_a_follow_up_still_offers_the_first_search(seed, chat):
+    chat.turn(answer, "đăng ký tạm trú ở đâu", "ask_where")
+    alternatives = chat.slots["alternative_codes"]
+    chat.turn(answer, "lệ phí bao nhiêu", "ask_fee")  # a follow-up keeps the remembered candidates
+    assert "alternative_codes" not in chat.slot_events()
+    chat.turn(offer, "khong phai thu tuc nay", "wrong_procedure")
+    assert chat.slots["candidate_codes"] == alternatives[: len(chat.buttons)]
+
+
+def test_correction_without_alternatives_asks_for_the_name(seed, chat):
+    chat.turn(offer, "sai thủ tục rồi", "wrong_procedure")
+    assert "cho tôi biết rõ hơn tên thủ tục" in chat.text and "gặp cán bộ" in chat.text
+    assert chat.buttons == []
+    chat.turn(answer, "đăng ký lưu động", "ask_procedure")
+    # After an ask-back list nothing was answered: no alternatives either.
+    chat.turn(offer, "thủ tục khác", "wrong_procedure")
+    assert "cho tôi biết rõ hơn tên thủ tục" in chat.text
+
+
+def test_correction_after_an_out_of_scope_answer(seed, chat):
+    chat.turn(check_scope, BIRTH_STORY, "out_of_scope")
+    answered = seed.get(chat.slots["procedure_code"])
+    chat.turn(offer, "thủ tục khác", "wrong_procedure")
+    assert chat.buttons and answered.code not in chat.slots["candidate_codes"]
+    assert any("khai sinh" in b["title"].lower() for b in chat.buttons)  # its siblings come first
+
+
+# ---- option titles a citizen can tell apart --------------------------------------------------------------
+
+def _procedure(code: str, title: str, level: Level, agency: str) -> Procedure:
+    return Procedure(code=code, title=title, levels=[level], agencies=[agency])
+
+
+def test_identical_titles_get_their_level_and_equal_levels_their_agency():
+    procedures = [
+        _procedure("A", "Cấp giấy phép xây dựng", Level.province, "Sở Xây dựng"),
+        _procedure("B", "Cấp giấy phép xây dựng", Level.commune, "UBND cấp xã"),
+        _procedure("C", "Cấp giấy phép xây dựng.", Level.commune, "Ban quản lý khu kinh tế"),
+        _procedure("D", "Đăng ký khai sinh", Level.commune, "UBND cấp xã"),
+    ]
+    labels = answers.distinct_titles(procedures)
+    assert labels[0] == "Cấp giấy phép xây dựng (Cấp tỉnh)"
+    assert labels[1] == "Cấp giấy phép xây dựng (UBND cấp xã)"
+    assert labels[2] == "Cấp giấy phép xây dựng. (Ban quản lý khu kinh tế)"
+    assert labels[3] == "Đăng ký khai sinh"  # nothing like it: unchanged
+    assert len(set(labels)) == len(labels)
