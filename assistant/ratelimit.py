@@ -1,18 +1,32 @@
-"""Per-sender token-bucket rate limiter, in memory and framework-free.
+"""Per-sender token-bucket rate limiters, framework-free.
 
 Pure Python so both the app server (FastAPI, Python 3.11) and Rasa-side channels (Python 3.10)
 can use it. Each key (client IP, Zalo user id, chat sender id …) owns a bucket of `burst` tokens
 refilled at `per_minute / 60` tokens per second; a request takes one token or is refused with the
-number of seconds until the next token. Buckets are kept in LRU order and the least recently used
-are dropped beyond `max_keys`, so a flood of distinct keys cannot exhaust memory.
+number of seconds until the next token.
+
+- `TokenBucketLimiter`: in memory, for one process. Buckets are kept in LRU order and the least
+  recently used are dropped beyond `max_keys`, so a flood of distinct keys cannot exhaust memory.
+- `SharedTokenBucketLimiter`: the same buckets in a SQLite file, so every Rasa worker process (and
+  every process on the machine) draws from one bucket per key: with two workers a sender still gets
+  the configured rate, not twice it. Each process opens its own connection on first use (after
+  Sanic forked the workers); each acquire is one short write transaction. Buckets that have refilled
+  completely are pruned, since a full bucket and a missing one mean the same.
+- `sender_limiter(...)`: the shared one when a path is given (credentials.yml `rate_limit_db`, else
+  env `TTHC_RATE_LIMIT_DB`, which `tthc up` sets), else the in-memory one.
 """
 from __future__ import annotations
 
+import os
+import sqlite3
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Callable
+from pathlib import Path
+from typing import Callable, Optional, Union
+
+RATE_LIMIT_DB_ENV = "TTHC_RATE_LIMIT_DB"
 
 
 @dataclass
@@ -55,3 +69,80 @@ class TokenBucketLimiter:
                 bucket.tokens -= 1.0
                 return 0.0
             return (1.0 - bucket.tokens) / self.rate
+
+
+class SharedTokenBucketLimiter:
+    """Token buckets in a SQLite file shared by processes; `namespace` separates limiters in one file."""
+
+    PRUNE_EVERY = 500  # acquires between prunes of refilled buckets
+
+    def __init__(self, path: Union[str, Path], per_minute: float, burst: int, namespace: str,
+                 clock: Callable[[], float] = time.time) -> None:
+        if per_minute <= 0 or burst <= 0:
+            raise ValueError("per_minute and burst must be positive (use no limiter to disable)")
+        self.path = Path(path)
+        self.rate = per_minute / 60.0
+        self.burst = float(burst)
+        self.namespace = namespace
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._db: Optional[sqlite3.Connection] = None
+        self._pid = 0
+        self._acquires = 0
+        self._connection()  # fail at start-up, not on the first message, when the file cannot be opened
+
+    def _connection(self) -> sqlite3.Connection:
+        """This process's connection: a forked worker never reuses its parent's."""
+        if self._db is None or self._pid != os.getpid():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(str(self.path), timeout=5, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("CREATE TABLE IF NOT EXISTS buckets (key TEXT PRIMARY KEY, tokens REAL NOT NULL, "
+                       "updated REAL NOT NULL)")
+            self._db, self._pid = db, os.getpid()
+        return self._db
+
+    def acquire(self, key: str) -> float:
+        """Take one token for `key`. Returns 0.0 when allowed, else seconds until a token is free."""
+        full_key = f"{self.namespace}:{key}"
+        with self._lock:
+            db = self._connection()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                now = self._clock()
+                row = db.execute("SELECT tokens, updated FROM buckets WHERE key = ?", (full_key,)).fetchone()
+                tokens = self.burst if row is None else min(self.burst, row[0] + max(0.0, now - row[1]) * self.rate)
+                wait = 0.0
+                if tokens >= 1.0:
+                    tokens -= 1.0
+                else:
+                    wait = (1.0 - tokens) / self.rate
+                db.execute("INSERT INTO buckets (key, tokens, updated) VALUES (?, ?, ?) "
+                           "ON CONFLICT(key) DO UPDATE SET tokens = excluded.tokens, updated = excluded.updated",
+                           (full_key, tokens, now))
+                self._acquires += 1
+                if self._acquires % self.PRUNE_EVERY == 0:
+                    self._prune(db, now)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            return wait
+
+    def _prune(self, db: sqlite3.Connection, now: float) -> None:
+        refill_seconds = self.burst / self.rate
+        db.execute("DELETE FROM buckets WHERE key LIKE ? AND updated < ?",
+                   (f"{self.namespace}:%", now - refill_seconds))
+
+
+Limiter = Union[TokenBucketLimiter, SharedTokenBucketLimiter]
+
+
+def sender_limiter(per_minute: float, burst: int, namespace: str, path: Union[str, Path, None] = None) -> Limiter:
+    """A limiter shared by all processes when a database path is configured (argument, else
+    env TTHC_RATE_LIMIT_DB), else one in memory for this process."""
+    path = path or os.environ.get(RATE_LIMIT_DB_ENV, "")
+    if path:
+        return SharedTokenBucketLimiter(path, per_minute, burst, namespace)
+    return TokenBucketLimiter(per_minute, burst)

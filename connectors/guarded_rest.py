@@ -25,6 +25,9 @@ credentials.yml (instead of `rest:`):
       max_message_chars: 2000
       max_body_bytes: 65536
       silence_reply: "…"   # optional; default below
+      rate_limit_db: "…"   # optional; default env TTHC_RATE_LIMIT_DB (set by tthc up)
+The limits hold across Rasa's worker processes: their buckets live in that SQLite file
+(`assistant.ratelimit.SharedTokenBucketLimiter`); without a path they are per process.
 """
 from __future__ import annotations
 
@@ -41,7 +44,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from assistant.input_cleaning import clean_message
-from assistant.ratelimit import TokenBucketLimiter
+from assistant.ratelimit import sender_limiter
 from connectors.fallback_replies import SILENCE_REPLY
 
 logger = logging.getLogger(__name__)
@@ -80,9 +83,12 @@ class GuardedRestInput(RestInput):
         max_message_chars: int = 2000,
         max_body_bytes: int = 65536,
         silence_reply: str = SILENCE_REPLY,
+        rate_limit_db: str = "",
     ) -> None:
-        self.sender_limiter = TokenBucketLimiter(float(sender_rate_limit_per_minute), int(sender_rate_limit_burst))
-        self.address_limiter = TokenBucketLimiter(float(address_rate_limit_per_minute), int(address_rate_limit_burst))
+        self.sender_limiter = sender_limiter(float(sender_rate_limit_per_minute), int(sender_rate_limit_burst),
+                                             "rest-sender", rate_limit_db)
+        self.address_limiter = sender_limiter(float(address_rate_limit_per_minute), int(address_rate_limit_burst),
+                                              "rest-address", rate_limit_db)
         self.max_message_chars = int(max_message_chars)
         self.max_body_bytes = int(max_body_bytes)
         self.silence_reply = silence_reply or SILENCE_REPLY

@@ -16,6 +16,7 @@ import httpx
 
 from assistant.errors import SetupError
 from assistant.launcher.rasa_model import rasa_environment, rasa_server_command
+from assistant.ratelimit import RATE_LIMIT_DB_ENV
 from assistant.settings import ACTION_TOKEN_ENV, ADMIN_TOKEN_ENV, PROJECT_ROOT, Settings, configured_secret
 from connectors.zalo.config import zalo_env_defaults
 
@@ -66,6 +67,8 @@ def rasa_server_env(settings: Settings) -> dict[str, str]:
         # load test, one run each: 26.7 -> 32.4 replies/s; runs vary by several replies/s).
         "SANIC_KEEP_ALIVE": "false",
         "TTHC_ZALO_OUTBOX": str(settings.zalo_outbox_path),
+        # Rate-limit buckets of the chat and Zalo channels, shared by all Rasa workers.
+        RATE_LIMIT_DB_ENV: str(data_dir / "rate_limits.sqlite"),
     })
     env.pop(ADMIN_TOKEN_ENV, None)  # Rasa has no admin actions
     return env

@@ -105,6 +105,9 @@ class ZaloConfig:
     # Per Zalo user: messages beyond this rate are acknowledged but not answered (one notice).
     sender_rate_limit_per_minute: float = 20.0
     sender_rate_limit_burst: int = 8
+    # SQLite file holding the rate-limit buckets for all Rasa workers ("" = env TTHC_RATE_LIMIT_DB,
+    # set by tthc up; neither = per process).
+    rate_limit_db: str = ""
 
     @classmethod
     def from_credentials(cls, credentials: Mapping[str, Any] | None) -> "ZaloConfig":
@@ -132,6 +135,7 @@ class ZaloConfig:
             max_body_bytes=int(_number(credentials, "max_body_bytes", 64 * 1024)),
             sender_rate_limit_per_minute=_positive(credentials, "sender_rate_limit_per_minute", 20.0),
             sender_rate_limit_burst=int(_positive(credentials, "sender_rate_limit_burst", 8)),
+            rate_limit_db=text("rate_limit_db"),
         )
 
     @property

@@ -114,6 +114,7 @@ def test_both_servers_share_one_action_token_and_rasa_runs_without_its_api(monke
     assert len(token) >= 40 and rasa.env["TTHC_ACTION_TOKEN"] == token
     assert "--enable-api" not in rasa.command and not rasa.ready_url.endswith("/status")
     assert "TTHC_ADMIN_TOKEN" not in rasa.env
+    assert rasa.env["TTHC_RATE_LIMIT_DB"] == str(tmp_path / "rate_limits.sqlite")  # shared by Rasa's workers
     monkeypatch.setattr(processes, "_generated_action_token", "")
     assert processes.action_token(settings) != token  # a new one per run, never stored
     monkeypatch.setenv("TTHC_ACTION_TOKEN", "from-the-environment")

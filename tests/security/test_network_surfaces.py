@@ -193,6 +193,18 @@ def test_zalo_webhook_refuses_unsigned_and_replayed_events(running):
     assert post_zalo(running, old).status_code == 401
 
 
+def test_chat_rate_limit_per_sender_holds_across_the_rasa_workers(running):
+    """Two Rasa workers share one bucket per sender (60/min, burst 15 in credentials.yml): together
+    they let a burst of 15 through, not 15 each. Empty messages: the limit applies before the model."""
+    sender = f"flood-{uuid.uuid4().hex[:8]}"
+    started = time.monotonic()
+    statuses = [running.chat(" ", sender=sender).status_code for _ in range(40)]
+    elapsed = time.monotonic() - started
+    allowed = statuses.count(200)
+    assert set(statuses) <= {200, 429}
+    assert 15 <= allowed <= 15 + int(elapsed) + 1, (allowed, elapsed)
+
+
 # --- open ----------------------------------------------------------------------------------------
 
 def test_web_chat_answers_through_the_action_server(running):
