@@ -34,7 +34,7 @@ from connectors.zalo.events import (
     timestamp_of,
 )
 from connectors.zalo.logs import connector_logger, user_ref
-from connectors.zalo.messages import build_messages
+from connectors.zalo.messages import build_messages, query_payloads
 from connectors.zalo.signature import SIGNATURE_HEADER, SignatureError, verify_fresh, verify_signature
 from connectors.zalo.store import ZaloStore
 
@@ -61,6 +61,9 @@ class ZaloOutput(OutputChannel):
         return "zalo"
 
     async def _send(self, recipient_id: Text, text: Text, buttons: Optional[List[Dict[Text, Any]]] = None) -> None:
+        payloads = query_payloads(buttons)
+        if payloads:  # before sending: a quick tap may reach another worker
+            self.client.store.remember_buttons(recipient_id, payloads)
         for message in build_messages(text, buttons):
             await self.client.send(recipient_id, message)
 
@@ -178,9 +181,13 @@ class ZaloInput(InputChannel):
             elif not clean_message(event.text):
                 await output.send_text_message(event.user_id, EMPTY_MESSAGE_REPLY)
             else:
+                # A tapped button comes back as its title: Rasa gets the payload behind it.
+                payload = self.store.button_payload(event.user_id, event.text)
+                metadata = {"zalo_msg_id": event.msg_id, "zalo_event": event.name}
+                if payload:
+                    metadata["zalo_button"] = True
                 await on_new_message(UserMessage(
-                    event.text, output, event.user_id, input_channel=self.name(),
-                    metadata={"zalo_msg_id": event.msg_id, "zalo_event": event.name},
+                    payload or event.text, output, event.user_id, input_channel=self.name(), metadata=metadata,
                 ))
         except Exception:
             logger.exception("Zalo event %s (msg %s) from user %s failed", event.name, event.msg_id, user_ref(event.user_id))

@@ -2,8 +2,12 @@
 
 Zalo rejects text over 2,000 characters (error -210) instead of truncating it and limits a
 button title to 100 characters. A text with buttons is one message whose `attachment` is a
-`template` holding only `buttons` (no `template_type`); a button click comes back as a
-`user_send_text` event carrying the button's payload. We show at most 5 buttons (the assistant
+`template` holding only `buttons` (no `template_type`). An `oa.query.show` button, when tapped,
+appears in the chat as the citizen's own message with the button's payload as its text, and comes
+back as a `user_send_text` event with that text. So the payload we send is the button's title
+(the citizen sees "Đăng ký khai sinh" appear, never `/choose_option{"option_index":"2"}`), and
+the channel remembers which Rasa payload each title stands for (`query_payloads`, kept in the
+store) to hand Rasa the payload when the title comes back. We show at most 5 buttons (the assistant
 never offers more choices at once); any further ones stay readable as a numbered list.
 """
 from __future__ import annotations
@@ -26,20 +30,40 @@ def _short_title(title: Any) -> str:
     return text[: MAX_BUTTON_TITLE_CHARS - 1].rstrip() + "…"
 
 
-def zalo_button(button: dict[str, Any]) -> dict[str, Any]:
-    """One Rasa button as a Zalo button: links open the URL, others send their payload back."""
-    title = _short_title(button.get("title") or button.get("payload") or button.get("url"))
-    url = button.get("url")
-    if url or button.get("type") == "web_url":
-        return {"title": title, "type": URL_BUTTON, "payload": {"url": str(url or button.get("payload", ""))}}
-    return {"title": title, "type": QUERY_BUTTON, "payload": str(button.get("payload") or button.get("title") or "")}
+def _is_link(button: dict[str, Any]) -> bool:
+    return bool(button.get("url")) or button.get("type") == "web_url"
+
+
+def button_title(button: dict[str, Any], number: int = 1) -> str:
+    """What the citizen reads on the button (and, for a query button, sees sent when tapping it).
+    A Rasa intent payload ("/intent{…}") is never shown: without a title the button is numbered."""
+    title = button.get("title") or (button.get("url") if _is_link(button) else "")
+    payload = str(button.get("payload") or "")
+    if not title and payload and not payload.startswith("/"):
+        title = payload
+    return _short_title(title or f"Lựa chọn {number}")
+
+
+def zalo_button(button: dict[str, Any], number: int = 1) -> dict[str, Any]:
+    """One Rasa button as a Zalo button: links open the URL, others send their title back."""
+    title = button_title(button, number)
+    if _is_link(button):
+        return {"title": title, "type": URL_BUTTON, "payload": {"url": str(button.get("url") or button.get("payload", ""))}}
+    return {"title": title, "type": QUERY_BUTTON, "payload": title}
+
+
+def query_payloads(buttons: list[dict[str, Any]] | None) -> dict[str, str]:
+    """Title → Rasa payload of the query buttons `build_messages` shows (the channel stores it)."""
+    shown = list(buttons or [])[:MAX_BUTTONS]
+    return {button_title(b, n): str(b.get("payload") or b.get("title") or "")
+            for n, b in enumerate(shown, start=1) if not _is_link(b)}
 
 
 def _numbered_lines(buttons: Iterable[dict[str, Any]], start: int) -> str:
     """Buttons beyond Zalo's limit, kept readable as a numbered list."""
     lines = []
     for number, button in enumerate(buttons, start=start):
-        label = " ".join(str(button.get("title") or button.get("payload") or "").split())
+        label = " ".join(button_title(button, number).split())
         url = button.get("url")
         lines.append(f"{number}. {label}" + (f": {url}" if url else ""))
     return "\n".join(lines)
@@ -57,7 +81,7 @@ def build_messages(text: str, buttons: list[dict[str, Any]] | None = None) -> li
     if shown:
         messages[-1]["attachment"] = {
             "type": "template",
-            "payload": {"buttons": [zalo_button(b) for b in shown]},
+            "payload": {"buttons": [zalo_button(b, n) for n, b in enumerate(shown, start=1)]},
         }
     return messages
 

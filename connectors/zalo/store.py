@@ -4,18 +4,28 @@
   after too many attempts a reply is parked as dead (kept and logged, never dropped);
 - seen_messages: msg_ids already answered, so a redelivered event is answered once;
 - tokens: the latest access/refresh token pair (Zalo refresh tokens are single-use, so the
-  pair obtained by a refresh must survive a restart).
+  pair obtained by a refresh must survive a restart, and every Rasa worker reads it before use);
+- leases: short named locks between processes (the token refresh: exactly one worker refreshes);
+- offered_buttons: the Rasa payload behind each button title recently shown to a user, so a tap,
+  which comes back as the title the citizen sees, reaches Rasa as the payload.
+
+Several Rasa worker processes share the file: each process opens its own connection on first use
+(Rasa builds the channel before Sanic forks the workers), and outbox rows are claimed by one
+process before it sends them, so each reply is delivered once.
 """
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 SEEN_MESSAGES_KEPT = 20_000
+OFFERED_BUTTONS_SECONDS = 24 * 3600  # a button tapped later than this is read as typed text
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -28,6 +38,18 @@ CREATE TABLE IF NOT EXISTS outbox (
     dead INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (dead, id);
+CREATE TABLE IF NOT EXISTS leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS offered_buttons (
+    user_id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    offered_at REAL NOT NULL,
+    PRIMARY KEY (user_id, title)
+);
 CREATE TABLE IF NOT EXISTS seen_messages (
     msg_id TEXT PRIMARY KEY,
     seen_at REAL NOT NULL
@@ -59,12 +81,36 @@ class ZaloStore:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        self._connection: sqlite3.Connection | None = None
+        self._pid = 0
+        # Who holds claims and leases: one id per process (set again after a fork).
+        self.holder = ""
+        self._db  # noqa: B018 (open now: a bad path fails at start-up, not on the first message)
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        """This process's connection; a forked worker opens its own instead of sharing its parent's."""
+        if self._connection is None or self._pid != os.getpid():
+            connection = sqlite3.connect(str(self.path), timeout=10, isolation_level=None, check_same_thread=False)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.executescript(_SCHEMA)
+            self._migrate(connection)
+            self._connection, self._pid = connection, os.getpid()
+            self.holder = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        return self._connection
+
+    @staticmethod
+    def _migrate(connection: sqlite3.Connection) -> None:
+        """Outbox files from before claims get the two claim columns."""
+        columns = {row[1] for row in connection.execute("PRAGMA table_info(outbox)")}
+        if "claimed_by" not in columns:
+            connection.execute("ALTER TABLE outbox ADD COLUMN claimed_by TEXT NOT NULL DEFAULT ''")
+            connection.execute("ALTER TABLE outbox ADD COLUMN claimed_until REAL NOT NULL DEFAULT 0")
 
     def close(self) -> None:
-        self._db.close()
+        if self._connection is not None and self._pid == os.getpid():
+            self._connection.close()
+        self._connection = None
 
     # -- duplicate deliveries ------------------------------------------------------------------
     def claim_message(self, msg_id: str) -> bool:
@@ -99,11 +145,11 @@ class ZaloStore:
         """Waiting and dead replies, oldest first (for operators)."""
         return self._items("", limit)
 
-    def _items(self, where: str, limit: int) -> list[OutboxItem]:
+    def _items(self, where: str, limit: int, params: tuple = ()) -> list[OutboxItem]:
         rows = self._db.execute(
             f"SELECT id, user_id, message, attempts, last_error, created_at, dead FROM outbox {where} "
             "ORDER BY id LIMIT ?",
-            (limit,),
+            (*params, limit),
         ).fetchall()
         return [OutboxItem(r[0], r[1], json.loads(r[2]), r[3], r[4], r[5], bool(r[6])) for r in rows]
 
@@ -123,18 +169,89 @@ class ZaloStore:
     def dead_count(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM outbox WHERE dead = 1").fetchone()[0])
 
+    def claim_user_batch(self, seconds: float, skip_users: set[str] = frozenset(), limit: int = 100) -> list[OutboxItem]:
+        """Claim, for this process, the waiting replies of the oldest user nobody is sending to.
+
+        All of that user's waiting replies are claimed in one transaction (oldest first), so their
+        order holds and no other process sends them; a claim lapses after `seconds` (a worker that
+        died mid-flush). [] when nothing is left to claim."""
+        db = self._db
+        now = time.time()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            busy = {row[0] for row in db.execute(
+                "SELECT DISTINCT user_id FROM outbox WHERE dead = 0 AND claimed_until > ?", (now,))}
+            excluded = busy | set(skip_users)
+            user = None
+            for (candidate,) in db.execute("SELECT user_id FROM outbox WHERE dead = 0 GROUP BY user_id ORDER BY MIN(id)"):
+                if candidate not in excluded:
+                    user = candidate
+                    break
+            if user is None:
+                db.execute("COMMIT")
+                return []
+            ids = [row[0] for row in db.execute(
+                "SELECT id FROM outbox WHERE dead = 0 AND user_id = ? ORDER BY id LIMIT ?", (user, limit))]
+            db.executemany("UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE id = ?",
+                           [(self.holder, now + seconds, item_id) for item_id in ids])
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return self._items("WHERE claimed_by = ? AND dead = 0 AND user_id = ?", limit, (self.holder, user))
+
+    def release_claims(self) -> None:
+        """Give back what this process claimed but did not send (another flush may take it)."""
+        self._db.execute("UPDATE outbox SET claimed_by = '', claimed_until = 0 WHERE claimed_by = ?", (self.holder,))
+
     def delivered(self, item_id: int) -> None:
         self._db.execute("DELETE FROM outbox WHERE id = ?", (item_id,))
 
     def failed(self, item_id: int, error: str, dead: bool) -> None:
         self._db.execute(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, dead = ? WHERE id = ?",
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, dead = ?, claimed_by = '', claimed_until = 0 "
+            "WHERE id = ?",
             (error, 1 if dead else 0, item_id),
         )
 
+    # -- leases (locks between processes) ------------------------------------------------------
+    def try_lease(self, name: str, seconds: float) -> bool:
+        """Take the named lease for this process unless another holds it unexpired."""
+        now = time.time()
+        cursor = self._db.execute(
+            "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?) "
+            "ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at "
+            "WHERE leases.expires_at < ? OR leases.holder = excluded.holder",
+            (name, self.holder, now + seconds, now),
+        )
+        return cursor.rowcount == 1
+
+    def release_lease(self, name: str) -> None:
+        self._db.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, self.holder))
+
+    # -- buttons -------------------------------------------------------------------------------
+    def remember_buttons(self, user_id: str, payload_by_title: dict[str, str]) -> None:
+        """The Rasa payload behind each button title just offered to `user_id` (newest wins)."""
+        now = time.time()
+        db = self._db
+        db.execute("DELETE FROM offered_buttons WHERE offered_at < ?", (now - OFFERED_BUTTONS_SECONDS,))
+        db.executemany(
+            "INSERT OR REPLACE INTO offered_buttons (user_id, title, payload, offered_at) VALUES (?, ?, ?, ?)",
+            [(user_id, title, payload, now) for title, payload in payload_by_title.items()],
+        )
+
+    def button_payload(self, user_id: str, text: str) -> str | None:
+        """The payload of a button offered to `user_id` whose title is `text`, if recent."""
+        row = self._db.execute(
+            "SELECT payload FROM offered_buttons WHERE user_id = ? AND title = ? AND offered_at >= ?",
+            (user_id, text.strip(), time.time() - OFFERED_BUTTONS_SECONDS),
+        ).fetchone()
+        return row[0] if row else None
+
     # -- tokens --------------------------------------------------------------------------------
     def load_tokens(self, seed_refresh_token: str) -> tuple[str, str] | None:
-        """The stored pair, unless the operator has since configured a different refresh token."""
+        """The stored pair, unless the operator has since configured a different refresh token.
+        Read before every send: another worker may have refreshed it."""
         row = self._db.execute(
             "SELECT access_token, refresh_token, seed_refresh_token FROM tokens WHERE id = 1"
         ).fetchone()

@@ -352,21 +352,43 @@ def test_rasa_buttons_become_a_zalo_template_with_query_and_url_buttons(fake, tm
     recorder = Recorder(lambda m: {"text": "Anh/Chị muốn hỏi thủ tục nào ạ?", "buttons": buttons})
     run(deliver(make_channel(fake, tmp_path / "outbox.sqlite"), recorder, zalo_event(text="khai sinh")))
     [sent] = fake.sent_messages()
+    short_long_title = long_title.strip()[:99].rstrip() + "…"
     assert sent == {
         "recipient": {"user_id": USER},
         "message": {
             "text": "Anh/Chị muốn hỏi thủ tục nào ạ?",
             "attachment": {"type": "template", "payload": {"buttons": [
-                {"title": "Đăng ký khai sinh", "type": "oa.query.show",
-                 "payload": '/choose_option{"code": "1.001193"}'},
-                {"title": long_title.strip()[:99].rstrip() + "…", "type": "oa.query.show",
-                 "payload": '/choose_option{"code": "1.001695"}'},
+                {"title": "Đăng ký khai sinh", "type": "oa.query.show", "payload": "Đăng ký khai sinh"},
+                {"title": short_long_title, "type": "oa.query.show", "payload": short_long_title},
                 {"title": "Cổng Dịch vụ công", "type": "oa.open.url",
                  "payload": {"url": "https://dichvucong.gov.vn"}},
             ]}},
         },
     }
     assert len(sent["message"]["attachment"]["payload"]["buttons"][1]["title"]) == 100
+
+
+def test_a_tapped_button_shows_its_title_and_reaches_rasa_as_its_payload(fake, tmp_path):
+    """Issue 12: a tap on an `oa.query.show` button appears in the chat as the citizen's message with
+    the button's payload as text, so that payload is the title; Rasa still gets its own payload."""
+    buttons = [{"title": "Đăng ký khai sinh", "payload": '/choose_option{"option_index":"1"}'},
+               {"payload": '/choose_option{"option_index":"2"}'}]  # no title: numbered, never the payload
+    recorder = Recorder(lambda m: {"text": "Anh/Chị muốn hỏi thủ tục nào ạ?", "buttons": buttons}
+                        if m.text == "khai sinh" else {"text": f"Đã chọn {m.text}"})
+    channel = make_channel(fake, tmp_path / "outbox.sqlite")
+    run(deliver(channel, recorder, zalo_event(text="khai sinh")))
+    shown = fake.sent_messages()[0]["message"]["attachment"]["payload"]["buttons"]
+    assert [(b["title"], b["payload"]) for b in shown] == [
+        ("Đăng ký khai sinh", "Đăng ký khai sinh"), ("Lựa chọn 2", "Lựa chọn 2")]
+    assert not any("/" in b["payload"] or "{" in b["payload"] for b in shown)
+    # Zalo posts the tap as user_send_text with the payload (= the title) as text, to any worker.
+    other_worker = make_channel(fake, tmp_path / "outbox.sqlite")
+    run(deliver(other_worker, recorder, zalo_event(text="Đăng ký khai sinh"), zalo_event(text="Lựa chọn 2"),
+                zalo_event(text="Đăng ký khai sinh", user_id="999")))
+    assert [m.text for m in recorder.messages[1:]] == [
+        '/choose_option{"option_index":"1"}', '/choose_option{"option_index":"2"}',
+        "Đăng ký khai sinh"]  # another user never got these buttons: plain text for them
+    assert recorder.messages[1].metadata["zalo_button"] is True
 
 
 def test_more_than_five_buttons_keep_the_rest_as_a_numbered_list(fake, tmp_path):
