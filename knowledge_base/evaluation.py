@@ -1,6 +1,8 @@
 """Search evaluation on a JSONL question set: ranking quality, abstention and latency.
 
-Each line: {"id": ..., "question": ..., "gold": [codes]}; an empty gold list means no answer exists.
+Each line: {"id": ..., "question": ..., "gold": [codes], "aspect"?: ...}; an empty gold list means no
+answer exists. `aspect` (optional, e.g. "fee") is what the question asks about the procedure; search
+evaluation ignores it, `tthc bot eval` (assistant/bot_evaluation.py) checks the reply speaks to it.
 hit@1, recall@5 (at least one gold code in the top 5) and mrr@10 are over answerable questions;
 abstain_recall is the share of no-answer questions abstained, false_abstain_rate the share of
 answerable ones abstained.
@@ -17,12 +19,14 @@ from pydantic import BaseModel, ValidationError
 from knowledge_base.errors import KnowledgeBaseError
 
 WARMUP_QUERIES = 3
+CALIBRATION_LOOP = 3_000_000  # iterations of the machine-speed reference loop
 
 
 class Question(BaseModel):
     id: str | int
     question: str
     gold: list[str]
+    aspect: str | None = None
 
 
 def read_questions(path: Path) -> list[Question]:
@@ -74,9 +78,31 @@ def evaluate(kb, questions: list[Question], system: str = "hybrid") -> dict:
         "mrr@10": _mean(rr),
         "abstain_recall": round(abstained_unanswerable / unanswerable, 4) if unanswerable else None,
         "false_abstain_rate": round(abstained_answerable / len(answerable), 4) if answerable else None,
-        "p50_ms": round(float(np.percentile(latencies, 50)), 2),
-        "p95_ms": round(float(np.percentile(latencies, 95)), 2),
+        **latency_percentiles(latencies),
     }
+
+
+def latency_percentiles(latencies_ms: list[float]) -> dict:
+    """{"p50_ms", "p95_ms"} of the given timings (None when there are none); shared by the evaluators."""
+    if not latencies_ms:
+        return {"p50_ms": None, "p95_ms": None}
+    return {f"p{q}_ms": round(float(np.percentile(latencies_ms, q)), 2) for q in (50, 95)}
+
+
+def machine_calibration_seconds() -> float:
+    """Seconds this machine takes for a fixed pure-Python loop (best of 3), printed next to timings.
+
+    Latency figures from different runs are comparable only with the machine's speed at the time (a
+    shared 2-core machine under load is several times slower): divide by this to compare runs.
+    """
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for i in range(CALIBRATION_LOOP):
+            total += i % 7
+        best = min(best, time.perf_counter() - started)
+    return round(best, 3)
 
 
 def _mean(values: list) -> float | None:

@@ -8,8 +8,8 @@ from assistant.errors import SetupError
 from knowledge_base.errors import KnowledgeBaseError
 
 # Modules exposing `register(subparsers)`; each owns one subcommand group.
-SUBCOMMAND_MODULES = ("assistant.cli.up", "assistant.cli.kb", "assistant.cli.nlu", "assistant.cli.privacy",
-                       "assistant.cli.zalo")
+SUBCOMMAND_MODULES = ("assistant.cli.up", "assistant.cli.kb", "assistant.cli.bot", "assistant.cli.nlu",
+                       "assistant.cli.privacy", "assistant.cli.zalo")
 
 
 def build_parser() -> argparse.ArgumentParser:
