@@ -3,16 +3,21 @@
 A tiny rule-only Rasa model is trained in a temporary directory (about 20 s), the Rasa server
 runs as a subprocess on 127.0.0.1 with the channel pointed at the local fake Zalo API, and a
 signed Zalo event goes in over HTTP; the test waits for the reply the fake Zalo receives.
+The second test runs two Rasa workers (as `tthc up` does) and counts deliveries across a forced
+token expiry and a Zalo outage, and what a button tap shows (issue 12).
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from collections import Counter
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -23,7 +28,7 @@ pytest.importorskip("rasa", reason="runs in the Rasa environment: .venv-rasa/bin
 
 from connectors.zalo.channel import NON_TEXT_REPLY  # noqa: E402
 from connectors.zalo.signature import signature_header  # noqa: E402
-from tests.support.fake_zalo import PORT_RANGE, FakeZalo  # noqa: E402
+from tests.support.fake_zalo import OAUTH_PATH, PORT_RANGE, FakeZalo  # noqa: E402
 from tests.support.ports import free_port  # noqa: E402
 
 pytestmark = [pytest.mark.rasa, pytest.mark.e2e]
@@ -131,11 +136,116 @@ def test_rasa_run_answers_zalo_events_through_the_committed_channel_block(tiny_m
                 "recipient": {"user_id": USER},
                 "message": {"text": "Chào Anh/Chị, em có thể giúp gì ạ?", "attachment": {
                     "type": "template", "payload": {"buttons": [
-                        {"title": "Làm căn cước", "type": "oa.query.show", "payload": "/greet"}]}}},
+                        {"title": "Làm căn cước", "type": "oa.query.show", "payload": "Làm căn cước"}]}}},
             }
             assert post_event(base + "/webhook", sticker) == (200, {"status": "accepted"})
             assert wait_for_messages(fake, 2)[1] == {"recipient": {"user_id": USER}, "message": {"text": NON_TEXT_REPLY}}
             assert USER not in log.read_text(encoding="utf-8", errors="replace")  # user ids masked in Rasa's log
+        finally:
+            stop(process)
+
+
+def start_rasa(model: Path, credentials: Path, endpoints: Path, env: dict, log: Path) -> tuple[subprocess.Popen, int]:
+    port = free_port(PORT_RANGE)
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(
+            ["nice", str(RASA), "run", "-m", str(model), "--credentials", str(credentials),
+             "--endpoints", str(endpoints), "-i", "127.0.0.1", "-p", str(port)],
+            cwd=PROJECT_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    return process, port
+
+
+def post_events_at_once(url: str, events: list[dict]) -> list[tuple[int, dict]]:
+    """Post events concurrently (threads), so both workers get some at the same moment."""
+    async def all_of_them():
+        return await asyncio.gather(*[asyncio.to_thread(post_event, url, event) for event in events])
+
+    return asyncio.run(all_of_them())
+
+
+def greet(user: str, msg_id: str, text: str = "/greet") -> dict:
+    return {"app_id": APP_ID, "event_name": "user_send_text", "sender": {"id": user}, "recipient": {"id": "1"},
+            "message": {"msg_id": msg_id, "text": text}, "timestamp": str(int(time.time() * 1000))}
+
+
+def replies_per_user(fake: FakeZalo, users: list[str]) -> Counter:
+    return Counter(m["recipient"]["user_id"] for m in fake.sent_messages() if m["recipient"]["user_id"] in users)
+
+
+def wait_until(condition, timeout: float = 60, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def outbox_pending(path: Path) -> int:
+    if not path.exists():
+        return 0
+    with sqlite3.connect(path) as db:
+        return db.execute("SELECT COUNT(*) FROM outbox WHERE dead = 0").fetchone()[0]
+
+
+def test_two_rasa_workers_deliver_each_reply_once_across_token_expiry_and_outage(tiny_model, tmp_path):
+    with FakeZalo(app_id=APP_ID) as fake:
+        outbox = tmp_path / "outbox.sqlite"
+        block = zalo_block_for(fake, outbox)
+        block = block.rstrip("\n") + ("\n  retry_delays: [0.2]\n  flush_interval_seconds: 1\n"
+                                      "  sender_rate_limit_burst: 50\n")
+        credentials = tmp_path / "credentials.yml"
+        credentials.write_text(block, encoding="utf-8")
+        endpoints = tmp_path / "endpoints.yml"
+        endpoints.write_text("lock_store:\n  type: assistant.rasa_stores.SQLiteLockStore\n"
+                             f"  db: {tmp_path / 'locks.db'}\n")
+        env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", ZALO_APP_ID=APP_ID, ZALO_OA_SECRET_KEY=OA_SECRET,
+                   ZALO_ACCESS_TOKEN="token-1", ZALO_REFRESH_TOKEN="refresh-1", ZALO_APP_SECRET=fake.app_secret,
+                   SANIC_WORKERS="2", SANIC_KEEP_ALIVE="false", TTHC_RATE_LIMIT_DB=str(tmp_path / "limits.sqlite"))
+        log = tmp_path / "rasa.log"
+        process, port = start_rasa(tiny_model, credentials, endpoints, env, log)
+        try:
+            base = f"http://127.0.0.1:{port}/webhooks/zalo"
+            wait_for(base + "/", process, log, timeout=300)
+            # Each worker process loads the model and says so.
+            wait_until(lambda: log.read_text(errors="replace").count("Rasa server is up and running") >= 2,
+                       timeout=120, what="two Rasa workers")
+
+            # 1. Normal traffic.
+            users = [f"77000000000000001{i:02d}" for i in range(6)]
+            answers = post_events_at_once(base + "/webhook", [greet(u, f"a-{u}") for u in users])
+            assert all(a == (200, {"status": "accepted"}) for a in answers)
+            wait_until(lambda: sum(replies_per_user(fake, users).values()) >= 6, what="6 replies")
+
+            # 2. The access token expires: one refresh for both workers, every reply once.
+            fake.expire_token()
+            expiry_users = [f"77000000000000002{i:02d}" for i in range(8)]
+            post_events_at_once(base + "/webhook", [greet(u, f"b-{u}") for u in expiry_users])
+            wait_until(lambda: sum(replies_per_user(fake, expiry_users).values()) >= 8, what="8 replies after expiry")
+            assert fake.refresh_count == 1
+            assert len([r for r in fake.requests if r.path == OAUTH_PATH]) == 1
+
+            # 3. Zalo is down: replies wait in the outbox, then both workers' flushers deliver each once.
+            fake.go_down()
+            outage_users = [f"77000000000000003{i:02d}" for i in range(6)]
+            post_events_at_once(base + "/webhook", [greet(u, f"c-{u}") for u in outage_users])
+            wait_until(lambda: outbox_pending(outbox) == 6, what="6 replies in the outbox")
+            fake.come_back()
+            wait_until(lambda: sum(replies_per_user(fake, outage_users).values()) >= 6 and outbox_pending(outbox) == 0,
+                       what="the outbox to be flushed")
+            time.sleep(3)  # several more flush rounds of both workers: nothing may go out twice
+
+            counts = replies_per_user(fake, users + expiry_users + outage_users)
+            assert counts == Counter({user: 1 for user in users + expiry_users + outage_users})
+            assert len(fake.sent_messages()) == 20
+
+            # 4. A button tap: the citizen sees the title appear, Rasa gets the payload (/greet).
+            [button] = fake.sent_messages()[0]["message"]["attachment"]["payload"]["buttons"]
+            assert button == {"title": "Làm căn cước", "type": "oa.query.show", "payload": "Làm căn cước"}
+            post_event(base + "/webhook", greet(users[0], "tap-1", text=button["payload"]))
+            wait_until(lambda: replies_per_user(fake, users[:1])[users[0]] == 2, what="the reply to the tap")
+            assert fake.sent_messages()[-1]["message"]["text"] == "Chào Anh/Chị, em có thể giúp gì ạ?"
         finally:
             stop(process)
 
