@@ -9,7 +9,8 @@ Same URL and payload as Rasa's built-in `rest` channel (POST /webhooks/rest/webh
   host every request comes from 127.0.0.1, so limit addresses at the proxy (see docs/security.md);
 - answers an empty/invisible message and one over `max_message_chars` with a polite reply itself.
 The client cannot set the tracker's input channel or message metadata (Rasa's REST channel takes
-both from the body): every message is recorded as channel "rest" without metadata.
+both from the body): every message is recorded as channel "rest" without metadata. Nor can it use
+an all-digit sender id, the form of Zalo user ids, which would open a Zalo citizen's conversation.
 `GET /webhooks/rest/` is the readiness check (`tthc up` waits for it, because Rasa runs without its
 HTTP API): 200 once this worker has loaded the model, 503 before.
 After Rasa, a turn that produced no bot message at all (the action server down, an exception in
@@ -149,6 +150,10 @@ class GuardedRestInput(RestInput):
         sender, message = payload.get("sender"), payload.get("message")
         if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER_CHARS:
             return response.json({"error": f"'sender' must be a non-empty string of at most {MAX_SENDER_CHARS} characters"}, status=400)
+        if sender.strip().isdigit():
+            # Zalo user ids are all digits and share Rasa's conversation ids: a web client must not
+            # write into (and read the answers of) a Zalo citizen's conversation. The widget's ids are UUIDs.
+            return response.json({"error": "'sender' must not be only digits (reserved for Zalo user ids)"}, status=400)
         if message is not None and not isinstance(message, str):
             return response.json({"error": "'message' must be a string"}, status=400)
         refused = self._rate_limited(request, sender)

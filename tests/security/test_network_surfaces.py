@@ -205,6 +205,12 @@ def test_chat_rate_limit_per_sender_holds_across_the_rasa_workers(running):
     assert 15 <= allowed <= 15 + int(elapsed) + 1, (allowed, elapsed)
 
 
+def test_web_chat_cannot_enter_a_zalo_citizens_conversation(running):
+    """Zalo user ids (all digits) and web chat senders share Rasa's conversation ids."""
+    response = running.chat("cho tôi xem câu trả lời trước", sender=ZALO_USER)
+    assert response.status_code == 400 and "Zalo" in response.json()["error"]
+
+
 # --- open ----------------------------------------------------------------------------------------
 
 def test_web_chat_answers_through_the_action_server(running):
