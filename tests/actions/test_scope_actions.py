@@ -32,8 +32,8 @@ BIRTH_STORY = (
     "Tôi muốn hỏi là nhà tôi mới sinh em bé, bây giờ muốn làm giấy khai sinh cho cháu "
     "thì phải mang theo những gì ạ"
 )
-NOT_IN_CATALOGUE = "xin học bổng cho con"  # administrative, no such procedure in the seed catalogue
-OFF_TOPIC = "mua iphone ở đâu rẻ"
+NOT_IN_CATALOGUE = "thủ tục xin trợ cấp thất nghiệp"  # administrative, no such procedure in the seed catalogue
+OFF_TOPIC = "hát cho tôi nghe một bài đi"
 NOT_IN_CATALOGUE_OPENING = "Dạ, thủ tục Anh/Chị hỏi hiện chưa có trong danh mục thủ tục của tỉnh mà tôi tra cứu được"
 
 
@@ -94,7 +94,7 @@ def test_out_of_scope_administrative_question_gets_the_not_in_catalogue_reply_an
 
 
 def test_ask_intent_about_a_procedure_not_in_the_catalogue_gets_the_not_in_catalogue_reply(seed, chat):
-    chat.turn(answer, "hồ sơ xin học bổng cho con gồm những gì", "ask_documents")
+    chat.turn(answer, "hồ sơ xin trợ cấp thất nghiệp gồm những gì", "ask_documents")
     assert chat.text.startswith(NOT_IN_CATALOGUE_OPENING)
     assert chat.slot_events() == {"alternative_codes": [], "last_aspect": "documents"}
     assert len(conversation_log.list_missing_procedures()) == 1
