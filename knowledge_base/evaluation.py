@@ -27,6 +27,7 @@ class Question(BaseModel):
     question: str
     gold: list[str]
     aspect: str | None = None
+    split: str | None = None  # dev set: tune (choices may be made on it) or holdout (reporting only)
 
 
 def read_questions(path: Path) -> list[Question]:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
+import re
 import shutil
 import sys
 import time
@@ -26,6 +28,7 @@ from knowledge_base.dense import DenseIndex, bounded_query, encode_query, load_e
 from knowledge_base.diacritics import DiacriticRestorer
 from knowledge_base.errors import KnowledgeBaseError
 from knowledge_base.lexical import LexicalIndex
+from knowledge_base.ranking import CANDIDATE_FEATURES, RankingModels, level_bits, question_features, softmax
 from knowledge_base.schema import (
     LEVEL_LABELS,
     Decision,
@@ -36,7 +39,15 @@ from knowledge_base.schema import (
     SearchHit,
     SearchResponse,
 )
-from knowledge_base.text import content_syllables, normalize, prepare_query, query_terms, typed_with_diacritics
+from knowledge_base.text import (
+    bigrams,
+    content_syllables,
+    normalize,
+    prepare_query,
+    query_terms,
+    syllables,
+    typed_with_diacritics,
+)
 from knowledge_base.variants import question_text, title_markers, unmentioned
 
 log = logging.getLogger(__name__)
@@ -64,7 +75,13 @@ FIELD_AGREEMENT_SHARE = 0.5  # candidates scoring at least this share of the bes
 # expansion, fields, restorer). An index of another format is rebuilt from its own stored records
 # (`rebuild`, which `tthc up` runs), so an upgraded deployment never searches a stale index.
 # 2: syllables typed with diacritics expand only as written ("vật" is no longer VAT).
-INDEX_FORMAT = 2
+# 3: builds carry trained ranking and decision models (models.json, knowledge_base.ranking).
+INDEX_FORMAT = 3
+# Learned decision: answer directly when the first candidate is more likely right than not; otherwise
+# offer the candidates holding this share of the ranker's probability (at least 2, at most OFFER_MAX).
+TOP_RIGHT_THRESHOLD = 0.5
+OFFER_MASS = 0.9
+OFFER_MAX = 5
 KEEP_BUILDS = 2  # previous build stays so a process that opened it can still read lazily
 
 
@@ -79,14 +96,67 @@ class _QuestionView:
     content: list[str]  # folded content syllables (text.content_syllables)
     said: str  # the question as variant cues are looked up in (variants.question_text)
     literal: bool  # typed with diacritics: plain words mean what they say
+    terms: dict[str, float] | None = None  # BM25 query terms
+    embedded: str = ""  # the text the embedding model reads (diacritics restored, bounded)
 
     @classmethod
-    def of(cls, prepared: str, literal: bool) -> "_QuestionView":
-        return cls(content_syllables(prepared, literal), question_text(prepared, literal), literal)
+    def of(cls, prepared: str, literal: bool, embedded: str = "") -> "_QuestionView":
+        return cls(content_syllables(prepared, literal), question_text(prepared, literal), literal,
+                   query_terms(prepared, literal), embedded)
 
     @property
     def words(self) -> set[str]:
         return set(self.content)
+
+
+@dataclass
+class Pool:
+    """A question's candidate records (catalogue indices, best fused first) and their features."""
+
+    indices: list[int]
+    features: np.ndarray  # len(indices) x len(CANDIDATE_FEATURES)
+    vector: np.ndarray | None  # the question's e5 embedding
+    bm25_best_per_word: float
+    dense_best: float
+    dense_gap: float
+    agreement: float
+    empty: bool  # no content word at all
+
+
+@dataclass
+class Judgement:
+    order: list[int]  # positions in the pool, best first
+    shares: np.ndarray  # softmax of the ranker scores in that order
+    decision: Decision
+    scope: Scope
+    answerable: float
+    top_right: float
+    offered: int  # candidates to show (1 for an answer, 2-5 for an ask-back)
+
+
+@dataclass
+class _RecordFacts:
+    """Per-record facts the candidate features read, derived once from the records."""
+
+    record_words: list[frozenset[str]]
+    title_bigrams: list[frozenset[str]]
+    title_keys: list[str]  # folded title without its level suffix: same key = same procedure
+    same_title: list[int]
+    levels: list[tuple[float, float, float, float]]
+
+    @classmethod
+    def of(cls, procedures: list[Procedure]) -> "_RecordFacts":
+        titles = [" ".join(syllables(normalize(_LEVEL_SUFFIX.sub("", p.title)))) for p in procedures]
+        counts: dict[str, int] = {}
+        for title in titles:
+            counts[title] = counts.get(title, 0) + 1
+        record_words, title_bigrams = [], []
+        for p in procedures:
+            parts = [p.title, p.field, p.result[:400], p.conditions[:600], p.audience, p.steps[:400], *p.keywords, p.summary]
+            parts += [d.name for d in p.documents[:20]]
+            record_words.append(frozenset(syllables(normalize(" ".join(parts)))))
+            title_bigrams.append(frozenset(bigrams(content_syllables(normalize(p.title), True))))
+        return cls(record_words, title_bigrams, titles, [counts[t] for t in titles], [level_bits(p.levels) for p in procedures])
 
 
 class KnowledgeBase:
@@ -99,6 +169,7 @@ class KnowledgeBase:
         encoder,
         manifest: dict,
         restorer: DiacriticRestorer | None = None,
+        models: RankingModels | None = None,
     ):
         self.directory = directory
         self.restorer = restorer
@@ -111,6 +182,8 @@ class KnowledgeBase:
         self._query_cache: dict[str, np.ndarray] = {}
         self._prior = INDIVIDUAL_PRIOR * np.array([_for_individuals(p) for p in procedures], dtype=np.float32)
         self._markers = [title_markers(p.title) for p in procedures]
+        self.models = models
+        self._record_facts: _RecordFacts | None = None  # built on first learned search
 
     # ---- construction -------------------------------------------------------------------------
 
@@ -153,7 +226,8 @@ class KnowledgeBase:
             lexical = LexicalIndex.load(directory, procedures)
             dense = DenseIndex.load(directory)
             restorer = DiacriticRestorer.load(directory)
-        except (OSError, ValueError) as exc:
+            models = RankingModels.load(directory)
+        except (OSError, ValueError, KeyError) as exc:
             raise KnowledgeBaseError(f"knowledge-base index in {link} is unreadable ({exc}): rebuild it with `tthc kb import PATH`") from exc
         encoder = None
         if model_path is not None and dense is not None:
@@ -161,7 +235,14 @@ class KnowledgeBase:
                 log.warning("embedding model %s missing: searching with BM25 only", model_path)
             else:
                 encoder = load_encoder(Path(model_path), threads)
-        return cls(directory, procedures, lexical, dense, encoder, manifest, restorer)
+        if models is None and encoder is not None:
+            log.warning("index %s has no trained ranking models: using the hand-tuned ranking; run `tthc kb train`", link)
+        return cls(directory, procedures, lexical, dense, encoder, manifest, restorer, models)
+
+    @property
+    def learned(self) -> bool:
+        """Whether searches use the catalogue's trained models (they need the embedding model)."""
+        return self.models is not None and self.encoder is not None and self.dense is not None
 
     @classmethod
     def build(
@@ -171,10 +252,13 @@ class KnowledgeBase:
         model_path: Path | None,
         progress: bool = True,
         threads: int = 2,
+        train: bool = True,
     ) -> "KnowledgeBase":
         """Index `procedures` into a fresh build directory and make it the active one atomically.
 
         Dense vectors of records whose content hash is unchanged are reused from the active build.
+        With the embedding model and `train`, the build also trains its ranking models
+        (knowledge_base.training) on questions generated from these records.
         """
         if not procedures:
             raise KnowledgeBaseError("no procedures to index: check the catalogue path")
@@ -203,17 +287,29 @@ class KnowledgeBase:
                 bar.close()
             dense.save(target)
         _write_catalog(target / "catalog.jsonl", procedures)
+        models = None
+        if train and dense is not None:
+            from knowledge_base.training import train_models
+
+            unranked = cls(target, procedures, lexical, dense, encoder, {}, restorer)
+            try:
+                models = train_models(unranked, progress=progress)
+            except KnowledgeBaseError as error:  # a tiny catalogue: the untrained ranking serves it
+                log.warning("%s", error)
+            else:
+                models.save(target)
         manifest = {
             "format": INDEX_FORMAT,
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "procedures": len(procedures),
             "model": Path(model_path).name if model_path is not None else None,
             "embedded": embedded,
+            "models": models.info if models is not None else None,
             "build_seconds": round(time.monotonic() - started, 1),
         }
         (target / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
         _activate(data_dir, target)
-        return cls(target, procedures, lexical, dense, encoder, manifest, restorer)
+        return cls(target, procedures, lexical, dense, encoder, manifest, restorer, models)
 
     # ---- queries ------------------------------------------------------------------------------
 
@@ -242,6 +338,8 @@ class KnowledgeBase:
         self, query: str, top_k: int = 5, filters: SearchFilters | None = None, system: str = "hybrid"
     ) -> SearchResponse:
         top_k = max(1, int(top_k))
+        if system == "hybrid" and self.learned:
+            return self._learned_search(query, top_k, filters)
         candidates, signals = self.rank(query, filters, system)
         decision = decide(candidates, signals)
         scope = Scope.catalogue if decision != Decision.abstain else administrative_scope(candidates, signals)
@@ -250,6 +348,124 @@ class KnowledgeBase:
             for c in candidates[:top_k]
         ]
         return SearchResponse(query=query, decision=decision, results=hits, scope=scope)
+
+    # ---- learned ranking and decision (knowledge_base.ranking) --------------------------------
+
+    def _learned_search(self, query: str, top_k: int, filters: SearchFilters | None) -> SearchResponse:
+        pool = self.pool(query, filters)
+        judged = self.judge(pool)
+        shown = judged.order[:judged.offered] if judged.decision == Decision.clarify else judged.order[:top_k]
+        hits = [SearchHit(code=self._procedures[pool.indices[i]].code, title=self._procedures[pool.indices[i]].title,
+                          score=round(float(judged.shares[n]), 4))
+                for n, i in enumerate(shown)]
+        return SearchResponse(query=query, decision=judged.decision, results=hits, scope=judged.scope)
+
+    def pool(self, query: str, filters: SearchFilters | None = None) -> "Pool":
+        """Retrieve the candidate pool of a question and compute every candidate's features."""
+        question = self.read_question(query)
+        vector = self._query_vector(question.embedded) if query.strip() else None
+        return self.pool_from(question, self.lexical.scores(question.terms), vector, self._filter_mask(filters))
+
+    def read_question(self, query: str) -> "_QuestionView":
+        """What retrieval reads of a question: content words, BM25 terms, the text to embed."""
+        prepared = prepare_query(query)
+        literal = typed_with_diacritics(normalize(query))  # decided on what was typed, not the expansions
+        return _QuestionView.of(prepared, literal, bounded_query(self._accented(prepared, literal)))
+
+    def embed_questions(self, questions: list["_QuestionView"]) -> np.ndarray:
+        """Embeddings of many questions at once (training): the same vectors a search computes."""
+        return _normalized_rows(self.encoder.encode_queries([q.embedded for q in questions]))
+
+    def pool_from(self, question: "_QuestionView", lexical: np.ndarray, vector: np.ndarray | None,
+                  mask: np.ndarray) -> "Pool":
+        facts = self._facts()
+        dense = self.dense.scores(vector) if vector is not None else np.zeros(len(self._procedures), dtype=np.float32)
+        fused = _fuse(lexical, dense, "hybrid")
+        fused = np.where(mask, fused, -np.inf)
+        order = np.argsort(-fused, kind="stable")[:CANDIDATES]
+        indices = [int(i) for i in order if np.isfinite(fused[i]) and fused[i] > 0]
+        n_words = len(question.content)
+        words = question.words
+        known = self.lexical.known_share(question.content)
+        lexical_masked = np.where(mask, lexical, 0.0)
+        dense_masked = np.where(mask, dense, -1.0)
+        lexical_top = float(lexical_masked.max()) if lexical_masked.size else 0.0
+        dense_top = float(dense_masked.max()) if dense_masked.size else 0.0
+        lexical_rank = _ranks(lexical_masked, indices)
+        dense_rank = _ranks(dense_masked, indices)
+        top_fields = [self._procedures[i].field for i in indices[:RESULTS_KEPT]]
+        question_bigrams = set(bigrams(question.content))
+        rows = []
+        for i in indices:
+            content = question.content
+            field = self._procedures[i].field
+            precision = self.lexical.title_precision(i, words)
+            unasked = unmentioned(self._markers[i], question.said, question.literal)
+            rows.append((
+                float(lexical[i]) / lexical_top if lexical_top > 0 else 0.0,
+                math.log1p(float(lexical[i]) / max(n_words, 1)),
+                math.log1p(lexical_rank[i]),
+                float(dense[i]),
+                dense_top - float(dense[i]),
+                math.log1p(dense_rank[i]),
+                float(fused[i]),
+                float(fused[i]) + float(self._prior[i]) + TITLE_PRECISION_WEIGHT * precision
+                - VARIANT_PENALTY * unasked,
+                precision,
+                _coverage(content, self.lexical.title_terms[i]),
+                _coverage(content, facts.record_words[i]),
+                (len(facts.title_bigrams[i] & question_bigrams) / len(facts.title_bigrams[i])) if facts.title_bigrams[i] else 0.0,
+                float(unasked),
+                float(len(self._markers[i])),
+                float(_for_individuals(self._procedures[i])),
+                float(len(self.lexical.title_words[i])),
+                float(facts.same_title[i]),
+                sum(1 for f in top_fields if f == field) / max(len(top_fields), 1),
+                *facts.levels[i],
+                float(n_words),
+                known,
+            ))
+        features = np.array(rows, dtype=np.float32).reshape(len(rows), len(CANDIDATE_FEATURES))
+        agreement = 0.0
+        if lexical_top > 0 and vector is not None:
+            top = min(5, dense_masked.size - 1)
+            agreement = float(int(np.argmax(lexical_masked)) in set(int(i) for i in np.argpartition(-dense_masked, top)[:5]))
+        return Pool(
+            indices=indices, features=features, vector=vector,
+            bm25_best_per_word=math.log1p(lexical_top / max(n_words, 1)), dense_best=dense_top,
+            dense_gap=_dense_gap(dense_masked) or 0.0, agreement=agreement, empty=n_words == 0,
+        )
+
+    def judge(self, pool: "Pool") -> "Judgement":
+        """Order the pool with the ranker, then answer / ask back / abstain with the decision models."""
+        models = self.models
+        scope_score = models.scope_score(pool.vector)
+        administrative = scope_score >= models.scope_threshold
+        if not pool.indices or pool.empty:
+            return Judgement([], np.zeros(0), Decision.abstain, Scope.administrative if administrative else Scope.off_topic,
+                             0.0, 0.0, 0)
+        rank_scores = models.ranker.predict(pool.features)
+        order = np.argsort(-rank_scores, kind="stable")
+        fields = [self._procedures[i].field for i in pool.indices]
+        row = question_features(pool.features, rank_scores, order, fields, pool.bm25_best_per_word, pool.dense_best,
+                                pool.dense_gap, pool.agreement, scope_score)[None, :]
+        answerable = float(models.answerable.predict(row)[0])
+        top_right = float(models.top_right.predict(row)[0])
+        shares = softmax(rank_scores[order])
+        if answerable < models.answerable_threshold:
+            return Judgement(list(order), shares, Decision.abstain,
+                             Scope.administrative if administrative else Scope.off_topic, answerable, top_right, 0)
+        if top_right >= TOP_RIGHT_THRESHOLD:
+            return Judgement(list(order), shares, Decision.answer, Scope.catalogue, answerable, top_right, 1)
+        # Unsure which: offer the candidates that hold most of the ranker's probability.
+        offered = int(np.searchsorted(np.cumsum(shares), OFFER_MASS) + 1)
+        offered = max(2, min(OFFER_MAX, offered, len(order)))
+        return Judgement(list(order), shares, Decision.clarify, Scope.catalogue, answerable, top_right, offered)
+
+    def _facts(self) -> "_RecordFacts":
+        if self._record_facts is None:
+            self._record_facts = _RecordFacts.of(self._procedures)
+        return self._record_facts
 
     def rank(self, query: str, filters: SearchFilters | None = None, system: str = "hybrid") -> tuple[list[Candidate], Signals]:
         """Ranked candidates (best first, at most RESULTS_KEPT) and the signals the decision uses."""
@@ -368,6 +584,21 @@ class KnowledgeBase:
             elif filters.online and p.online not in filters.online:
                 mask[i] = False
         return mask
+
+
+_LEVEL_SUFFIX = re.compile(r"\((?:thực hiện )?(?:tại |ở )?cấp [^)]*\)", re.IGNORECASE)
+
+
+def _normalized_rows(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
+def _ranks(scores: np.ndarray, indices: list[int]) -> dict[int, float]:
+    """Rank (0 = best) of each of `indices` in `scores`, counted among the top 200 (else 200)."""
+    top = np.argsort(-scores, kind="stable")[:200]
+    position = {int(i): r for r, i in enumerate(top)}
+    return {i: float(position.get(i, 200)) for i in indices}
 
 
 def _fuse(lexical: np.ndarray, dense: np.ndarray | None, system: str) -> np.ndarray:

@@ -34,7 +34,11 @@ def register(subparsers) -> None:
     ev.add_argument("file", type=Path)
     ev.add_argument("--json", action="store_true", help="machine-readable output")
     ev.add_argument("--system", choices=SYSTEMS, default="hybrid")
+    ev.add_argument("--split", help="only the questions of this split (the file's \"split\" field, e.g. tune or holdout)")
     ev.set_defaults(handler=eval_command)
+
+    train = kb_sub.add_parser("train", help="train the active catalogue's ranking and decision models (a new build)")
+    train.set_defaults(handler=train_command)
 
     status = kb_sub.add_parser("status", help="show the active index")
     status.set_defaults(handler=status_command)
@@ -77,6 +81,7 @@ def import_command(args) -> int:
     m = kb.manifest
     print(f"Index: {m['procedures']} procedures, dense={'yes (' + str(m['embedded']) + ' embedded)' if m['model'] else 'no'}, "
           f"built in {m['build_seconds']} s -> {kb.directory}")
+    _print_models(kb)
     # Search uses the new index at once; the bot's NLU knows procedure names from its training data.
     print("Next: `tthc nlu generate` adds these procedure names to the bot's NLU lookup table; "
           "`tthc up` then retrains the Rasa model.")
@@ -92,11 +97,13 @@ def search_command(args) -> int:
         payload = {
             "query": response.query,
             "abstained": response.abstained,
+            "decision": response.decision.value,
+            "scope": response.scope.value,
             "results": [{"code": h.code, "title": h.title, "score": h.score} for h in response.results],
         }
         print(json.dumps(payload, ensure_ascii=False))
         return 0
-    print(f"decision: {response.decision.value}")
+    print(f"decision: {response.decision.value}  scope: {response.scope.value}")
     for rank, hit in enumerate(response.results, 1):
         print(f"{rank}. [{hit.code}] {hit.title} ({hit.score:.3f})")
     return 0
@@ -104,6 +111,10 @@ def search_command(args) -> int:
 
 def eval_command(args) -> int:
     questions = read_questions(args.file)
+    if args.split:
+        questions = [q for q in questions if q.split == args.split]
+        if not questions:
+            raise KnowledgeBaseError(f"no question in {args.file} has split {args.split!r}: check the file's \"split\" values")
     kb = _open(args)
     metrics = evaluate(kb, questions, system=args.system)
     if args.json:
@@ -114,12 +125,34 @@ def eval_command(args) -> int:
     return 0
 
 
+def train_command(args) -> int:
+    """Retrain on the active index's own records: a new immutable build, swapped in atomically."""
+    data_dir, model_path = _paths(args)
+    if not model_path.exists():
+        raise KnowledgeBaseError(f"training needs the embedding model at {model_path}: run `tthc up --prepare-only` first")
+    kb = KnowledgeBase.rebuild(data_dir, model_path, progress=True)
+    _print_models(kb)
+    return 0
+
+
+def _print_models(kb: KnowledgeBase) -> None:
+    info = kb.manifest.get("models")
+    if not info:
+        print("Ranking models: none (catalogue too small or no embedding model); search uses the untrained ranking")
+        return
+    print(f"Ranking models: trained on {info['questions']} generated questions ({info['per_record']} per record), "
+          f"{info['rule_questions']} rule and {info['no_answer_written']} written no-answer questions, "
+          f"{info['left_out_negatives']} left-out-{info.get('left_out', 'field')} questions, in {info['seconds']} s; "
+          f"abstain threshold {info['answerable_threshold']} (out-of-fold on generated questions: "
+          f"abstains on {info['oof_abstain_recall']}, false abstain {info['oof_false_abstain']})")
+
+
 def status_command(args) -> int:
     kb = _open(args)
     m = kb.manifest
     print(f"index: {kb.directory}")
     print(f"procedures: {m['procedures']}  built: {m['built_at']}  dense model: {m['model'] or 'none'}"
-          f"  dense search: {'on' if kb.has_dense else 'off'}")
+          f"  dense search: {'on' if kb.has_dense else 'off'}  learned ranking: {'on' if kb.learned else 'off'}")
     return 0
 
 

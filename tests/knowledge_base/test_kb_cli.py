@@ -26,7 +26,7 @@ def test_search_json_contract(capsys, data_dir):
     code, out, _ = run(capsys, "kb", "--data-dir", str(data_dir), "search", "lam can cuoc", "--top", "3", "--json", "--system", "bm25")
     assert code == 0
     payload = json.loads(out)
-    assert set(payload) == {"query", "abstained", "results"}
+    assert set(payload) == {"query", "abstained", "decision", "scope", "results"}
     assert payload["query"] == "lam can cuoc" and payload["abstained"] is False
     assert 1 <= len(payload["results"]) <= 3
     assert set(payload["results"][0]) == {"code", "title", "score"}
