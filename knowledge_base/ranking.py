@@ -9,6 +9,9 @@ catalogue (`training.py`, `tthc kb train`) then decide:
   search asks back with the candidates that share the probability, instead of guessing;
 - **scope** (logistic regression over the question's e5 embedding): for an abstention, is the question
   still about an administrative matter (not in this catalogue) or off-topic?
+- **topic** (logistic regression over the embedding, a feature of the decision models): does the question
+  sound like this catalogue's questions rather than other sectors', rules or chat? "giấy phép karaoke"
+  and "giấy phép xây dựng" look alike to the lexical signals, not to it.
 All four are learned from questions generated from the catalogue itself (`questions.py`) with
 leave-field-out negatives, so nothing is fitted to a hand-written question. The models live in the
 index build (`models.json`), so every imported catalogue carries its own.
@@ -27,7 +30,7 @@ from knowledge_base.schema import Level
 MODELS_FILE = "models.json"
 # Bumped when the features below change meaning: a build's models.json of another version is ignored
 # (the search falls back to the hand-tuned ranking) until `tthc kb train` runs.
-FEATURES_VERSION = 1
+FEATURES_VERSION = 2
 
 CANDIDATE_FEATURES = (
     "bm25_scaled",  # BM25 / best BM25 of the question
@@ -66,6 +69,7 @@ QUESTION_FEATURES = (
     "field_agreement",  # share of the ranker's top 5 in the first one's field
     "question_words", "known_share",
     "scope",  # administrative-language score of the question embedding
+    "topic",  # this-catalogue score of the question embedding
 )
 
 
@@ -89,22 +93,41 @@ class Booster:
         return np.asarray(self._model.predict(matrix, num_threads=1), dtype=np.float64)
 
 
+@dataclass(frozen=True)
+class Projection:
+    """A linear score of the question embedding (a fitted logistic regression's logit)."""
+
+    weights: np.ndarray
+    bias: float
+
+    def score(self, vector: np.ndarray | None) -> float:
+        """The logit; 0 (undecided) without an embedding or for another embedding model's dimension."""
+        if vector is None or vector.shape != self.weights.shape:
+            return 0.0
+        return float(self.weights @ vector) + self.bias
+
+    def as_json(self) -> dict:
+        return {"weights": [round(float(w), 6) for w in self.weights], "bias": round(self.bias, 6)}
+
+    @classmethod
+    def from_json(cls, payload: dict) -> "Projection":
+        return cls(np.asarray(payload["weights"], dtype=np.float32), float(payload["bias"]))
+
+
 @dataclass
 class RankingModels:
     ranker: Booster
     answerable: Booster
     top_right: Booster
     answerable_threshold: float
-    scope_weights: np.ndarray
-    scope_bias: float
+    scope: Projection
     scope_threshold: float
+    topic: Projection
     info: dict
 
     def scope_score(self, vector: np.ndarray | None) -> float:
         """Logit that the question is about administration (0 without an embedding: undecided)."""
-        if vector is None or vector.shape != self.scope_weights.shape:
-            return 0.0
-        return float(self.scope_weights @ vector) + self.scope_bias
+        return self.scope.score(vector)
 
     def administrative(self, vector: np.ndarray | None) -> bool:
         return self.scope_score(vector) >= self.scope_threshold
@@ -118,8 +141,8 @@ class RankingModels:
             "answerable": self.answerable.text,
             "top_right": self.top_right.text,
             "answerable_threshold": self.answerable_threshold,
-            "scope": {"weights": [round(float(w), 6) for w in self.scope_weights], "bias": self.scope_bias,
-                      "threshold": self.scope_threshold},
+            "scope": self.scope.as_json() | {"threshold": self.scope_threshold},
+            "topic": self.topic.as_json(),
             "info": self.info,
         }
         (Path(directory) / MODELS_FILE).write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
@@ -141,21 +164,22 @@ class RankingModels:
             answerable=Booster(payload["answerable"]),
             top_right=Booster(payload["top_right"]),
             answerable_threshold=float(payload["answerable_threshold"]),
-            scope_weights=np.asarray(scope["weights"], dtype=np.float32),
-            scope_bias=float(scope["bias"]),
+            scope=Projection.from_json(scope),
             scope_threshold=float(scope["threshold"]),
+            topic=Projection.from_json(payload["topic"]),
             info=payload.get("info", {}),
         )
 
 
 def question_features(pool_features: np.ndarray, rank_scores: np.ndarray, order: np.ndarray, fields: list[str],
                       bm25_best_per_word: float, dense_best: float, dense_gap: float, agreement: float,
-                      scope: float) -> np.ndarray:
+                      scope: float, topic: float) -> np.ndarray:
     """One row of QUESTION_FEATURES from the pool's candidate features in re-ranked `order`."""
     index = {name: i for i, name in enumerate(CANDIDATE_FEATURES)}
     if not len(order):
         row = np.zeros(len(QUESTION_FEATURES), dtype=np.float32)
         row[QUESTION_FEATURES.index("scope")] = scope
+        row[QUESTION_FEATURES.index("topic")] = topic
         return row
     top = pool_features[order[0]]
     scores = rank_scores[order]
@@ -182,6 +206,7 @@ def question_features(pool_features: np.ndarray, rank_scores: np.ndarray, order:
         "question_words": top[index["question_words"]],
         "known_share": top[index["known_share"]],
         "scope": scope,
+        "topic": topic,
     }
     return np.array([values[name] for name in QUESTION_FEATURES], dtype=np.float32)
 

@@ -55,7 +55,7 @@ def test_a_question_is_answered_and_abstains_once_its_field_is_removed(seed_proc
                                                                       tmp_path):
     question = "đăng ký kết hôn cần những giấy tờ gì"
     response = trained_seed_kb.search(question)
-    assert response.decision == Decision.answer
+    assert response.decision in (Decision.answer, Decision.clarify)  # found: answered, or offered first
     answered = trained_seed_kb.get(response.results[0].code)
     assert "kết hôn" in answered.title.lower()
     without = [p for p in seed_procedures if p.field != answered.field]
