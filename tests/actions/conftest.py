@@ -10,7 +10,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from assistant.actions import common
-from assistant.settings import get_settings
+from assistant.settings import PROJECT_ROOT, get_settings
+from knowledge_base.importers import load_catalog
 from knowledge_base.store import KnowledgeBase
 
 from tests.actions.catalog import HOTLINE, ONE_STOP_ADDRESS, PROCEDURES
@@ -95,3 +96,16 @@ class Conversation:
 @pytest.fixture
 def chat() -> Conversation:
     return Conversation()
+
+
+@pytest.fixture(scope="session")
+def seed_kb(tmp_path_factory) -> KnowledgeBase:
+    """A BM25 KnowledgeBase over the shipped seed catalogue."""
+    procedures = load_catalog(PROJECT_ROOT / "knowledge_base" / "catalog").procedures
+    return KnowledgeBase.build(procedures, tmp_path_factory.mktemp("seed-kb"), model_path=None, progress=False)
+
+
+@pytest.fixture
+def seed(seed_kb, settings, monkeypatch) -> KnowledgeBase:
+    monkeypatch.setattr(common, "get_knowledge_base", lambda: seed_kb)
+    return seed_kb

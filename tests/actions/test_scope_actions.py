@@ -8,17 +8,12 @@ Messages are chosen so that their scope is unambiguous for the seed catalogue.
 """
 from __future__ import annotations
 
-import pytest
 
 from assistant import answers, conversation_log
-from assistant.actions import common
 from assistant.actions.procedures import (
     ActionAnswerProcedure, ActionCheckScope, ActionChooseOption, ActionDefaultFallback, ActionOfferAlternatives,
 )
-from assistant.settings import PROJECT_ROOT
-from knowledge_base.importers import load_catalog
 from knowledge_base.schema import Decision, Level, Procedure, Scope
-from knowledge_base.store import KnowledgeBase
 from tests.actions.catalog import HOTLINE
 
 answer = ActionAnswerProcedure()
@@ -37,16 +32,6 @@ OFF_TOPIC = "hát cho tôi nghe một bài đi"
 NOT_IN_CATALOGUE_OPENING = "Dạ, thủ tục Anh/Chị hỏi hiện chưa có trong danh mục thủ tục của tỉnh mà tôi tra cứu được"
 
 
-@pytest.fixture(scope="module")
-def seed_kb(tmp_path_factory) -> KnowledgeBase:
-    procedures = load_catalog(PROJECT_ROOT / "knowledge_base" / "catalog").procedures
-    return KnowledgeBase.build(procedures, tmp_path_factory.mktemp("seed-kb"), model_path=None, progress=False)
-
-
-@pytest.fixture
-def seed(seed_kb, settings, monkeypatch) -> KnowledgeBase:
-    monkeypatch.setattr(common, "get_knowledge_base", lambda: seed_kb)
-    return seed_kb
 
 
 def test_the_chosen_messages_have_the_scope_these_tests_rely_on(seed):

@@ -1,27 +1,12 @@
 """The actions over the shipped seed catalogue (the default on a fresh machine), BM25 index."""
 from __future__ import annotations
 
-import pytest
 
-from assistant.actions import common
 from assistant.actions.procedures import ActionAnswerProcedure
-from assistant.settings import PROJECT_ROOT
-from knowledge_base.importers import load_catalog
-from knowledge_base.store import KnowledgeBase
 
 answer = ActionAnswerProcedure()
 
 
-@pytest.fixture(scope="module")
-def seed_kb(tmp_path_factory) -> KnowledgeBase:
-    procedures = load_catalog(PROJECT_ROOT / "knowledge_base" / "catalog").procedures
-    return KnowledgeBase.build(procedures, tmp_path_factory.mktemp("seed-kb"), model_path=None, progress=False)
-
-
-@pytest.fixture
-def seed(seed_kb, settings, monkeypatch) -> KnowledgeBase:
-    monkeypatch.setattr(common, "get_knowledge_base", lambda: seed_kb)
-    return seed_kb
 
 
 def test_documents_then_fee_follow_up_then_another_procedure(seed, chat):
