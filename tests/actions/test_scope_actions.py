@@ -32,8 +32,6 @@ OFF_TOPIC = "hát cho tôi nghe một bài đi"
 NOT_IN_CATALOGUE_OPENING = "Dạ, thủ tục Anh/Chị hỏi hiện chưa có trong danh mục thủ tục của tỉnh mà tôi tra cứu được"
 
 
-
-
 def test_the_chosen_messages_have_the_scope_these_tests_rely_on(seed):
     story = seed.search(BIRTH_STORY)
     assert story.decision == Decision.answer and "khai sinh" in story.results[0].title.lower()

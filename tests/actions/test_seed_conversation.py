@@ -7,8 +7,6 @@ from assistant.actions.procedures import ActionAnswerProcedure
 answer = ActionAnswerProcedure()
 
 
-
-
 def test_documents_then_fee_follow_up_then_another_procedure(seed, chat):
     chat.turn(answer, "Đăng ký khai sinh cần những giấy tờ gì?", "ask_documents")
     birth = seed.get(chat.slots["procedure_code"])
