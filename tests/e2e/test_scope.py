@@ -9,25 +9,16 @@ from __future__ import annotations
 
 import sqlite3
 
-import httpx
 import pytest
 
 from assistant.settings import load_settings
+
+from tests.support.rest_chat import all_text, ask
 
 pytestmark = pytest.mark.e2e
 
 NOT_IN_CATALOGUE_OPENING = "Dạ, thủ tục Anh/Chị hỏi hiện chưa có trong danh mục thủ tục của tỉnh"
 OUT_OF_SCOPE_REPLY = "tôi chỉ hỗ trợ thông tin về thủ tục hành chính"
-
-
-def ask(stack, sender: str, text: str) -> list[dict]:
-    response = httpx.post(stack.rest_webhook(), json={"sender": sender, "message": text}, timeout=60)
-    response.raise_for_status()
-    return response.json()
-
-
-def all_text(messages: list[dict]) -> str:
-    return "\n".join(m.get("text", "") for m in messages)
 
 
 def buttons(messages: list[dict]) -> list[dict]:

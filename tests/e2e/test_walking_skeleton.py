@@ -4,17 +4,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests.support.rest_chat import all_text, ask
+
 pytestmark = pytest.mark.e2e
-
-
-def ask(stack, sender: str, text: str) -> list[dict]:
-    response = httpx.post(stack.rest_webhook(), json={"sender": sender, "message": text}, timeout=60)
-    response.raise_for_status()
-    return response.json()
-
-
-def all_text(messages: list[dict]) -> str:
-    return "\n".join(m.get("text", "") for m in messages)
 
 
 def test_documents_question_gets_documents_and_portal_link(live_stack):
