@@ -1,17 +1,28 @@
-"""`tthc up`: build whatever is missing (embedding model, index, Rasa model), then run both servers."""
+"""`tthc up`: build whatever is missing (embedding model, index, Rasa model), then run both servers.
+
+`tthc up --only app|rasa` runs one server in the foreground, in place of this process, with the
+command and environment `tthc up` gives it: what the systemd units in deploy/systemd/ start
+(docs/deploy.md). It builds nothing (run `tthc up --prepare-only` first) and needs the action token
+configured, since the two servers then start apart.
+"""
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 
+from assistant.errors import SetupError
 from assistant.launcher import processes, rasa_model
-from assistant.settings import get_settings
+from assistant.settings import ACTION_TOKEN_ENV, PROJECT_ROOT, configured_secret, get_settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("up", help="set up what is missing and run the assistant (Ctrl-C stops)")
     parser.add_argument("--prepare-only", action="store_true",
                         help="build the embedding model, index and Rasa model, but start no server")
+    parser.add_argument("--only", choices=("app", "rasa"),
+                        help="run only this server in the foreground (for a service manager such as systemd); "
+                             "builds nothing and needs TTHC_ACTION_TOKEN")
     parser.set_defaults(handler=run)
 
 
@@ -25,9 +36,44 @@ def prepare(settings) -> None:
     rasa_model.ensure_model(settings.resolve(settings.rasa.model_dir))
 
 
+def only_server(settings, which: str) -> processes.Server:
+    """The one server `tthc up` would start, checked to be runnable on its own."""
+    if not configured_secret(ACTION_TOKEN_ENV, settings.security.action_token):
+        raise SetupError(f"--only starts the two servers apart, so they need the same action token: set "
+                         f"{ACTION_TOKEN_ENV}=<long random string> for both (e.g. in /etc/tthc/tthc.env)")
+    server = settings.server
+    log_dir = settings.data_dir / "logs"
+    if which == "app":
+        from knowledge_base.store import KnowledgeBase
+
+        if not KnowledgeBase.exists(settings.data_dir):
+            raise SetupError(f"no catalogue index in {settings.data_dir}; run 'tthc up --prepare-only' first")
+        processes.ensure_port_free(server.host, server.app_port, "app server", "TTHC_SERVER__APP_PORT")
+        return processes.app_server(settings, log_dir)
+    model = rasa_model.model_path(settings.resolve(settings.rasa.model_dir))
+    if not model.exists():
+        raise SetupError(f"no trained Rasa model at {model}; run 'tthc up --prepare-only' first")
+    processes.ensure_port_free(server.host, server.rasa_port, "Rasa server", "TTHC_SERVER__RASA_PORT")
+    return processes.rasa_server(settings, model, log_dir)
+
+
+def exec_server(server: processes.Server) -> None:
+    """Become the server (same pid), so the service manager signals and watches it directly and its
+    output goes where ours goes (the journal under systemd)."""
+    print(f"==> Starting the {server.name}: {' '.join(server.command[:4])} …", flush=True)
+    os.chdir(PROJECT_ROOT)
+    os.execve(server.command[0], server.command, server.env)
+
+
 def run(args: argparse.Namespace) -> int:
     settings = get_settings()
     server = settings.server
+    if args.only:
+        if args.prepare_only:
+            raise SetupError("--only and --prepare-only do not go together; run 'tthc up --prepare-only' first, "
+                             "then 'tthc up --only app' and 'tthc up --only rasa'")
+        exec_server(only_server(settings, args.only))
+        return 0  # not reached: exec replaced this process
     if not args.prepare_only:  # fail in a second, not after minutes of set-up
         processes.ensure_port_free(server.host, server.app_port, "app server", "TTHC_SERVER__APP_PORT")
         processes.ensure_port_free(server.host, server.rasa_port, "Rasa server", "TTHC_SERVER__RASA_PORT")
