@@ -62,7 +62,7 @@ def load_encoder(model_path: Path, threads: int):
     return _load(Path(model_path), threads)
 
 
-def _normalized(vectors: np.ndarray) -> np.ndarray:
+def normalized_rows(vectors: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors / np.maximum(norms, 1e-12)
@@ -72,7 +72,7 @@ class DenseIndex:
     def __init__(self, vectors: np.ndarray, hashes: list[str]):
         import faiss
 
-        self.vectors = _normalized(vectors) if len(vectors) else np.zeros((0, 384), dtype=np.float32)
+        self.vectors = normalized_rows(vectors) if len(vectors) else np.zeros((0, 384), dtype=np.float32)
         self.hashes = hashes
         self.index = faiss.IndexFlatIP(self.vectors.shape[1])
         if len(self.vectors):
@@ -100,7 +100,7 @@ class DenseIndex:
         for start in range(0, len(todo), batch):
             chunk = todo[start:start + batch]
             pairs = encoder.encode_passages(passages([procedures[i] for i in chunk]))
-            encoded = _normalized(pairs[0::2] + pairs[1::2])  # mean direction of the two passages
+            encoded = normalized_rows(pairs[0::2] + pairs[1::2])  # mean direction of the two passages
             for i, vector in zip(chunk, encoded):
                 new_vectors[i] = vector
             dim = encoded.shape[1]
@@ -149,4 +149,4 @@ def bounded_query(text: str) -> str:
 
 
 def encode_query(encoder, prepared_query: str) -> np.ndarray:
-    return _normalized(encoder.encode_queries([prepared_query]))[0]
+    return normalized_rows(encoder.encode_queries([prepared_query]))[0]

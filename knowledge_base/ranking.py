@@ -125,12 +125,9 @@ class RankingModels:
     topic: Projection
     info: dict
 
-    def scope_score(self, vector: np.ndarray | None) -> float:
-        """Logit that the question is about administration (0 without an embedding: undecided)."""
-        return self.scope.score(vector)
-
     def administrative(self, vector: np.ndarray | None) -> bool:
-        return self.scope_score(vector) >= self.scope_threshold
+        """Whether the question is about administration (scope logit at or above its threshold)."""
+        return self.scope.score(vector) >= self.scope_threshold
 
     def save(self, directory: Path) -> None:
         payload = {

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from knowledge_base.decision import Candidate, Signals, administrative_scope, decide
-from knowledge_base.dense import DenseIndex, bounded_query, encode_query, load_encoder
+from knowledge_base.dense import DenseIndex, bounded_query, encode_query, load_encoder, normalized_rows
 from knowledge_base.diacritics import DiacriticRestorer
 from knowledge_base.errors import KnowledgeBaseError
 from knowledge_base.lexical import LexicalIndex
@@ -81,8 +81,8 @@ FIELD_AGREEMENT_SHARE = 0.5  # candidates scoring at least this share of the bes
 INDEX_FORMAT = 5
 # Learned decision: answer directly when the first candidate is right with at least this probability
 # (top_right model); otherwise offer the candidates holding OFFER_MASS of the ranker's probability (2 to
-# OFFER_MAX). 0.65 rather than 0.5 halved wrong direct answers on the dev set's tune split for a few
-# points of direct answers (docs/benchmarks.md); chosen there, never on a check set.
+# OFFER_MAX). 0.65 rather than 0.5 cut wrong direct answers on the dev set's tune split from 0.11 to 0.07 for
+# 3-4 points of direct answers (scripts/decision_tradeoff.py); chosen there, never on a check set.
 TOP_RIGHT_THRESHOLD = 0.65
 OFFER_MASS = 0.9
 OFFER_MAX = 5
@@ -379,7 +379,7 @@ class KnowledgeBase:
 
     def embed_questions(self, questions: list["_QuestionView"]) -> np.ndarray:
         """Embeddings of many questions at once (training): the same vectors a search computes."""
-        return _normalized_rows(self.encoder.encode_queries([q.embedded for q in questions]))
+        return normalized_rows(self.encoder.encode_queries([q.embedded for q in questions]))
 
     def pool_from(self, question: "_QuestionView", lexical: np.ndarray, vector: np.ndarray | None,
                   mask: np.ndarray) -> "Pool":
@@ -400,9 +400,9 @@ class KnowledgeBase:
         dense_rank = _ranks(dense_masked, indices)
         top_fields = [self._procedures[i].field for i in indices[:RESULTS_KEPT]]
         question_bigrams = set(bigrams(question.content))
+        content = question.content
         rows = []
         for i in indices:
-            content = question.content
             field = self._procedures[i].field
             precision = self.lexical.title_precision(i, words)
             unasked = unmentioned(self._markers[i], question.said, question.literal)
@@ -444,22 +444,20 @@ class KnowledgeBase:
     def judge(self, pool: "Pool") -> "Judgement":
         """Order the pool with the ranker, then answer / ask back / abstain with the decision models."""
         models = self.models
-        scope_score = models.scope_score(pool.vector)
-        administrative = scope_score >= models.scope_threshold
+        elsewhere = Scope.administrative if models.administrative(pool.vector) else Scope.off_topic
         if not pool.indices or pool.empty:
-            return Judgement([], np.zeros(0), Decision.abstain, Scope.administrative if administrative else Scope.off_topic,
-                             0.0, 0.0, 0)
+            return Judgement([], np.zeros(0), Decision.abstain, elsewhere, 0.0, 0.0, 0)
         rank_scores = models.ranker.predict(pool.features)
         order = np.argsort(-rank_scores, kind="stable")
         fields = [self._procedures[i].field for i in pool.indices]
         row = question_features(pool.features, rank_scores, order, fields, pool.bm25_best_per_word, pool.dense_best,
-                                pool.dense_gap, pool.agreement, scope_score, models.topic.score(pool.vector))[None, :]
+                                pool.dense_gap, pool.agreement, models.scope.score(pool.vector),
+                                models.topic.score(pool.vector))[None, :]
         answerable = float(models.answerable.predict(row)[0])
         top_right = float(models.top_right.predict(row)[0])
         shares = softmax(rank_scores[order])
         if answerable < models.answerable_threshold:
-            return Judgement(list(order), shares, Decision.abstain,
-                             Scope.administrative if administrative else Scope.off_topic, answerable, top_right, 0)
+            return Judgement(list(order), shares, Decision.abstain, elsewhere, answerable, top_right, 0)
         if top_right >= TOP_RIGHT_THRESHOLD:
             return Judgement(list(order), shares, Decision.answer, Scope.catalogue, answerable, top_right, 1)
         # Unsure which: offer the candidates that hold most of the ranker's probability.
@@ -592,11 +590,6 @@ class KnowledgeBase:
 
 
 _LEVEL_SUFFIX = re.compile(r"\((?:thực hiện )?(?:tại |ở )?cấp [^)]*\)", re.IGNORECASE)
-
-
-def _normalized_rows(vectors: np.ndarray) -> np.ndarray:
-    vectors = np.asarray(vectors, dtype=np.float32)
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
 def _ranks(scores: np.ndarray, indices: list[int]) -> dict[int, float]:

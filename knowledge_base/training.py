@@ -56,9 +56,9 @@ FOLDS = 5
 RULE_SHARE = 0.08  # rule questions, as a share of the generated ones
 # Quantile of held-in generated questions' out-of-fold answerable probability that becomes the abstention
 # threshold (generated questions are easier than real ones, hence a small one). Chosen from the trade-off on
-# the dev set's tune split, never a check set: on the national catalogue it gives a threshold of ~0.07, which
-# abstains on 0.80 of the tune split's no-answer questions at 0.13 false abstentions (0.5 % would give
-# ~0.02: 0.50 at 0.05). Figures: docs/benchmarks.md.
+# the dev set's tune split (scripts/decision_tradeoff.py), never a check set: on the national catalogue it
+# gives a threshold of ~0.07, which abstains on 0.80 of the tune split's no-answer questions at 0.13 false
+# abstentions (`tthc kb eval ... --split tune`; docs/benchmarks.md).
 ABSTAIN_QUANTILE = 0.02
 DATA_DIR = Path(__file__).parent / "data"
 OFFTOPIC_FILE = DATA_DIR / "offtopic.txt"
@@ -186,8 +186,7 @@ def train_models(kb, progress: bool = False, seed: int = SEED, max_questions: in
         by_text.setdefault(q.text, set()).update(by_title[title_key[position[q.code]]])
     say(f"{len(generated)} questions from {len(procedures)} records ({per_record} each)")
 
-    chat_texts = _no_answer_training()[1]
-    other_sector = _no_answer_training()[0]
+    other_sector, chat_texts = _no_answer_training()
     rules = rule_questions(procedures, max(20, int(RULE_SHARE * len(generated))), seed=seed)
     views = [kb.read_question(q.text) for q in generated]
     extra_texts = [q.text for q in rules] + other_sector + chat_texts
@@ -261,7 +260,7 @@ def train_models(kb, progress: bool = False, seed: int = SEED, max_questions: in
             pool = sub.pool_from(view, sub.lexical.scores(view.terms), question_vectors[n], np.ones(len(kept), dtype=bool))
             right = {new_position[i] for i in by_text[q.text] if i in new_position}
             relevant = np.array([float(i in right) for i in pool.indices], dtype=np.float32)
-            row = _Row(pool, relevant, [sub._procedures[i].field for i in pool.indices], halves[n])
+            row = _Row(pool, relevant, [procedures[kept[i]].field for i in pool.indices], halves[n])
             features, top_is_right = _question_row(row, half_rankers[1 - halves[n]], scope.score(question_vectors[n]),
                                                    topics[fold].score(question_vectors[n]))
             decision_x.append(features)
@@ -316,6 +315,7 @@ def _sub_index(kb, kept: np.ndarray):
     """An in-memory index of some of kb's records (same vectors, own BM25 and vocabulary)."""
     from knowledge_base.store import KnowledgeBase
 
-    procedures = [kb._procedures[i] for i in kept]
+    records = kb.procedures()
+    procedures = [records[i] for i in kept]
     dense = DenseIndex(kb.dense.vectors[kept], [kb.dense.hashes[i] for i in kept])
     return KnowledgeBase(None, procedures, LexicalIndex.build(procedures), dense, kb.encoder, {}, kb.restorer)
