@@ -12,13 +12,28 @@ under load showed (py-spy on a Rasa worker, scripts/load_test.py; docs/benchmark
 - SQLite tracker-store commits wait for no fsync (synchronous=NORMAL on the WAL file, see below).
 - SQLite tracker-store connections stay open between messages instead of one per database session.
 - Action calls carry the conversation's last ACTION_CALL_EVENTS events instead of the whole session.
+
+Each fix was written against the source of one Rasa version, which it names (`PATCHES`). On any other
+version it is not applied: one warning line says which and what to do, and Rasa runs unchanged (slower).
+
+`python -m assistant.rasa_entry --project-defaults …` (what `tthc rasa …` runs) also makes Rasa's own
+defaults the project's: data in nlu_data/, models in models/rasa/ (see `PROJECT_PATHS`).
 """
 from __future__ import annotations
 
+import logging
 import sys
-from typing import Any, Optional, Type
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
-_installed = False
+logger = logging.getLogger(__name__)
+
+# The Rasa release every patch below was read against (requirements/rasa.lock pins it).
+RASA_VERSION = "3.6.21"
+
+# Decided once per process: patch name -> applied.
+_decided: dict[str, bool] = {}
 
 # Events sent with each custom-action call: about 17 turns. The actions look back at most 10 messages
 # (assistant/actions/support.py); slots, the latest message and the active loop are sent in full anyway.
@@ -55,9 +70,9 @@ def _install_event_class_cache() -> None:
     from rasa.shared.core.events import Event
 
     rasa_resolve = Event.resolve_by_type
-    known: dict[str, Type[Event]] = {}
+    known: dict[str, type[Event]] = {}
 
-    def resolve_by_type(type_name: str, default: Optional[Type[Event]] = None) -> Optional[Type[Event]]:
+    def resolve_by_type(type_name: str, default: type[Event] | None = None) -> type[Event] | None:
         event_class = known.get(type_name)
         if event_class is None:
             event_class = rasa_resolve(type_name, default)
@@ -68,19 +83,22 @@ def _install_event_class_cache() -> None:
     Event.resolve_by_type = staticmethod(resolve_by_type)
 
 
+def _sqlite_normal_sync(dbapi_connection: Any, connection_record: Any) -> None:
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+
 def _install_sqlite_durability() -> None:
     """SQLite connections (the tracker store) commit with synchronous=NORMAL.
 
     The launcher puts the tracker file in WAL mode, where NORMAL survives a crash of any process and
     loses at most the last commits on a power cut, instead of an fsync per commit that blocks the
-    worker's event loop while it waits for the disk."""
+    worker's event loop while it waits for the disk. (A SQLAlchemy listener, not a replaced function;
+    version-checked like the others because it relies on how Rasa 3.6 opens its tracker store.)"""
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
-    @event.listens_for(Engine, "connect")
-    def _normal_sync(dbapi_connection: Any, connection_record: Any) -> None:
-        if type(dbapi_connection).__module__.startswith("sqlite3"):
-            dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+    event.listen(Engine, "connect", _sqlite_normal_sync)
 
 
 def _install_sqlite_connection_pool() -> None:
@@ -134,22 +152,121 @@ def _install_action_call_event_window() -> None:
     RemoteAction._action_call_format = _action_call_format
 
 
-def install() -> None:
-    """Apply the fixes once (idempotent)."""
-    global _installed
-    if not _installed:
-        _install_response_validator()
-        _install_event_class_cache()
-        _install_sqlite_durability()
-        _install_sqlite_connection_pool()
-        _install_action_call_event_window()
-        _installed = True
+@dataclass(frozen=True)
+class Patch:
+    name: str
+    target: str  # what it replaces in Rasa: the place to re-read on another Rasa version
+    written_for: str  # the Rasa version whose source `target` was read in
+    apply: Callable[[], None]
+
+
+PATCHES: tuple[Patch, ...] = (
+    Patch("action-response validator", "rasa.core.actions.action.RemoteAction._validate_action_result",
+          RASA_VERSION, _install_response_validator),
+    Patch("event class cache", "rasa.shared.core.events.Event.resolve_by_type", RASA_VERSION,
+          _install_event_class_cache),
+    Patch("SQLite synchronous=NORMAL", "rasa.core.tracker_store.SQLTrackerStore's SQLite engine", RASA_VERSION,
+          _install_sqlite_durability),
+    Patch("SQLite connection pool", "rasa.core.tracker_store.create_engine_kwargs", RASA_VERSION,
+          _install_sqlite_connection_pool),
+    Patch("action-call event window", "rasa.core.actions.action.RemoteAction._action_call_format", RASA_VERSION,
+          _install_action_call_event_window),
+)
+
+
+def installed_rasa_version() -> str:
+    import rasa
+
+    return rasa.__version__
+
+
+def apply_patch(patch: Patch, rasa_version: str | None = None) -> bool:
+    """Apply `patch` if this is the Rasa it was written for; otherwise warn (one line) and leave Rasa as is."""
+    rasa_version = rasa_version or installed_rasa_version()
+    if rasa_version != patch.written_for:
+        logger.warning(
+            "assistant.rasa_entry: not applying the %s patch (written for Rasa %s, this is Rasa %s): re-read "
+            "%s in Rasa %s, adapt the patch and its version in assistant/rasa_entry.py PATCHES, "
+            "or install requirements/rasa.lock", patch.name, patch.written_for, rasa_version, patch.target,
+            rasa_version)
+        return False
+    patch.apply()
+    return True
+
+
+def install() -> list[str]:
+    """Apply each fix once (idempotent); returns the names of the fixes applied in this process."""
+    for patch in PATCHES:
+        if patch.name not in _decided:
+            _decided[patch.name] = apply_patch(patch)
+    return [name for name, applied in _decided.items() if applied]
+
+
+# `--project-defaults`: Rasa's default paths -> this project's (`tthc rasa …`). Keys: (argument dest,
+# Rasa's default); a default the user overrides on the command line is left alone, as in Rasa.
+DATA_DIR = "nlu_data"
+MODEL_DIR = "models/rasa"
+TEST_STORIES = "tests"  # tests/test_conversations.yml: Rasa reads test stories from files named test_*
+PROJECT_PATHS: dict[tuple[str, Any], Any] = {
+    ("data", "data"): DATA_DIR,
+    ("data", ("data",)): [DATA_DIR],
+    ("nlu", "data"): DATA_DIR,
+    ("stories", "data"): DATA_DIR,
+    ("stories", "."): TEST_STORIES,  # `rasa test` would look for test_*.yml files in the whole project tree
+    ("model", "models"): MODEL_DIR,
+    ("model", (None,)): [MODEL_DIR],  # `rasa test core` has no default model
+    ("out", "models"): MODEL_DIR,
+}
+
+
+def _frozen(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def use_project_paths(parser: Any, command: tuple[str, ...] = ()) -> Any:
+    """Change the defaults of Rasa's argument parser (and all its subcommands) to this project's paths."""
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, subparser in action.choices.items():
+                use_project_paths(subparser, (*command, name))
+            continue
+        key = (action.dest, _frozen(action.default))
+        if key in PROJECT_PATHS:
+            ours = PROJECT_PATHS[key]
+            if action.dest == "stories" and command[:1] == ("test",):
+                ours = TEST_STORIES  # test stories live in tests/, training stories in nlu_data/
+            action.default = ours
+    return parser
+
+
+def _install_project_defaults() -> None:
+    import rasa.__main__ as rasa_main
+
+    rasa_create_argument_parser = rasa_main.create_argument_parser
+
+    def create_argument_parser() -> Any:
+        return use_project_paths(rasa_create_argument_parser())
+
+    rasa_main.create_argument_parser = create_argument_parser
+
+
+PROJECT_DEFAULTS = Patch("project paths", "rasa.__main__.create_argument_parser", RASA_VERSION,
+                         _install_project_defaults)
 
 
 def main() -> int:
     from rasa.__main__ import main as rasa_main
 
     install()
+    if sys.argv[1:2] == ["--project-defaults"]:
+        del sys.argv[1]
+        if not apply_patch(PROJECT_DEFAULTS):
+            print(f"tthc: error: Rasa {installed_rasa_version()} is not the {RASA_VERSION} that `tthc rasa` knows; "
+                  f"install requirements/rasa.lock, or run .venv-rasa/bin/rasa with --data {DATA_DIR} "
+                  f"--out/--model {MODEL_DIR} yourself", file=sys.stderr)
+            return 2
     sys.argv[0] = "rasa"
     return rasa_main()
 

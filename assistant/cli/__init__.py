@@ -9,7 +9,7 @@ from knowledge_base.errors import KnowledgeBaseError
 
 # Modules exposing `register(subparsers)`; each owns one subcommand group.
 SUBCOMMAND_MODULES = ("assistant.cli.up", "assistant.cli.kb", "assistant.cli.bot", "assistant.cli.nlu",
-                       "assistant.cli.privacy", "assistant.cli.zalo")
+                       "assistant.cli.privacy", "assistant.cli.zalo", "assistant.cli.rasa")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,8 +29,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
-    args = parser.parse_args(argv)
+    if argv[:1] == ["rasa"]:  # everything after `rasa` is Rasa's, options included
+        from assistant.cli import rasa
+
+        args = argparse.Namespace(command="rasa", handler=rasa.run, rasa_args=argv[1:])
+    else:
+        args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()
         return 0

@@ -12,9 +12,9 @@ pytestmark = pytest.mark.rasa
 from jsonschema import ValidationError  # noqa: E402
 from rasa.core.actions.action import RemoteAction  # noqa: E402
 from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered  # noqa: E402
+from store_support import PROJECT_ROOT  # noqa: E402
 
 from assistant import rasa_entry  # noqa: E402
-from store_support import PROJECT_ROOT  # noqa: E402
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -78,7 +78,6 @@ def test_sqlite_tracker_store_keeps_its_connection(tmp_path):
 
 
 def test_action_calls_carry_the_latest_events_and_the_whole_state():
-    from rasa.core.actions.action import RemoteAction
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 
@@ -101,3 +100,105 @@ def test_action_calls_carry_the_latest_events_and_the_whole_state():
 
     short = DialogueStateTracker.from_events("citizen", events[:7], domain.slots)
     assert remote_action()._action_call_format(short, domain)["tracker"] == short.current_state(EventVerbosity.ALL)
+
+
+# Each patch is checked against the Rasa version it was read in (issue 16): on that version all apply, on
+# another none does and each says so in one warning line.
+
+def test_the_lock_pins_the_rasa_the_patches_were_written_for():
+    lock = (PROJECT_ROOT / "requirements" / "rasa.lock").read_text(encoding="utf-8")
+    assert f"rasa=={rasa_entry.RASA_VERSION}\n" in lock
+    assert rasa_entry.installed_rasa_version() == rasa_entry.RASA_VERSION
+    assert {patch.written_for for patch in rasa_entry.PATCHES} == {rasa_entry.RASA_VERSION}
+
+
+def test_every_patch_applies_on_the_rasa_it_was_written_for():
+    import rasa.core.tracker_store as tracker_store
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    assert rasa_entry.install() == [patch.name for patch in rasa_entry.PATCHES]
+    ours = "assistant.rasa_entry"
+    assert RemoteAction._validate_action_result.__module__ == ours
+    assert RemoteAction._action_call_format.__module__ == ours
+    assert Event.resolve_by_type.__module__ == ours
+    assert tracker_store.create_engine_kwargs.__module__ == ours
+    assert event.contains(Engine, "connect", rasa_entry._sqlite_normal_sync)
+
+
+ANOTHER_RASA = """
+import json, sys
+import rasa
+rasa.__version__ = "3.7.0"
+import rasa.core.tracker_store as tracker_store
+from rasa.core.actions.action import RemoteAction
+from rasa.shared.core.events import Event
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+def targets():
+    return [RemoteAction.__dict__["_validate_action_result"], RemoteAction.__dict__["_action_call_format"],
+            Event.__dict__["resolve_by_type"], tracker_store.create_engine_kwargs]
+
+from assistant import rasa_entry
+before = targets()
+applied = rasa_entry.install()
+print(json.dumps({"applied": applied, "unchanged": [a is b for a, b in zip(before, targets())],
+                  "listener": event.contains(Engine, "connect", rasa_entry._sqlite_normal_sync)}))
+"""
+
+
+def _run_python(code: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code, *args], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                          timeout=120, env={"RASA_TELEMETRY_ENABLED": "false", "PATH": "/usr/bin:/bin",
+                                            "PYTHONWARNINGS": "ignore"})
+
+
+def test_on_another_rasa_version_no_patch_applies_and_each_warns_in_one_line():
+    import json
+
+    result = _run_python(ANOTHER_RASA)
+    assert result.returncode == 0, result.stderr[-800:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report == {"applied": [], "unchanged": [True] * 4, "listener": False}
+    warnings = [line for line in result.stderr.splitlines() if "not applying the" in line]
+    assert len(warnings) == len(rasa_entry.PATCHES)
+    for patch, line in zip(rasa_entry.PATCHES, warnings, strict=True):
+        assert f"not applying the {patch.name} patch (written for Rasa 3.6.21, this is Rasa 3.7.0)" in line
+        assert patch.target in line and "requirements/rasa.lock" in line
+
+
+def test_tthc_rasa_refuses_another_rasa_version_with_one_line():
+    code = ("import sys, rasa\nrasa.__version__ = '3.7.0'\nfrom assistant import rasa_entry\n"
+            "sys.argv = ['rasa_entry', '--project-defaults', 'data', 'validate']\nsys.exit(rasa_entry.main())\n")
+    result = _run_python(code)
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("tthc: error:")]
+    assert len(errors) == 1 and "3.7.0" in errors[0] and "requirements/rasa.lock" in errors[0]
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["train"], {"data": ["nlu_data"], "out": "models/rasa"}),
+    (["train", "nlu"], {"nlu": "nlu_data", "out": "models/rasa"}),
+    (["train", "core"], {"stories": "nlu_data", "out": "models/rasa"}),
+    (["shell"], {"model": "models/rasa"}),
+    (["run"], {"model": "models/rasa"}),
+    (["test"], {"model": "models/rasa", "nlu": "nlu_data", "stories": "tests"}),
+    (["test", "core"], {"model": ["models/rasa"], "stories": "tests"}),
+    (["test", "nlu"], {"model": "models/rasa", "nlu": "nlu_data"}),
+    (["interactive"], {"data": ["nlu_data"], "out": "models/rasa"}),
+    (["data", "validate"], {"data": "nlu_data"}),
+    (["data", "validate", "stories"], {"data": "nlu_data"}),
+    # what the command line says wins, in every spelling argparse accepts
+    (["train", "--data", "a", "b", "--out=/tmp/m"], {"data": ["a", "b"], "out": "/tmp/m"}),
+    (["shell", "-m", "x.tar.gz"], {"model": "x.tar.gz"}),
+    (["test", "-s", "t.yml", "-u", "n"], {"stories": "t.yml", "nlu": "n"}),
+])
+def test_project_defaults_replace_rasas_default_paths_only(argv, expected):
+    from rasa.__main__ import create_argument_parser
+
+    parsed = vars(rasa_entry.use_project_paths(create_argument_parser()).parse_args(argv))
+    assert {key: parsed[key] for key in expected} == expected
+    rasas = vars(create_argument_parser().parse_args(argv))
+    others = set(rasas) - {"data", "nlu", "stories", "model", "out", "conversation_id", "func"}  # (new per parser)
+    assert {key: parsed[key] for key in others} == {key: rasas[key] for key in others}
