@@ -5,12 +5,15 @@ field, the reply says so and points to the one-stop counter instead of guessing 
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from difflib import SequenceMatcher
 
+from assistant.district_reform import district_note
 from assistant.dossier_tracking import TrackingResult, TrackingStatus
 from assistant.reply import Button, Link, Reply
 from assistant.settings import Settings, get_settings
+from knowledge_base.importers.channels import row_case
 from knowledge_base.schema import (
     CHANNEL_LABELS,
     LEVEL_LABELS,
@@ -31,6 +34,9 @@ MAX_FIELD_CHARS = 600  # long published texts are shortened; the source link has
 MAX_TITLE_CHARS = 160  # some published titles run to 1,000+ characters
 MAX_DOCUMENT_CHARS = 250  # one checklist line; some published "document names" are whole pages
 MAX_CHECKLIST_CHARS = 2500  # the whole checklist; the rest is counted, not shown
+MAX_CASE_LINES = 8  # fee or time lines (one per case); the rest is counted, not shown
+MAX_FEE_ITEMS = 6  # items of a fee note that lists amounts by case, one line each
+MAX_OVERVIEW_CASES = 3  # fee or time lines in the overview
 
 DEFAULT_COUNTER = "Bộ phận Một cửa UBND xã/phường"
 HANDOFF_PAYLOAD = "/request_human"  # the "Gặp cán bộ" button
@@ -95,12 +101,42 @@ def procedure_links(procedure: Procedure, settings: Settings) -> list[Link]:
 
 # ---- one line per aspect ------------------------------------------------------------------
 
+# A fee published as "HEAD (NOTE)"; the note may list amounts by case ("- Sát hạch lý thuyết: 600.000 đồng/lần.
+# - Sát hạch thực hành: 250.000 đồng/lần."), each item after a "- " or "+ " bullet.
+_FEE_WITH_NOTE = re.compile(r"^(?P<head>[^()]*?)\s*\((?P<note>.*)\)(?P<tail>[^()]*)$", re.DOTALL)
+_NOTE_BULLET = re.compile(r"(?:^|\s)[-+•]\s+")
+FEE_CASES_INTRO = " — theo từng trường hợp:"  # ends the head line of a fee listed by case
+
+
+def _fee_cases(text: str) -> tuple[str, list[str]] | None:
+    """'50.000 đồng (- 50.000đ/tem … - 25.000đ/tem …)' -> ('50.000 đồng', [items]); None when the note lists
+    fewer than two items (then the fee is one line as published)."""
+    match = _FEE_WITH_NOTE.match(text.strip())
+    if not match:
+        return None
+    items = [item.strip(" .;") for item in _NOTE_BULLET.split(match.group("note")) if item.strip(" .;:")]
+    if len(items) < 2:
+        return None
+    head = " ".join(part for part in (match.group("head").strip(), match.group("tail").strip(" ;")) if part)
+    return head, items
+
+
 def _format_fee(fee: Fee) -> str:
+    """One fee as text: one line, or a head line and one indented line per case its note lists."""
     if fee.free:
         return "Miễn phí" + (f" ({_shorten(fee.text, 200)})" if _stated(fee.text) and len(fee.text) > 12 else "")
     if fee.amount_vnd is not None and not _stated(fee.text):
         return f"{fee.amount_vnd:,} đồng".replace(",", ".")
-    return _shorten(fee.text, 300)
+    cases = _fee_cases(fee.text)
+    if cases is None:
+        return _shorten(fee.text, 300)
+    head, items = cases
+    if head == "Miễn phí":  # "free" in the fee column, yet the note states charges: say both, as published
+        head = "Danh mục ghi «Miễn phí» nhưng nêu các mức"
+    lines = [f"  + {_shorten(item, 200)}" for item in items[:MAX_FEE_ITEMS]]
+    if len(items) > MAX_FEE_ITEMS:
+        lines.append(f"  + … và {len(items) - MAX_FEE_ITEMS} mức khác (xem đường dẫn bên dưới)")
+    return "\n".join([f"{head or 'Các mức'}{FEE_CASES_INTRO}", *lines])
 
 
 def _format_time(time: ProcessingTime) -> str:
@@ -110,31 +146,75 @@ def _format_time(time: ProcessingTime) -> str:
     return _shorten(text, 300)
 
 
+def _by_case(procedure: Procedure, has_value, render) -> bool:
+    """Whether the table is split by case: one channel has rows with different values."""
+    values: dict[ChannelKind, set[str]] = {}
+    for channel in procedure.channels:
+        if has_value(channel):
+            values.setdefault(channel.kind, set()).add(render(channel))
+    return any(len(found) > 1 for found in values.values())
+
+
+def _per_case(procedure: Procedure, has_value, render) -> list[str]:
+    """Lines 'case: value', one per case the rows' descriptions name (knowledge_base.importers.channels.
+    row_case), with the channels when not every channel has it; rows naming no case show their value."""
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for channel in procedure.channels:
+        if has_value(channel):
+            kinds = grouped.setdefault((row_case(channel.description, channel.time.text), render(channel)), [])
+            if CHANNEL_LABELS[channel.kind] not in kinds:
+                kinds.append(CHANNEL_LABELS[channel.kind])
+    every = {CHANNEL_LABELS[channel.kind] for channel in procedure.channels}
+    lines = []
+    for (case, value), kinds in grouped.items():
+        where = "" if set(kinds) == every else f" ({', '.join(kinds).lower()})"
+        lines.append(f"- {case}: {value}{where}" if case else f"- {value}{where}")
+    if len(lines) > MAX_CASE_LINES:
+        lines = lines[:MAX_CASE_LINES] + [f"- … và {len(lines) - MAX_CASE_LINES} trường hợp khác (xem đường dẫn bên dưới)"]
+    if any(not case for case, _ in grouped):
+        lines.append("(Danh mục không ghi rõ trường hợp nào áp dụng mức nào: Anh/Chị xem chi tiết ở đường dẫn bên dưới "
+                     "hoặc hỏi nơi tiếp nhận hồ sơ.)")
+    return lines
+
+
 def _per_channel(procedure: Procedure, has_value, render) -> list[str]:
-    """Lines 'Kênh A, Kênh B: value', merging channels that publish the same value."""
+    """Lines 'Kênh A, Kênh B: value', merging channels that publish the same value; one line per case instead
+    when the published table is split by case (_per_case)."""
+    if _by_case(procedure, has_value, render):
+        return _per_case(procedure, has_value, render)
     grouped: dict[str, list[str]] = {}
     for channel in procedure.channels:
         if has_value(channel):
             grouped.setdefault(render(channel), []).append(CHANNEL_LABELS[channel.kind])
     if len(grouped) == 1 and len(next(iter(grouped.values()))) == len(procedure.channels) > 1:
-        return [f"- {next(iter(grouped))} (mọi hình thức nộp)"]
+        value = next(iter(grouped))
+        if "\n" in value:  # a fee listed by case: the cases follow the head line
+            head, rest = value.split("\n", 1)
+            return [f"- Mọi hình thức nộp: {head}\n{rest}"]
+        return [f"- {value} (mọi hình thức nộp)"]
     return [f"- {', '.join(kinds)}: {value}" for value, kinds in grouped.items()]
 
 
-def _fee_lines(procedure: Procedure) -> list[str]:
-    return _per_channel(
-        procedure,
-        lambda c: c.fee.free is not None or c.fee.amount_vnd is not None or _stated(c.fee.text),
-        lambda c: _format_fee(c.fee),
+def _fee_by_case(procedure: Procedure) -> bool:
+    return _by_case(procedure, _has_fee, lambda c: _format_fee(c.fee)) or any(
+        _fee_cases(c.fee.text) for c in procedure.channels if not c.fee.free
     )
+
+
+def _has_fee(channel) -> bool:
+    return channel.fee.free is not None or channel.fee.amount_vnd is not None or _stated(channel.fee.text)
+
+
+def _has_time(channel) -> bool:
+    return channel.time.working_days is not None or _stated(channel.time.text)
+
+
+def _fee_lines(procedure: Procedure) -> list[str]:
+    return _per_channel(procedure, _has_fee, lambda c: _format_fee(c.fee))
 
 
 def _time_lines(procedure: Procedure) -> list[str]:
-    return _per_channel(
-        procedure,
-        lambda c: c.time.working_days is not None or _stated(c.time.text),
-        lambda c: _format_time(c.time),
-    )
+    return _per_channel(procedure, _has_time, lambda c: _format_time(c.time))
 
 
 def _document_line(document) -> str:
@@ -173,14 +253,16 @@ def _fee_body(procedure: Procedure, settings: Settings) -> str:
     lines = _fee_lines(procedure)
     if not lines:
         return _not_stated("phí, lệ phí", settings)
-    return "\n".join([f"Phí, lệ phí của «{short_title(procedure)}»:", *lines])
+    by_case = " (khác nhau theo từng trường hợp)" if _fee_by_case(procedure) else ""
+    return "\n".join([f"Phí, lệ phí của «{short_title(procedure)}»{by_case}:", *lines])
 
 
 def _time_body(procedure: Procedure, settings: Settings) -> str:
     lines = _time_lines(procedure)
     if not lines:
         return _not_stated("thời hạn giải quyết", settings)
-    return "\n".join([f"Thời hạn giải quyết «{short_title(procedure)}»:", *lines])
+    by_case = " (khác nhau theo từng trường hợp)" if _by_case(procedure, _has_time, lambda c: _format_time(c.time)) else ""
+    return "\n".join([f"Thời hạn giải quyết «{short_title(procedure)}»{by_case}:", *lines])
 
 
 def _where_body(procedure: Procedure, settings: Settings) -> str:
@@ -197,16 +279,39 @@ def _where_body(procedure: Procedure, settings: Settings) -> str:
     return "\n".join(lines)
 
 
+_ABOUT_ONLINE = re.compile(r"trực tuyến|cổng dịch vụ công|vneid|online|phải đến", re.IGNORECASE)
+
+
+def _online_note(procedure: Procedure) -> str:
+    """What the record says about submitting online (the 'Trực tuyến' row's description, when it is about
+    that and not, as it often is, about the processing time)."""
+    for channel in procedure.channels:
+        if channel.kind == ChannelKind.online and _ABOUT_ONLINE.search(channel.description):
+            return _shorten(channel.description, 300)
+    return ""
+
+
 def _online_body(procedure: Procedure, settings: Settings) -> str:
-    if procedure.online == OnlineAvailability.unknown:
-        offers_online = any(c.kind == ChannelKind.online for c in procedure.channels)
-        if not offers_online:
-            return _not_stated("thông tin về nộp trực tuyến", settings)
-        return f"«{short_title(procedure)}» có hình thức nộp trực tuyến theo danh mục thủ tục."
-    label = ONLINE_LABELS[procedure.online]
+    """What the record supports: an online channel is 'có thể nộp hồ sơ trực tuyến'; only a record that says
+    the whole procedure is done online ("toàn trình") is called so."""
+    title = short_title(procedure)
+    offers_online = any(c.kind == ChannelKind.online for c in procedure.channels)
+    if procedure.online == OnlineAvailability.unknown and not offers_online:
+        return _not_stated("thông tin về nộp trực tuyến", settings)
     if procedure.online == OnlineAvailability.none:
-        return f"«{short_title(procedure)}»: {label.lower()}; Anh/Chị nộp trực tiếp hoặc qua bưu chính."
-    return f"«{short_title(procedure)}»: {label.lower()}. Anh/Chị có thể nộp qua Cổng Dịch vụ công (đường dẫn bên dưới)."
+        return f"«{title}»: {ONLINE_LABELS[procedure.online].lower()}; Anh/Chị nộp trực tiếp hoặc qua bưu chính."
+    lines = []
+    if procedure.online == OnlineAvailability.full:
+        lines.append(f"«{title}» có thể làm trực tuyến toàn trình: Anh/Chị nộp hồ sơ và nhận kết quả qua "
+                     "Cổng Dịch vụ công (đường dẫn bên dưới).")
+    else:
+        lines.append(f"«{title}» có thể nộp hồ sơ trực tuyến qua Cổng Dịch vụ công (đường dẫn bên dưới).")
+        lines.append("Danh mục thủ tục không nêu có làm trực tuyến được toàn bộ hay không: Anh/Chị có thể vẫn "
+                     "phải đến nơi tiếp nhận (ví dụ để xuất trình bản chính hoặc nhận kết quả).")
+    note = _online_note(procedure)
+    if note:
+        lines.append(f"Danh mục ghi thêm: {note}")
+    return "\n".join(lines)
 
 
 def _text_body(title: str, text: str, what: str, procedure: Procedure, settings: Settings) -> str:
@@ -230,15 +335,26 @@ def _overview_body(procedure: Procedure, settings: Settings) -> str:
         lines.append(f"- Hồ sơ ({len(procedure.documents)} giấy tờ): {_shorten(names, 300)}{more}")
     else:
         lines.append("- Hồ sơ: danh mục không nêu")
-    fees = _fee_lines(procedure)
-    joined_fees = "; ".join(f.removeprefix("- ") for f in fees)
-    lines.append("- Lệ phí: " + (_shorten(joined_fees, 300) if fees else "danh mục không nêu"))
-    times = _time_lines(procedure)
-    joined_times = "; ".join(t.removeprefix("- ") for t in times)
-    lines.append("- Thời hạn: " + (_shorten(joined_times, 300) if times else "danh mục không nêu"))
+    lines += _overview_fact("Lệ phí", _fee_lines(procedure))
+    lines += _overview_fact("Thời hạn", _time_lines(procedure))
     lines.append(f"- Trực tuyến: {ONLINE_LABELS[procedure.online]}")
     lines.append("Anh/Chị có thể hỏi thêm về hồ sơ, lệ phí, thời hạn, nơi nộp hoặc các bước thực hiện.")
     return "\n".join(lines)
+
+
+def _overview_fact(label: str, lines: list[str]) -> list[str]:
+    """'- Lệ phí: 50.000 đồng' for one value; a value per case or channel gets a line each (up to
+    MAX_OVERVIEW_CASES), never one line merging them."""
+    if not lines:
+        return [f"- {label}: danh mục không nêu"]
+    if len(lines) == 1 and "\n" not in lines[0]:  # one value for every channel and case
+        return [f"- {label}: {_shorten(lines[0].removeprefix('- '), 300)}"]
+    entries = [line.removeprefix("- ") for line in lines if line.startswith("- ") and not line.startswith("- … ")]
+    heads = [entry.split("\n")[0] for entry in entries[:MAX_OVERVIEW_CASES]]
+    shown = [f"  + {_shorten(head.removesuffix(FEE_CASES_INTRO), 200)}" for head in heads]
+    if len(entries) > len(shown) or any("\n" in entry for entry in entries):
+        shown.append("  + … (chi tiết theo từng trường hợp: Anh/Chị hỏi riêng về mục này để xem đủ)")
+    return [f"- {label}:", *shown]
 
 
 def aspect_body(procedure: Procedure, aspect: str, settings: Settings) -> str:
@@ -264,10 +380,25 @@ def aspect_body(procedure: Procedure, aspect: str, settings: Settings) -> str:
 
 # ---- whole replies ------------------------------------------------------------------------
 
+def polite(text: str) -> str:
+    """An answer opens with "Dạ," as a counter clerk's does (docs/conversation-contract.md, "Voice")."""
+    if not text or text.startswith("Dạ"):
+        return text
+    first_word = text.split(" ", 1)[0]
+    if first_word[:1].isupper() and first_word[1:2].islower():  # "Hồ sơ" -> "hồ sơ"; "UBND", "«…»" stay
+        text = text[0].lower() + text[1:]
+    return f"Dạ, {text}"
+
+
 def answer(procedure: Procedure, aspect: str, settings: Settings | None = None) -> Reply:
-    """The reply to a question about one aspect of one procedure, with its links."""
+    """The reply to a question about one aspect of one procedure, with its links; a record that still names
+    the district level carries the 2025 reform note (assistant.district_reform)."""
     settings = settings or get_settings()
-    return Reply(text=aspect_body(procedure, aspect, settings), links=procedure_links(procedure, settings))
+    text = polite(aspect_body(procedure, aspect, settings))
+    note = district_note(procedure, settings)
+    if note:
+        text = f"{text}\n\n{note}"
+    return Reply(text=text, links=procedure_links(procedure, settings))
 
 
 def option_payload(index: int) -> str:

@@ -406,7 +406,7 @@ def evaluate_bot(questions: Sequence[Question], procedures: Iterable[Procedure],
                 on_error(f"tthc bot eval: question {question.id}: {record['error']}")
             return record
 
-        items = list(zip(questions, aspects))
+        items = list(zip(questions, aspects, strict=True))
         if concurrency == 1:
             records = [run(item) for item in items]
         else:

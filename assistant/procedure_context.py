@@ -61,7 +61,7 @@ def residual_text(text: str) -> str:
     while position < len(tokens):
         for phrase in _VOCABULARY:
             window = tokens[position : position + len(phrase)]
-            if len(window) == len(phrase) and all(_token_matches(t, w) for t, w in zip(window, phrase)):
+            if len(window) == len(phrase) and all(_token_matches(t, w) for t, w in zip(window, phrase, strict=True)):
                 position += len(phrase)
                 break
         else:

@@ -15,9 +15,10 @@ import json
 import os
 import sqlite3
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional, TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from rasa.core.lock import TicketLock
@@ -78,7 +79,7 @@ class SQLiteLockStore(LockStore):
         db.execute("COMMIT")
 
     @staticmethod
-    def _read(db: sqlite3.Connection, conversation_id: str) -> Optional[TicketLock]:
+    def _read(db: sqlite3.Connection, conversation_id: str) -> TicketLock | None:
         row = db.execute(
             "SELECT lock FROM conversation_locks WHERE conversation_id = ?", (conversation_id,)
         ).fetchone()
@@ -108,7 +109,7 @@ class SQLiteLockStore(LockStore):
             return result
 
     # The storage primitives Rasa's LockStore builds on.
-    def get_lock(self, conversation_id: str) -> Optional[TicketLock]:
+    def get_lock(self, conversation_id: str) -> TicketLock | None:
         return self._read(self._db(), conversation_id)
 
     def save_lock(self, lock: TicketLock) -> None:
@@ -122,7 +123,7 @@ class SQLiteLockStore(LockStore):
         try:
             return self._change(conversation_id, lambda lock: lock.issue_ticket(lock_lifetime), create=True)
         except Exception as e:
-            raise LockError(f"Error while acquiring lock. Error:\n{e}")
+            raise LockError(f"Error while acquiring lock. Error:\n{e}") from e
 
     def update_lock(self, conversation_id: str) -> None:
         self._change(conversation_id, lambda lock: lock.remove_expired_tickets())
@@ -166,14 +167,14 @@ class CachedSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, cache_size: int = 500, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.cache_size = max(0, int(cache_size))
-        self._saved: OrderedDict[str, tuple[Optional[int], int, DialogueStateTracker]] = OrderedDict()
+        self._saved: OrderedDict[str, tuple[int | None, int, DialogueStateTracker]] = OrderedDict()
 
     @SQLTrackerStore.domain.setter
     def domain(self, domain: Any) -> None:
         SQLTrackerStore.domain.fset(self, domain)
         self._saved.clear()  # remembered trackers hold the old domain's slots
 
-    async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         remembered = self._saved.pop(sender_id, None)
         if remembered is not None:
             newest_id, event_count, tracker = remembered
@@ -189,7 +190,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             while len(self._saved) > self.cache_size:
                 self._saved.popitem(last=False)
 
-    async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
+    async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> DialogueStateTracker | None:
         """Rasa's load, reading only the event column: ORM objects per row cost more than the replay."""
         with self.session_scope() as session:
             query = self._event_query(session, sender_id, fetch_events_from_all_sessions=fetch_events_from_all_sessions)
@@ -198,6 +199,6 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             return None
         return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
 
-    def _newest_event_id(self, sender_id: str) -> Optional[int]:
+    def _newest_event_id(self, sender_id: str) -> int | None:
         with self.session_scope() as session:
             return session.query(sa.func.max(self.SQLEvent.id)).filter(self.SQLEvent.sender_id == sender_id).scalar()

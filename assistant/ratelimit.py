@@ -22,9 +22,9 @@ import sqlite3
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional, Union
 
 RATE_LIMIT_DB_ENV = "TTHC_RATE_LIMIT_DB"
 
@@ -76,7 +76,7 @@ class SharedTokenBucketLimiter:
 
     PRUNE_EVERY = 500  # acquires between prunes of refilled buckets
 
-    def __init__(self, path: Union[str, Path], per_minute: float, burst: int, namespace: str,
+    def __init__(self, path: str | Path, per_minute: float, burst: int, namespace: str,
                  clock: Callable[[], float] = time.time) -> None:
         if per_minute <= 0 or burst <= 0:
             raise ValueError("per_minute and burst must be positive (use no limiter to disable)")
@@ -86,7 +86,7 @@ class SharedTokenBucketLimiter:
         self.namespace = namespace
         self._clock = clock
         self._lock = threading.Lock()
-        self._db: Optional[sqlite3.Connection] = None
+        self._db: sqlite3.Connection | None = None
         self._pid = 0
         self._acquires = 0
         self._connection()  # fail at start-up, not on the first message, when the file cannot be opened
@@ -136,10 +136,10 @@ class SharedTokenBucketLimiter:
                    (f"{self.namespace}:%", now - refill_seconds))
 
 
-Limiter = Union[TokenBucketLimiter, SharedTokenBucketLimiter]
+Limiter = TokenBucketLimiter | SharedTokenBucketLimiter
 
 
-def sender_limiter(per_minute: float, burst: int, namespace: str, path: Union[str, Path, None] = None) -> Limiter:
+def sender_limiter(per_minute: float, burst: int, namespace: str, path: str | Path | None = None) -> Limiter:
     """A limiter shared by all processes when a database path is configured (argument, else
     env TTHC_RATE_LIMIT_DB), else one in memory for this process."""
     path = path or os.environ.get(RATE_LIMIT_DB_ENV, "")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel
@@ -19,6 +19,12 @@ class ProvinceSettings(BaseModel):
     hotline: str = ""
     one_stop_address: str = ""
     email: str = ""
+    # Since 1 July 2025 there is no district level (cấp huyện). An answer from a record that still names it
+    # says where such procedures are handled now: at the citizen's commune or ward ("commune") or at the
+    # province ("province"). `district_note`, when set, replaces the note's default wording
+    # (assistant/district_reform.py).
+    district_successor: Literal["commune", "province"] = "commune"
+    district_note: str = ""
 
 
 class ServerSettings(BaseModel):

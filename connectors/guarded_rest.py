@@ -36,7 +36,8 @@ import ipaddress
 import json
 import logging
 import math
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
@@ -68,11 +69,11 @@ def rate_limited_reply(retry_after: int) -> str:
 
 class GuardedRestInput(RestInput):
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "rest"  # same URL as Rasa's REST channel: /webhooks/rest/webhook
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "GuardedRestInput":
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> GuardedRestInput:
         return cls(**(credentials or {}))
 
     def __init__(
@@ -95,14 +96,14 @@ class GuardedRestInput(RestInput):
         self.silence_reply = silence_reply or SILENCE_REPLY
 
     # -- what the client may not choose ----------------------------------------------------------
-    def _extract_input_channel(self, req: Request) -> Text:
+    def _extract_input_channel(self, req: Request) -> str:
         return self.name()
 
-    def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
+    def get_metadata(self, request: Request) -> dict[str, Any] | None:
         return None
 
     @staticmethod
-    def readiness(request: Request) -> Optional[HTTPResponse]:
+    def readiness(request: Request) -> HTTPResponse | None:
         """503 until this worker's agent has a loaded model; None lets Rasa's `{"status": "ok"}` answer."""
         agent = getattr(request.app.ctx, "agent", None)
         if agent is None or not agent.is_ready():
@@ -122,11 +123,11 @@ class GuardedRestInput(RestInput):
             return False
 
     @staticmethod
-    def _bot_reply(sender: str, text: str, status: int = 200, headers: Optional[Dict[str, str]] = None) -> HTTPResponse:
+    def _bot_reply(sender: str, text: str, status: int = 200, headers: dict[str, str] | None = None) -> HTTPResponse:
         return response.json([{"recipient_id": sender, "text": text}], status=status, headers=headers,
                              dumps=lambda body: json.dumps(body, ensure_ascii=False))
 
-    def _rate_limited(self, request: Request, sender: str) -> Optional[HTTPResponse]:
+    def _rate_limited(self, request: Request, sender: str) -> HTTPResponse | None:
         waits = [self.sender_limiter.acquire(f"sender:{sender}")]
         address = self.client_address(request)
         if not self.is_loopback(address):
@@ -137,7 +138,7 @@ class GuardedRestInput(RestInput):
         retry_after = max(1, math.ceil(wait))
         return self._bot_reply(sender, rate_limited_reply(retry_after), 429, {"Retry-After": str(retry_after)})
 
-    def guard(self, request: Request) -> Optional[HTTPResponse]:
+    def guard(self, request: Request) -> HTTPResponse | None:
         """A response that refuses or answers the request without Rasa, or None to let it through."""
         if len(request.body or b"") > self.max_body_bytes:
             return self._bot_reply("", too_large_reply(self.max_body_bytes), 413)
@@ -183,7 +184,7 @@ class GuardedRestInput(RestInput):
         webhook = super().blueprint(self.never_silent(on_new_message))
 
         @webhook.middleware("request")
-        async def guard_webhook(request: Request) -> Optional[HTTPResponse]:
+        async def guard_webhook(request: Request) -> HTTPResponse | None:
             is_webhook = request.path.rstrip("/").endswith("/webhook")
             if request.method == "POST" and is_webhook:
                 return self.guard(request)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -84,14 +84,14 @@ class DenseIndex:
         procedures: list[Procedure],
         encoder,
         model_id: str,
-        previous: "DenseIndex | None" = None,
+        previous: DenseIndex | None = None,
         progress: Callable[[int], None] | None = None,
-    ) -> tuple["DenseIndex", int]:
+    ) -> tuple[DenseIndex, int]:
         """Embed what changed since `previous`; returns the index and how many records were embedded."""
         hashes = [f"{model_id}:{PASSAGE_FORMAT}:{p.content_hash()}" for p in procedures]
         reusable: dict[str, np.ndarray] = {}
         if previous is not None:
-            for h, vector in zip(previous.hashes, previous.vectors):
+            for h, vector in zip(previous.hashes, previous.vectors, strict=True):
                 reusable[h] = vector
         todo = [i for i, h in enumerate(hashes) if h not in reusable]
         dim = previous.vectors.shape[1] if previous is not None and len(previous.vectors) else None
@@ -101,7 +101,7 @@ class DenseIndex:
             chunk = todo[start:start + batch]
             pairs = encoder.encode_passages(passages([procedures[i] for i in chunk]))
             encoded = normalized_rows(pairs[0::2] + pairs[1::2])  # mean direction of the two passages
-            for i, vector in zip(chunk, encoded):
+            for i, vector in zip(chunk, encoded, strict=True):
                 new_vectors[i] = vector
             dim = encoded.shape[1]
             if progress:
@@ -121,7 +121,7 @@ class DenseIndex:
         (directory / HASHES_FILE).write_text(json.dumps(self.hashes), encoding="utf-8")
 
     @classmethod
-    def load(cls, directory: Path) -> "DenseIndex | None":
+    def load(cls, directory: Path) -> DenseIndex | None:
         import faiss
 
         if not (directory / VECTORS_FILE).exists():

@@ -7,6 +7,7 @@ a bigram/unigram vote restores most words; words the catalogue never uses stay a
 """
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections import Counter, defaultdict
@@ -32,7 +33,7 @@ class DiacriticRestorer:
         self.bigrams = bigrams  # "folded folded" -> most frequent accented pair
 
     @classmethod
-    def build(cls, texts: list[str]) -> "DiacriticRestorer":
+    def build(cls, texts: list[str]) -> DiacriticRestorer:
         uni: dict[str, Counter] = defaultdict(Counter)
         bi: dict[str, Counter] = defaultdict(Counter)
         # Question words of the stopword list are common in questions but rare in titles:
@@ -44,7 +45,7 @@ class DiacriticRestorer:
             words = _WORDS.findall(normalize(text))
             for w in words:
                 uni[fold(w)][w] += 1
-            for a, b in zip(words, words[1:]):
+            for a, b in itertools.pairwise(words):
                 bi[f"{fold(a)} {fold(b)}"][f"{a} {b}"] += 1
         return cls(
             {k: c.most_common(1)[0][0] for k, c in uni.items()},
@@ -84,7 +85,7 @@ class DiacriticRestorer:
         (directory / RESTORER_FILE).write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
-    def load(cls, directory: Path) -> "DiacriticRestorer | None":
+    def load(cls, directory: Path) -> DiacriticRestorer | None:
         path = directory / RESTORER_FILE
         if not path.exists():
             return None

@@ -76,10 +76,10 @@ class LexicalIndex:
         if not words:
             return 0.0
         weights = [TITLE_POSITION_DECAY ** i for i in range(len(words))]
-        return sum(w for w, word in zip(weights, words) if word in query_content) / sum(weights)
+        return sum(w for w, word in zip(weights, words, strict=True) if word in query_content) / sum(weights)
 
     @classmethod
-    def build(cls, procedures: list[Procedure]) -> "LexicalIndex":
+    def build(cls, procedures: list[Procedure]) -> LexicalIndex:
         vocab: dict[str, int] = {}
         field_counts: dict[str, list[Counter]] = {name: [] for name in FIELD_WEIGHTS}
         title_terms: list[frozenset[str]] = []
@@ -138,7 +138,7 @@ class LexicalIndex:
         (directory / "bm25_vocab.json").write_text(json.dumps(self.vocab, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
-    def load(cls, directory: Path, procedures: list[Procedure]) -> "LexicalIndex":
+    def load(cls, directory: Path, procedures: list[Procedure]) -> LexicalIndex:
         matrix = sparse.load_npz(directory / "bm25.npz").tocsc()
         vocab = json.loads((directory / "bm25_vocab.json").read_text(encoding="utf-8"))
         return cls(matrix=matrix, vocab=vocab, title_terms=[naming_syllables(p) for p in procedures],

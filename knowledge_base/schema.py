@@ -42,7 +42,10 @@ CHANNEL_LABELS = {
 class OnlineAvailability(str, Enum):
     """How far a procedure can be done online, derived from the record (unknown when it does not say)."""
 
-    full = "toan_trinh"
+    full = "toan_trinh"  # the record states the whole procedure is done online ("toàn trình")
+    # An online submission channel is listed. The national records list channels, not whether the whole
+    # procedure is online, so this says no more than that ("Có thể nộp hồ sơ trực tuyến"). The value keeps
+    # its first name ("một phần") so built indexes and catalogues read unchanged.
     partial = "mot_phan"
     none = "khong"
     unknown = "khong_ro"
@@ -50,7 +53,7 @@ class OnlineAvailability(str, Enum):
 
 ONLINE_LABELS = {
     OnlineAvailability.full: "Nộp trực tuyến toàn trình",
-    OnlineAvailability.partial: "Nộp trực tuyến một phần",
+    OnlineAvailability.partial: "Có thể nộp hồ sơ trực tuyến",
     OnlineAvailability.none: "Không hỗ trợ nộp trực tuyến",
     OnlineAvailability.unknown: "Chưa rõ có nộp trực tuyến được không",
 }

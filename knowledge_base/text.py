@@ -7,6 +7,7 @@ Folded syllables are what made search robust to missing diacritics in earlier me
 """
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from functools import lru_cache
@@ -49,7 +50,7 @@ def syllables(text: str) -> list[str]:
 
 
 def bigrams(tokens: list[str]) -> list[str]:
-    return [f"{a}_{b}" for a, b in zip(tokens, tokens[1:])]
+    return [f"{a}_{b}" for a, b in itertools.pairwise(tokens)]
 
 
 class Abbreviations:
@@ -85,7 +86,7 @@ class Abbreviations:
 
     @classmethod
     def load(cls, path: Path = ABBREVIATIONS_FILE,
-             sections: tuple[str, ...] = ("abbreviations", "everyday_names", "chat")) -> "Abbreviations":
+             sections: tuple[str, ...] = ("abbreviations", "everyday_names", "chat")) -> Abbreviations:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         table: dict[str, str] = {}
         keep: set[str] = set()
@@ -132,7 +133,7 @@ class Abbreviations:
         surface that folds alike, so "so do" is "sổ đỏ" even among accented words.
         """
         typed = _ACCENTED_WORD.findall(" ".join(typed_words))
-        return any(len(surface) != len(typed) or all(fold(t) == t or t == w for t, w in zip(typed, surface))
+        return any(len(surface) != len(typed) or all(fold(t) == t or t == w for t, w in zip(typed, surface, strict=True))
                    for surface in self.surfaces[key])
 
 
@@ -197,7 +198,7 @@ def query_terms(prepared_query: str, literal: bool = False) -> dict[str, float]:
     stop = [table.is_stopword(w, literal) for w in words]
     folded = [fold(w) for w in words]
     weights: dict[str, float] = {}
-    for word, is_stop in zip(folded, stop):
+    for word, is_stop in zip(folded, stop, strict=True):
         if not is_stop:
             weights[word] = weights.get(word, 0.0) + 1.0
     for i in range(len(folded) - 1):

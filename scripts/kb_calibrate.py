@@ -226,7 +226,7 @@ def main() -> int:
         fold = folds(len(train), seed=1)
         for k in range(FOLDS):
             part = fit_model(x[fold != k], ty[fold != k], names, args.c)
-            oof[fold == k] = [decision.probability(r["x_fit"], part) for r, f in zip(train, fold) if f == k]
+            oof[fold == k] = [decision.probability(r["x_fit"], part) for r, f in zip(train, fold, strict=True) if f == k]
         model = fit_model(x, ty, names, args.c)
         answerable = oof[[r["split"] == "tune" and r["y"] == 1 for r in train]]
         if not len(answerable):
@@ -244,12 +244,12 @@ def main() -> int:
             view = [r for r in report[system] if r["split"] != "train" and (part == "all" or r["split"] == part)]
             labels = np.array([r["y"] for r in view])
             prob = np.array([decision.probability(r["x"], models[r["model"]]) for r in view])
-            abstain = np.array([p < models[r["model"]]["threshold"] for p, r in zip(prob, view)])
+            abstain = np.array([p < models[r["model"]]["threshold"] for p, r in zip(prob, view, strict=True)])
             line = (f"  {system:6s} {part:7s} AUC {auc(prob, labels):.3f}  abstain_recall {abstain[labels == 0].mean():.3f}"
                     f"  false_abstain {abstain[labels == 1].mean():.3f}")
             if old.get(system) and all(r["model"] in old for r in view):
                 old_prob = np.array([decision.probability(r["old_x"], old[r["model"]]) for r in view])
-                old_abstain = np.array([p < old[r["model"]]["threshold"] for p, r in zip(old_prob, view)])
+                old_abstain = np.array([p < old[r["model"]]["threshold"] for p, r in zip(old_prob, view, strict=True)])
                 line += (f"   | current file: AUC {auc(old_prob, labels):.3f}  abstain_recall {old_abstain[labels == 0].mean():.3f}"
                          f"  false_abstain {old_abstain[labels == 1].mean():.3f}")
             print(line)

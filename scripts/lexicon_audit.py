@@ -40,7 +40,13 @@ from knowledge_base.evaluation import read_questions  # noqa: E402
 from knowledge_base.importers import load_catalog  # noqa: E402
 from knowledge_base.schema import Procedure  # noqa: E402
 from knowledge_base.text import (  # noqa: E402
-    ABBREVIATIONS_FILE, Abbreviations, fold, normalize, prepare_query, syllables, typed_with_diacritics,
+    ABBREVIATIONS_FILE,
+    Abbreviations,
+    fold,
+    normalize,
+    prepare_query,
+    syllables,
+    typed_with_diacritics,
 )
 from knowledge_base.variants import VARIANT_MARKERS, question_text, title_markers  # noqa: E402
 

@@ -1,7 +1,6 @@
 """`tthc kb`: import a catalogue and build its index, search it, evaluate search on a question set."""
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path

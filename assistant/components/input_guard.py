@@ -47,7 +47,7 @@ class InputGuard(GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "InputGuard":
+    ) -> InputGuard:
         install_pii_log_masking()
         return cls(config)
 

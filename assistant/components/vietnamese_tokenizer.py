@@ -86,7 +86,7 @@ class PhraseIndex:
             candidates.sort(key=len, reverse=True)
 
     @classmethod
-    def from_training_data(cls, training_data: TrainingData) -> "PhraseIndex":
+    def from_training_data(cls, training_data: TrainingData) -> PhraseIndex:
         """Every lookup-table entry and every annotated entity value."""
         texts = [entry for table in training_data.lookup_tables for entry in table.get("elements", [])
                  if isinstance(entry, str)]
@@ -153,12 +153,12 @@ class VietnameseTokenizer(Tokenizer):
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "VietnameseTokenizer":
+               execution_context: ExecutionContext) -> VietnameseTokenizer:
         return cls(config, (), model_storage, resource)
 
     @classmethod
     def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "VietnameseTokenizer":
+             execution_context: ExecutionContext, **kwargs: Any) -> VietnameseTokenizer:
         try:
             with model_storage.read_from(resource) as model_dir:
                 phrases = rasa.shared.utils.io.read_json_file(model_dir / cls._PHRASES_FILE)

@@ -35,6 +35,9 @@ class SearchResult(BaseModel):
     levels: list[Labeled]
     field: str
     online: Labeled
+    names_district_level: bool = Field(
+        description="The record still names the district level, abolished on 1 July 2025: to be corrected"
+    )
 
 
 class SearchResults(BaseModel):
@@ -54,6 +57,14 @@ class ProcedureDetail(BaseModel):
     level_labels: list[str]
     online_label: str
     links: ProcedureLinks
+    channel_cases: list[str] = Field(
+        description="For each of procedure.channels, the case its time and fee apply to ('' when none is named)"
+    )
+    district_mentions: list[str] = Field(
+        description="Where the record still names the district level (abolished on 1 July 2025), as "
+        "'field: phrase'; empty when it does not. Flags the record for the catalogue team"
+    )
+    reform_note: str = Field(description="The note the assistant adds to its answers about this record ('' if none)")
 
 
 class Facets(BaseModel):

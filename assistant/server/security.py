@@ -21,7 +21,8 @@ import binascii
 import hmac
 import json
 import math
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, status
 

@@ -60,7 +60,7 @@ class ZaloApiClient:
         self._flush_lock = asyncio.Lock()
         self._background: set[asyncio.Task] = set()
         # One send at a time per user, so replies arrive (or queue) in the order Rasa produced them.
-        self._user_locks: "weakref.WeakValueDictionary[str, asyncio.Lock]" = weakref.WeakValueDictionary()
+        self._user_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     # -- tokens --------------------------------------------------------------------------------
     def _tokens(self) -> tuple[str, str]:

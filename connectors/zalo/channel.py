@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import math
 import sqlite3
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.shared.exceptions import RasaException
@@ -57,36 +58,36 @@ class ZaloOutput(OutputChannel):
         self.client = client
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "zalo"
 
-    async def _send(self, recipient_id: Text, text: Text, buttons: Optional[List[Dict[Text, Any]]] = None) -> None:
+    async def _send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None = None) -> None:
         payloads = query_payloads(buttons)
         if payloads:  # before sending: a quick tap may reach another worker
             self.client.store.remember_buttons(recipient_id, payloads)
         for message in build_messages(text, buttons):
             await self.client.send(recipient_id, message)
 
-    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         await self._send(recipient_id, text)
 
     async def send_text_with_buttons(
-        self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any
+        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
     ) -> None:
         await self._send(recipient_id, text, buttons)
 
     async def send_quick_replies(
-        self, recipient_id: Text, text: Text, quick_replies: List[Dict[Text, Any]], **kwargs: Any
+        self, recipient_id: str, text: str, quick_replies: list[dict[str, Any]], **kwargs: Any
     ) -> None:
         await self._send(recipient_id, text, quick_replies)
 
-    async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
+    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         await self._send(recipient_id, image)
 
-    async def send_attachment(self, recipient_id: Text, attachment: Text, **kwargs: Any) -> None:
+    async def send_attachment(self, recipient_id: str, attachment: str, **kwargs: Any) -> None:
         await self._send(recipient_id, str(attachment))
 
-    async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
+    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
         """Custom payloads meant for other channels: their text and buttons are still delivered."""
         text = json_message.get("text") if isinstance(json_message, dict) else None
         buttons = json_message.get("buttons") if isinstance(json_message, dict) else None
@@ -109,8 +110,8 @@ class ZaloInput(InputChannel):
                 + " (see docs/zalo.md)"
             )
             logger.warning(self.disabled_reason)
-            self.store: Optional[ZaloStore] = None
-            self.client: Optional[ZaloApiClient] = None
+            self.store: ZaloStore | None = None
+            self.client: ZaloApiClient | None = None
         else:
             self.store = ZaloStore(config.outbox_path)
             self.client = ZaloApiClient(config, self.store)
@@ -123,14 +124,14 @@ class ZaloInput(InputChannel):
         # At most one "slow down" notice per user per minute, so a flood does not flood back.
         self.notice_limiter = sender_limiter(1, 1, "zalo-notice", config.rate_limit_db)
         self._tasks: set[asyncio.Task] = set()
-        self._flusher: Optional[asyncio.Task] = None
+        self._flusher: asyncio.Task | None = None
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "zalo"
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "ZaloInput":
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> ZaloInput:
         try:
             return cls(ZaloConfig.from_credentials(credentials))
         except ConfigError as exc:
@@ -140,7 +141,7 @@ class ZaloInput(InputChannel):
                 f"cannot open the Zalo outbox database ({exc}); set 'outbox_path' in credentials.yml "
                 "to a writable file path") from None
 
-    def get_output_channel(self) -> Optional[OutputChannel]:
+    def get_output_channel(self) -> OutputChannel | None:
         return ZaloOutput(self.client) if self.client else None
 
     # -- background work -----------------------------------------------------------------------
@@ -194,7 +195,7 @@ class ZaloInput(InputChannel):
             await output.send_text_message(event.user_id, FAILURE_REPLY)
 
     # -- webhook -------------------------------------------------------------------------------
-    def _status(self) -> Dict[Text, Any]:
+    def _status(self) -> dict[str, Any]:
         if self.store is None:
             return {"status": "disabled", "reason": self.disabled_reason}
         return {"status": "ok", "outbox_pending": self.store.pending_count(), "outbox_dead": self.store.dead_count()}

@@ -5,9 +5,10 @@ No Rasa import here, so the launcher (Python 3.11 app env) can use `zalo_env_def
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 # Secrets come from the environment through Rasa's ${VAR} substitution in credentials.yml.
 # Rasa refuses to start when a ${VAR} it reads is unset, so the launcher sets the missing ones
@@ -110,7 +111,7 @@ class ZaloConfig:
     rate_limit_db: str = ""
 
     @classmethod
-    def from_credentials(cls, credentials: Mapping[str, Any] | None) -> "ZaloConfig":
+    def from_credentials(cls, credentials: Mapping[str, Any] | None) -> ZaloConfig:
         credentials = credentials or {}
 
         def text(key: str, default: str = "") -> str:

@@ -12,7 +12,8 @@ never offers more choices at once); any further ones stay readable as a numbered
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from assistant.reply import split_text
 

@@ -186,7 +186,7 @@ def build_tokenizer(vocabulary: Vocabulary):
 
     pieces = vocabulary.pieces
     tokenizer = Tokenizer(
-        models.Unigram(list(zip(pieces, vocabulary.scores.tolist())), vocabulary.unk_id, False)
+        models.Unigram(list(zip(pieces, vocabulary.scores.tolist(), strict=True)), vocabulary.unk_id, False)
     )
     tokenizer.normalizer = normalizers.Sequence(
         [

@@ -209,3 +209,56 @@ def parse_channels(text: str) -> ChannelParse:
             )
         )
     return result
+
+
+# --- the case a row applies to ----------------------------------------------------------------------------
+# A table with several rows for one channel is split by case ("Cấp lần đầu …: 20 ngày", "Cấp lại do mất,
+# hỏng: 7 ngày"); only the row's description names the case. `row_case` reads it back for the replies:
+# - the description's items (split at "- ", "+ ", "a) "…) that state the row's own duration ("07 ngày",
+#   "sáu mươi (60) ngày") name the case; without one, the first item does;
+# - the case is the item's label: the text before its ":" or before "Trong thời hạn …"; an item that is only a
+#   duration statement ("Trong thời hạn 02 ngày làm việc … gửi văn bản …") is returned whole (shortened);
+# - "Đối với (trường hợp)" is dropped; generic labels ("Cách thức thực hiện", "Thời hạn giải quyết") and
+#   how-to-submit texts ("Nộp hồ sơ trực tuyến qua …") are not cases.
+_ITEM_SPLIT = re.compile(r"(?:^|\s)(?:[-+•]|[a-zđ]\))\s+")
+_LABEL_END = re.compile(r"\s*:\s|\s+(?=(?:Trong|trong) (?:thời hạn|vòng)\b)")
+_LABEL_PREFIX = re.compile(r"^(?:Đối với\s+(?:trường hợp\s+)?|Trường hợp\s+)", re.IGNORECASE)
+_GENERIC_LABEL = re.compile(r"^(?:Cách thức thực hiện|Thời hạn(?: giải quyết)?|Thời gian(?: giải quyết)?|Lưu ý|Ghi chú|"
+                            r"Phí|Lệ phí|Mức (?:thu|phí|lệ phí))$", re.IGNORECASE)
+_CHANNEL_TEXT = re.compile(r"^(?:Nộp|Gửi) (?:hồ sơ|trực|qua|tại)", re.IGNORECASE)  # how to submit, not a case
+CASE_CHARS = 140
+
+
+def _shorten_case(text: str) -> str:
+    text = text.strip(" .;,:")
+    if len(text) <= CASE_CHARS:
+        return text
+    cut = text.rfind(" ", 0, CASE_CHARS)
+    return text[: cut if cut > 0 else CASE_CHARS].rstrip(" ,;:") + " …"
+
+
+def _item_label(item: str) -> str:
+    """'Cấp lại giấy phép bị mất, hỏng: 07 ngày làm việc …' -> 'Cấp lại giấy phép bị mất, hỏng'."""
+    end = _LABEL_END.search(item)
+    label = item[: end.start()] if end else item
+    if end is None or len(label) > 2 * CASE_CHARS:
+        label = item
+    label = _LABEL_PREFIX.sub("", label.strip(" .;,:"))
+    label = label[:1].upper() + label[1:]
+    if not label or _GENERIC_LABEL.match(label) or _CHANNEL_TEXT.match(label):
+        return ""
+    return _shorten_case(label)
+
+
+def row_case(description: str, time_text: str = "") -> str:
+    """The case a channel row applies to, from its description ('' when it names none); see above."""
+    items = [item.strip() for item in _ITEM_SPLIT.split(clean_text(description)) if item.strip(" .;,:")]
+    if not items:
+        return ""
+    number = re.match(r"(\d+)", time_text.strip())
+    chosen: list[str] = []
+    if number:
+        duration = re.compile(rf"(?<![\d.,])\(?0*{number.group(1)}\)?\s?(?:ngày|giờ|tháng|năm)", re.IGNORECASE)
+        chosen = [item for item in items if duration.search(item)]
+    labels = [label for label in dict.fromkeys(_item_label(item) for item in (chosen or items[:1])) if label]
+    return _shorten_case("; ".join(labels)) if labels else ""

@@ -12,7 +12,9 @@ report counts it under "<field>: taken from raw_text".
 Online availability (`online`) is derived only from what the record states:
 - toàn trình (full): the title says the procedure is done "toàn trình" online and does not also say
   "một phần" (e.g. "Đăng ký xe lần đầu trực tuyến toàn trình …");
-- một phần (partial): otherwise, when an online submission channel ("Trực tuyến") is listed;
+- có thể nộp trực tuyến (`partial`, value "mot_phan"): otherwise, when an online submission channel
+  ("Trực tuyến") is listed. The channel table does not say how much of the procedure is done online, so
+  the label claims no more than that a dossier can be submitted online ("Có thể nộp hồ sơ trực tuyến");
 - không (none): channels are listed and none of them is online;
 - không rõ (unknown): no channel could be read.
 """

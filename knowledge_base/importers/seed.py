@@ -6,9 +6,8 @@ never silently dropped.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import unicodedata
+from pathlib import Path
 
 import yaml
 from pydantic import ValidationError

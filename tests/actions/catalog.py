@@ -17,7 +17,6 @@ from knowledge_base.schema import (
     SubmissionChannel,
 )
 
-
 # Real records carry long step texts; the knowledge base's out-of-domain signal (share of known
 # words) needs that ordinary vocabulary, so every test record gets a typical one.
 STEPS = (

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +12,6 @@ from assistant.actions import common
 from assistant.settings import PROJECT_ROOT, get_settings
 from knowledge_base.importers import load_catalog
 from knowledge_base.store import KnowledgeBase
-
 from tests.actions.catalog import HOTLINE, ONE_STOP_ADDRESS, PROCEDURES
 
 

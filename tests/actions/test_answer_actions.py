@@ -86,7 +86,7 @@ def test_close_matches_ask_back_with_buttons_and_a_choice_answers_the_asked_aspe
     }
     chat.turn(choose, "cái thứ 2", "choose_option", option_index="2")
     assert chat.slots["procedure_code"] == codes[1]
-    assert f"Hồ sơ cần chuẩn bị cho «{kb.get(codes[1]).title}»" in chat.text
+    assert f"Dạ, hồ sơ cần chuẩn bị cho «{kb.get(codes[1]).title}»" in chat.text
 
 
 def test_option_typed_as_a_word_and_out_of_range(kb, chat):
@@ -165,7 +165,7 @@ def test_a_partly_extracted_entity_does_not_hide_the_rest_of_the_name(kb, chat):
     assert chat.slots["procedure_code"] == "TEST.KS1"
     chat.turn(answer, "còn khai sinh lưu động thì nộp ở đâu", "ask_where", procedure="khai sinh")
     assert chat.slots["procedure_code"] == BIRTH_MOBILE.code
-    assert f"Nơi nộp hồ sơ «{BIRTH_MOBILE.title}»" in chat.text
+    assert f"Dạ, nơi nộp hồ sơ «{BIRTH_MOBILE.title}»" in chat.text
 
 
 def test_an_aspect_asked_instead_of_picking_repeats_the_list_for_that_aspect(kb, chat):
@@ -175,7 +175,7 @@ def test_an_aspect_asked_instead_of_picking_repeats_the_list_for_that_aspect(kb,
     assert chat.buttons == offered
     assert chat.slot_events() == {"last_aspect": "fee"}
     chat.turn(choose, "1", "choose_option", option_index="1")
-    assert chat.text.startswith("Phí, lệ phí của")
+    assert chat.text.startswith("Dạ, phí, lệ phí của")
 
 
 def test_an_entity_made_of_aspect_words_does_not_switch(kb, chat):

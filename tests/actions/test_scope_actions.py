@@ -51,7 +51,7 @@ def test_out_of_scope_message_the_catalogue_answers_is_answered(seed, chat):
     assert birth.code not in chat.slots["alternative_codes"] and chat.slots["alternative_codes"]
     # ... and it is the procedure in context afterwards.
     chat.turn(answer, "còn lệ phí thì sao?", "ask_fee")
-    assert chat.text.startswith(f"Phí, lệ phí của «{birth.title}»")
+    assert chat.text.startswith(f"Dạ, phí, lệ phí của «{birth.title}»")
 
 
 def test_out_of_scope_message_with_close_matches_asks_back(kb, chat):
@@ -136,7 +136,7 @@ def test_wrong_procedure_offers_the_next_candidates_and_a_choice_answers_the_sam
     chat.turn(choose, "cái thứ 2", "choose_option", option_index="2")
     chosen = seed.get(chat.slots["procedure_code"])
     assert chosen.code == alternatives[1]
-    assert chat.text.startswith(f"Hồ sơ cần chuẩn bị cho «{chosen.title}»")  # the aspect asked first
+    assert chat.text.startswith(f"Dạ, hồ sơ cần chuẩn bị cho «{chosen.title}»")  # the aspect asked first
     # The rest of the offered list stays available for another correction.
     assert chat.slots["alternative_codes"] == [c for c in alternatives[: len(titles)] if c != chosen.code]
 

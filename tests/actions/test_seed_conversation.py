@@ -16,7 +16,7 @@ def test_documents_then_fee_follow_up_then_another_procedure(seed, chat):
 
     chat.turn(answer, "còn lệ phí thì sao?", "ask_fee")
     assert chat.slots["procedure_code"] == birth.code
-    assert chat.text.startswith(f"Phí, lệ phí của «{birth.title}»")
+    assert chat.text.startswith(f"Dạ, phí, lệ phí của «{birth.title}»")
 
     chat.turn(answer, "thế còn cấp phiếu lý lịch tư pháp thì mất bao lâu", "ask_processing_time")
     switched = seed.get(chat.slots["procedure_code"]) if chat.slots["procedure_code"] else None

@@ -5,8 +5,8 @@ import pytest
 
 from assistant import conversation_log
 from assistant.actions.procedures import ActionAnswerProcedure, ActionChooseOption
-from assistant.privacy import mask_pii
 from assistant.actions.support import ActionHandoff, ActionStoreFeedback, ActionTrackDossier
+from assistant.privacy import mask_pii
 from assistant.settings import get_settings
 from tests.actions.catalog import HOTLINE, IDENTITY_CARD, ONE_STOP_ADDRESS
 from tests.support.one_stop_stub import PORT_RANGE, OneStopStub

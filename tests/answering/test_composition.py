@@ -73,9 +73,83 @@ def test_long_checklists_are_cut_and_say_so(settings):
 
 def test_online_availability_labels(settings):
     full = BARE.model_copy(update={"online": OnlineAvailability.full})
-    assert "nộp trực tuyến toàn trình" in answers.answer(full, "online", settings).text
+    assert "trực tuyến toàn trình" in answers.answer(full, "online", settings).text
     none = BARE.model_copy(update={"online": OnlineAvailability.none})
     assert "không hỗ trợ nộp trực tuyến" in answers.answer(none, "online", settings).text
+
+
+def test_an_online_channel_is_called_what_the_record_supports(settings):
+    """The national records list channels, not whether the whole procedure is online (issue 15, item 3)."""
+    record = BARE.model_copy(update={"online": OnlineAvailability.partial, "channels": [
+        SubmissionChannel(kind=ChannelKind.in_person), SubmissionChannel(kind=ChannelKind.online)]})
+    online = answers.answer(record, "online", settings).text
+    overview = answers.answer(record, "overview", settings).text
+    assert "có thể nộp hồ sơ trực tuyến" in online and "không nêu có làm trực tuyến được toàn bộ" in online
+    assert "- Trực tuyến: Có thể nộp hồ sơ trực tuyến" in overview
+    assert "một phần" not in online + overview and "toàn trình" not in overview
+
+
+TWO_CASES = [
+    SubmissionChannel(kind=kind, time=ProcessingTime(text=f"{days} ngày làm việc", working_days=days),
+                      fee=Fee(text="Miễn phí", free=True), description=description)
+    for days, description in (
+        (20, "- Cấp giấy phép lần đầu, gia hạn: 20 ngày làm việc kể từ ngày nhận hồ sơ đầy đủ."),
+        (7, "- Cấp lại giấy phép bị mất, hỏng: 07 ngày làm việc kể từ ngày nhận hồ sơ đầy đủ."),
+    )
+    for kind in (ChannelKind.in_person, ChannelKind.online)
+]
+
+
+def test_a_time_that_differs_by_case_is_shown_by_case(settings):
+    record = BARE.model_copy(update={"channels": TWO_CASES})
+    time = answers.answer(record, "time", settings).text
+    assert "(khác nhau theo từng trường hợp)" in time
+    assert "- Cấp giấy phép lần đầu, gia hạn: 20 ngày làm việc\n" in time
+    assert time.endswith("- Cấp lại giấy phép bị mất, hỏng: 7 ngày làm việc")
+    overview = answers.answer(record, "overview", settings).text
+    assert "- Thời hạn:\n  + Cấp giấy phép lần đầu, gia hạn: 20 ngày làm việc\n" in overview
+    assert "  + Cấp lại giấy phép bị mất, hỏng: 7 ngày làm việc" in overview
+    assert "- Lệ phí: Miễn phí (mọi hình thức nộp)" in overview  # the same for every case: one line
+
+
+def test_a_case_only_one_channel_has_names_its_channel(settings):
+    record = BARE.model_copy(update={"channels": [*TWO_CASES[:3], TWO_CASES[3].model_copy(
+        update={"time": ProcessingTime(text="10 ngày làm việc", working_days=10),
+                "description": "- Cấp lại giấy phép bị mất, hỏng: 10 ngày làm việc."})]})
+    time = answers.answer(record, "time", settings).text
+    assert "- Cấp lại giấy phép bị mất, hỏng: 7 ngày làm việc (trực tiếp)" in time
+    assert "- Cấp lại giấy phép bị mất, hỏng: 10 ngày làm việc (trực tuyến)" in time
+
+
+def test_different_times_without_a_named_case_say_so(settings):
+    record = BARE.model_copy(update={"channels": [
+        SubmissionChannel(kind=ChannelKind.online, time=ProcessingTime(text=text), description="Nộp hồ sơ trực tuyến qua Cổng.")
+        for text in ("3 ngày làm việc", "12 giờ")]})
+    time = answers.answer(record, "time", settings).text
+    assert "- 3 ngày làm việc\n- 12 giờ\n" in time and "không ghi rõ trường hợp nào áp dụng mức nào" in time
+
+
+def test_a_fee_note_listing_amounts_by_case_gets_a_line_each(settings):
+    fee = Fee(text="Miễn phí (- Sát hạch lý thuyết: 600.000 đồng/lần. - Sát hạch thực hành: 250.000 đồng/lần.)")
+    record = BARE.model_copy(update={"channels": [SubmissionChannel(kind=kind, fee=fee)
+                                                  for kind in (ChannelKind.in_person, ChannelKind.online)]})
+    text = answers.answer(record, "fee", settings).text
+    assert "- Mọi hình thức nộp: Danh mục ghi «Miễn phí» nhưng nêu các mức — theo từng trường hợp:" in text
+    assert "\n  + Sát hạch lý thuyết: 600.000 đồng/lần\n  + Sát hạch thực hành: 250.000 đồng/lần" in text
+    overview = answers.answer(record, "overview", settings).text
+    assert "- Lệ phí:\n  + Mọi hình thức nộp: Danh mục ghi «Miễn phí» nhưng nêu các mức\n" in overview
+    assert "600.000" not in overview  # the overview points to the fee answer instead of merging the cases
+
+
+@pytest.mark.parametrize("aspect", answers.ASPECTS)
+def test_answers_open_like_a_clerk(settings, aspect):
+    assert answers.answer(BARE, aspect, settings).text.startswith("Dạ, ")
+
+
+def test_polite_keeps_acronyms_and_an_existing_da():
+    assert answers.polite("Hồ sơ cần chuẩn bị") == "Dạ, hồ sơ cần chuẩn bị"
+    assert answers.polite("UBND xã tiếp nhận") == "Dạ, UBND xã tiếp nhận"
+    assert answers.polite("Dạ, đã rõ") == "Dạ, đã rõ"
 
 
 def test_ask_back_offers_at_most_five_numbered_options():

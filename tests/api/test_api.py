@@ -27,7 +27,8 @@ def test_search_returns_ranked_results_with_their_facets(client):
     assert first["code"] == "1.001193"
     assert first["levels"] == [{"value": "cap_xa", "label": "Cấp xã"}]
     assert first["field"] == "Hộ tịch"
-    assert first["online"] == {"value": "mot_phan", "label": "Nộp trực tuyến một phần"}
+    assert first["online"] == {"value": "mot_phan", "label": "Có thể nộp hồ sơ trực tuyến"}
+    assert first["names_district_level"] is False
     scores = [result["score"] for result in body["results"]]
     assert scores == sorted(scores, reverse=True)
 
@@ -46,7 +47,7 @@ def test_top_limits_the_number_of_results(client):
         ({"level": "cap_tinh"}, {"1.014061", "9.999999"}),
         ({"online": "toan_trinh"}, {"2.002000"}),
         ({"field": "Hộ tịch"}, {"1.001193", "1.000894"}),
-        ({"agency": "công an"}, {"1.014061"}),
+        ({"agency": "công an"}, {"1.014061", "1.010385"}),
         ({"level": ["cap_bo", "cap_tinh"], "online": "khong"}, {"1.014061"}),
     ],
 )
@@ -129,10 +130,28 @@ def test_procedure_detail_has_the_full_record_and_links(client):
     assert {c["kind"] for c in procedure["channels"]} == {"truc_tiep", "truc_tuyen"}
     assert procedure["legal_basis"][0]["number"] == "60/2014/QH13"
     assert body["level_labels"] == ["Cấp xã"]
-    assert body["online_label"] == "Nộp trực tuyến một phần"
+    assert body["online_label"] == "Có thể nộp hồ sơ trực tuyến"
+    assert body["channel_cases"] == ["", ""]
+    assert body["district_mentions"] == [] and body["reform_note"] == ""
     assert body["links"]["portal"] == "https://dichvucong.gov.vn/thu-tuc-hanh-chinh/khai-sinh-test"
     assert body["links"]["province_portal"] == client.app.state.settings.province.portal_url
     assert body["links"]["qr_svg"] == "/api/procedures/1.001193/qr.svg"
+
+
+def test_a_record_naming_the_district_level_is_flagged_for_the_catalogue_team(client):
+    """Issue 15, item 4: the record still names the district level (abolished on 1 July 2025)."""
+    body = client.get("/api/procedures/1.010385").json()
+    assert body["district_mentions"] == ["Cơ quan thực hiện: Công an huyện", "Tên thủ tục: cấp huyện"]
+    assert "không còn cấp huyện" in body["reform_note"]
+    assert "Ủy ban nhân dân xã, phường, đặc khu" in body["reform_note"]  # the default successor: the commune
+    found = client.get("/api/search", params={"q": "trình báo mất hộ chiếu"}).json()["results"]
+    flags = {result["code"]: result["names_district_level"] for result in found}
+    assert flags["1.010385"] is True and not any(flag for code, flag in flags.items() if code != "1.010385")
+
+
+def test_procedure_detail_names_the_case_of_each_channel_row(client):
+    body = client.get("/api/procedures/1.010385").json()
+    assert body["channel_cases"] == ["Trình báo tại cơ quan Công an", "Trình báo qua đơn gửi bưu điện"]
 
 
 def test_unknown_and_malformed_codes_are_404_or_422(client):

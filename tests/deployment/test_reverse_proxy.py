@@ -24,9 +24,9 @@ import uuid
 import httpx
 import pytest
 
+from assistant.settings import ACTION_TOKEN_HEADER, ADMIN_TOKEN_ENV, PROJECT_ROOT
 from connectors.fallback_replies import SILENCE_REPLY
 from connectors.zalo.signature import signature_header
-from assistant.settings import ACTION_TOKEN_HEADER, ADMIN_TOKEN_ENV, PROJECT_ROOT
 from tests.support.live_stack import running_stack
 from tests.support.nginx_proxy import ACME_TOKEN, NginxError, start_nginx
 from tests.support.ports import free_port

@@ -79,7 +79,7 @@ def test_off_topic_message_gets_the_out_of_scope_reply(live_stack):
 def test_wrong_procedure_offers_the_next_candidates_and_a_click_answers(live_stack):
     sender = "e2e-scope-correction"
     first = all_text(ask(live_stack, sender, "đăng ký tạm trú cần giấy tờ gì"))
-    assert "Hồ sơ cần chuẩn bị cho «Đăng ký tạm trú»" in first
+    assert "Dạ, hồ sơ cần chuẩn bị cho «Đăng ký tạm trú»" in first
     offered = buttons(ask(live_stack, sender, "không phải thủ tục này"))
     assert 1 <= len(offered) <= 5
     assert all(button["payload"].startswith("/choose_option") for button in offered)
@@ -87,5 +87,5 @@ def test_wrong_procedure_offers_the_next_candidates_and_a_click_answers(live_sta
     chosen = offered[0]
     reply = all_text(ask(live_stack, sender, chosen["payload"]))
     # The same aspect (documents) of the chosen procedure, not the rejected one.
-    assert reply.startswith("Hồ sơ cần chuẩn bị cho «") and chosen["title"][:25] in reply
+    assert reply.startswith("Dạ, hồ sơ cần chuẩn bị cho «") and chosen["title"][:25] in reply
     assert "«Đăng ký tạm trú»" not in reply

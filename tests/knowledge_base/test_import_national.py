@@ -9,7 +9,7 @@ import pytest
 
 from knowledge_base.errors import KnowledgeBaseError
 from knowledge_base.importers import load_catalog
-from knowledge_base.importers.channels import amount_in_vnd, parse_channels
+from knowledge_base.importers.channels import amount_in_vnd, parse_channels, row_case
 from knowledge_base.importers.consistency import DuplicateTracker, record_problems
 from knowledge_base.importers.documents import parse_documents, parse_legal_basis
 from knowledge_base.importers.national import clean_result, derive_online, parse_levels, split_agencies
@@ -345,3 +345,20 @@ def test_known_records_come_out_structured(full_import):
     assert fees == {ChannelKind.online: 10000, ChannelKind.in_person: 20000}
     assert all(c.time.working_days == 7 for c in residence.channels)
     assert by_code["1.012575"].online == OnlineAvailability.full  # "… trực tuyến toàn trình …"
+
+
+@pytest.mark.parametrize("description, time, expected", [
+    ("- Cấp lại giấy phép bị mất, hỏng: 07 ngày làm việc kể từ ngày nhận hồ sơ đầy đủ theo quy định.",
+     "7 ngày làm việc", "Cấp lại giấy phép bị mất, hỏng"),
+    # The item stating the row's own duration names the case, not the first item.
+    ("- Cách thức thực hiện: + Chủ xe kê khai trên Cổng Dịch vụ công. + Cấp chứng nhận đăng ký xe: Không quá 02 ngày "
+     "làm việc. + Cấp lại biển số định danh: Không quá 07 ngày làm việc.", "7 ngày làm việc", "Cấp lại biển số định danh"),
+    ("a) Đối với cấp Giấy chứng nhận đủ điều kiện kinh doanh Trong thời hạn sáu mươi (60) ngày làm việc, kể từ …",
+     "60 ngày làm việc", "Cấp Giấy chứng nhận đủ điều kiện kinh doanh"),
+    ("+ Cấp mới biển số xe: Cấp ngay sau khi nhận đủ hồ sơ hợp lệ.", "1 giờ", "Cấp mới biển số xe"),
+    ("Nộp hồ sơ trực tuyến qua Cổng dịch vụ công quốc gia.", "3 ngày làm việc", ""),
+    ("- Thời hạn giải quyết: 05 ngày làm việc.", "5 ngày làm việc", ""),
+    ("", "5 ngày làm việc", ""),
+])
+def test_row_case_names_the_case_a_row_applies_to(description, time, expected):
+    assert row_case(description, time) == expected

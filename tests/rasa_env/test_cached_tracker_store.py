@@ -12,9 +12,9 @@ pytestmark = pytest.mark.rasa
 from rasa.core.tracker_store import SQLTrackerStore, TrackerStore  # noqa: E402
 from rasa.shared.core.domain import Domain  # noqa: E402
 from rasa.shared.core.events import BotUttered, UserUttered  # noqa: E402
+from store_support import DOMAIN, endpoint_config, endpoints_env, tracker_with_context  # noqa: E402
 
 from assistant.rasa_stores import CachedSQLTrackerStore  # noqa: E402
-from store_support import DOMAIN, endpoint_config, endpoints_env, tracker_with_context  # noqa: E402
 
 
 def run(coroutine):

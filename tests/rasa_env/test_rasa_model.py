@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from rasa_cli import PROJECT_ROOT, run_rasa, tail, tiny_config
 
 pytestmark = pytest.mark.rasa

@@ -23,8 +23,8 @@ pytestmark = pytest.mark.rasa
 
 from rasa.core.lock_store import LockStore, RedisLockStore  # noqa: E402
 from rasa.core.tracker_store import SQLTrackerStore, TrackerStore  # noqa: E402
-
 from store_support import DOMAIN, endpoint_config, tracker_with_context  # noqa: E402
+
 from tests.support.ports import NoFreePort, free_port  # noqa: E402
 
 PORT_RANGE = range(5500, 5600)

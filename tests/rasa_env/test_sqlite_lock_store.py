@@ -12,9 +12,9 @@ pytestmark = pytest.mark.rasa
 
 from rasa.core.lock_store import LockStore  # noqa: E402
 from rasa.core.utils import number_of_sanic_workers  # noqa: E402
+from store_support import endpoint_config, endpoints_env  # noqa: E402
 
 from assistant.rasa_stores import SQLiteLockStore  # noqa: E402
-from store_support import endpoint_config, endpoints_env  # noqa: E402
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ pytestmark = pytest.mark.rasa
 
 from rasa.core.tracker_store import SQLTrackerStore, TrackerStore  # noqa: E402
 from rasa.shared.core.events import UserUttered  # noqa: E402
-
 from store_support import DOMAIN, endpoint_config, endpoints_env, tracker_with_context  # noqa: E402
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
-
-pytestmark = pytest.mark.rasa
 from rasa.nlu.constants import TOKENS_NAMES
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
@@ -13,6 +11,8 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from assistant.components.vietnamese_text import fold, nfc
 from assistant.components.vietnamese_tokenizer import VietnameseTokenizer
+
+pytestmark = pytest.mark.rasa
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,9 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections import Counter
 import urllib.error
 import urllib.request
+from collections import Counter
 from pathlib import Path
 
 import pytest

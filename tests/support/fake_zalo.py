@@ -64,7 +64,7 @@ class FakeZalo:
     def oauth_url(self) -> str:
         return self.url + OAUTH_PATH
 
-    def start(self) -> "FakeZalo":
+    def start(self) -> FakeZalo:
         self._thread.start()
         self._call(self._start_runner())
         self.come_back()
@@ -76,7 +76,7 @@ class FakeZalo:
         self._thread.join(timeout=5)
         self._loop.close()
 
-    def __enter__(self) -> "FakeZalo":
+    def __enter__(self) -> FakeZalo:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:

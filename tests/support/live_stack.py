@@ -6,10 +6,10 @@ each with its own data dir and, where they need it, extra settings in the enviro
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 

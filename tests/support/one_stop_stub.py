@@ -57,7 +57,7 @@ class OneStopStub:
 
         return Handler
 
-    def __enter__(self) -> "OneStopStub":
+    def __enter__(self) -> OneStopStub:
         self._server = ThreadingHTTPServer(("127.0.0.1", free_port(PORT_RANGE)), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()

@@ -4,8 +4,8 @@ For Rasa-env tests of input channels (Sanic comes with Rasa); the app itself is 
 """
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 from sanic import Sanic
 

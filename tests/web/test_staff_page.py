@@ -23,7 +23,7 @@ def results_for(page, **filters):
 def open_staff(page, app_url):
     page.goto(app_url + "/staff")
     expect(page.locator("#f-level option")).not_to_have_count(1)  # facets loaded
-    expect(page.locator("#agency-options option")).to_have_count(4)
+    expect(page.locator("#agency-options option")).to_have_count(5)
 
 
 def test_keyboard_only_search_and_open(page, app_url, screenshot, unlabelled_controls):
@@ -81,6 +81,29 @@ def test_detail_shows_checklist_fees_times_where_legal_link_and_qr(page, app_url
     page.wait_for_function("document.querySelector('img.qr').complete")
     assert qr.evaluate("img => img.naturalWidth") > 0  # the SVG really loaded and decoded
     screenshot(page, "staff-detail-desktop", full_page=True)
+    assert page.js_errors == []
+
+
+def test_records_naming_the_district_level_are_flagged(page, app_url, screenshot):
+    """Issue 15, items 3-4: a badge in the results and on the record, what to correct, the time by case."""
+    open_staff(page, app_url)
+    page.fill("#q", "trình báo mất hộ chiếu")
+    page.keyboard.press("Enter")
+    result = page.locator("#results li.result", has=page.locator("a[data-code='1.010385']"))
+    expect(result.locator(".badge-reform")).to_have_text("Còn ghi cấp huyện")
+    expect(page.locator("#results li.result .badge-reform")).to_have_count(1)  # only that record
+    result.locator("a.result-link").click()
+    flag = page.locator("#detail-view .reform-flag")
+    expect(flag).to_contain_text("Còn ghi cấp huyện")
+    expect(flag.locator("li")).to_have_text(["Cơ quan thực hiện: Công an huyện", "Tên thủ tục: cấp huyện"])
+    expect(flag).to_contain_text("không còn cấp huyện")
+    rows = page.locator("#detail-view table.channels tbody tr")
+    expect(rows.locator("td.case")).to_have_text(["Trình báo tại cơ quan Công an", "Trình báo qua đơn gửi bưu điện"])
+    screenshot(page, "staff-detail-district-flag", full_page=True)
+    page.goto(app_url + "/staff#/thu-tuc/1.001193")
+    expect(page.locator("#detail-title")).to_have_text("Thủ tục đăng ký khai sinh")
+    expect(page.locator("#detail-view .reform-flag")).to_have_count(0)
+    expect(page.locator("#detail-view td.case")).to_have_count(0)  # one value per channel: no case column
     assert page.js_errors == []
 
 

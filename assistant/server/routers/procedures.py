@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import Response
 
 from assistant.answers import procedure_links
+from assistant.district_reform import district_mentions, district_note, names_district_level
 from assistant.server.api_models import (
     ApiError,
     Facets,
@@ -25,6 +26,7 @@ from assistant.server.deps import get_kb
 from assistant.server.pages import app_settings
 from assistant.settings import Settings
 from knowledge_base.errors import KnowledgeBaseError
+from knowledge_base.importers.channels import row_case
 from knowledge_base.schema import LEVEL_LABELS, ONLINE_LABELS, Level, OnlineAvailability, Procedure, SearchFilters
 from knowledge_base.store import KnowledgeBase
 
@@ -87,6 +89,7 @@ def search(
                 levels=[level_option(item) for item in procedure.levels],
                 field=procedure.field,
                 online=online_option(procedure.online),
+                names_district_level=names_district_level(procedure),
             )
         )
     return SearchResults(query=response.query, decision=response.decision, results=results)
@@ -113,6 +116,9 @@ def procedure_detail(
             province_portal=settings.province.portal_url.strip(),
             qr_svg=f"/api/procedures/{procedure.code}/qr.svg",
         ),
+        channel_cases=[row_case(channel.description, channel.time.text) for channel in procedure.channels],
+        district_mentions=district_mentions(procedure),
+        reform_note=district_note(procedure, settings),
     )
 
 

@@ -162,7 +162,23 @@
         h("span", {}, "Mã " + result.code),
         levels ? h("span", {}, levels) : null,
         result.field ? h("span", {}, result.field) : null,
-        h("span", { className: "online online-" + result.online.value }, result.online.label)));
+        h("span", { className: "online online-" + result.online.value }, result.online.label),
+        result.names_district_level ? reformBadge() : null));
+  }
+
+  // The record still names the district level, abolished on 1 July 2025: the catalogue team corrects it.
+  function reformBadge() {
+    return h("span", { className: "badge badge-reform", title: "Bản ghi còn ghi cấp huyện (không còn từ 01/7/2025): cần cập nhật danh mục" },
+      "Còn ghi cấp huyện");
+  }
+
+  function reformFlag(data) {
+    if (!data.district_mentions || !data.district_mentions.length) return null;
+    return h("aside", { className: "reform-flag no-print", role: "note", "aria-labelledby": "reform-flag-title" },
+      h("p", { id: "reform-flag-title", className: "reform-flag-title" }, reformBadge(),
+        " Bản ghi còn ghi cấp huyện, không còn từ ngày 01/7/2025. Đề nghị bộ phận quản lý danh mục cập nhật:"),
+      h("ul", {}, data.district_mentions.map((mention) => h("li", {}, mention))),
+      data.reform_note ? h("p", {}, "Trợ lý đang trả lời người dân kèm lưu ý: ", h("q", {}, data.reform_note)) : null);
   }
 
   function onResultsKeydown(event) {
@@ -238,11 +254,12 @@
         fact("Lĩnh vực", p.field),
         fact("Cơ quan thực hiện", p.agencies.join("; ")),
         fact("Nộp trực tuyến", data.online_label)),
+      reformFlag(data),
       h("div", { className: "actions no-print" },
         h("button", { type: "button", id: "print-button" }, "In phiếu hướng dẫn cho người dân"),
         portalAnchor(data.links.portal, "Mở trên Cổng Dịch vụ công")),
       documentsSection(p.documents),
-      channelsSection(p.channels),
+      channelsSection(p.channels, data.channel_cases || []),
       section("where", "Nơi nộp hồ sơ", paragraph(p.where_to_submit || p.agencies.join("; ") || "Danh mục không nêu.")),
       p.conditions ? section("conditions", "Điều kiện thực hiện", paragraph(p.conditions), "no-print") : null,
       p.result ? section("result", "Kết quả", paragraph(p.result)) : null,
@@ -308,15 +325,19 @@
     return section("documents", "Thành phần hồ sơ (" + documents.length + " giấy tờ)", body);
   }
 
-  function channelsSection(channels) {
+  // One row per published row; a "Trường hợp" column when the table is split by case (time or fee by case).
+  function channelsSection(channels, cases) {
     if (!channels.length) return section("channels", "Thời hạn giải quyết và lệ phí", paragraph("Danh mục không nêu."));
     const labels = { truc_tiep: "Trực tiếp", truc_tuyen: "Trực tuyến", buu_chinh: "Dịch vụ bưu chính" };
     const feeText = (fee) => fee.text || (fee.free ? "Miễn phí" : fee.amount_vnd != null ? fee.amount_vnd.toLocaleString("vi-VN") + " đồng" : "Không nêu");
+    const byCase = cases.some(Boolean);
     return section("channels", "Thời hạn giải quyết và lệ phí",
       h("table", { className: "channels" },
-        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Cách nộp"), h("th", { scope: "col" }, "Thời hạn giải quyết"), h("th", { scope: "col" }, "Phí, lệ phí"))),
-        h("tbody", {}, channels.map((channel) => h("tr", {},
+        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Cách nộp"), byCase ? h("th", { scope: "col" }, "Trường hợp") : null,
+          h("th", { scope: "col" }, "Thời hạn giải quyết"), h("th", { scope: "col" }, "Phí, lệ phí"))),
+        h("tbody", {}, channels.map((channel, index) => h("tr", {},
           h("th", { scope: "row" }, labels[channel.kind] || channel.kind),
+          byCase ? h("td", { className: "case" }, cases[index] || "Không nêu") : null,
           h("td", {}, channel.time.text || "Không nêu"),
           h("td", {}, feeText(channel.fee)))))));
   }
