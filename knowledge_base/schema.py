@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import json
 from enum import Enum
-from typing import Optional
 
 from pydantic import BaseModel, Field
 
@@ -63,13 +62,13 @@ class Fee(BaseModel):
     """A fee as published plus a normalized amount when the text states one."""
 
     text: str = ""
-    amount_vnd: Optional[int] = None  # None: not a single stated amount
-    free: Optional[bool] = None  # True: "miễn phí"/"không"; None: unknown
+    amount_vnd: int | None = None  # None: not a single stated amount
+    free: bool | None = None  # True: "miễn phí"/"không"; None: unknown
 
 
 class ProcessingTime(BaseModel):
     text: str = ""
-    working_days: Optional[float] = None  # normalized when the text states a duration
+    working_days: float | None = None  # normalized when the text states a duration
 
 
 class SubmissionChannel(BaseModel):

@@ -24,10 +24,16 @@ import json
 import re
 from pathlib import Path
 
-from knowledge_base.importers.channels import TABLE_HEADER as CHANNEL_HEADER
 from knowledge_base.importers.channels import CHANNEL_NAMES, parse_channels
+from knowledge_base.importers.channels import TABLE_HEADER as CHANNEL_HEADER
 from knowledge_base.importers.consistency import DuplicateTracker, record_problems
-from knowledge_base.importers.documents import DOSSIER_HEADER, LEGAL_HEADER, copies_cells, parse_documents, parse_legal_basis
+from knowledge_base.importers.documents import (
+    DOSSIER_HEADER,
+    LEGAL_HEADER,
+    copies_cells,
+    parse_documents,
+    parse_legal_basis,
+)
 from knowledge_base.importers.report import ImportReport
 from knowledge_base.importers.text import clean_text, field_value
 from knowledge_base.schema import ChannelKind, Level, OnlineAvailability, Procedure, SubmissionChannel

@@ -9,7 +9,14 @@ from assistant.actions import common
 from assistant.actions.procedures import ActionAnswerProcedure, ActionChooseOption, ActionDefaultFallback
 from knowledge_base.errors import KnowledgeBaseError
 from tests.actions.catalog import (
-    BIRTH_MOBILE, CRIMINAL_RECORD, DEATH_MOBILE, HOTLINE, IDENTITY_CARD, MARRIAGE, MARRIAGE_MOBILE, ONE_STOP_ADDRESS,
+    BIRTH_MOBILE,
+    CRIMINAL_RECORD,
+    DEATH_MOBILE,
+    HOTLINE,
+    IDENTITY_CARD,
+    MARRIAGE,
+    MARRIAGE_MOBILE,
+    ONE_STOP_ADDRESS,
 )
 
 answer = ActionAnswerProcedure()

@@ -8,10 +8,13 @@ Messages are chosen so that their scope is unambiguous for the seed catalogue.
 """
 from __future__ import annotations
 
-
 from assistant import answers, conversation_log
 from assistant.actions.procedures import (
-    ActionAnswerProcedure, ActionCheckScope, ActionChooseOption, ActionDefaultFallback, ActionOfferAlternatives,
+    ActionAnswerProcedure,
+    ActionCheckScope,
+    ActionChooseOption,
+    ActionDefaultFallback,
+    ActionOfferAlternatives,
 )
 from knowledge_base.schema import Decision, Level, Procedure, Scope
 from tests.actions.catalog import HOTLINE
@@ -131,7 +134,7 @@ def test_wrong_procedure_offers_the_next_candidates_and_a_choice_answers_the_sam
     assert chat.slots["candidate_codes"] == alternatives[: len(titles)]
     assert chat.slots["procedure_code"] is None and chat.slots["alternative_codes"] == []
     assert chat.buttons[0]["payload"] == '/choose_option{"option_index":"1"}'
-    assert all(seed.get(code).title in title for code, title in zip(chat.slots["candidate_codes"], titles))
+    assert all(seed.get(code).title in title for code, title in zip(chat.slots["candidate_codes"], titles, strict=True))
 
     chat.turn(choose, "cái thứ 2", "choose_option", option_index="2")
     chosen = seed.get(chat.slots["procedure_code"])

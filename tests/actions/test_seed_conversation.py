@@ -1,7 +1,6 @@
 """The actions over the shipped seed catalogue (the default on a fresh machine), BM25 index."""
 from __future__ import annotations
 
-
 from assistant.actions.procedures import ActionAnswerProcedure
 
 answer = ActionAnswerProcedure()

@@ -6,8 +6,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from assistant import conversation_log
-from assistant.server.routers import procedures as procedures_router
 from assistant.server.app import create_app
+from assistant.server.routers import procedures as procedures_router
 from assistant.settings import load_settings
 from knowledge_base.errors import KnowledgeBaseError
 

@@ -12,7 +12,6 @@ import sqlite3
 import pytest
 
 from assistant.settings import load_settings
-
 from tests.support.rest_chat import all_text, ask
 
 pytestmark = pytest.mark.e2e

@@ -65,10 +65,10 @@ def _procedure_or_404(kb: KnowledgeBase, code: str) -> Procedure:
 def search(
     q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, description="The question or procedure name")],
     top: Annotated[int, Query(ge=1, le=MAX_TOP, description="How many results")] = 10,
-    level: Annotated[list[Level], Query(description="Any of these levels")] = [],
+    level: Annotated[list[Level], Query(description="Any of these levels")] = [],  # noqa: B006 (FastAPI copies defaults per request)
     field: Annotated[str, Query(max_length=200, description="Exact field (lĩnh vực), from /api/facets")] = "",
     agency: Annotated[str, Query(max_length=200, description="Part of an agency name")] = "",
-    online: Annotated[list[OnlineAvailability], Query(description="Any of these online availabilities")] = [],
+    online: Annotated[list[OnlineAvailability], Query(description="Any of these online availabilities")] = [],  # noqa: B006 (as above)
     kb: KnowledgeBase = Depends(_kb),
 ) -> SearchResults:
     query = q.strip()
