@@ -756,7 +756,7 @@ def questions_for(procedure: Procedure, count: int = 6, seed: int = 13) -> list[
     title = _bare(procedure.title)
     seen: set[str] = set()
     out: list[GeneratedQuestion] = []
-    for style, aspect in zip(order, aspects):
+    for style, aspect in zip(order, aspects, strict=True):
         for attempt in range(6):
             # a style that has nothing to say for this record, or keeps colliding, falls back to "short"
             text = gen.make(style, aspect)

@@ -110,7 +110,7 @@ class Projection:
         return {"weights": [round(float(w), 6) for w in self.weights], "bias": round(self.bias, 6)}
 
     @classmethod
-    def from_json(cls, payload: dict) -> "Projection":
+    def from_json(cls, payload: dict) -> Projection:
         return cls(np.asarray(payload["weights"], dtype=np.float32), float(payload["bias"]))
 
 
@@ -145,7 +145,7 @@ class RankingModels:
         (Path(directory) / MODELS_FILE).write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
-    def load(cls, directory: Path) -> "RankingModels | None":
+    def load(cls, directory: Path) -> RankingModels | None:
         """The build's models, or None when it has none or they were trained on other features."""
         path = Path(directory) / MODELS_FILE
         if not path.exists():

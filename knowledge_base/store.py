@@ -31,10 +31,10 @@ from knowledge_base.lexical import LexicalIndex
 from knowledge_base.ranking import CANDIDATE_FEATURES, RankingModels, level_bits, question_features, softmax
 from knowledge_base.schema import (
     LEVEL_LABELS,
-    Decision,
-    Scope,
     ONLINE_LABELS,
+    Decision,
     Procedure,
+    Scope,
     SearchFilters,
     SearchHit,
     SearchResponse,
@@ -104,7 +104,7 @@ class _QuestionView:
     embedded: str = ""  # the text the embedding model reads (diacritics restored, bounded)
 
     @classmethod
-    def of(cls, prepared: str, literal: bool, embedded: str = "") -> "_QuestionView":
+    def of(cls, prepared: str, literal: bool, embedded: str = "") -> _QuestionView:
         return cls(content_syllables(prepared, literal), question_text(prepared, literal), literal,
                    query_terms(prepared, literal), embedded)
 
@@ -149,7 +149,7 @@ class _RecordFacts:
     levels: list[tuple[float, float, float, float]]
 
     @classmethod
-    def of(cls, procedures: list[Procedure]) -> "_RecordFacts":
+    def of(cls, procedures: list[Procedure]) -> _RecordFacts:
         titles = [" ".join(syllables(normalize(_LEVEL_SUFFIX.sub("", p.title)))) for p in procedures]
         counts: dict[str, int] = {}
         for title in titles:
@@ -207,7 +207,7 @@ class KnowledgeBase:
         return isinstance(manifest, dict) and manifest.get("format") == INDEX_FORMAT
 
     @classmethod
-    def rebuild(cls, data_dir: Path, model_path: Path | None, progress: bool = True) -> "KnowledgeBase":
+    def rebuild(cls, data_dir: Path, model_path: Path | None, progress: bool = True) -> KnowledgeBase:
         """Index the active index's own records again (after an upgrade changed INDEX_FORMAT).
 
         Unchanged records keep their dense vectors (content hash), so this is BM25 and the restorer only."""
@@ -219,7 +219,7 @@ class KnowledgeBase:
         return cls.build(procedures, data_dir, model_path, progress=progress)
 
     @classmethod
-    def open(cls, data_dir: Path, model_path: Path | None = None, threads: int = 2) -> "KnowledgeBase":
+    def open(cls, data_dir: Path, model_path: Path | None = None, threads: int = 2) -> KnowledgeBase:
         """Load the active index. Dense search needs `model_path`; without it search is BM25 only."""
         link = index_dir(data_dir)
         if not (link / "manifest.json").exists():
@@ -258,7 +258,7 @@ class KnowledgeBase:
         progress: bool = True,
         threads: int = 2,
         train: bool = True,
-    ) -> "KnowledgeBase":
+    ) -> KnowledgeBase:
         """Index `procedures` into a fresh build directory and make it the active one atomically.
 
         Dense vectors of records whose content hash is unchanged are reused from the active build.
@@ -365,24 +365,24 @@ class KnowledgeBase:
                 for n, i in enumerate(shown)]
         return SearchResponse(query=query, decision=judged.decision, results=hits, scope=judged.scope)
 
-    def pool(self, query: str, filters: SearchFilters | None = None) -> "Pool":
+    def pool(self, query: str, filters: SearchFilters | None = None) -> Pool:
         """Retrieve the candidate pool of a question and compute every candidate's features."""
         question = self.read_question(query)
         vector = self._query_vector(question.embedded) if query.strip() else None
         return self.pool_from(question, self.lexical.scores(question.terms), vector, self._filter_mask(filters))
 
-    def read_question(self, query: str) -> "_QuestionView":
+    def read_question(self, query: str) -> _QuestionView:
         """What retrieval reads of a question: content words, BM25 terms, the text to embed."""
         prepared = prepare_query(query)
         literal = typed_with_diacritics(normalize(query))  # decided on what was typed, not the expansions
         return _QuestionView.of(prepared, literal, bounded_query(self._accented(prepared, literal)))
 
-    def embed_questions(self, questions: list["_QuestionView"]) -> np.ndarray:
+    def embed_questions(self, questions: list[_QuestionView]) -> np.ndarray:
         """Embeddings of many questions at once (training): the same vectors a search computes."""
         return normalized_rows(self.encoder.encode_queries([q.embedded for q in questions]))
 
-    def pool_from(self, question: "_QuestionView", lexical: np.ndarray, vector: np.ndarray | None,
-                  mask: np.ndarray) -> "Pool":
+    def pool_from(self, question: _QuestionView, lexical: np.ndarray, vector: np.ndarray | None,
+                  mask: np.ndarray) -> Pool:
         facts = self._facts()
         dense = self.dense.scores(vector) if vector is not None else np.zeros(len(self._procedures), dtype=np.float32)
         fused = _fuse(lexical, dense, "hybrid")
@@ -441,7 +441,7 @@ class KnowledgeBase:
             dense_gap=_dense_gap(dense_masked) or 0.0, agreement=agreement, empty=n_words == 0,
         )
 
-    def judge(self, pool: "Pool") -> "Judgement":
+    def judge(self, pool: Pool) -> Judgement:
         """Order the pool with the ranker, then answer / ask back / abstain with the decision models."""
         models = self.models
         elsewhere = Scope.administrative if models.administrative(pool.vector) else Scope.off_topic
@@ -465,7 +465,7 @@ class KnowledgeBase:
         offered = max(2, min(OFFER_MAX, offered, len(order)))
         return Judgement(list(order), shares, Decision.clarify, Scope.catalogue, answerable, top_right, offered)
 
-    def _facts(self) -> "_RecordFacts":
+    def _facts(self) -> _RecordFacts:
         if self._record_facts is None:
             self._record_facts = _RecordFacts.of(self._procedures)
         return self._record_facts

@@ -37,7 +37,6 @@ from knowledge_base.lexical import LexicalIndex
 from knowledge_base.questions import generate, rule_questions
 from knowledge_base.ranking import (
     CANDIDATE_FEATURES,
-    QUESTION_FEATURES,
     Booster,
     Projection,
     RankingModels,
@@ -205,7 +204,7 @@ def train_models(kb, progress: bool = False, seed: int = SEED, max_questions: in
     everything = np.ones(len(procedures), dtype=bool)
     halves = [_stable(q.code) % 2 for q in generated]
     full_rows = []
-    for q, view, vector, half in zip(generated, views, question_vectors, halves):
+    for q, view, vector, half in zip(generated, views, question_vectors, halves, strict=True):
         pool = kb.pool_from(view, kb.lexical.scores(view.terms), vector, everything)
         relevant = np.array([float(i in by_text[q.text]) for i in pool.indices], dtype=np.float32)
         full_rows.append(_Row(pool, relevant, [procedures[i].field for i in pool.indices], half))
@@ -267,7 +266,7 @@ def train_models(kb, progress: bool = False, seed: int = SEED, max_questions: in
             answerable_y.append(0.0 if left_out else 1.0)
             top_y.append(top_is_right if not left_out else np.nan)
     say(f"leave-field-out runs done ({time.monotonic() - started:.0f} s)")
-    for text, view, vector, fold in zip(extra_texts, extra_views, extra_vectors, extra_fold):
+    for text, view, vector, fold in zip(extra_texts, extra_views, extra_vectors, extra_fold, strict=True):
         pool = kb.pool_from(view, kb.lexical.scores(view.terms), vector, everything)
         row = _Row(pool, np.zeros(len(pool.indices), dtype=np.float32), [procedures[i].field for i in pool.indices], -1)
         features, _ = _question_row(row, half_rankers[_stable(text) % 2], scope.score(vector), topics[fold].score(vector))
