@@ -495,14 +495,30 @@ def not_in_catalogue(settings: Settings | None = None) -> Reply:
 def suggestions(hits: Sequence[SearchHit], settings: Settings | None = None) -> Reply:
     """NLU was unsure: say so, offer the closest procedures (payload = the code) and a human."""
     settings = settings or get_settings()
-    text = "Xin lỗi, tôi chưa hiểu rõ câu hỏi của Anh/Chị."
+    text = "Dạ, xin lỗi Anh/Chị, tôi chưa hiểu rõ câu hỏi."
     buttons = [Button(_shorten(hit.title, MAX_TITLE_CHARS), procedure_payload(hit.code)) for hit in list(hits)[:MAX_OPTIONS]]
     if buttons:
         text += " Có phải Anh/Chị muốn hỏi một trong các thủ tục sau?"
     else:
         text += " Anh/Chị có thể hỏi, ví dụ: «làm căn cước cần giấy tờ gì?» hoặc «lệ phí đăng ký khai sinh?»."
-    text += " Nếu cần hỗ trợ trực tiếp, Anh/Chị gõ «gặp nhân viên»."
+    text += " Nếu cần hỗ trợ trực tiếp, Anh/Chị gõ «gặp cán bộ» ạ."
     return Reply(text=text, buttons=buttons)
+
+
+def tracking_connected(settings: Settings) -> bool:
+    """Whether a one-stop tracking system is configured (assistant.dossier_tracking)."""
+    return bool(settings.one_stop_system.tracking_url.strip())
+
+
+def capabilities(settings: Settings | None = None) -> Reply:
+    """What the assistant can do: only what is connected (no dossier tracking without a tracking system)."""
+    settings = settings or get_settings()
+    things = ["hỏi về một thủ tục hành chính: hồ sơ cần chuẩn bị, lệ phí, thời gian giải quyết, nơi nộp, có nộp "
+              "trực tuyến được không, các bước và kết quả"]
+    if tracking_connected(settings):
+        things.append("tra cứu tình trạng hồ sơ đã nộp bằng mã biên nhận")
+    things.append("gặp cán bộ khi cần")
+    return Reply(text=f"Dạ, Anh/Chị có thể {'; '.join(things[:-1])}; hoặc {things[-1]} ạ.")
 
 
 def _with_contacts(lines: list[str], settings: Settings) -> Reply:
@@ -514,7 +530,7 @@ def abstain(settings: Settings | None = None) -> Reply:
     """Nothing in the catalogue fits: say so honestly, suggest rephrasing, offer a human."""
     return _with_contacts(
         [
-            "Xin lỗi Anh/Chị, tôi không tìm thấy thủ tục phù hợp trong danh mục thủ tục hành chính.",
+            "Dạ, xin lỗi Anh/Chị, tôi không tìm thấy thủ tục phù hợp trong danh mục thủ tục hành chính.",
             "Anh/Chị có thể diễn đạt lại, ví dụ nêu tên thủ tục (như «đăng ký khai sinh», «cấp lại căn cước»).",
             "Nếu cần, Anh/Chị có thể liên hệ cán bộ:",
         ],
@@ -537,7 +553,7 @@ def handoff(settings: Settings | None = None) -> Reply:
     """Hand-off to staff: contact details; the conversation has been flagged for staff."""
     return _with_contacts(
         [
-            "Tôi đã chuyển cuộc trò chuyện này tới cán bộ tiếp nhận; cán bộ sẽ xem và hỗ trợ Anh/Chị.",
+            "Dạ, tôi đã chuyển cuộc trò chuyện này tới cán bộ tiếp nhận; cán bộ sẽ xem và hỗ trợ Anh/Chị.",
             "Anh/Chị cũng có thể liên hệ trực tiếp:",
         ],
         settings or get_settings(),
@@ -546,9 +562,9 @@ def handoff(settings: Settings | None = None) -> Reply:
 
 def feedback_thanks(good: bool) -> Reply:
     if good:
-        return Reply(text="Cảm ơn Anh/Chị đã phản hồi! Chúc Anh/Chị làm thủ tục thuận lợi.")
+        return Reply(text="Dạ, cảm ơn Anh/Chị đã phản hồi! Chúc Anh/Chị làm thủ tục thuận lợi.")
     return Reply(
-        text="Cảm ơn Anh/Chị đã góp ý. Ý kiến đã được ghi lại để bộ phận phụ trách kiểm tra và cải thiện câu trả lời."
+        text="Dạ, cảm ơn Anh/Chị đã góp ý. Ý kiến đã được ghi lại để bộ phận phụ trách kiểm tra và cải thiện câu trả lời."
     )
 
 
@@ -582,13 +598,13 @@ def tracking(result: TrackingResult, settings: Settings | None = None) -> Reply:
     settings = settings or get_settings()
     counter = counter_name(settings)
     if result.status == TrackingStatus.found:
-        lines = [f"Hồ sơ {result.code}: {result.details['status']}"]
+        lines = [f"Dạ, hồ sơ {result.code}: {result.details['status']}"]
         lines += [f"- {label}: {result.details[key]}" for key, label in _TRACKING_LABELS.items() if key in result.details]
         return Reply(text="\n".join(lines))
     if result.status == TrackingStatus.malformed:
         return Reply(
             text=(
-                f"Mã hồ sơ «{result.code or '(trống)'}» không đúng định dạng. Mã hồ sơ gồm 6–30 ký tự chữ và số, "
+                f"Dạ, mã hồ sơ «{result.code or '(trống)'}» không đúng định dạng. Mã hồ sơ gồm 6–30 ký tự chữ và số, "
                 "có thể có dấu chấm hoặc gạch ngang (ví dụ: 000.00.12.H59-250101-0001). "
                 "Anh/Chị vui lòng kiểm tra lại trên giấy tiếp nhận."
             )
@@ -596,21 +612,21 @@ def tracking(result: TrackingResult, settings: Settings | None = None) -> Reply:
     if result.status == TrackingStatus.unknown:
         return Reply(
             text=(
-                f"Không tìm thấy hồ sơ có mã {result.code} trong hệ thống một cửa. "
+                f"Dạ, tôi không tìm thấy hồ sơ có mã {result.code} trong hệ thống một cửa. "
                 f"Anh/Chị vui lòng kiểm tra lại mã hoặc liên hệ {counter}."
             )
         )
     if result.status == TrackingStatus.unreachable:
         return Reply(
             text=(
-                "Hiện chưa kết nối được hệ thống một cửa để tra cứu hồ sơ. Anh/Chị vui lòng thử lại sau ít phút "
+                "Dạ, hiện tôi chưa kết nối được hệ thống một cửa để tra cứu hồ sơ. Anh/Chị vui lòng thử lại sau ít phút "
                 f"hoặc tra cứu trên Cổng Dịch vụ công, hoặc liên hệ {counter}."
             ),
             links=_portal_links(settings),
         )
     return Reply(
         text=(
-            "Trợ lý chưa được kết nối với hệ thống một cửa nên chưa tra cứu được tình trạng hồ sơ. "
+            "Dạ, tôi chưa được kết nối với hệ thống một cửa nên chưa tra cứu được tình trạng hồ sơ. "
             f"Anh/Chị vui lòng tra cứu trên Cổng Dịch vụ công hoặc liên hệ {counter}."
         ),
         links=_portal_links(settings),
@@ -621,7 +637,7 @@ def catalogue_unavailable(settings: Settings | None = None) -> Reply:
     """The knowledge base cannot be opened: apologise and give the ways to get help meanwhile."""
     return _with_contacts(
         [
-            "Xin lỗi Anh/Chị, hệ thống tra cứu thủ tục tạm thời chưa sẵn sàng.",
+            "Dạ, xin lỗi Anh/Chị, hệ thống tra cứu thủ tục tạm thời chưa sẵn sàng.",
             "Anh/Chị vui lòng thử lại sau ít phút, tra cứu trên Cổng Dịch vụ công, hoặc liên hệ:",
         ],
         settings or get_settings(),

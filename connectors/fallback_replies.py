@@ -2,6 +2,6 @@
 
 # A turn that produced no bot message (action server down, an exception in Rasa).
 SILENCE_REPLY = (
-    "Xin lỗi Anh/Chị, hệ thống đang gặp sự cố nên chưa trả lời được câu hỏi này. "
+    "Dạ, xin lỗi Anh/Chị, hệ thống đang gặp sự cố nên tôi chưa trả lời được câu hỏi này. "
     "Anh/Chị vui lòng thử lại sau ít phút, hoặc tra cứu thủ tục tại https://dichvucong.gov.vn."
 )

@@ -42,11 +42,11 @@ from connectors.zalo.store import ZaloStore
 logger = connector_logger(__name__)
 
 NON_TEXT_REPLY = (
-    "Hiện em chỉ đọc được tin nhắn văn bản. Anh/Chị vui lòng gõ câu hỏi về thủ tục hành chính "
-    "để em hỗ trợ ạ."
+    "Dạ, hiện tôi chỉ đọc được tin nhắn văn bản. Anh/Chị vui lòng gõ câu hỏi về thủ tục hành chính "
+    "để tôi hỗ trợ ạ."
 )
 FAILURE_REPLY = (
-    "Xin lỗi Anh/Chị, hệ thống đang gặp sự cố nên em chưa trả lời được. Anh/Chị vui lòng thử lại "
+    "Dạ, xin lỗi Anh/Chị, hệ thống đang gặp sự cố nên tôi chưa trả lời được. Anh/Chị vui lòng thử lại "
     "sau ít phút ạ."
 )
 

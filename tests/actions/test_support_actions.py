@@ -78,7 +78,7 @@ def test_dossier_found_in_the_one_stop_system(chat, tracking_to):
         tracking_to(stub.tracking_url)
         chat.turn(track, f"tra cứu hồ sơ {RECEIPT.lower()} giúp tôi", "track_dossier")
     assert stub.requests == [f"/dossiers/{RECEIPT}"]
-    assert f"Hồ sơ {RECEIPT}: Đang giải quyết" in chat.text
+    assert f"Dạ, hồ sơ {RECEIPT}: Đang giải quyết" in chat.text
     assert "Ngày hẹn trả kết quả: 2026-12-03" in chat.text
     assert chat.slot_events() == {"dossier_code": RECEIPT}
 
@@ -87,7 +87,7 @@ def test_unknown_dossier_code(chat, tracking_to):
     with OneStopStub({}) as stub:
         tracking_to(stub.tracking_url)
         chat.turn(track, "ABC-123456", "track_dossier", dossier_code="ABC-123456")
-    assert "Không tìm thấy hồ sơ có mã ABC-123456" in chat.text
+    assert "Dạ, tôi không tìm thấy hồ sơ có mã ABC-123456" in chat.text
 
 
 def test_malformed_code_is_refused_before_any_request(chat, tracking_to):

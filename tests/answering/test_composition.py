@@ -187,3 +187,13 @@ def test_rejected_receipt_codes(code):
 def test_code_found_inside_a_sentence():
     assert find_code_in_text("tra giúp hồ sơ 000.00.12.h59-250101-0001 với ạ") == "000.00.12.H59-250101-0001"
     assert find_code_in_text("tra cứu hồ sơ giúp tôi") is None
+
+
+def test_capabilities_promise_dossier_tracking_only_when_it_is_connected(settings):
+    """Issue 15, item 7: never advertise what is not connected (assistant.dossier_tracking)."""
+    settings.one_stop_system.tracking_url = ""
+    text = answers.capabilities(settings).text
+    assert text.startswith("Dạ, ") and "hồ sơ cần chuẩn bị" in text and "gặp cán bộ" in text
+    assert "tình trạng hồ sơ" not in text and "mã biên nhận" not in text
+    settings.one_stop_system.tracking_url = "http://mot-cua.example/api/ho-so"
+    assert "tra cứu tình trạng hồ sơ đã nộp bằng mã biên nhận" in answers.capabilities(settings).text

@@ -288,7 +288,7 @@ def test_non_text_messages_get_a_polite_text_only_reply(fake, tmp_path, event_na
     assert status == 200
     assert recorder.messages == []
     assert fake.sent_messages() == [text_message(NON_TEXT_REPLY)]
-    assert NON_TEXT_REPLY.startswith("Hiện em chỉ đọc được tin nhắn văn bản")
+    assert NON_TEXT_REPLY.startswith("Dạ, hiện tôi chỉ đọc được tin nhắn văn bản")  # one voice: "tôi", never "em"
 
 
 def test_empty_and_overlong_texts_get_a_polite_reply_without_reaching_rasa(fake, tmp_path):

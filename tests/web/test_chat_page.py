@@ -17,7 +17,7 @@ CHOOSE_FIRST = '/choose_option{"option_index":"1"}'
 
 def open_chat(page, app_url):
     page.goto(app_url + "/chat")
-    expect(page.locator(".tthc-msg--bot").first).to_contain_text("Xin chào Anh/Chị")
+    expect(page.locator(".tthc-msg--bot").first).to_contain_text("Dạ, xin chào Anh/Chị")
     return page.get_by_label("Câu hỏi của Anh/Chị")
 
 
@@ -136,7 +136,7 @@ def test_an_empty_answer_is_never_silence(page, app_url):
     open_chat(page, app_url)
     expect(page.locator("h1")).to_have_text("Hỏi đáp thủ tục hành chính – tỉnh Tây Ninh")
     ask(page, "im lặng")
-    expect(page.locator(".tthc-msg--bot").last).to_contain_text("trợ lý chưa trả lời được tin nhắn này")
+    expect(page.locator(".tthc-msg--bot").last).to_contain_text("Dạ, xin lỗi Anh/Chị, tôi chưa trả lời được tin nhắn này")
 
 
 def test_long_message_is_refused_politely_and_kept(page, app_url, fake_rasa):

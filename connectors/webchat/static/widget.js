@@ -267,7 +267,7 @@
       refreshMessage(message);
       for (const reply of replies) addMessage(fromRasa(reply));
       if (!replies.length) { // Rasa answered nothing (e.g. its action server is down): never leave silence
-        addMessage({ from: "bot", text: "Xin lỗi, trợ lý chưa trả lời được tin nhắn này. " +
+        addMessage({ from: "bot", text: "Dạ, xin lỗi Anh/Chị, tôi chưa trả lời được tin nhắn này. " +
           "Anh/Chị vui lòng hỏi lại theo cách khác hoặc thử lại sau ít phút." });
       }
     } catch (error) {
@@ -369,7 +369,7 @@
 
   function greet() {
     if (!state.messages.length) {
-      addMessage({ from: "bot", text: "Xin chào Anh/Chị! Tôi là trợ lý thủ tục hành chính. " +
+      addMessage({ from: "bot", text: "Dạ, xin chào Anh/Chị! Tôi là trợ lý thủ tục hành chính. " +
         "Anh/Chị cần làm thủ tục gì? Ví dụ: \"làm căn cước cần giấy tờ gì\", \"đăng ký khai sinh cho con\"." });
     }
   }
