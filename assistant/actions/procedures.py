@@ -1,6 +1,6 @@
 """Actions that answer procedure questions: answer, pick from an ask-back list, let the catalogue decide
-the scope of an out-of-scope or unclear message, offer the next candidates after "không phải thủ tục này",
-fallback."""
+the scope of an out-of-scope, unclear or small-talk message, offer the next candidates after "không phải
+thủ tục này", fallback."""
 from __future__ import annotations
 
 import logging
@@ -147,6 +147,10 @@ class ActionChooseOption(Action):
             common.latest_text(tracker)
         )
         if index is None or not 1 <= index <= len(candidates):
+            if not candidates:  # no list to choose from: perhaps a procedure question ("mở cty tnhh 1 thành viên")
+                answered = answer_if_the_catalogue_is_sure(dispatcher, common.latest_text(tracker), ask_back=True)
+                if answered is not None:
+                    return answered
             common.send(dispatcher, answers.unknown_option(len(candidates)))
             return []
         kb = _knowledge_base_or_apology(dispatcher)
@@ -188,6 +192,59 @@ class ActionCheckScope(Action):
             return _not_in_catalogue(dispatcher, tracker, None)
         dispatcher.utter_message(response="utter_out_of_scope")
         return []
+
+
+def answer_if_the_catalogue_is_sure(
+    dispatcher: CollectingDispatcher, text: str, ask_back: bool = False
+) -> list[dict[str, Any]] | None:
+    """Answer a message the NLU gave a conversational intent when the catalogue is sure which procedure it
+    asks about: the intent alone does not decide.
+
+    Small talk: only a confident answer overrides (ask_back=False), so small talk keeps its reply. An intent
+    whose premise is missing (feedback with nothing answered yet, "the second one" with no list shown) says
+    nothing the citizen wanted to hear: there an ask-back overrides too (ask_back=True).
+    None (the intent's own reply follows) when the catalogue abstains or is unavailable. Only the learned
+    decision is trusted here: the untrained (BM25-only) one answers small talk such as "bạn tên là gì".
+    """
+    if not text.strip() or text.startswith("/"):  # empty, or a button's payload
+        return None
+    try:
+        kb = common.get_knowledge_base()
+    except KnowledgeBaseError:
+        return None
+    if not getattr(kb, "learned", False):
+        return None
+    resolution = check_scope(kb, text, top_k=SEARCH_TOP_K)
+    if resolution.outcome == Outcome.answer:
+        return _answer(dispatcher, resolution.procedure, "overview", _searched_alternatives(resolution))
+    if resolution.outcome == Outcome.clarify and ask_back:
+        return _ask_back(dispatcher, kb, resolution.hits, "overview")
+    return None
+
+
+class ActionSmallTalk(Action):
+    """Small talk (intent chitchat): the response selector's reply, unless the catalogue is sure the
+    message asks about one of its procedures ("tạm nghỉ bán vài tháng có phải báo không")."""
+
+    def name(self) -> str:
+        return "action_small_talk"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
+        answered = answer_if_the_catalogue_is_sure(dispatcher, common.latest_text(tracker))
+        if answered is not None:
+            return answered
+        dispatcher.utter_message(response=selected_small_talk(tracker.latest_message))
+        return []
+
+
+SMALL_TALK_DEFAULT = "utter_chitchat/ask_capabilities"  # what the assistant can do: a fitting reply to anything
+
+
+def selected_small_talk(parse_data: dict[str, Any] | None) -> str:
+    """The response the NLU's response selector chose for a chitchat message (utter_chitchat/<key>)."""
+    selector = ((parse_data or {}).get("response_selector") or {}).get("chitchat") or {}
+    chosen = (selector.get("response") or {}).get("utter_action") or ""
+    return chosen if chosen.startswith("utter_chitchat/") else SMALL_TALK_DEFAULT
 
 
 class ActionOfferAlternatives(Action):

@@ -8,7 +8,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from assistant import answers, conversation_log, dossier_tracking
-from assistant.actions import common
+from assistant.actions import common, procedures
 
 HANDOFF_MESSAGES = 10  # how much of the conversation staff see with a hand-off flag
 
@@ -38,6 +38,10 @@ class ActionStoreFeedback(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
         good = common.latest_intent(tracker) != "feedback_bad"
         question, answer = common.last_exchange(tracker.events, skip_intent_prefix="feedback")
+        if not answer:  # nothing to rate yet: perhaps a procedure question the NLU took for an opinion
+            answered = procedures.answer_if_the_catalogue_is_sure(dispatcher, common.latest_text(tracker), ask_back=True)
+            if answered is not None:
+                return answered
         conversation_log.store_feedback(
             tracker.sender_id,
             "good" if good else "bad",

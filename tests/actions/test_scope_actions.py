@@ -15,7 +15,9 @@ from assistant.actions.procedures import (
     ActionChooseOption,
     ActionDefaultFallback,
     ActionOfferAlternatives,
+    ActionSmallTalk,
 )
+from assistant.actions.support import ActionStoreFeedback
 from knowledge_base.schema import Decision, Level, Procedure, Scope
 from tests.actions.catalog import HOTLINE
 
@@ -24,6 +26,8 @@ check_scope = ActionCheckScope()
 choose = ActionChooseOption()
 offer = ActionOfferAlternatives()
 fallback = ActionDefaultFallback()
+small_talk = ActionSmallTalk()
+feedback = ActionStoreFeedback()
 
 # A long, story-like question the NLU may well call out_of_scope; the catalogue knows it.
 BIRTH_STORY = (
@@ -118,6 +122,81 @@ def test_off_topic_message_gets_the_out_of_scope_response(seed, chat):
 def test_button_payload_classified_out_of_scope_is_off_topic(seed, chat):
     chat.turn(check_scope, "/out_of_scope", "out_of_scope")
     assert [m.get("response") for m in chat.messages] == ["utter_out_of_scope"]
+
+
+# ---- small talk and feedback: the intent does not veto a confident catalogue answer -----------------------
+# With the learned decision (e5 + trained models), as `tthc up` builds the seed catalogue; the untrained
+# BM25-only decision is not trusted to override an intent.
+
+NAME_SELECTED = {"chitchat": {"response": {"intent_response_key": "chitchat/ask_name",
+                                           "utter_action": "utter_chitchat/ask_name"}}}
+
+
+def test_small_talk_gets_the_reply_the_response_selector_chose(learned_seed, chat):
+    chat.turn(small_talk, "bạn tên là gì vậy", "chitchat", response_selector=NAME_SELECTED)
+    assert [m.get("response") for m in chat.messages] == ["utter_chitchat/ask_name"]
+    assert chat.events == []
+
+
+def test_small_talk_without_a_selected_reply_says_what_the_assistant_can_do(learned_seed, chat):
+    chat.turn(small_talk, "bạn ơi", "chitchat")
+    assert [m.get("response") for m in chat.messages] == ["utter_chitchat/ask_capabilities"]
+
+
+def test_a_procedure_question_the_nlu_took_for_small_talk_is_answered(learned_seed, chat):
+    chat.turn(small_talk, BIRTH_STORY, "chitchat", response_selector=NAME_SELECTED)
+    birth = learned_seed.get(chat.slots["procedure_code"])
+    assert birth is not None and "khai sinh" in birth.title.lower()
+    assert f"«{birth.title}» (mã {birth.code})" in chat.text
+    assert not any(m.get("response") for m in chat.messages)
+
+
+def test_small_talk_the_catalogue_is_unsure_about_keeps_its_reply(learned_seed, chat):
+    assert learned_seed.search(OFF_TOPIC).decision == Decision.abstain
+    chat.turn(small_talk, OFF_TOPIC, "chitchat", response_selector=NAME_SELECTED)
+    assert [m.get("response") for m in chat.messages] == ["utter_chitchat/ask_name"]
+
+
+def test_a_first_message_taken_for_feedback_is_answered_when_the_catalogue_is_sure(learned_seed, chat):
+    chat.turn(feedback, BIRTH_STORY, "feedback_bad")
+    assert "khai sinh" in learned_seed.get(chat.slots["procedure_code"]).title.lower()
+    assert conversation_log.list_feedback() == []  # nothing was rated
+
+
+def test_feedback_on_an_answer_is_stored_even_when_it_names_a_procedure(learned_seed, chat):
+    chat.turn(answer, "làm giấy khai sinh cần gì", "ask_documents")
+    chat.turn(feedback, BIRTH_STORY, "feedback_good")
+    assert [r.rating for r in conversation_log.list_feedback()] == ["good"]
+    assert not chat.slot_events()  # thanked, not answered again
+
+
+def test_feedback_with_nothing_to_rate_asks_back_when_several_procedures_fit(learned_seed, chat):
+    assert learned_seed.search("chứng thực").decision == Decision.clarify
+    chat.turn(feedback, "chứng thực", "feedback_good")
+    assert len(chat.slots["candidate_codes"]) >= 2 and chat.buttons
+    assert conversation_log.list_feedback() == []
+
+
+def test_small_talk_the_catalogue_would_ask_back_about_keeps_its_reply(learned_seed, chat):
+    chat.turn(small_talk, "chứng thực", "chitchat", response_selector=NAME_SELECTED)
+    assert [m.get("response") for m in chat.messages] == ["utter_chitchat/ask_name"]
+
+
+def test_choosing_with_no_list_shown_lets_the_catalogue_answer(learned_seed, chat):
+    chat.turn(choose, "làm giấy khai sinh", "choose_option")
+    assert "khai sinh" in learned_seed.get(chat.slots["procedure_code"]).title.lower()
+
+
+def test_choosing_with_no_list_shown_is_told_so_when_the_catalogue_has_nothing(learned_seed, chat):
+    for text in ("cái thứ hai", '/choose_option{"option_index":"2"}'):
+        chat.turn(choose, text, "choose_option", option_index="2")
+        assert chat.text == answers.unknown_option(0).text and chat.events == []
+
+
+def test_without_the_learned_decision_small_talk_is_never_overridden(seed, chat):
+    assert not seed.learned and seed.search("bạn tên là gì vậy").decision == Decision.answer  # why not trusted
+    chat.turn(small_talk, "bạn tên là gì vậy", "chitchat", response_selector=NAME_SELECTED)
+    assert [m.get("response") for m in chat.messages] == ["utter_chitchat/ask_name"]
 
 
 # ---- correcting a wrong procedure --------------------------------------------------------------------
