@@ -233,11 +233,16 @@ class ActionSmallTalk(Action):
         answered = answer_if_the_catalogue_is_sure(dispatcher, common.latest_text(tracker))
         if answered is not None:
             return answered
-        dispatcher.utter_message(response=selected_small_talk(tracker.latest_message))
+        selected = selected_small_talk(tracker.latest_message)
+        if selected == CAPABILITIES:  # composed from settings: never advertises what is not connected
+            common.send(dispatcher, answers.capabilities())
+        else:
+            dispatcher.utter_message(response=selected)
         return []
 
 
-SMALL_TALK_DEFAULT = "utter_chitchat/ask_capabilities"  # what the assistant can do: a fitting reply to anything
+CAPABILITIES = "utter_chitchat/ask_capabilities"
+SMALL_TALK_DEFAULT = CAPABILITIES  # what the assistant can do: a fitting reply to anything
 
 
 def selected_small_talk(parse_data: dict[str, Any] | None) -> str:

@@ -138,9 +138,23 @@ def test_small_talk_gets_the_reply_the_response_selector_chose(learned_seed, cha
     assert chat.events == []
 
 
+CAPABILITIES_SELECTED = {"chitchat": {"response": {"intent_response_key": "chitchat/ask_capabilities",
+                                                   "utter_action": "utter_chitchat/ask_capabilities"}}}
+
+
 def test_small_talk_without_a_selected_reply_says_what_the_assistant_can_do(learned_seed, chat):
     chat.turn(small_talk, "bạn ơi", "chitchat")
-    assert [m.get("response") for m in chat.messages] == ["utter_chitchat/ask_capabilities"]
+    assert not any(m.get("response") for m in chat.messages)
+    assert chat.text.startswith("Dạ, Anh/Chị có thể hỏi về một thủ tục hành chính")
+
+
+def test_capabilities_offer_dossier_tracking_only_when_a_tracking_system_is_configured(learned_seed, chat, settings):
+    """Issue 15, item 7: the reply depends on one_stop_system.tracking_url (empty in these tests)."""
+    chat.turn(small_talk, "bạn giúp được gì", "chitchat", response_selector=CAPABILITIES_SELECTED)
+    assert "gặp cán bộ" in chat.text and "tình trạng hồ sơ" not in chat.text
+    settings.one_stop_system.tracking_url = "http://mot-cua.example/api/ho-so"
+    chat.turn(small_talk, "bạn giúp được gì", "chitchat", response_selector=CAPABILITIES_SELECTED)
+    assert "tra cứu tình trạng hồ sơ đã nộp bằng mã biên nhận" in chat.text
 
 
 def test_a_procedure_question_the_nlu_took_for_small_talk_is_answered(learned_seed, chat):
