@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
 
+from assistant.metrics import search_timer
 from knowledge_base.schema import Decision, Procedure, Scope, SearchHit, SearchResponse
 from knowledge_base.text import content_syllables, fold, normalize, syllables
 
@@ -161,10 +162,16 @@ def resolve(
 
     mention_response = None
     if current is not None:
-        mention_response = kb.search(mention, top_k=top_k)
+        mention_response = _search(kb, mention, top_k)
         if not names_another_procedure(mention, mention_response, current, bool(named_procedure)):
             return Resolution(Outcome.answer, procedure=current, follow_up=True)
     return _from_response(kb, search_message(kb, text, top_k, mention, mention_response))
+
+
+def _search(kb: SearchableKnowledgeBase, query: str, top_k: int) -> SearchResponse:
+    """A catalogue search for the chat, timed for /metrics (tthc_search_duration_seconds)."""
+    with search_timer("chat"):
+        return kb.search(query, top_k=top_k)
 
 
 def _record_syllables(procedure: Procedure) -> set[str]:
@@ -225,11 +232,11 @@ def search_message(
     mention = residual_text(text) if mention is None else mention
     if mention_response is not None and mention == _words(text):
         return mention_response  # the same query: don't search twice
-    response = kb.search(text, top_k=top_k) if text.strip() else None
+    response = _search(kb, text, top_k) if text.strip() else None
     if response is not None and not response.abstained:
         return response
     if mention_response is None:
         if not mention or mention == _words(text):
             return response or SearchResponse(query=text, decision=Decision.abstain)
-        mention_response = kb.search(mention, top_k=top_k)
+        mention_response = _search(kb, mention, top_k)
     return response if response is not None and mention_response.abstained else mention_response

@@ -4,7 +4,9 @@ Two stores hold what citizens typed:
 - Rasa's SQLite tracker store (`TTHC_TRACKER_DB`, set by the launcher): whole conversations. A
   conversation is deleted only when its *latest* event is older than the cutoff, so an ongoing
   conversation is never cut in half.
-- The app database of hand-offs and feedback, purged through `assistant.conversation_log.purge_older_than`.
+- The app database: hand-offs, feedback and questions missing from the catalogue
+  (`assistant.conversation_log.purge_older_than`), and every question with what the assistant did
+  (`assistant.interaction_log.purge_older_than`).
 
 Stdlib sqlite3 only: no Rasa import, so it runs in the app env.
 """
@@ -46,7 +48,10 @@ def purge_tracker_store(db_path: Path, cutoff: datetime, dry_run: bool = False) 
 
 
 def purge_app_records(cutoff: datetime, db_path: Path | None = None) -> dict[str, int]:
-    """Delete hand-offs and feedback created before `cutoff`; counts per table."""
-    from assistant import conversation_log
+    """Delete hand-offs, feedback, missing-procedure questions and recorded interactions created before
+    `cutoff`; counts per table."""
+    from assistant import conversation_log, interaction_log
 
-    return dict(conversation_log.purge_older_than(cutoff, db_path))
+    counts = dict(conversation_log.purge_older_than(cutoff, db_path))
+    counts["interactions"] = interaction_log.purge_older_than(cutoff, db_path)
+    return counts

@@ -90,6 +90,10 @@ class SecuritySettings(BaseModel):
     # unless TTHC_ACTION_TOKEN (or this key in settings.local.yml) sets it, e.g. for several hosts.
     # An app server without one refuses every action call (503): never open.
     action_token: str = ""
+    # Who may read /metrics (Prometheus text format): client addresses in these networks, as the app
+    # sees them (behind nginx, the X-Forwarded-For it sets). Loopback by default: a Prometheus or agent
+    # on the same machine. The reverse proxy does not pass /metrics at all.
+    metrics_allowed_networks: list[str] = ["127.0.0.0/8", "::1/128"]
 
 
 class PrivacySettings(BaseModel):

@@ -1,4 +1,5 @@
-"""`tthc privacy purge`: apply the retention period to stored conversations, hand-offs and feedback."""
+"""`tthc privacy purge`: apply the retention period to stored conversations, hand-offs, feedback and the
+recorded questions (interactions)."""
 from __future__ import annotations
 
 import argparse
@@ -25,10 +26,10 @@ def purge(args: argparse.Namespace) -> int:
     print(f"Retention {days} days (before {cutoff:%Y-%m-%d %H:%M} UTC): {verb} {conversations} "
           f"conversation(s) from {tracker_db}")
     if args.dry_run:
-        print("Hand-offs and feedback: not counted in a dry run")
+        print("Hand-offs, feedback and recorded questions: not counted in a dry run")
         return 0
     app_counts = purge_app_records(cutoff, Path(args.app_db) if args.app_db else None)
-    print("Hand-offs and feedback: " + ", ".join(f"{verb} {n} {table}" for table, n in app_counts.items()))
+    print("App records: " + ", ".join(f"{verb} {n} {table}" for table, n in app_counts.items()))
     return 0
 
 
@@ -36,11 +37,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("privacy", help="personal-data retention")
     commands = parser.add_subparsers(dest="privacy_command", metavar="COMMAND")
     purge_parser = commands.add_parser(
-        "purge", help="delete conversations, hand-offs and feedback older than privacy.retention_days"
+        "purge", help="delete conversations, hand-offs, feedback and recorded questions older than privacy.retention_days"
     )
     purge_parser.add_argument("--days", type=int, help="override privacy.retention_days")
     purge_parser.add_argument("--tracker-db", help="Rasa SQLite tracker store (default: the one `tthc up` uses)")
-    purge_parser.add_argument("--app-db", help="hand-off/feedback database (default: <catalog.data_dir>/app.db)")
+    purge_parser.add_argument("--app-db", help="app database: hand-offs, feedback, recorded questions (default: <catalog.data_dir>/app.db)")
     purge_parser.add_argument("--dry-run", action="store_true", help="count what would be deleted, delete nothing")
     purge_parser.set_defaults(handler=purge)
     parser.set_defaults(handler=lambda _args: parser.print_help() or 0)

@@ -1,8 +1,11 @@
 """Response models of the JSON API under /api: the contract for the staff page and other clients."""
 from __future__ import annotations
 
+from enum import Enum
+
 from pydantic import BaseModel, Field
 
+from assistant.interaction_log import OUTCOMES
 from knowledge_base.schema import (
     LEVEL_LABELS,
     ONLINE_LABELS,
@@ -99,6 +102,30 @@ class Feedback(BaseModel):
     rating: str  # "good" | "bad"
     question: str
     answer: str
+
+
+InteractionOutcome = Enum("InteractionOutcome", {outcome: outcome for outcome in OUTCOMES}, type=str)
+InteractionOutcome.__doc__ = "What the assistant did with a message (assistant/interaction_log.py)"
+
+
+class Interaction(BaseModel):
+    """One message the assistant handled through a custom action, with what it did (question masked)."""
+
+    id: int
+    created_at: str = Field(description="ISO 8601, UTC")
+    sender_id: str = Field(description="The conversation (web chat: a random id; Zalo: the user id)")
+    channel: str = Field(description="Rasa input channel: rest (web chat), zalo, ...")
+    action: str = Field(description="The custom action that handled the message")
+    intent: str
+    question: str = Field(description="What the citizen typed, personal data masked (a button sends its payload)")
+    outcome: InteractionOutcome
+    codes: list[str] = Field(description="Procedure(s) offered: the one answered, or the options shown")
+    chosen_option: int | None = Field(description="The option number picked (choose_option rows, and the "
+                                      "asked-back row it was picked from)")
+    chosen_code: str | None = Field(description="The procedure the citizen picked from this row's options")
+    feedback: str | None = Field(description="good / bad: the citizen's rating of this reply (and on the feedback row)")
+    action_ms: int = Field(description="Time to run the action, ms")
+    turn_ms: int | None = Field(description="From the message reaching Rasa to the end of the action, ms")
 
 
 class ApiError(BaseModel):

@@ -18,6 +18,7 @@ ROUTER_MODULES = (
     "assistant.server.routers.staff",
     "assistant.server.routers.webchat",
     "assistant.server.routers.admin",
+    "assistant.server.routers.metrics",
 )
 
 

@@ -9,6 +9,9 @@
   `X-Action-Token` header (endpoints.yml sends it; `tthc up` generates it unless
   `TTHC_ACTION_TOKEN` / `security.action_token` sets it). Checked before the body is read:
   without it → 401, wrong → 403, none configured → 503; compared in constant time.
+- `require_metrics_client`: FastAPI dependency for `/metrics`: only client addresses in
+  `security.metrics_allowed_networks` (loopback by default), else 403; no token (a Prometheus on the
+  same machine scrapes it), and the reverse proxy never passes the path.
 - `RequestGuardMiddleware`: pure ASGI middleware that refuses bodies over `security.max_body_bytes`
   (413; authenticated action calls over `security.max_action_call_bytes`) and applies a per-client
   token bucket (429 with Retry-After) to every path except `security.rate_limit_exempt_paths`
@@ -19,6 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import ipaddress
 import json
 import math
 from collections.abc import Awaitable, Callable
@@ -26,6 +30,7 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, status
 
+from assistant.errors import SetupError
 from assistant.ratelimit import TokenBucketLimiter
 from assistant.settings import (
     ACTION_TOKEN_ENV,
@@ -115,6 +120,48 @@ def require_admin_token(request: Request) -> None:
         )
     if not hmac.compare_digest(presented.encode("utf-8"), expected.encode("utf-8")):
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Mã quản trị không đúng.")
+
+
+# --- metrics ------------------------------------------------------------------------------------
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def metrics_networks(settings: Settings) -> list[IPNetwork]:
+    """`security.metrics_allowed_networks` parsed; a malformed entry stops the server at start-up."""
+    networks = []
+    for entry in settings.security.metrics_allowed_networks:
+        try:
+            networks.append(ipaddress.ip_network(str(entry).strip(), strict=False))
+        except ValueError as exc:
+            raise SetupError(f"security.metrics_allowed_networks: {entry!r} is not a network ({exc}); "
+                             "write e.g. 127.0.0.0/8 or 10.20.0.5/32") from exc
+    return networks
+
+
+def metrics_client_allowed(host: str | None, networks: list[IPNetwork]) -> bool:
+    try:
+        address = ipaddress.ip_address((host or "").strip())
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address in network for network in networks)
+
+
+def require_metrics_client(request: Request) -> None:
+    """FastAPI dependency for /metrics: the client's address must be in security.metrics_allowed_networks."""
+    settings = getattr(request.app.state, "settings", None) or get_settings()
+    networks = getattr(request.app.state, "metrics_networks", None)
+    if networks is None:
+        networks = metrics_networks(settings)
+    host = request.client.host if request.client else None
+    if not metrics_client_allowed(host, networks):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail="Chỉ máy chủ giám sát trong mạng được phép (security.metrics_allowed_networks) "
+            "mới đọc được số liệu vận hành.",
+        )
 
 
 # --- rate limit and body cap -------------------------------------------------------------------
@@ -234,4 +281,5 @@ class RequestGuardMiddleware:
 def install_security(app: FastAPI, settings: Settings) -> None:
     """Wire the guard middleware and make settings visible to `require_admin_token`."""
     app.state.settings = settings
+    app.state.metrics_networks = metrics_networks(settings)
     app.add_middleware(RequestGuardMiddleware, security=settings.security, settings=settings)

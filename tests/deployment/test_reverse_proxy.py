@@ -190,6 +190,17 @@ def test_the_action_endpoint_is_not_reachable_even_with_the_token(proxied):
     assert direct.status_code == 400
 
 
+def test_metrics_are_not_reachable_through_the_proxy(proxied):
+    stack, _ = proxied
+    for source in (OUTSIDER, STAFF):  # not even from the staff network: Prometheus scrapes the machine itself
+        with client(proxied, source) as http:
+            response = http.get("/metrics")
+            assert refused_by_proxy(response, {404}), f"{source}: {response.status_code} {response.text[:200]}"
+    # Directly on 127.0.0.1 (a local Prometheus) the app answers: the proxy is what refuses.
+    direct = httpx.get(f"{stack.app_url}/metrics", timeout=10)
+    assert direct.status_code == 200 and "tthc_action_calls_total" in direct.text
+
+
 @pytest.mark.parametrize("method, path", RASA_API, ids=[f"{m} {p}" for m, p in RASA_API])
 def test_rasa_internal_endpoints_are_refused(proxied, method, path):
     with client(proxied, STAFF) as http:  # not even from the staff network
@@ -221,6 +232,7 @@ def test_methods_the_routes_do_not_need_are_refused(proxied, method, path):
 
 
 @pytest.mark.parametrize("method, path", [("GET", "/api/staff/handoffs"), ("GET", "/api/staff/feedback"),
+                                          ("GET", "/api/staff/interactions"),
                                           ("POST", "/admin/reload"), ("GET", "/docs"), ("GET", "/redoc"),
                                           ("GET", "/openapi.json"), ("GET", "/webhooks/zalo/")])
 def test_staff_routes_only_from_the_staff_network(proxied, method, path):
@@ -238,7 +250,8 @@ def test_every_api_route_of_the_app_has_a_decision_in_the_proxy(proxied):
     """A new route in the app must be added to deploy/nginx/tthc.conf (and here) on purpose."""
     stack, _ = proxied
     decided = {"/api/search", "/api/facets", "/api/procedures/{code}", "/api/procedures/{code}/qr.svg",
-               "/api/staff/handoffs", "/api/staff/feedback", "/admin/reload", "/health", "/actions"}
+               "/api/staff/handoffs", "/api/staff/feedback", "/api/staff/interactions", "/admin/reload", "/health",
+               "/actions"}
     paths = set(httpx.get(f"{stack.app_url}/openapi.json", timeout=10).json()["paths"])
     assert paths <= decided, f"routes with no decision in deploy/nginx/tthc.conf: {sorted(paths - decided)}"
 

@@ -178,7 +178,8 @@ def test_action_endpoint_is_not_in_the_public_api_docs(running):
 
 
 def test_staff_data_and_admin_need_the_admin_token(running):
-    for method, path in (("GET", "/api/staff/handoffs"), ("GET", "/api/staff/feedback"), ("POST", "/admin/reload")):
+    for method, path in (("GET", "/api/staff/handoffs"), ("GET", "/api/staff/feedback"),
+                         ("GET", "/api/staff/interactions"), ("POST", "/admin/reload")):
         assert httpx.request(method, running.app_url + path, timeout=10).status_code == 401
     headers = {"X-Admin-Token": ADMIN_TOKEN}
     assert httpx.get(f"{running.app_url}/api/staff/handoffs", headers=headers, timeout=10).status_code == 200

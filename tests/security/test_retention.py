@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from assistant import conversation_log
+from assistant import conversation_log, interaction_log
 from assistant.cli import main
 from assistant.errors import SetupError
 from assistant.retention import cutoff_for, purge_tracker_store
@@ -73,38 +73,51 @@ def test_cutoff_rejects_zero_days():
 
 
 def age_app_records(app_db, days: int) -> None:
-    """Pretend every stored hand-off and feedback was written `days` ago."""
+    """Pretend every stored hand-off, feedback and recorded question was written `days` ago."""
     stamp = datetime.fromtimestamp(time.time() - days * DAY, timezone.utc).isoformat(timespec="seconds")
     with sqlite3.connect(app_db) as connection:
-        for table in ("handoffs", "feedback"):
+        for table in ("handoffs", "feedback", "interactions"):
             connection.execute(f"UPDATE {table} SET created_at = ?", (stamp,))
+
+
+def record_question(sender: str, db_path) -> None:
+    """One action call as the action endpoint records it (interaction_log)."""
+    tracker = {"sender_id": sender, "latest_input_channel": "rest", "events": [],
+               "latest_message": {"text": "lệ phí làm căn cước", "intent": {"name": "ask_fee"}}}
+    result = {"events": [{"event": "slot", "name": "procedure_code", "value": "1.001"}], "responses": []}
+    interaction_log.record({"next_action": "action_answer_procedure", "tracker": tracker}, result, 12.0, db_path)
 
 
 def test_cli_purge(tracker_db, tmp_path, capsys):
     app_db = tmp_path / "app.db"
     conversation_log.flag_handoff("old", "rest", [{"sender": "user", "text": "gặp cán bộ"}], db_path=app_db)
     conversation_log.store_feedback("old", "bad", "hỏi", "đáp", db_path=app_db)
+    record_question("old", db_path=app_db)
     age_app_records(app_db, 200)
     conversation_log.store_feedback("new", "good", "hỏi", "đáp", db_path=app_db)
+    record_question("new", db_path=app_db)
 
     assert main(["privacy", "purge", "--days", "90", "--tracker-db", str(tracker_db), "--app-db", str(app_db)]) == 0
     out = capsys.readouterr().out
     assert "deleted 1 conversation(s)" in out
-    assert "deleted 1 handoffs, deleted 1 feedback" in out
+    assert "deleted 1 handoffs, deleted 1 feedback" in out and "deleted 1 interactions" in out
     assert senders(tracker_db) == {"ongoing", "recent"}
     assert [record.sender_id for record in conversation_log.list_feedback(db_path=app_db)] == ["new"]
     assert conversation_log.list_handoffs(db_path=app_db) == []
+    assert [record.sender_id for record in interaction_log.list_interactions(db_path=app_db)] == ["new"]
 
 
 def test_cli_dry_run_touches_nothing(tracker_db, tmp_path, capsys):
     app_db = tmp_path / "app.db"
     conversation_log.store_feedback("old", "bad", "hỏi", "đáp", db_path=app_db)
+    record_question("old", db_path=app_db)
     age_app_records(app_db, 200)
     assert main(["privacy", "purge", "--days", "2", "--dry-run", "--tracker-db", str(tracker_db),
                  "--app-db", str(app_db)]) == 0
     assert "would delete 2 conversation(s)" in capsys.readouterr().out
     assert senders(tracker_db) == {"old", "ongoing", "recent"}
     assert len(conversation_log.list_feedback(db_path=app_db)) == 1
+    assert len(interaction_log.list_interactions(db_path=app_db)) == 1
 
 
 def test_cli_bad_days_is_one_line_error(tracker_db, tmp_path, capsys):

@@ -9,6 +9,7 @@ import qrcode.image.svg
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import Response
 
+from assistant import metrics
 from assistant.answers import procedure_links
 from assistant.district_reform import district_mentions, district_note, names_district_level
 from assistant.server.api_models import (
@@ -75,7 +76,8 @@ def search(
     if not query:
         raise HTTPException(status_code=400, detail="Tham số q trống: hãy nhập tên thủ tục hoặc câu hỏi.")
     filters = SearchFilters(levels=level, field=field.strip(), agency=agency.strip(), online=online)
-    response = kb.search(query, top_k=top, filters=filters)
+    with metrics.search_timer("api"):
+        response = kb.search(query, top_k=top, filters=filters)
     results = []
     for hit in response.results:
         procedure = kb.get(hit.code)

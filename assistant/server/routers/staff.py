@@ -1,14 +1,15 @@
-"""Staff lookup page (/staff) and the bot's hand-offs and feedback for the staff view."""
+"""Staff lookup page (/staff) and, for the staff view, the bot's hand-offs, feedback and handled messages."""
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse, Response
 
-from assistant import conversation_log
-from assistant.server.api_models import ApiError, Feedback, Handoff
+from assistant import conversation_log, interaction_log
+from assistant.server.api_models import ApiError, Feedback, Handoff, Interaction, InteractionOutcome
 from assistant.server.pages import app_settings, listed_file, script_config
 from assistant.server.security import require_admin_token
 from assistant.settings import Settings
@@ -54,3 +55,18 @@ def handoffs(limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[Handoff]:
 @router.get("/api/staff/feedback", response_model=list[Feedback], summary="Citizens' feedback on the bot's answers", **STAFF_ONLY)
 def feedback(limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[Feedback]:
     return [Feedback.model_validate(record.as_dict()) for record in conversation_log.list_feedback(limit=limit)]
+
+
+@router.get("/api/staff/interactions", response_model=list[Interaction],
+            summary="Messages the assistant handled, with what it did (newest first)", **STAFF_ONLY)
+def interactions(
+    since: Annotated[date | None, Query(description="From this day (Vietnam time), inclusive")] = None,
+    until: Annotated[date | None, Query(description="Up to this day (Vietnam time), inclusive")] = None,
+    outcome: Annotated[InteractionOutcome | None, Query(description="Only this outcome")] = None,
+    channel: Annotated[str | None, Query(max_length=40, description="Only this channel (rest, zalo, ...)")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[Interaction]:
+    records = interaction_log.list_interactions(
+        since=since, until=until, outcome=outcome.value if outcome else None, channel=channel or None, limit=limit
+    )
+    return [Interaction.model_validate(record.as_dict()) for record in records]

@@ -1,0 +1,19 @@
+"""Operations metrics in Prometheus text format (assistant/metrics.py), for a scraper on an allowed network."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from assistant import metrics
+from assistant.server.security import require_metrics_client
+from assistant.settings import get_settings
+
+router = APIRouter(tags=["operations"])
+
+
+# Loopback / security.metrics_allowed_networks only; the reverse proxy never passes it (docs/security.md).
+# Not in the OpenAPI document: Prometheus text, not JSON.
+@router.get("/metrics", dependencies=[Depends(require_metrics_client)], include_in_schema=False)
+def prometheus_metrics(request: Request) -> Response:
+    settings = getattr(request.app.state, "settings", None) or get_settings()
+    return Response(metrics.render(settings), media_type=metrics.CONTENT_TYPE)
