@@ -20,6 +20,7 @@ from knowledge_base.schema import (
     ONLINE_LABELS,
     ChannelKind,
     Fee,
+    Level,
     OnlineAvailability,
     Procedure,
     ProcessingTime,
@@ -37,6 +38,10 @@ MAX_CHECKLIST_CHARS = 2500  # the whole checklist; the rest is counted, not show
 MAX_CASE_LINES = 8  # fee or time lines (one per case); the rest is counted, not shown
 MAX_FEE_ITEMS = 6  # items of a fee note that lists amounts by case, one line each
 MAX_OVERVIEW_CASES = 3  # fee or time lines in the overview
+MAX_CARD_CHARS = 1900  # the guide card with its links: one Zalo message (2,000 characters), room to spare
+MAX_CARD_DOCUMENTS = 8  # checklist lines on the guide card; the documents answer has the rest
+MAX_CARD_DOCUMENT_CHARS = 160
+MAX_CARD_PURPOSE_CHARS = 200
 
 DEFAULT_COUNTER = "Bộ phận Một cửa UBND xã/phường"
 HANDOFF_PAYLOAD = "/request_human"  # the "Gặp cán bộ" button
@@ -217,12 +222,82 @@ def _time_lines(procedure: Procedure) -> list[str]:
     return _per_channel(procedure, _has_time, lambda c: _format_time(c.time))
 
 
-def _document_line(document) -> str:
-    line = f"☐ {_shorten(document.name, MAX_DOCUMENT_CHARS)}"
-    if document.copies.strip():
+_CLAUSE_ENDS = ("; ", ": ", " (", ", ", " - ", " – ")
+# A sentence ends at a full stop before a space or a capital (published texts often lack the space: "ký xác
+# nhận.Trường hợp …"), not inside "17/2024/TT-BCA" or "1.000.000".
+_SENTENCE_STOP = re.compile(r"\.(?=\s|[A-ZĐÀ-Ỹ])")
+
+
+def shorten_clause(text: str, limit: int) -> str:
+    """A long published text cut at its last sentence end in the window (the first sentence of a
+    several-sentence document name says what it is), else at the last clause boundary (";", ":", "(", ",",
+    " - ") in the second half of the window, else at a space: never inside a word; "…" says something was
+    left out."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    window = text[: limit - 1]
+    stops = [m.start() for m in _SENTENCE_STOP.finditer(window) if m.start() >= 40]
+    if stops:
+        return text[: stops[-1]].rstrip() + " …"
+    cut = max((window.rfind(mark) for mark in _CLAUSE_ENDS), default=-1)
+    if cut < limit // 2:
+        cut = window.rfind(" ")
+    return text[: cut if cut > 0 else limit - 1].rstrip(" ,;:-–(") + " …"
+
+
+# What a record says about a document the citizen does not bring: the counter prints it ("Phiếu CC01 in từ Cơ sở
+# dữ liệu quốc gia về dân cư để công dân kiểm tra, ký"), or it is only shown ("xuất trình bản chính để đối chiếu").
+_PRINTED_BY_COUNTER = re.compile(
+    r"\bin (?:từ|trong quá trình|tại nơi|khi) |\bin sẵn\b|\bdo (?:cơ quan|bộ phận|cán bộ|nơi)[^.;]{0,40}\bin\b",
+    re.IGNORECASE)
+_SHOWN_ONLY = re.compile(r"\bxuất trình\b|\bđể đối chiếu\b|\bđối chiếu\b", re.IGNORECASE)
+PRINTED_MARK = "nơi tiếp nhận in sẵn, Anh/Chị kiểm tra và ký"
+SHOWN_MARK = "chỉ xuất trình"
+
+
+def document_mark(document) -> str:
+    """"nơi tiếp nhận in sẵn…" or "chỉ xuất trình" when the record says so; "" otherwise."""
+    if _PRINTED_BY_COUNTER.search(document.name):
+        return PRINTED_MARK
+    if _SHOWN_ONLY.search(document.copies) or fold(document.name.strip().lower()).startswith("xuat trinh"):
+        return SHOWN_MARK
+    return ""
+
+
+def _document_key(document) -> tuple[str, str]:
+    """The folded name with punctuation dropped, and the same without its parentheticals."""
+    folded = fold(document.name.lower())
+    bare = re.sub(r"\([^()]*\)", " ", folded)
+    return " ".join(re.findall(r"\w+", folded)), " ".join(re.findall(r"\w+", bare))
+
+
+def merged_documents(documents: Sequence) -> list:
+    """The checklist without near-duplicates: a document of the same group whose name is the same as an
+    earlier one's but for case, accents typed or not, punctuation, spacing or a parenthetical (a form number)
+    is left out, the fuller line kept. Names that differ in a word are different documents ("kiểm dịch động
+    vật" / "thực vật"), so no similarity ratio is used."""
+    kept: list = []
+    for document in documents:
+        key, bare = _document_key(document)
+        twin = next((i for i, other in enumerate(kept) if other.group == document.group and (
+            _document_key(other)[0] == key or (len(bare) >= 20 and _document_key(other)[1] == bare))), None)
+        if twin is None:
+            kept.append(document)
+        elif len(document.name) + len(document.form) > len(kept[twin].name) + len(kept[twin].form):
+            kept[twin] = document
+    return kept
+
+
+def _document_line(document, name_chars: int = MAX_DOCUMENT_CHARS, details: bool = True) -> str:
+    line = f"☐ {shorten_clause(document.name, name_chars)}"
+    if details and document.copies.strip():
         line += f" — {_shorten(document.copies, 60)}"
-    if _stated(document.form):
+    if details and _stated(document.form):
         line += f" (mẫu: {_shorten(document.form, 120)})"
+    mark = document_mark(document)
+    if mark:
+        line += f" [{mark}]"
     return line
 
 
@@ -233,7 +308,8 @@ def _documents_body(procedure: Procedure, settings: Settings, limit: int = MAX_D
     lines = [f"Hồ sơ cần chuẩn bị cho «{short_title(procedure)}»:"]
     current_group = None
     shown = 0
-    for document in procedure.documents[:limit]:
+    documents = merged_documents(procedure.documents)
+    for document in documents[:limit]:
         entry = []
         if document.group.strip() and document.group != current_group:
             entry.append(f"{_shorten(document.group, MAX_DOCUMENT_CHARS).rstrip(':')}:")
@@ -243,7 +319,7 @@ def _documents_body(procedure: Procedure, settings: Settings, limit: int = MAX_D
         current_group = document.group
         lines += entry
         shown += 1
-    hidden = len(procedure.documents) - shown
+    hidden = len(documents) - shown
     if hidden > 0:
         lines.append(f"… và {hidden} giấy tờ khác (xem đầy đủ ở đường dẫn bên dưới).")
     return "\n".join(lines)
@@ -320,8 +396,19 @@ def _text_body(title: str, text: str, what: str, procedure: Procedure, settings:
     return f"{title} «{short_title(procedure)}»:\n{_shorten(text)}"
 
 
-def _overview_body(procedure: Procedure, settings: Settings) -> str:
-    lines = [f"«{short_title(procedure)}» (mã {procedure.code})"]
+def _purpose(procedure: Procedure) -> str:
+    """What the procedure is for, in one line: the record's summary, else what the citizen receives."""
+    if procedure.summary.strip():
+        return shorten_clause(procedure.summary, MAX_CARD_PURPOSE_CHARS)
+    if _stated(procedure.result):
+        return f"Kết quả: {shorten_clause(procedure.result.splitlines()[0], MAX_CARD_PURPOSE_CHARS)}"
+    return ""
+
+
+def _who_and_where(procedure: Procedure, settings: Settings) -> list[str]:
+    """Level and agency, then where to go: the record's place of submission, else by level the citizen's
+    commune one-stop counter or the province's."""
+    lines = []
     facts = []
     if procedure.levels:
         facts.append(", ".join(LEVEL_LABELS[level] for level in procedure.levels))
@@ -329,17 +416,81 @@ def _overview_body(procedure: Procedure, settings: Settings) -> str:
         facts.append(_shorten(procedure.agencies[0], 150))
     if facts:
         lines.append(f"- Thực hiện: {' — '.join(facts)}")
-    if procedure.documents:
-        names = "; ".join(d.name.strip().rstrip(".") for d in procedure.documents[:3])
-        more = f" và {len(procedure.documents) - 3} giấy tờ khác" if len(procedure.documents) > 3 else ""
-        lines.append(f"- Hồ sơ ({len(procedure.documents)} giấy tờ): {_shorten(names, 300)}{more}")
-    else:
-        lines.append("- Hồ sơ: danh mục không nêu")
+    if _stated(procedure.where_to_submit):
+        lines.append(f"- Nơi nộp: {shorten_clause(procedure.where_to_submit, 200)}")
+    elif Level.commune in procedure.levels:
+        lines.append(f"- Nơi nộp: {DEFAULT_COUNTER} nơi Anh/Chị cư trú")
+    elif Level.province in procedure.levels:
+        place = settings.province.one_stop_address.strip() or (
+            f"Trung tâm Phục vụ hành chính công tỉnh {settings.province.name}")
+        lines.append(f"- Nơi nộp: {place}")
+    return lines
+
+
+def _card_documents(procedure: Procedure, limit: int) -> list[str]:
+    if not procedure.documents:
+        return ["- Hồ sơ: danh mục không nêu"]
+    documents = merged_documents(procedure.documents)
+    lines = [f"- Hồ sơ ({len(documents)} giấy tờ):"]
+    lines += [f"  {_document_line(d, MAX_CARD_DOCUMENT_CHARS, details=False)}" for d in documents[:limit]]
+    if len(documents) > limit:
+        lines.append(f"  … và {len(documents) - limit} giấy tờ khác (bấm «Giấy tờ» để xem đủ)")
+    return lines
+
+
+def _overview_body(procedure: Procedure, settings: Settings, documents_limit: int = MAX_CARD_DOCUMENTS) -> str:
+    """The guide card: what it is for, who and where, the checklist, fee, time, online."""
+    lines = [f"«{short_title(procedure)}» (mã {procedure.code})"]
+    purpose = _purpose(procedure)
+    if purpose:
+        lines.append(purpose)
+    lines += _who_and_where(procedure, settings)
+    lines += _card_documents(procedure, documents_limit)
     lines += _overview_fact("Lệ phí", _fee_lines(procedure))
     lines += _overview_fact("Thời hạn", _time_lines(procedure))
-    lines.append(f"- Trực tuyến: {ONLINE_LABELS[procedure.online]}")
-    lines.append("Anh/Chị có thể hỏi thêm về hồ sơ, lệ phí, thời hạn, nơi nộp hoặc các bước thực hiện.")
+    lines.append(f"- Trực tuyến: {_online_line(procedure)}")
     return "\n".join(lines)
+
+
+def _online_line(procedure: Procedure) -> str:
+    """The honest label, and where: the Cổng Dịch vụ công (the links follow)."""
+    label = ONLINE_LABELS[procedure.online]
+    if procedure.online in (OnlineAvailability.full, OnlineAvailability.partial) or any(
+        c.kind == ChannelKind.online for c in procedure.channels
+    ):
+        if procedure.online == OnlineAvailability.unknown:
+            label = ONLINE_LABELS[OnlineAvailability.partial]
+        return f"{label} (Cổng Dịch vụ công, đường dẫn bên dưới)"
+    return label
+
+
+# The facts kept under an aspect answer, in this order, leaving out the one asked.
+KEY_FACTS = ("where", "fee", "time", "online")
+
+
+def _key_facts(procedure: Procedure, aspect: str, settings: Settings) -> list[str]:
+    """Two or three short facts a citizen needs next (one line each; a value by case points to its answer)."""
+    facts = []
+    for fact in KEY_FACTS:
+        if fact == aspect or (fact == "online" and aspect in ("overview", "where")):
+            continue
+        if fact == "where":
+            facts += [line for line in _who_and_where(procedure, settings) if line.startswith("- Nơi nộp")]
+        elif fact == "fee":
+            facts.append(_short_fact("Lệ phí", _fee_lines(procedure), "Lệ phí"))
+        elif fact == "time":
+            facts.append(_short_fact("Thời hạn", _time_lines(procedure), "Thời gian"))
+        else:
+            facts.append(f"- Trực tuyến: {_online_line(procedure)}")
+    return facts[:3]
+
+
+def _short_fact(label: str, lines: list[str], button: str) -> str:
+    if not lines:
+        return f"- {label}: danh mục không nêu"
+    if len(lines) == 1 and "\n" not in lines[0]:
+        return f"- {label}: {_shorten(lines[0].removeprefix('- '), 160)}"
+    return f"- {label}: khác nhau theo từng trường hợp (bấm «{button}» để xem)"
 
 
 def _overview_fact(label: str, lines: list[str]) -> list[str]:
@@ -390,15 +541,84 @@ def polite(text: str) -> str:
     return f"Dạ, {text}"
 
 
-def answer(procedure: Procedure, aspect: str, settings: Settings | None = None) -> Reply:
+def answer(procedure: Procedure, aspect: str, settings: Settings | None = None, max_buttons: int = 0) -> Reply:
     """The reply to a question about one aspect of one procedure, with its links; a record that still names
-    the district level carries the 2025 reform note (assistant.district_reform)."""
+    the district level carries the 2025 reform note (assistant.district_reform).
+
+    "overview" is the guide card (what, who and where, checklist, fee, time, online), fitted to MAX_CARD_CHARS
+    with its links by showing fewer documents; another aspect leads with that aspect and keeps the facts a
+    citizen needs next (`_key_facts`). `max_buttons` > 0 adds the next steps as quick replies (`next_steps`)."""
     settings = settings or get_settings()
-    text = polite(aspect_body(procedure, aspect, settings))
     note = district_note(procedure, settings)
-    if note:
-        text = f"{text}\n\n{note}"
-    return Reply(text=text, links=procedure_links(procedure, settings))
+    links = procedure_links(procedure, settings)
+
+    def compose(body: str) -> str:
+        text = polite(body)
+        return f"{text}\n\n{note}" if note else text
+
+    if aspect == "overview":
+        limit = MAX_CARD_DOCUMENTS
+        text = compose(_overview_body(procedure, settings, limit))
+        while limit > 1 and len(Reply(text, links=links).full_text()) > MAX_CARD_CHARS:
+            limit -= 1
+            text = compose(_overview_body(procedure, settings, limit))
+    else:
+        body = aspect_body(procedure, aspect, settings)
+        facts = _key_facts(procedure, aspect, settings) if aspect in ASPECTS else []
+        if facts and "Danh mục thủ tục không nêu" not in body.split("\n", 1)[0]:
+            body = "\n".join([body, "", "Anh/Chị cũng cần biết:", *facts])
+        text = compose(body)
+    buttons = next_steps(procedure, aspect, max_buttons) if max_buttons > 0 else []
+    return Reply(text=text, buttons=buttons, links=links)
+
+
+# ---- next steps: quick replies after an answer (docs/conversation-contract.md, payload convention) ----
+
+ASPECT_INTENTS = {
+    "documents": "ask_documents",
+    "fee": "ask_fee",
+    "time": "ask_processing_time",
+    "where": "ask_where",
+    "online": "ask_online",
+    "steps": "ask_steps",
+}
+NEXT_STEP_LABELS = {
+    "documents": "Giấy tờ",
+    "fee": "Lệ phí",
+    "time": "Thời gian",
+    "where": "Nơi nộp",
+    "online": "Nộp trực tuyến",
+    "steps": "Các bước",
+}
+CHECKLIST_LABEL = "Gửi danh sách giấy tờ"
+HANDOFF_LABEL = "Gặp cán bộ"
+# Which aspects come first when a channel has room for only some: after the guide card, what it does not
+# show in full (the steps, the whole checklist, the online detail); after an aspect, the card's order.
+_AFTER_CARD = ("steps", "documents", "online", "where", "fee", "time")
+_AFTER_ASPECT = ("documents", "fee", "time", "where", "online", "steps")
+
+
+def aspect_payload(aspect: str, code: str) -> str:
+    """'/ask_fee{"procedure_code":"1.001193"}': the aspect's intent with the procedure's code."""
+    return '/%s{"procedure_code":"%s"}' % (ASPECT_INTENTS[aspect], code)
+
+
+def checklist_path(code: str) -> str:
+    """The public printable checklist page of a procedure (assistant/server/checklist.py)."""
+    return f"/checklist/{code}"
+
+
+def next_steps(procedure: Procedure, aspect: str, max_buttons: int) -> list[Button]:
+    """Quick replies for the other aspects, then «Gửi danh sách giấy tờ» (a link to the printable checklist,
+    when the record lists documents) and «Gặp cán bộ», at most `max_buttons` (the channel's limit): the
+    aspects are cut first, the checklist and the human are always offered."""
+    tail = [Button(HANDOFF_LABEL, HANDOFF_PAYLOAD)]
+    if procedure.documents:
+        tail.insert(0, Button(CHECKLIST_LABEL, url=checklist_path(procedure.code)))
+    order = _AFTER_CARD if aspect == "overview" else _AFTER_ASPECT
+    room = max(0, max_buttons - len(tail))
+    aspects = [item for item in order if item != aspect][:room]
+    return [Button(NEXT_STEP_LABELS[item], aspect_payload(item, procedure.code)) for item in aspects] + tail[:max_buttons]
 
 
 def option_payload(index: int) -> str:
@@ -642,3 +862,30 @@ def catalogue_unavailable(settings: Settings | None = None) -> Reply:
         ],
         settings or get_settings(),
     )
+
+
+# ---- the printable checklist page (assistant/server/checklist.py) ---------------------------
+
+def fee_lines(procedure: Procedure) -> list[str]:
+    """The fee as the answers show it: one line per channel or case ("- Trực tiếp: 50.000 đồng")."""
+    return _fee_lines(procedure)
+
+
+def time_lines(procedure: Procedure) -> list[str]:
+    """The processing time as the answers show it: one line per channel or case."""
+    return _time_lines(procedure)
+
+
+def purpose(procedure: Procedure) -> str:
+    """What the procedure is for, in one line ("" when the record says nothing usable)."""
+    return _purpose(procedure)
+
+
+def who_and_where(procedure: Procedure, settings: Settings) -> list[str]:
+    """'- Thực hiện: …' and '- Nơi nộp: …' lines, as on the guide card."""
+    return _who_and_where(procedure, settings)
+
+
+def online_line(procedure: Procedure) -> str:
+    """The honest online label, as on the guide card."""
+    return _online_line(procedure)

@@ -12,10 +12,18 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Button:
+    """A quick reply: `payload` is sent back as the citizen's message (an intent, docs/conversation-contract.md);
+    a link button (`url` set) opens the page instead. A `url` starting with "/" is a page of the app server
+    (e.g. /checklist/<code>): the web widget resolves it against its own origin, the Zalo connector against
+    its configured `public_url`."""
+
     title: str
-    payload: str
+    payload: str = ""
+    url: str = ""
 
     def as_rasa(self) -> dict[str, str]:
+        if self.url:
+            return {"title": self.title, "type": "web_url", "url": self.url, "payload": self.url}
         return {"title": self.title, "payload": self.payload}
 
 
@@ -95,8 +103,10 @@ def split_text(text: str, limit: int) -> list[str]:
 
 
 def numbered_options(buttons: list[Button] | tuple[Button, ...]) -> str:
-    """Buttons as a numbered list; the numbers match the option_index the user can type back."""
-    return "\n".join(f"{number}. {button.title}" for number, button in enumerate(buttons, start=1))
+    """Buttons as a numbered list; the numbers match the option_index the user can type back (a link
+    button shows its address)."""
+    return "\n".join(f"{number}. {button.title}" + (f": {button.url}" if button.url else "")
+                     for number, button in enumerate(buttons, start=1))
 
 
 def fit_to_channel(

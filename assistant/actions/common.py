@@ -8,6 +8,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from assistant.reply import Reply
+from connectors.zalo.messages import MAX_BUTTONS as ZALO_MAX_BUTTONS
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +24,21 @@ INTENT_ASPECTS = {
     "ask_conditions": "conditions",
     "ask_result": "result",
 }
+
+
+# Quick replies after an answer, per Rasa input channel: Zalo shows at most 5 buttons on a message
+# (connectors/zalo/messages.py); the web chat (channel "rest") wraps its buttons, so it gets every next step.
+WEB_MAX_BUTTONS = 8
+CHANNEL_MAX_BUTTONS = {"zalo": ZALO_MAX_BUTTONS}
+
+
+def input_channel(tracker: Tracker) -> str:
+    return tracker.get_latest_input_channel() or ""
+
+
+def max_buttons(channel: str) -> int:
+    """How many quick replies an answer carries on this channel."""
+    return CHANNEL_MAX_BUTTONS.get(channel, WEB_MAX_BUTTONS)
 
 
 def get_knowledge_base():

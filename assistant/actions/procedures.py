@@ -42,11 +42,13 @@ SEARCH_TOP_K = answers.MAX_OPTIONS + 1
 
 
 def _answer(
-    dispatcher: CollectingDispatcher, procedure: Procedure, aspect: str, alternatives: list[str] | None = None
+    dispatcher: CollectingDispatcher, procedure: Procedure, aspect: str, alternatives: list[str] | None = None,
+    channel: str = "",
 ) -> list[dict[str, Any]]:
-    """Answer `aspect` of `procedure`; `alternatives` (codes) replace the remembered next candidates
-    when given (None keeps them: a follow-up on the same procedure)."""
-    common.send(dispatcher, answers.answer(procedure, aspect))
+    """Answer `aspect` of `procedure`, with the next steps as quick replies (as many as `channel` shows);
+    `alternatives` (codes) replace the remembered next candidates when given (None keeps them: a follow-up
+    on the same procedure)."""
+    common.send(dispatcher, answers.answer(procedure, aspect, max_buttons=common.max_buttons(channel)))
     events = [SlotSet("procedure_code", procedure.code), SlotSet("last_aspect", aspect)]
     if alternatives is not None:
         events.append(SlotSet("alternative_codes", alternatives[: answers.MAX_OPTIONS]))
@@ -120,7 +122,8 @@ class ActionAnswerProcedure(Action):
             top_k=SEARCH_TOP_K,
         )
         if resolution.outcome == Outcome.answer:
-            return _answer(dispatcher, resolution.procedure, aspect, _searched_alternatives(resolution))
+            return _answer(dispatcher, resolution.procedure, aspect, _searched_alternatives(resolution),
+                           common.input_channel(tracker))
         if resolution.outcome == Outcome.clarify:
             return _ask_back(dispatcher, kb, resolution.hits, aspect)
         if resolution.outcome == Outcome.ask_which:
@@ -148,7 +151,8 @@ class ActionChooseOption(Action):
         )
         if index is None or not 1 <= index <= len(candidates):
             if not candidates:  # no list to choose from: perhaps a procedure question ("mở cty tnhh 1 thành viên")
-                answered = answer_if_the_catalogue_is_sure(dispatcher, common.latest_text(tracker), ask_back=True)
+                answered = answer_if_the_catalogue_is_sure(dispatcher, common.latest_text(tracker), ask_back=True,
+                                                           channel=common.input_channel(tracker))
                 if answered is not None:
                     return answered
             common.send(dispatcher, answers.unknown_option(len(candidates)))
@@ -161,7 +165,8 @@ class ActionChooseOption(Action):
             common.send(dispatcher, answers.abstain())
             return [SlotSet("candidate_codes", [])]
         others = [code for code in candidates if code != procedure.code]
-        return _answer(dispatcher, procedure, tracker.get_slot("last_aspect") or "overview", others)
+        return _answer(dispatcher, procedure, tracker.get_slot("last_aspect") or "overview", others,
+                       common.input_channel(tracker))
 
 
 class ActionCheckScope(Action):
@@ -185,7 +190,8 @@ class ActionCheckScope(Action):
             return []
         resolution = check_scope(kb, text, top_k=SEARCH_TOP_K)
         if resolution.outcome == Outcome.answer:
-            return _answer(dispatcher, resolution.procedure, "overview", _searched_alternatives(resolution))
+            return _answer(dispatcher, resolution.procedure, "overview", _searched_alternatives(resolution),
+                           common.input_channel(tracker))
         if resolution.outcome == Outcome.clarify:
             return _ask_back(dispatcher, kb, resolution.hits, "overview")
         if resolution.scope == Scope.administrative:
@@ -195,7 +201,7 @@ class ActionCheckScope(Action):
 
 
 def answer_if_the_catalogue_is_sure(
-    dispatcher: CollectingDispatcher, text: str, ask_back: bool = False
+    dispatcher: CollectingDispatcher, text: str, ask_back: bool = False, channel: str = ""
 ) -> list[dict[str, Any]] | None:
     """Answer a message the NLU gave a conversational intent when the catalogue is sure which procedure it
     asks about: the intent alone does not decide.
@@ -216,7 +222,7 @@ def answer_if_the_catalogue_is_sure(
         return None
     resolution = check_scope(kb, text, top_k=SEARCH_TOP_K)
     if resolution.outcome == Outcome.answer:
-        return _answer(dispatcher, resolution.procedure, "overview", _searched_alternatives(resolution))
+        return _answer(dispatcher, resolution.procedure, "overview", _searched_alternatives(resolution), channel)
     if resolution.outcome == Outcome.clarify and ask_back:
         return _ask_back(dispatcher, kb, resolution.hits, "overview")
     return None
@@ -230,7 +236,8 @@ class ActionSmallTalk(Action):
         return "action_small_talk"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
-        answered = answer_if_the_catalogue_is_sure(dispatcher, common.latest_text(tracker))
+        answered = answer_if_the_catalogue_is_sure(dispatcher, common.latest_text(tracker),
+                                                   channel=common.input_channel(tracker))
         if answered is not None:
             return answered
         selected = selected_small_talk(tracker.latest_message)
@@ -298,7 +305,8 @@ class ActionDefaultFallback(Action):
             except KnowledgeBaseError as error:
                 logger.error("knowledge base unavailable: %s", error)
         if resolution.outcome == Outcome.answer:
-            return events + _answer(dispatcher, resolution.procedure, "overview", _searched_alternatives(resolution))
+            return events + _answer(dispatcher, resolution.procedure, "overview", _searched_alternatives(resolution),
+                                    common.input_channel(tracker))
         if resolution.outcome == Outcome.abstain and resolution.scope == Scope.administrative:
             return events + _not_in_catalogue(dispatcher, tracker, None)
         common.send(dispatcher, answers.suggestions(resolution.hits[: answers.MAX_OPTIONS]))

@@ -35,7 +35,7 @@ from connectors.zalo.events import (
     timestamp_of,
 )
 from connectors.zalo.logs import connector_logger, user_ref
-from connectors.zalo.messages import build_messages, query_payloads
+from connectors.zalo.messages import build_messages, query_payloads, with_site_links
 from connectors.zalo.signature import SIGNATURE_HEADER, SignatureError, verify_fresh, verify_signature
 from connectors.zalo.store import ZaloStore
 
@@ -62,6 +62,7 @@ class ZaloOutput(OutputChannel):
         return "zalo"
 
     async def _send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None = None) -> None:
+        buttons = with_site_links(buttons, self.client.config.public_url) if buttons else buttons
         payloads = query_payloads(buttons)
         if payloads:  # before sending: a quick tap may reach another worker
             self.client.store.remember_buttons(recipient_id, payloads)

@@ -19,6 +19,9 @@ ENV_VARS = {
     "ZALO_ACCESS_TOKEN": "access_token",
     "ZALO_REFRESH_TOKEN": "refresh_token",
     "ZALO_APP_SECRET": "app_secret",
+    # The site's public origin (e.g. https://tthc.tayninh.gov.vn): links to the app's own pages, such as the
+    # printable checklist /checklist/<code>, become absolute with it; unset = those links are left out on Zalo.
+    "ZALO_PUBLIC_URL": "public_url",
 }
 
 DEFAULT_API_BASE = "https://openapi.zalo.me"
@@ -79,6 +82,12 @@ def _delays(value: Any) -> tuple[float, ...]:
     return delays
 
 
+def _public_url(value: str) -> str:
+    if value and not value.startswith(("https://", "http://")):
+        raise ConfigError(f"credentials.yml zalo 'public_url' must be an http(s) origin, got {value!r}")
+    return value.rstrip("/")
+
+
 @dataclass(frozen=True)
 class ZaloConfig:
     """Everything the connector reads from its credentials.yml block."""
@@ -109,6 +118,8 @@ class ZaloConfig:
     # SQLite file holding the rate-limit buckets for all Rasa workers ("" = env TTHC_RATE_LIMIT_DB,
     # set by tthc up; neither = per process).
     rate_limit_db: str = ""
+    # Public origin of the site (nginx), for links to the app's pages ("/checklist/<code>"); "" = no such links.
+    public_url: str = ""
 
     @classmethod
     def from_credentials(cls, credentials: Mapping[str, Any] | None) -> ZaloConfig:
@@ -137,6 +148,7 @@ class ZaloConfig:
             sender_rate_limit_per_minute=_positive(credentials, "sender_rate_limit_per_minute", 20.0),
             sender_rate_limit_burst=int(_positive(credentials, "sender_rate_limit_burst", 8)),
             rate_limit_db=text("rate_limit_db"),
+            public_url=_public_url(text("public_url")),
         )
 
     @property

@@ -53,6 +53,21 @@ def zalo_button(button: dict[str, Any], number: int = 1) -> dict[str, Any]:
     return {"title": title, "type": QUERY_BUTTON, "payload": title}
 
 
+def with_site_links(buttons: list[dict[str, Any]] | None, public_url: str) -> list[dict[str, Any]]:
+    """Link buttons to the app's own pages ("/checklist/<code>") made absolute with the site's public origin;
+    without one they are left out (Zalo opens only absolute http(s) links)."""
+    shown = []
+    for button in buttons or []:
+        url = str(button.get("url") or "") if _is_link(button) else ""
+        if url.startswith("/"):
+            if not public_url:
+                continue
+            button = {**button, "url": public_url.rstrip("/") + url}
+            button.pop("payload", None)
+        shown.append(button)
+    return shown
+
+
 def query_payloads(buttons: list[dict[str, Any]] | None) -> dict[str, str]:
     """Title → Rasa payload of the query buttons `build_messages` shows (the channel stores it)."""
     shown = list(buttons or [])[:MAX_BUTTONS]

@@ -35,7 +35,8 @@ def test_documents_answer_is_a_checklist_with_copies_forms_and_links(kb, chat):
     assert {slots.pop("procedure_code"), slots.pop("last_aspect")} == {IDENTITY_CARD.code, "documents"}
     # The other hits of the search, remembered for "không phải thủ tục này".
     assert IDENTITY_CARD.code not in slots["alternative_codes"] and len(slots["alternative_codes"]) <= 5
-    assert chat.buttons == []
+    # The next steps (tests/actions/test_next_steps.py): the other aspects, the checklist, a human.
+    assert [b["title"] for b in chat.buttons][-2:] == ["Gửi danh sách giấy tờ", "Gặp cán bộ"]
 
 
 def test_aspect_only_follow_ups_use_the_procedure_in_context(kb, chat):
@@ -130,7 +131,7 @@ def test_fallback_answers_a_confident_catalogue_match(kb, chat):
     chat.turn(fallback, "giấy tờ căn cước", "nlu_fallback")
     assert chat.events[0] == {"event": "rewind", "timestamp": None}  # the unclear message does not steer rules
     assert chat.slots["procedure_code"] == IDENTITY_CARD.code and IDENTITY_CARD.title in chat.text
-    assert chat.buttons == []
+    assert all("option_index" not in b.get("payload", "") for b in chat.buttons)  # an answer: next steps, no options
 
 
 def test_fallback_suggests_close_procedures_with_code_payloads(kb, chat):
