@@ -257,10 +257,12 @@ SHOWN_MARK = "chỉ xuất trình"
 
 
 def document_mark(document) -> str:
-    """"nơi tiếp nhận in sẵn…" or "chỉ xuất trình" when the record says so; "" otherwise."""
+    """"nơi tiếp nhận in sẵn…" or "chỉ xuất trình" when the record says so (in the name, the copies or the
+    group, e.g. "Giấy tờ phải xuất trình"); "" otherwise."""
     if _PRINTED_BY_COUNTER.search(document.name):
         return PRINTED_MARK
-    if _SHOWN_ONLY.search(document.copies) or fold(document.name.strip().lower()).startswith("xuat trinh"):
+    if (_SHOWN_ONLY.search(document.copies) or _SHOWN_ONLY.search(document.group)
+            or fold(document.name.strip().lower()).startswith("xuat trinh")):
         return SHOWN_MARK
     return ""
 

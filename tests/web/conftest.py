@@ -45,8 +45,30 @@ def web_port() -> int:
 CHOOSE_FIRST = '/choose_option{"option_index":"1"}'
 
 
+GUIDE_QUESTION = "hướng dẫn làm khai sinh"
+
+
+def real_answer(code: str, aspect: str) -> list[dict]:
+    """What the action sends for one aspect on the web chat (assistant.answers with the web chat's button count,
+    shaped by assistant.actions.common.send), from the sample catalogue."""
+    from assistant import answers
+    from assistant.actions.common import WEB_MAX_BUTTONS
+
+    [record] = [p for p in load_catalog(SAMPLE_CATALOG).procedures if p.code == code]
+    reply = answers.answer(record, aspect, load_settings(environ={}), max_buttons=WEB_MAX_BUTTONS)
+    return [{"text": reply.full_text(), "buttons": [button.as_rasa() for button in reply.buttons]}]
+
+
 def scripted_replies(message: str) -> list[dict]:
     """Replies shaped like Rasa's REST channel output (text, buttons); a test double, not the bot."""
+    if message == GUIDE_QUESTION:  # the guide card and its quick replies, composed by the real answer code
+        return real_answer("1.001193", "overview")
+    if message.startswith("/ask_") and '"procedure_code"' in message:
+        from assistant.answers import ASPECT_INTENTS
+
+        intent, entities = message[1:].split("{", 1)
+        aspect = {value: key for key, value in ASPECT_INTENTS.items()}[intent]
+        return real_answer(json.loads("{" + entities)["procedure_code"], aspect)
     if message == "im lặng":
         return []  # what Rasa's REST channel sends when the bot has nothing to say
     if message == CHOOSE_FIRST:

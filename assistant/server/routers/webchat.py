@@ -1,13 +1,20 @@
-"""Citizens' website chat: the full page (/chat), its settings, and the embeddable widget files."""
+"""Citizens' website chat: the full page (/chat), its settings, the embeddable widget files, and the
+printable checklist a chat answer links to (/checklist/<code>)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import FileResponse, Response
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse, HTMLResponse, Response
 
+from assistant.server.checklist import checklist_page, not_found_page
+from assistant.server.deps import get_kb
 from assistant.server.pages import app_settings, listed_file, script_config
+from assistant.server.routers.procedures import CODE_PATTERN, portal_url
 from assistant.settings import Settings
+from knowledge_base.errors import KnowledgeBaseError
 
 router = APIRouter(tags=["webchat"])
 
@@ -38,3 +45,18 @@ def widget_file(name: str) -> FileResponse:
     # Any site may embed the widget, so it is served with a permissive CORS header of its own.
     return listed_file(WEBCHAT_DIR, name, WIDGET_FILES,
                        headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=300"})
+
+
+@router.get("/checklist/{code}", include_in_schema=False)
+def checklist(
+    code: Annotated[str, PathParam(pattern=CODE_PATTERN)], settings: Settings = Depends(app_settings)
+) -> HTMLResponse:
+    """Public, read-only: one catalogue record as a checklist to print or keep on the phone (no personal data)."""
+    try:
+        procedure = get_kb().get(code)
+    except KnowledgeBaseError:
+        return HTMLResponse(not_found_page(code), status_code=503, headers={"Retry-After": "60"})
+    if procedure is None:
+        return HTMLResponse(not_found_page(code), status_code=404)
+    return HTMLResponse(checklist_page(procedure, settings, portal_url(procedure, settings)),
+                        headers={"Cache-Control": "public, max-age=300"})

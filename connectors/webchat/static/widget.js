@@ -63,6 +63,17 @@
     return node;
   }
 
+  // A link to a page of the app server ("/checklist/<code>") opens on the server that served this widget,
+  // wherever the widget is embedded; anything else must be an absolute http(s) URL.
+  const appOrigin = (() => {
+    try { return new URL(script && script.src ? script.src : window.location.href).origin; } catch (error) { return window.location.origin; }
+  })();
+  function pageUrl(url) {
+    const text = String(url);
+    if (/^\/[A-Za-z0-9]/.test(text)) return safeHttpUrl(appOrigin + text);
+    return safeHttpUrl(text);
+  }
+
   function safeHttpUrl(url) {
     try {
       const parsed = new URL(url);
@@ -165,6 +176,11 @@
     if (message.buttons && message.buttons.length) {
       const group = h("div", { className: "tthc-buttons", role: "group", "aria-label": "Các lựa chọn" });
       for (const button of message.buttons) {
+        const href = button.url ? pageUrl(button.url) : null;
+        if (button.url) { // a link button (e.g. the printable checklist): opens the page, sends nothing
+          if (href) group.append(h("a", { className: "tthc-choice tthc-choice--link", href: href, target: "_blank", rel: "noopener noreferrer" }, button.title));
+          continue;
+        }
         const choice = h("button", { type: "button", className: "tthc-choice" }, button.title);
         choice.addEventListener("click", () => send(button.payload || button.title, button.title));
         group.append(choice);
@@ -198,7 +214,8 @@
       from: "bot",
       text: typeof reply.text === "string" ? reply.text : "",
       buttons: Array.isArray(reply.buttons)
-        ? reply.buttons.filter((b) => b && typeof b.title === "string").map((b) => ({ title: b.title, payload: String(b.payload || "") }))
+        ? reply.buttons.filter((b) => b && typeof b.title === "string").map((b) => (typeof b.url === "string" && b.url
+          ? { title: b.title, url: b.url } : { title: b.title, payload: String(b.payload || "") }))
         : [],
       image: typeof reply.image === "string" ? reply.image : "",
       attachment: typeof reply.attachment === "string" ? reply.attachment : "",
