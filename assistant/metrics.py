@@ -39,6 +39,7 @@ from prometheus_client import (
     CollectorRegistry,
     Counter,
     Histogram,
+    disable_created_metrics,
     generate_latest,
 )
 from prometheus_client.core import GaugeMetricFamily
@@ -58,6 +59,8 @@ _LABEL_VALUE = re.compile(r"[^a-z0-9_.\-]")
 def multiprocess_mode() -> bool:
     return bool(os.environ.get(MULTIPROCESS_ENV))
 
+
+disable_created_metrics()  # no *_created series: a restart shows as a counter reset anyway
 
 # The project's own registry (not prometheus-client's global one, which other libraries may fill).
 REGISTRY = CollectorRegistry(auto_describe=True)

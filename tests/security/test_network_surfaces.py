@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -248,6 +249,26 @@ def test_zalo_webhook_answers_a_signed_event(running):
     assert replies, "no reply reached the fake Zalo"
     assert all(SILENCE_REPLY not in m["message"].get("text", "") for m in replies)
     assert httpx.get(f"{running.rasa_url}/webhooks/zalo/", timeout=10).json()["status"] == "ok"
+
+
+def test_real_rasa_turns_are_recorded_masked_and_counted(running):
+    """Issue 14 items 1 and 5 with Rasa's own action calls: the web chat and Zalo turns above and this
+    one are in the interaction log (masked) and in /metrics (loopback)."""
+    sender = f"web-{uuid.uuid4().hex[:12]}"
+    assert running.chat("làm căn cước cần giấy tờ gì, số tôi 0909 123 456", sender=sender).status_code == 200
+    staff = {"X-Admin-Token": ADMIN_TOKEN}
+    rows = httpx.get(f"{running.app_url}/api/staff/interactions", params={"limit": 1000}, headers=staff, timeout=10).json()
+    mine = [row for row in rows if row["sender_id"] == sender]
+    assert mine and mine[-1]["question"] == "làm căn cước cần giấy tờ gì, số tôi [SĐT đã ẩn]", mine
+    assert mine[-1]["channel"] == "rest" and mine[-1]["outcome"] == "answered" and mine[-1]["codes"], mine
+    assert mine[-1]["turn_ms"] is not None and mine[-1]["action_ms"] >= 0
+    assert any(row["channel"] == "zalo" and row["sender_id"] == ZALO_USER for row in rows)
+    app_db = running.log_dir.parent / "app.db"
+    assert b"0909 123 456" not in app_db.read_bytes()
+    text = httpx.get(f"{running.app_url}/metrics", timeout=10).text
+    assert re.search(r'tthc_action_calls_total\{action="action_answer_procedure",channel="rest",outcome="answered"\} [1-9]',
+                     text), text[-2000:]
+    assert re.search(r'tthc_action_calls_total\{[^}]*channel="zalo"[^}]*\} [1-9]', text)
 
 
 @pytest.mark.parametrize("path", ["/health", "/chat", "/chat/config.js", "/staff", "/docs", "/openapi.json",
