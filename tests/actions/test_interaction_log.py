@@ -218,3 +218,47 @@ def test_the_retention_purge_deletes_old_records(kb, settings, http):
     counts = purge_app_records(datetime.now(timezone.utc) - timedelta(days=90))
     assert counts["interactions"] == 1
     assert [r["outcome"] for r in rows(settings)] == ["off_topic"]
+
+
+def sent(reply) -> dict[str, Any]:
+    """A bot message as common.send() hands it to Rasa."""
+    return {"text": reply.full_text(), "buttons": [b.as_rasa() for b in reply.buttons] or None}
+
+
+def slot(name: str, value: Any) -> dict[str, Any]:
+    return {"event": "slot", "name": name, "value": value, "timestamp": None}
+
+
+def test_the_outcome_of_every_kind_of_reply(settings):
+    from assistant import answers
+    from knowledge_base.schema import SearchHit
+
+    hits = [SearchHit(code=code, title=f"Thủ tục {code}", score=0.0) for code in ("A.1", "B.2")]
+    listed = {"slots": {"candidate_codes": ["A.1", "B.2"]}}
+    cases = [
+        ("action_small_talk", [slot("procedure_code", "A.1")], [{"text": "..."}], None, ("answered", ["A.1"])),
+        ("action_offer_alternatives", [slot("candidate_codes", ["B.2"]), slot("procedure_code", None)],
+         [sent(answers.offer_alternatives(["B"]))], None, ("asked_back", ["B.2"])),
+        ("action_default_fallback", [{"event": "rewind"}], [sent(answers.suggestions(hits))], None,
+         ("abstained", ["A.1", "B.2"])),
+        ("action_default_fallback", [{"event": "rewind"}], [sent(answers.not_in_catalogue())], None,
+         ("not_in_catalogue", [])),
+        ("action_answer_procedure", [slot("last_aspect", "fee")], [sent(answers.ask_back(hits))], listed,
+         ("asked_back", ["A.1", "B.2"])),
+        ("action_answer_procedure", [slot("last_aspect", "fee")], [sent(answers.which_procedure())], None,
+         ("asked_back", [])),
+        ("action_choose_option", [], [sent(answers.unknown_option(2))], listed, ("asked_back", ["A.1", "B.2"])),
+        ("action_offer_alternatives", [slot("alternative_codes", [])], [sent(answers.no_alternatives())], None,
+         ("abstained", [])),
+        ("action_check_scope", [], [sent(answers.catalogue_unavailable())], None, ("unavailable", [])),
+        ("action_check_scope", [], [{"response": "utter_out_of_scope"}], None, ("off_topic", [])),
+        ("action_small_talk", [], [{"response": "utter_chitchat/ask_name"}], None, ("small_talk", [])),
+        ("action_track_dossier", [slot("dossier_code", "X-1")], [{"text": "..."}], None, ("dossier_tracking", [])),
+        ("action_store_feedback", [], [sent(answers.feedback_thanks(False))], None, ("feedback", [])),
+        ("action_handoff", [slot("handoff_requested", True)], [sent(answers.handoff())], None, ("handed_off", [])),
+        ("action_something_new", [], [], None, ("other", [])),
+    ]
+    for action, events, messages, tracker, expected in cases:
+        verdict = interaction_log.classify(action, events, messages, tracker)
+        assert (verdict.outcome, verdict.codes) == expected, (action, messages)
+    assert {expected[0] for *_, expected in cases} <= set(interaction_log.OUTCOMES)
