@@ -1,0 +1,47 @@
+"""Print one example conversation per channel (rest = web chat, zalo) from the real actions on the seed
+catalogue (BM25, no model), for docs/answering.md:  .venv/bin/python scripts/example_conversations.py rest|zalo"""
+import json
+import os
+import sys
+import tempfile
+
+os.environ["TTHC_CATALOG__DATA_DIR"] = tempfile.mkdtemp()
+sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent))
+from assistant.actions import common
+from assistant.actions.procedures import ActionAnswerProcedure
+from assistant.settings import PROJECT_ROOT
+from connectors.zalo.messages import build_messages, with_site_links
+from knowledge_base.importers import load_catalog
+from knowledge_base.store import KnowledgeBase
+from tests.actions.conftest import Conversation
+
+kb = KnowledgeBase.build(load_catalog(PROJECT_ROOT / "knowledge_base/catalog").procedures, tempfile.mkdtemp(), model_path=None, progress=False)
+common.get_knowledge_base = lambda: kb
+answer = ActionAnswerProcedure()
+
+def tap(chat, title):
+    [b] = [b for b in chat.buttons if b["title"] == title]
+    intent, entities = b["payload"][1:].split("{", 1)
+    chat.turn(answer, b["payload"], intent, **json.loads("{" + entities))
+    return b["payload"]
+
+channel = sys.argv[1]
+chat = Conversation(channel=channel)
+steps = [("làm căn cước cần giấy tờ gì", "ask_documents"), ("Lệ phí", None)] if channel == "rest" else [("thủ tục đăng ký khai sinh", "ask_procedure"), ("Nộp trực tuyến", None)]
+for text, intent in steps:
+    if intent:
+        chat.turn(answer, text, intent)
+        print(f"Anh/Chị: {text}   [intent {intent}]")
+    else:
+        payload = tap(chat, text)
+        print(f"Anh/Chị bấm «{text}»   [sends {payload}]")
+    for m in chat.messages:
+        if channel == "rest":
+            print("Trợ lý:\n" + m["text"])
+            print("  buttons: " + " · ".join(b["title"] + (f" → {b['url']}" if b.get("url") else f" → {b['payload']}") for b in m.get("buttons") or []))
+        else:
+            for zm in build_messages(m["text"], with_site_links(m.get("buttons"), "https://tthc.example.gov.vn")):
+                print("Zalo message (%d characters):\n%s" % (len(zm["text"]), zm["text"]))
+                for b in (zm.get("attachment") or {}).get("payload", {}).get("buttons", []):
+                    print(f"  [{b['title']}] {b['type']} {json.dumps(b['payload'], ensure_ascii=False)}")
+    print()
