@@ -104,7 +104,7 @@ def test_a_chat_message_gets_rasas_answer_through_the_proxy(proxied):
     ("/webchat/widget.css", "text/css"), ("/staff", "text/html"), ("/staff/config.js", "text/javascript"),
     ("/staff/assets/staff.js", "text/javascript"), ("/staff/assets/staff.css", "text/css"),
     ("/api/facets", "application/json"), ("/health", "application/json"),
-    ("/webhooks/rest/", "application/json"),
+    ("/webhooks/rest/", "application/json"), ("/checklist/1.001193", "text/html"),
 ])
 def test_pages_assets_and_health_load_through_the_proxy(proxied, path, kind):
     with client(proxied) as http:
