@@ -72,7 +72,14 @@ class DenseIndex:
     def __init__(self, vectors: np.ndarray, hashes: list[str]):
         import faiss
 
-        self.vectors = normalized_rows(vectors) if len(vectors) else np.zeros((0, 384), dtype=np.float32)
+        if not len(vectors):
+            self.vectors = np.zeros((0, 384), dtype=np.float32)
+        elif np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5):
+            # Already unit length (a rebuild reuses stored vectors): normalizing again moves them by ~1e-8,
+            # enough to change the trained decision models, so `tthc kb train` would not reproduce an import.
+            self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        else:
+            self.vectors = normalized_rows(vectors)
         self.hashes = hashes
         self.index = faiss.IndexFlatIP(self.vectors.shape[1])
         if len(self.vectors):

@@ -80,17 +80,20 @@ def level_bits(levels) -> tuple[float, float, float, float]:
 
 @dataclass
 class Booster:
-    """A LightGBM model held as its text dump: loaded lazily, predicts on a feature matrix."""
+    """A LightGBM model held as its text dump (or several, whose predictions are averaged): loaded lazily,
+    predicts on a feature matrix."""
 
-    text: str
-    _model: object | None = None
+    text: str | list[str]
+    _models: list | None = None
 
     def predict(self, matrix: np.ndarray) -> np.ndarray:
-        if self._model is None:
+        if self._models is None:
             import lightgbm
 
-            self._model = lightgbm.Booster(model_str=self.text)
-        return np.asarray(self._model.predict(matrix, num_threads=1), dtype=np.float64)
+            texts = [self.text] if isinstance(self.text, str) else self.text
+            self._models = [lightgbm.Booster(model_str=text) for text in texts]
+        predictions = [np.asarray(model.predict(matrix, num_threads=1), dtype=np.float64) for model in self._models]
+        return np.mean(predictions, axis=0)
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,9 @@ from knowledge_base.ranking import (
 log = logging.getLogger(__name__)
 
 SEED = 13
+# The decision models average this many seeds: a single model let float noise in the record vectors move
+# the abstention on real questions (docs/benchmarks.md, "Issue 11, 2026-12-07").
+DECISION_SEEDS = 5
 MAX_QUESTIONS = 8000  # generated questions at most (the full national catalogue: 3 per record)
 # A small catalogue gets more questions per record: with 8 each, the 44-record seed catalogue's models
 # asked back on "làm giấy khai sinh cần những gì" and ranked the foreign-element variant first.
@@ -109,11 +112,15 @@ def _train_ranker(rows: list[_Row]) -> Booster:
 
 
 def _train_binary(features: np.ndarray, labels: np.ndarray, rounds: int = 120) -> Booster:
+    """DECISION_SEEDS models on differently seeded row and feature samples, predictions averaged."""
     import lightgbm
 
-    params = _lightgbm_params(len(labels), "binary")
-    booster = lightgbm.train(params, lightgbm.Dataset(features, labels), num_boost_round=rounds)
-    return Booster(booster.model_to_string())
+    texts = []
+    for seed in range(SEED, SEED + DECISION_SEEDS):
+        params = _lightgbm_params(len(labels), "binary") | {"seed": seed}
+        booster = lightgbm.train(params, lightgbm.Dataset(features, labels), num_boost_round=rounds)
+        texts.append(booster.model_to_string())
+    return Booster(texts)
 
 
 def _question_row(row: _Row, ranker: Booster, scope: float, topic: float) -> tuple[np.ndarray, float]:

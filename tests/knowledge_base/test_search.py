@@ -194,3 +194,17 @@ def test_an_index_of_an_older_format_is_rebuilt_from_its_own_records(seed_proced
 def test_rebuild_without_an_index_is_a_one_line_error(tmp_path):
     with pytest.raises(KnowledgeBaseError, match="tthc kb import"):
         KnowledgeBase.rebuild(tmp_path, None, progress=False)
+
+
+def test_reused_vectors_are_kept_bit_for_bit():
+    # A rebuild (`tthc kb train`) reuses the stored unit vectors; normalizing them again moves them by ~1e-8,
+    # which was enough to change the trained decision models, so an import and a retrain disagreed.
+    import numpy as np
+
+    from knowledge_base.dense import DenseIndex, normalized_rows
+
+    unit = normalized_rows(np.random.default_rng(0).normal(size=(500, 384)).astype(np.float32))
+    assert not np.array_equal(normalized_rows(unit), unit)  # what normalizing twice does
+    assert np.array_equal(DenseIndex(unit, ["h"] * 500).vectors, unit)
+    raw = np.random.default_rng(1).normal(size=(3, 384)).astype(np.float32)
+    assert np.allclose(np.linalg.norm(DenseIndex(raw, ["h"] * 3).vectors, axis=1), 1.0)  # new vectors normalized

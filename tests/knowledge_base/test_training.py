@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from knowledge_base.embedding import DEFAULT_MODEL_PATH, ensure_model
@@ -96,3 +97,21 @@ def test_a_tiny_catalogue_builds_without_models_and_still_searches(seed_procedur
     kb = KnowledgeBase.build(seed_procedures[:3], tmp_path, model_path, progress=False)
     assert not kb.learned and kb.manifest["models"] is None
     assert kb.search(seed_procedures[0].title).results
+
+
+def test_the_decision_models_average_several_seeds(trained_seed_kb):
+    import lightgbm
+
+    from knowledge_base.ranking import Booster
+    from knowledge_base.training import DECISION_SEEDS
+
+    stored = json.loads((trained_seed_kb.directory / MODELS_FILE).read_text(encoding="utf-8"))
+    assert len(stored["answerable"]) == len(stored["top_right"]) == DECISION_SEEDS > 1
+    assert len(set(stored["answerable"])) == DECISION_SEEDS  # differently seeded, not copies
+    rows = np.random.default_rng(0).normal(size=(200, 3))
+    texts = [lightgbm.train({"objective": "binary", "verbose": -1}, lightgbm.Dataset(rows, (rows[:, column] > 0) * 1.0),
+                            10).model_to_string()
+             for column in (0, 1)]  # two different models
+    each = [Booster(t).predict(rows) for t in texts]
+    assert not np.allclose(each[0], each[1])
+    assert np.allclose(Booster(texts).predict(rows), (each[0] + each[1]) / 2)
