@@ -112,7 +112,8 @@ def test_rasa_run_answers_zalo_events_through_the_committed_channel_block(tiny_m
         credentials = tmp_path / "credentials.yml"
         credentials.write_text(zalo_block_for(fake, tmp_path / "outbox.sqlite"), encoding="utf-8")
         env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", ZALO_APP_ID=APP_ID, ZALO_OA_SECRET_KEY=OA_SECRET,
-                   ZALO_ACCESS_TOKEN="token-1", ZALO_REFRESH_TOKEN="refresh-1", ZALO_APP_SECRET=fake.app_secret)
+                   ZALO_ACCESS_TOKEN="token-1", ZALO_REFRESH_TOKEN="refresh-1", ZALO_APP_SECRET=fake.app_secret,
+                   ZALO_PUBLIC_URL="")
         endpoints = tmp_path / "endpoints.yml"
         endpoints.write_text("{}\n")  # no action server or tracker store needed for rule replies
         port = free_port(PORT_RANGE)
@@ -202,6 +203,7 @@ def test_two_rasa_workers_deliver_each_reply_once_across_token_expiry_and_outage
                              f"  db: {tmp_path / 'locks.db'}\n")
         env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", ZALO_APP_ID=APP_ID, ZALO_OA_SECRET_KEY=OA_SECRET,
                    ZALO_ACCESS_TOKEN="token-1", ZALO_REFRESH_TOKEN="refresh-1", ZALO_APP_SECRET=fake.app_secret,
+                   ZALO_PUBLIC_URL="",
                    SANIC_WORKERS="2", SANIC_KEEP_ALIVE="false", TTHC_RATE_LIMIT_DB=str(tmp_path / "limits.sqlite"))
         log = tmp_path / "rasa.log"
         process, port = start_rasa(tiny_model, credentials, endpoints, env, log)
