@@ -105,16 +105,18 @@ def default_db_path() -> Path:
     return settings.data_dir / "app.db"
 
 
-def _connect(db_path: Path | None) -> sqlite3.Connection:
+def connect(db_path: Path | None, schema: str = _SCHEMA) -> sqlite3.Connection:
+    """A connection to the app database (default: default_db_path()) with `schema`'s tables created."""
     path = Path(db_path) if db_path else default_db_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     connection = sqlite3.connect(path, timeout=10)
     connection.row_factory = sqlite3.Row
-    connection.executescript(_SCHEMA)
+    connection.executescript(schema)
     return connection
 
 
-def _now() -> str:
+def utc_now() -> str:
+    """The timestamp format of every app-database record (UTC, ISO 8601, seconds)."""
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
@@ -130,10 +132,10 @@ def flag_handoff(
     kept = [
         {"sender": m.get("sender", ""), "text": _clean(m.get("text"))} for m in messages[-MAX_STORED_MESSAGES:]
     ]
-    with closing(_connect(db_path)) as connection, connection:
+    with closing(connect(db_path)) as connection, connection:
         cursor = connection.execute(
             "INSERT INTO handoffs (sender_id, channel, created_at, messages) VALUES (?, ?, ?, ?)",
-            (sender_id, channel or "", _now(), json.dumps(kept, ensure_ascii=False)),
+            (sender_id, channel or "", utc_now(), json.dumps(kept, ensure_ascii=False)),
         )
         return int(cursor.lastrowid)
 
@@ -149,11 +151,11 @@ def store_feedback(
     """Store a rating ("good" or "bad") with the masked question and answer. Returns the record id."""
     if rating not in RATINGS:
         raise ValueError(f"rating must be one of {RATINGS}, got {rating!r}")
-    with closing(_connect(db_path)) as connection, connection:
+    with closing(connect(db_path)) as connection, connection:
         cursor = connection.execute(
             "INSERT INTO feedback (sender_id, channel, created_at, rating, question, answer)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            (sender_id, channel or "", _now(), rating, _clean(question), _clean(answer)),
+            (sender_id, channel or "", utc_now(), rating, _clean(question), _clean(answer)),
         )
         return int(cursor.lastrowid)
 
@@ -161,24 +163,24 @@ def store_feedback(
 def record_missing_procedure(question: str, channel: str = "", db_path: Path | None = None) -> int:
     """Record an administrative question whose procedure is not in the catalogue: the masked question
     (first MAX_QUESTION_CHARS characters), the channel and the time. Returns the record id."""
-    with closing(_connect(db_path)) as connection, connection:
+    with closing(connect(db_path)) as connection, connection:
         cursor = connection.execute(
             "INSERT INTO missing_procedures (channel, created_at, question) VALUES (?, ?, ?)",
-            (channel or "", _now(), mask_pii((question or "")[:MAX_QUESTION_CHARS])),
+            (channel or "", utc_now(), mask_pii((question or "")[:MAX_QUESTION_CHARS])),
         )
         return int(cursor.lastrowid)
 
 
 def list_missing_procedures(limit: int = 100, db_path: Path | None = None) -> list[MissingProcedureRecord]:
     """Questions missing from the catalogue, newest first (at most `limit`)."""
-    with closing(_connect(db_path)) as connection:
+    with closing(connect(db_path)) as connection:
         rows = connection.execute("SELECT * FROM missing_procedures ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
     return [MissingProcedureRecord(**{key: row[key] for key in row.keys()}) for row in rows]
 
 
 def list_handoffs(limit: int = 100, db_path: Path | None = None) -> list[HandoffRecord]:
     """Flagged conversations, newest first (at most `limit`)."""
-    with closing(_connect(db_path)) as connection:
+    with closing(connect(db_path)) as connection:
         rows = connection.execute(
             "SELECT * FROM handoffs ORDER BY id DESC LIMIT ?", (limit,)
         ).fetchall()
@@ -205,7 +207,7 @@ def list_feedback(
     if rating:
         query += " WHERE rating = ?"
         parameters = (rating,)
-    with closing(_connect(db_path)) as connection:
+    with closing(connect(db_path)) as connection:
         rows = connection.execute(query + " ORDER BY id DESC LIMIT ?", (*parameters, limit)).fetchall()
     return [FeedbackRecord(**{key: row[key] for key in row.keys()}) for row in rows]
 
@@ -218,7 +220,7 @@ def purge_older_than(cutoff: datetime, db_path: Path | None = None) -> dict[str,
     # created_at is ISO 8601 UTC with the same format, so text order is time order.
     limit = cutoff.astimezone(timezone.utc).isoformat(timespec="seconds")
     counts = {}
-    with closing(_connect(db_path)) as connection, connection:
+    with closing(connect(db_path)) as connection, connection:
         for table in ("handoffs", "feedback", "missing_procedures"):
             counts[table] = connection.execute(f"DELETE FROM {table} WHERE created_at < ?", (limit,)).rowcount
     return counts

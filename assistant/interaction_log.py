@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import time
 from collections.abc import Iterable
 from contextlib import closing
@@ -189,19 +188,6 @@ def classify(action: str, events: list[dict[str, Any]], messages: list[dict[str,
 
 # ---- writing -------------------------------------------------------------------------------------
 
-def _connect(db_path: Path | None) -> sqlite3.Connection:
-    path = Path(db_path) if db_path else conversation_log.default_db_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(path, timeout=10)
-    connection.row_factory = sqlite3.Row
-    connection.executescript(_SCHEMA)
-    return connection
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 def _turn_ms(tracker: dict[str, Any], now: float) -> int | None:
     """Milliseconds since the latest user message reached Rasa (its event's timestamp)."""
     for event in reversed(tracker.get("events") or []):
@@ -255,7 +241,7 @@ def describe(action_call: dict[str, Any], result: dict[str, Any], action_ms: flo
         feedback = "bad" if intent == "feedback_bad" else "good"
     return InteractionRecord(
         id=0,
-        created_at=_now(),
+        created_at=conversation_log.utc_now(),
         sender_id=str(tracker.get("sender_id") or action_call.get("sender_id") or ""),
         channel=str(tracker.get("latest_input_channel") or ""),
         action=action,
@@ -278,7 +264,7 @@ def save(interaction: InteractionRecord, db_path: Path | None = None) -> int:
     del row["id"]
     row["codes"] = json.dumps(row["codes"], ensure_ascii=False)
     row["question"] = mask_pii(row["question"])  # already masked by describe(); a stored row never is not
-    with closing(_connect(db_path)) as connection, connection:
+    with closing(conversation_log.connect(db_path, _SCHEMA)) as connection, connection:
         if interaction.chosen_code:
             connection.execute(
                 "UPDATE interactions SET chosen_code = ?, chosen_option = ? WHERE id = (SELECT MAX(id) FROM "
@@ -353,7 +339,7 @@ def list_interactions(
         conditions.append("channel = ?")
         parameters.append(channel)
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-    with closing(_connect(db_path)) as connection:
+    with closing(conversation_log.connect(db_path, _SCHEMA)) as connection:
         rows = connection.execute(
             f"SELECT * FROM interactions{where} ORDER BY id DESC LIMIT ?", (*parameters, max(0, limit))
         ).fetchall()
@@ -368,5 +354,5 @@ def purge_older_than(cutoff: datetime, db_path: Path | None = None) -> int:
     if cutoff.tzinfo is None:
         raise ValueError("cutoff must be timezone-aware (UTC)")
     limit = cutoff.astimezone(timezone.utc).isoformat(timespec="seconds")
-    with closing(_connect(db_path)) as connection, connection:
+    with closing(conversation_log.connect(db_path, _SCHEMA)) as connection, connection:
         return int(connection.execute("DELETE FROM interactions WHERE created_at < ?", (limit,)).rowcount)
