@@ -151,8 +151,7 @@ class ActionChooseOption(Action):
         )
         if index is None or not 1 <= index <= len(candidates):
             if not candidates:  # no list to choose from: perhaps a procedure question ("mở cty tnhh 1 thành viên")
-                answered = answer_if_the_catalogue_is_sure(dispatcher, common.latest_text(tracker), ask_back=True,
-                                                           channel=common.input_channel(tracker))
+                answered = answer_if_the_catalogue_is_sure(dispatcher, tracker, ask_back=True)
                 if answered is not None:
                     return answered
             common.send(dispatcher, answers.unknown_option(len(candidates)))
@@ -201,7 +200,7 @@ class ActionCheckScope(Action):
 
 
 def answer_if_the_catalogue_is_sure(
-    dispatcher: CollectingDispatcher, text: str, ask_back: bool = False, channel: str = ""
+    dispatcher: CollectingDispatcher, tracker: Tracker, ask_back: bool = False
 ) -> list[dict[str, Any]] | None:
     """Answer a message the NLU gave a conversational intent when the catalogue is sure which procedure it
     asks about: the intent alone does not decide.
@@ -212,17 +211,19 @@ def answer_if_the_catalogue_is_sure(
     None (the intent's own reply follows) when the catalogue abstains or is unavailable. Only the learned
     decision is trusted here: the untrained (BM25-only) one answers small talk such as "bạn tên là gì".
     """
+    text = common.latest_text(tracker)
     if not text.strip() or text.startswith("/"):  # empty, or a button's payload
         return None
     try:
         kb = common.get_knowledge_base()
     except KnowledgeBaseError:
         return None
-    if not getattr(kb, "learned", False):
+    if not kb.learned:
         return None
     resolution = check_scope(kb, text, top_k=SEARCH_TOP_K)
     if resolution.outcome == Outcome.answer:
-        return _answer(dispatcher, resolution.procedure, "overview", _searched_alternatives(resolution), channel)
+        return _answer(dispatcher, resolution.procedure, "overview", _searched_alternatives(resolution),
+                       common.input_channel(tracker))
     if resolution.outcome == Outcome.clarify and ask_back:
         return _ask_back(dispatcher, kb, resolution.hits, "overview")
     return None
@@ -236,8 +237,7 @@ class ActionSmallTalk(Action):
         return "action_small_talk"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
-        answered = answer_if_the_catalogue_is_sure(dispatcher, common.latest_text(tracker),
-                                                   channel=common.input_channel(tracker))
+        answered = answer_if_the_catalogue_is_sure(dispatcher, tracker)
         if answered is not None:
             return answered
         selected = selected_small_talk(tracker.latest_message)

@@ -39,8 +39,7 @@ class ActionStoreFeedback(Action):
         good = common.latest_intent(tracker) != "feedback_bad"
         question, answer = common.last_exchange(tracker.events, skip_intent_prefix="feedback")
         if not answer:  # nothing to rate yet: perhaps a procedure question the NLU took for an opinion
-            answered = procedures.answer_if_the_catalogue_is_sure(dispatcher, common.latest_text(tracker), ask_back=True,
-                                                                  channel=common.input_channel(tracker))
+            answered = procedures.answer_if_the_catalogue_is_sure(dispatcher, tracker, ask_back=True)
             if answered is not None:
                 return answered
         conversation_log.store_feedback(
