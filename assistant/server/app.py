@@ -16,6 +16,7 @@ ROUTER_MODULES = (
     "assistant.server.routers.actions",
     "assistant.server.routers.procedures",
     "assistant.server.routers.staff",
+    "assistant.server.routers.learning",
     "assistant.server.routers.webchat",
     "assistant.server.routers.admin",
     "assistant.server.routers.metrics",

@@ -17,7 +17,8 @@ from assistant.settings import Settings
 router = APIRouter(tags=["staff"])
 
 STAFF_WEB_DIR = Path(__file__).resolve().parent.parent / "web" / "staff"
-STAFF_ASSETS = {"staff.css": "text/css", "staff.js": "text/javascript"}
+STAFF_ASSETS = {"staff.css": "text/css", "staff.js": "text/javascript",
+                "learning.js": "text/javascript", "learning.css": "text/css"}  # unanswered questions, labels
 
 
 @router.get("/staff", include_in_schema=False)
