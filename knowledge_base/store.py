@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from knowledge_base import english
 from knowledge_base.decision import Candidate, Signals, administrative_scope, decide
 from knowledge_base.dense import DenseIndex, bounded_query, encode_query, load_encoder, normalized_rows
 from knowledge_base.diacritics import DiacriticRestorer
@@ -343,6 +344,9 @@ class KnowledgeBase:
         self, query: str, top_k: int = 5, filters: SearchFilters | None = None, system: str = "hybrid"
     ) -> SearchResponse:
         top_k = max(1, int(top_k))
+        # ---- English questions (issue 15, item 6): their own reading and decision, knowledge_base.english ----
+        if system == "hybrid" and english.is_english(query):
+            return english.search(self, query, top_k, filters)
         if system == "hybrid" and self.learned:
             return self._learned_search(query, top_k, filters)
         candidates, signals = self.rank(query, filters, system)
