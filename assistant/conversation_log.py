@@ -1,8 +1,9 @@
-"""Hand-off flags, citizen feedback and questions missing from the catalogue, kept in SQLite for the
-staff page and the catalogue team.
+"""Hand-off flags, citizen feedback and questions missing from the catalogue, kept for the staff page
+and the catalogue team.
 
-The database is `<catalog.data_dir>/app.db` (stdlib sqlite3, one short connection per call so
-any thread or worker can use it). Every stored text passes through `privacy.mask_pii` first.
+The database is `<catalog.data_dir>/app.db` (SQLite), or PostgreSQL on the scale-out profile
+(`settings.app_database`, assistant/storage.py); one short connection per call so any thread or
+worker can use it. Every stored text passes through `privacy.mask_pii` first.
 
 Functions for other areas (all take an optional `db_path`; default from settings):
 - `flag_handoff(sender_id, channel, messages, db_path=None) -> int`
@@ -17,12 +18,12 @@ Functions for other areas (all take an optional `db_path`; default from settings
 from __future__ import annotations
 
 import json
-import sqlite3
 from contextlib import closing
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from assistant import storage
 from assistant.privacy import mask_pii
 from assistant.settings import get_settings
 
@@ -101,18 +102,15 @@ class MissingProcedureRecord:
 
 
 def default_db_path() -> Path:
+    """The single-VM profile's SQLite file (the scale-out profile's data is in PostgreSQL)."""
     settings = get_settings()
     return settings.data_dir / "app.db"
 
 
-def connect(db_path: Path | None, schema: str = _SCHEMA) -> sqlite3.Connection:
-    """A connection to the app database (default: default_db_path()) with `schema`'s tables created."""
-    path = Path(db_path) if db_path else default_db_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(path, timeout=10)
-    connection.row_factory = sqlite3.Row
-    connection.executescript(schema)
-    return connection
+def connect(db_path: Path | str | None, schema: str = _SCHEMA) -> storage.Database:
+    """A connection to the app database (default: the configured one, `settings.app_database`: a SQLite
+    file or PostgreSQL) with `schema`'s tables created. Rows answer row["name"] and row[0]."""
+    return storage.connect(db_path or get_settings().app_database, schema)
 
 
 def utc_now() -> str:
@@ -133,11 +131,10 @@ def flag_handoff(
         {"sender": m.get("sender", ""), "text": _clean(m.get("text"))} for m in messages[-MAX_STORED_MESSAGES:]
     ]
     with closing(connect(db_path)) as connection, connection:
-        cursor = connection.execute(
+        return connection.insert(
             "INSERT INTO handoffs (sender_id, channel, created_at, messages) VALUES (?, ?, ?, ?)",
             (sender_id, channel or "", utc_now(), json.dumps(kept, ensure_ascii=False)),
         )
-        return int(cursor.lastrowid)
 
 
 def store_feedback(
@@ -152,23 +149,21 @@ def store_feedback(
     if rating not in RATINGS:
         raise ValueError(f"rating must be one of {RATINGS}, got {rating!r}")
     with closing(connect(db_path)) as connection, connection:
-        cursor = connection.execute(
+        return connection.insert(
             "INSERT INTO feedback (sender_id, channel, created_at, rating, question, answer)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             (sender_id, channel or "", utc_now(), rating, _clean(question), _clean(answer)),
         )
-        return int(cursor.lastrowid)
 
 
 def record_missing_procedure(question: str, channel: str = "", db_path: Path | None = None) -> int:
     """Record an administrative question whose procedure is not in the catalogue: the masked question
     (first MAX_QUESTION_CHARS characters), the channel and the time. Returns the record id."""
     with closing(connect(db_path)) as connection, connection:
-        cursor = connection.execute(
+        return connection.insert(
             "INSERT INTO missing_procedures (channel, created_at, question) VALUES (?, ?, ?)",
             (channel or "", utc_now(), mask_pii((question or "")[:MAX_QUESTION_CHARS])),
         )
-        return int(cursor.lastrowid)
 
 
 def list_missing_procedures(limit: int = 100, db_path: Path | None = None) -> list[MissingProcedureRecord]:

@@ -278,10 +278,9 @@ def save(interaction: InteractionRecord, db_path: Path | None = None) -> int:
                 (interaction.feedback, interaction.sender_id),
             )
         columns = ", ".join(row)
-        cursor = connection.execute(
+        return connection.insert(
             f"INSERT INTO interactions ({columns}) VALUES ({', '.join('?' for _ in row)})", tuple(row.values())
         )
-        return int(cursor.lastrowid)
 
 
 def record(action_call: dict[str, Any], result: dict[str, Any], action_ms: float,

@@ -48,6 +48,7 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
+from assistant import storage
 from assistant.settings import Settings
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -112,15 +113,25 @@ def search_timer(source: str) -> Iterator[None]:
 
 # ---- read at each scrape -------------------------------------------------------------------------
 
-def zalo_outbox_counts(path: Path) -> dict[str, int] | None:
-    """Waiting and dead replies in the Zalo outbox file, read-only (None when there is no outbox)."""
-    if not Path(path).is_file():
-        return None
-    try:
-        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2)) as connection:
-            rows = connection.execute("SELECT dead, COUNT(*) FROM outbox GROUP BY dead").fetchall()
-    except sqlite3.Error:
-        return None
+def zalo_outbox_counts(path: Path | str) -> dict[str, int] | None:
+    """Waiting and dead replies in the Zalo outbox (a SQLite file, read-only, or PostgreSQL on the
+    scale-out profile); None when there is no outbox."""
+    if storage.is_postgres(path):
+        try:
+            with closing(storage.connect(path)) as connection:
+                if not connection.has_table("outbox"):
+                    return None
+                rows = connection.execute("SELECT dead, COUNT(*) FROM outbox GROUP BY dead").fetchall()
+        except storage.ERRORS:
+            return None
+    else:
+        if not Path(path).is_file():
+            return None
+        try:
+            with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2)) as connection:
+                rows = connection.execute("SELECT dead, COUNT(*) FROM outbox GROUP BY dead").fetchall()
+        except sqlite3.Error:
+            return None
     counts = {"waiting": 0, "dead": 0}
     for dead, count in rows:
         counts["dead" if dead else "waiting"] += int(count)
@@ -161,7 +172,7 @@ class StateCollector(Collector):
             yield index
             yield GaugeMetricFamily("tthc_index_procedures", "Procedures in the served index",
                                     value=len(kb.procedures()))
-        counts = zalo_outbox_counts(self.settings.zalo_outbox_path)
+        counts = zalo_outbox_counts(self.settings.zalo_store)
         if counts is not None:
             outbox = GaugeMetricFamily("tthc_zalo_outbox_replies", "Replies in the Zalo outbox", labels=["state"])
             for state, count in counts.items():

@@ -12,11 +12,17 @@ number of seconds until the next token.
   the configured rate, not twice it. Each process opens its own connection on first use (after
   Sanic forked the workers); each acquire is one short write transaction. Buckets that have refilled
   completely are pruned, since a full bucket and a missing one mean the same.
-- `sender_limiter(...)`: the shared one when a path is given (credentials.yml `rate_limit_db`, else
-  env `TTHC_RATE_LIMIT_DB`, which `tthc up` sets), else the in-memory one.
+- `RedisTokenBucketLimiter`: the same buckets in Redis, shared by every process on every node of the
+  scale-out profile (one Lua script per acquire, atomic, timed by the Redis server's clock so the
+  nodes' clocks need not agree). If Redis stops answering, requests are let through (one warning a
+  minute): a rate limit must not take the service down with it.
+- `sender_limiter(...)`: the shared one when a path or `redis://` URL is given (credentials.yml
+  `rate_limit_db`, else env `TTHC_RATE_LIMIT_DB`, which `tthc up` sets), else the in-memory one.
+  A Redis password comes from env TTHC_REDIS_PASSWORD, never from the URL in a file.
 """
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
@@ -27,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 RATE_LIMIT_DB_ENV = "TTHC_RATE_LIMIT_DB"
+REDIS_PASSWORD_ENV = "TTHC_REDIS_PASSWORD"
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -136,13 +144,66 @@ class SharedTokenBucketLimiter:
                    (f"{self.namespace}:%", now - refill_seconds))
 
 
-Limiter = TokenBucketLimiter | SharedTokenBucketLimiter
+# KEYS[1] bucket; ARGV rate (tokens/s), burst. Returns the wait in seconds as a string (0 = allowed).
+_REDIS_ACQUIRE = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local bucket = redis.call('HMGET', KEYS[1], 'tokens', 'updated')
+local tokens = burst
+if bucket[1] then
+  tokens = math.min(burst, tonumber(bucket[1]) + math.max(0, now - tonumber(bucket[2])) * rate)
+end
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'updated', tostring(now))
+redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 1)
+return tostring(wait)
+"""
+
+
+class RedisTokenBucketLimiter:
+    """Token buckets in Redis (keys `tthc:ratelimit:<namespace>:<key>`, expiring once refilled)."""
+
+    WARN_EVERY = 60.0  # seconds between warnings while Redis is unreachable
+
+    def __init__(self, url: str, per_minute: float, burst: int, namespace: str) -> None:
+        if per_minute <= 0 or burst <= 0:
+            raise ValueError("per_minute and burst must be positive (use no limiter to disable)")
+        import redis
+
+        self.rate = per_minute / 60.0
+        self.burst = float(burst)
+        self.namespace = namespace
+        self._errors = (redis.exceptions.RedisError, OSError)
+        self._client = redis.Redis.from_url(url, password=os.environ.get(REDIS_PASSWORD_ENV) or None,
+                                            socket_timeout=2, socket_connect_timeout=2)
+        self._script = self._client.register_script(_REDIS_ACQUIRE)
+        self._warned = 0.0
+        self._client.ping()  # fail at start-up, not on the first message, when Redis cannot be reached
+
+    def acquire(self, key: str) -> float:
+        """Take one token for `key`. Returns 0.0 when allowed, else seconds until a token is free."""
+        try:
+            wait = self._script(keys=[f"tthc:ratelimit:{self.namespace}:{key}"], args=[self.rate, self.burst])
+        except self._errors as exc:
+            if time.monotonic() - self._warned > self.WARN_EVERY:
+                self._warned = time.monotonic()
+                logger.warning("rate limit %s: Redis unreachable (%s); letting requests through", self.namespace, exc)
+            return 0.0
+        return float(wait)
+
+
+Limiter = TokenBucketLimiter | SharedTokenBucketLimiter | RedisTokenBucketLimiter
 
 
 def sender_limiter(per_minute: float, burst: int, namespace: str, path: str | Path | None = None) -> Limiter:
-    """A limiter shared by all processes when a database path is configured (argument, else
-    env TTHC_RATE_LIMIT_DB), else one in memory for this process."""
+    """A limiter shared by all processes when a database path or redis:// URL is configured (argument,
+    else env TTHC_RATE_LIMIT_DB), else one in memory for this process."""
     path = path or os.environ.get(RATE_LIMIT_DB_ENV, "")
+    if str(path).startswith(("redis://", "rediss://")):
+        return RedisTokenBucketLimiter(str(path), per_minute, burst, namespace)
     if path:
         return SharedTokenBucketLimiter(path, per_minute, burst, namespace)
     return TokenBucketLimiter(per_minute, burst)

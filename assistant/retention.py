@@ -1,22 +1,24 @@
 """Retention: delete stored conversations older than `privacy.retention_days`.
 
 Two stores hold what citizens typed:
-- Rasa's SQLite tracker store (`TTHC_TRACKER_DB`, set by the launcher): whole conversations. A
+- Rasa's SQL tracker store (the SQLite file `TTHC_TRACKER_DB` the launcher gives Rasa, or PostgreSQL on
+  the scale-out profile, `settings.tracker_database`): whole conversations. A
   conversation is deleted only when its *latest* event is older than the cutoff, so an ongoing
   conversation is never cut in half.
 - The app database: hand-offs, feedback and questions missing from the catalogue
-  (`assistant.conversation_log.purge_older_than`), and every question with what the assistant did
-  (`assistant.interaction_log.purge_older_than`).
+  (`assistant.conversation_log.purge_older_than`), every question with what the assistant did
+  (`assistant.interaction_log.purge_older_than`), and staff replies and handled marks of hand-offs
+  (`assistant.handoff_desk.purge_older_than`).
 
-Stdlib sqlite3 only: no Rasa import, so it runs in the app env.
+Through assistant/storage.py (SQLite or PostgreSQL); no Rasa import, so it runs in the app env.
 """
 from __future__ import annotations
 
-import sqlite3
 from contextlib import closing
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from assistant import storage
 from assistant.errors import SetupError
 
 
@@ -30,18 +32,17 @@ def _expired_senders_query() -> str:
     return "SELECT sender_id FROM events GROUP BY sender_id HAVING MAX(timestamp) < ?"
 
 
-def purge_tracker_store(db_path: Path, cutoff: datetime, dry_run: bool = False) -> int:
-    """Delete conversations whose last event is before `cutoff`; returns how many (or would be)."""
-    if not Path(db_path).exists():
+def purge_tracker_store(db_path: Path | str, cutoff: datetime, dry_run: bool = False) -> int:
+    """Delete conversations whose last event is before `cutoff`; returns how many (or would be).
+    `db_path`: the SQLite file or the postgresql:// URL of Rasa's tracker store."""
+    if not storage.is_postgres(db_path) and not Path(db_path).exists():
         return 0
-    with closing(sqlite3.connect(db_path, timeout=10)) as connection, connection:
-        has_events = connection.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'"
-        ).fetchone()
-        if not has_events:
+    with closing(storage.connect(db_path)) as connection, connection:
+        if not connection.has_table("events"):
             return 0
         cutoff_ts = cutoff.timestamp()
-        expired = connection.execute(f"SELECT COUNT(*) FROM ({_expired_senders_query()})", (cutoff_ts,)).fetchone()[0]
+        expired = connection.execute(f"SELECT COUNT(*) FROM ({_expired_senders_query()}) AS expired",
+                                     (cutoff_ts,)).fetchone()[0]
         if not dry_run and expired:
             connection.execute(f"DELETE FROM events WHERE sender_id IN ({_expired_senders_query()})", (cutoff_ts,))
     return int(expired)
@@ -50,8 +51,9 @@ def purge_tracker_store(db_path: Path, cutoff: datetime, dry_run: bool = False) 
 def purge_app_records(cutoff: datetime, db_path: Path | None = None) -> dict[str, int]:
     """Delete hand-offs, feedback, missing-procedure questions and recorded interactions created before
     `cutoff`; counts per table."""
-    from assistant import conversation_log, interaction_log
+    from assistant import conversation_log, handoff_desk, interaction_log
 
     counts = dict(conversation_log.purge_older_than(cutoff, db_path))
     counts["interactions"] = interaction_log.purge_older_than(cutoff, db_path)
+    counts.update(handoff_desk.purge_older_than(cutoff, db_path))  # after the hand-offs: their orphans go too
     return counts

@@ -101,6 +101,43 @@ class PrivacySettings(BaseModel):
     mask_logs: bool = True  # mask ID numbers, phone numbers and e-mails in every log record
 
 
+class DeploymentSettings(BaseModel):
+    """Where the shared state lives (docs/deploy.md).
+
+    "single-vm": SQLite files in catalog.data_dir (Rasa's tracker and locks, the app's data, the Zalo
+    store, rate limits). "scale-out": several nodes, each running both servers, share PostgreSQL (Rasa's
+    tracker store, the app's data, the Zalo store) and Redis (Rasa's lock store, rate limits);
+    `tthc up --profile scale-out` is the same as setting this. Passwords only in the environment:
+    TTHC_PG_PASSWORD and TTHC_REDIS_PASSWORD."""
+
+    profile: Literal["single-vm", "scale-out"] = "single-vm"
+    postgres_host: str = "127.0.0.1"
+    postgres_port: int = 5432
+    postgres_db: str = "tthc"
+    postgres_user: str = "tthc"
+    redis_host: str = "127.0.0.1"
+    redis_port: int = 6379
+    redis_db: int = 0
+    # Where Rasa calls the custom actions. Empty = this node's app server (server.app_url). On several
+    # nodes: the internal action balancer (deploy/nginx, `--action-listen`), so a Rasa whose own app
+    # server is down still reaches another one.
+    action_endpoint_url: str = ""
+
+    @property
+    def scale_out(self) -> bool:
+        return self.profile == "scale-out"
+
+    @property
+    def postgres_url(self) -> str:
+        from assistant.storage import postgres_url
+
+        return postgres_url(self.postgres_host, self.postgres_port, self.postgres_db, self.postgres_user)
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://{self.redis_host}:{self.redis_port}/{self.redis_db}"
+
+
 class Settings(BaseModel):
     province: ProvinceSettings = ProvinceSettings()
     national_portal_url: str = "https://dichvucong.gov.vn"
@@ -112,6 +149,7 @@ class Settings(BaseModel):
     webchat: WebchatSettings = WebchatSettings()
     security: SecuritySettings = SecuritySettings()
     privacy: PrivacySettings = PrivacySettings()
+    deployment: DeploymentSettings = DeploymentSettings()
 
     def resolve(self, path: Path) -> Path:
         """Relative paths in settings are relative to the project root."""
@@ -130,6 +168,22 @@ class Settings(BaseModel):
     def zalo_outbox_path(self) -> Path:
         """Replies the Zalo channel could not deliver yet (written by the Rasa server, read by the CLI)."""
         return self.data_dir / "zalo_outbox.sqlite"
+
+    @property
+    def app_database(self) -> str | Path:
+        """Hand-offs, feedback, recorded questions (assistant/storage.py): a SQLite file, or PostgreSQL
+        on the scale-out profile."""
+        return self.deployment.postgres_url if self.deployment.scale_out else self.data_dir / "app.db"
+
+    @property
+    def zalo_store(self) -> str | Path:
+        """The Zalo connector's outbox, dedupe, tokens and leases (connectors/zalo/store.py)."""
+        return self.deployment.postgres_url if self.deployment.scale_out else self.zalo_outbox_path
+
+    @property
+    def tracker_database(self) -> str | Path:
+        """Rasa's tracker store: the SQLite file `tthc up` gives Rasa, or PostgreSQL on scale-out."""
+        return self.deployment.postgres_url if self.deployment.scale_out else self.data_dir / "rasa_tracker.db"
 
 
 ADMIN_TOKEN_ENV = "TTHC_ADMIN_TOKEN"

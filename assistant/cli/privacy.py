@@ -5,30 +5,29 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from assistant import storage
 from assistant.retention import cutoff_for, purge_app_records, purge_tracker_store
 from assistant.settings import get_settings
 
 
-def default_tracker_db() -> Path:
-    # Same path the launcher hands to Rasa as TTHC_TRACKER_DB.
-    from assistant.launcher.processes import rasa_server_env
-
-    return Path(rasa_server_env(get_settings())["TTHC_TRACKER_DB"])
+def default_tracker_db() -> Path | str:
+    """The tracker store `tthc up` gives Rasa: its SQLite file, or PostgreSQL on the scale-out profile."""
+    return get_settings().tracker_database
 
 
 def purge(args: argparse.Namespace) -> int:
     settings = get_settings()
     days = args.days if args.days is not None else settings.privacy.retention_days
     cutoff = cutoff_for(days)
-    tracker_db = Path(args.tracker_db) if args.tracker_db else default_tracker_db()
+    tracker_db = args.tracker_db or default_tracker_db()
     verb = "would delete" if args.dry_run else "deleted"
     conversations = purge_tracker_store(tracker_db, cutoff, dry_run=args.dry_run)
     print(f"Retention {days} days (before {cutoff:%Y-%m-%d %H:%M} UTC): {verb} {conversations} "
-          f"conversation(s) from {tracker_db}")
+          f"conversation(s) from {storage.describe(tracker_db)}")
     if args.dry_run:
         print("Hand-offs, feedback and recorded questions: not counted in a dry run")
         return 0
-    app_counts = purge_app_records(cutoff, Path(args.app_db) if args.app_db else None)
+    app_counts = purge_app_records(cutoff, args.app_db or None)
     print("App records: " + ", ".join(f"{verb} {n} {table}" for table, n in app_counts.items()))
     return 0
 
@@ -40,8 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "purge", help="delete conversations, hand-offs, feedback and recorded questions older than privacy.retention_days"
     )
     purge_parser.add_argument("--days", type=int, help="override privacy.retention_days")
-    purge_parser.add_argument("--tracker-db", help="Rasa SQLite tracker store (default: the one `tthc up` uses)")
-    purge_parser.add_argument("--app-db", help="app database: hand-offs, feedback, recorded questions (default: <catalog.data_dir>/app.db)")
+    purge_parser.add_argument("--tracker-db", help="Rasa's tracker store: SQLite file or postgresql:// URL (default: the one `tthc up` uses)")
+    purge_parser.add_argument("--app-db", help="app database: hand-offs, feedback, recorded questions (default: <catalog.data_dir>/app.db, or PostgreSQL on the scale-out profile)")
     purge_parser.add_argument("--dry-run", action="store_true", help="count what would be deleted, delete nothing")
     purge_parser.set_defaults(handler=purge)
     parser.set_defaults(handler=lambda _args: parser.print_help() or 0)

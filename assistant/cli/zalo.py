@@ -16,6 +16,8 @@ from connectors.zalo.store import ZaloStore
 
 
 def open_outbox(path_arg: str | None) -> ZaloStore:
+    if not path_arg and get_settings().deployment.scale_out:
+        return ZaloStore(get_settings().zalo_store)  # PostgreSQL, shared by every node
     path = Path(path_arg) if path_arg else get_settings().zalo_outbox_path
     if not path.is_file():
         raise SetupError(f"no Zalo outbox at {path} (the Zalo channel has not run with its secrets yet); "
@@ -30,7 +32,7 @@ def outbox(args: argparse.Namespace) -> int:
             print(f"Revived {store.revive_dead()} dead repl(ies); the running Rasa server re-sends them "
                   "at its next outbox flush")
         items = store.all_items(limit=args.limit)
-        print(f"Zalo outbox {store.path}: {store.pending_count()} waiting, {store.dead_count()} dead")
+        print(f"Zalo outbox {store.where}: {store.pending_count()} waiting, {store.dead_count()} dead")
         now = time.time()
         for item in items:
             state = "dead" if item.dead else "waiting"

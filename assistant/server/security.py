@@ -31,7 +31,7 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Request, status
 
 from assistant.errors import SetupError
-from assistant.ratelimit import TokenBucketLimiter
+from assistant.ratelimit import Limiter, TokenBucketLimiter, sender_limiter
 from assistant.settings import (
     ACTION_TOKEN_ENV,
     ACTION_TOKEN_HEADER,
@@ -195,7 +195,7 @@ class _BodyTooLarge(Exception):
 class RequestGuardMiddleware:
     """Body size cap (413) and per-client rate limit (429) in front of the whole app."""
 
-    def __init__(self, app: ASGIApp, security: SecuritySettings, limiter: TokenBucketLimiter | None = None,
+    def __init__(self, app: ASGIApp, security: SecuritySettings, limiter: Limiter | None = None,
                  settings: Settings | None = None) -> None:
         self.app = app
         self.settings = settings
@@ -203,7 +203,12 @@ class RequestGuardMiddleware:
         self.max_action_call_bytes = security.max_action_call_bytes
         self.exempt_paths = tuple(security.rate_limit_exempt_paths)
         if limiter is None and security.rate_limit_per_minute > 0:
-            limiter = TokenBucketLimiter(security.rate_limit_per_minute, max(1, security.rate_limit_burst))
+            per_minute, burst = security.rate_limit_per_minute, max(1, security.rate_limit_burst)
+            if settings is not None and settings.deployment.scale_out:
+                # Several app servers behind the proxy: one bucket per client across all of them (Redis).
+                limiter = sender_limiter(per_minute, burst, "app-client", settings.deployment.redis_url)
+            else:
+                limiter = TokenBucketLimiter(per_minute, burst)
         self.limiter = limiter
 
     @staticmethod

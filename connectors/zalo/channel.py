@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,6 +18,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from assistant import storage
 from assistant.input_cleaning import clean_message
 from assistant.ratelimit import sender_limiter
 from connectors.guarded_rest import EMPTY_MESSAGE_REPLY, rate_limited_reply, too_long_reply
@@ -137,10 +137,10 @@ class ZaloInput(InputChannel):
             return cls(ZaloConfig.from_credentials(credentials))
         except ConfigError as exc:
             raise RasaException(str(exc)) from None
-        except (OSError, sqlite3.Error) as exc:
+        except (OSError, *storage.ERRORS) as exc:
             raise RasaException(
-                f"cannot open the Zalo outbox database ({exc}); set 'outbox_path' in credentials.yml "
-                "to a writable file path") from None
+                f"cannot open the Zalo outbox database ({str(exc).strip()}); set 'outbox_path' in credentials.yml "
+                "to a writable file path, or on the scale-out profile check PostgreSQL (docs/deploy.md)") from None
 
     def get_output_channel(self) -> OutputChannel | None:
         return ZaloOutput(self.client) if self.client else None

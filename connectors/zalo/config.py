@@ -82,6 +82,10 @@ def _delays(value: Any) -> tuple[float, ...]:
     return delays
 
 
+def _store_target(value: str) -> Path | str:
+    return value if value.startswith(("postgresql://", "postgres://")) else Path(value)
+
+
 def _public_url(value: str) -> str:
     if value and not value.startswith(("https://", "http://")):
         raise ConfigError(f"credentials.yml zalo 'public_url' must be an http(s) origin, got {value!r}")
@@ -99,7 +103,8 @@ class ZaloConfig:
     app_secret: str = ""
     api_base: str = DEFAULT_API_BASE
     oauth_url: str = DEFAULT_OAUTH_URL
-    outbox_path: Path = Path(DEFAULT_OUTBOX_PATH)
+    # A SQLite file, or a postgresql:// URL on the scale-out profile (assistant/storage.py).
+    outbox_path: Path | str = Path(DEFAULT_OUTBOX_PATH)
     # Replay window: events whose body timestamp is older than this are refused.
     max_age_seconds: float = 300.0
     # Pauses between delivery attempts before a reply goes to the outbox (len + 1 attempts).
@@ -115,8 +120,8 @@ class ZaloConfig:
     # Per Zalo user: messages beyond this rate are acknowledged but not answered (one notice).
     sender_rate_limit_per_minute: float = 20.0
     sender_rate_limit_burst: int = 8
-    # SQLite file holding the rate-limit buckets for all Rasa workers ("" = env TTHC_RATE_LIMIT_DB,
-    # set by tthc up; neither = per process).
+    # SQLite file (or redis:// URL, scale-out) holding the rate-limit buckets for all Rasa workers
+    # ("" = env TTHC_RATE_LIMIT_DB, set by tthc up; neither = per process).
     rate_limit_db: str = ""
     # Public origin of the site (nginx), for links to the app's pages ("/checklist/<code>"); "" = no such links.
     public_url: str = ""
@@ -137,7 +142,7 @@ class ZaloConfig:
             app_secret=text("app_secret"),
             api_base=text("api_base", DEFAULT_API_BASE).rstrip("/"),
             oauth_url=text("oauth_url", DEFAULT_OAUTH_URL),
-            outbox_path=Path(text("outbox_path", DEFAULT_OUTBOX_PATH)),
+            outbox_path=_store_target(text("outbox_path", DEFAULT_OUTBOX_PATH)),
             max_age_seconds=_number(credentials, "max_age_seconds", 300.0),
             retry_delays=_delays(credentials.get("retry_delays")),
             request_timeout_seconds=_number(credentials, "request_timeout_seconds", 10.0),

@@ -1,4 +1,5 @@
-"""Durable state of the Zalo connector in one SQLite file.
+"""Durable state of the Zalo connector: one SQLite file, or PostgreSQL on the scale-out profile
+(`outbox_path` is then a postgresql:// URL; assistant/storage.py).
 
 - outbox: replies Zalo did not accept yet, re-delivered in order when the API is back;
   after too many attempts a reply is parked as dead (kept and logged, never dropped);
@@ -9,20 +10,21 @@
 - offered_buttons: the Rasa payload behind each button title recently shown to a user, so a tap,
   which comes back as the title the citizen sees, reaches Rasa as the payload.
 
-Several Rasa worker processes share the file: each process opens its own connection on first use
-(Rasa builds the channel before Sanic forks the workers), and outbox rows are claimed by one
-process before it sends them, so each reply is delivered once.
+Several Rasa worker processes (and, on PostgreSQL, several Rasa instances) share it: each process
+opens its own connection on first use (Rasa builds the channel before Sanic forks the workers), and
+outbox rows are claimed by one process before it sends them, so each reply is delivered once.
 """
 from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from assistant import storage
 
 SEEN_MESSAGES_KEPT = 20_000
 OFFERED_BUTTONS_SECONDS = 24 * 3600  # a button tapped later than this is read as typed text
@@ -35,7 +37,9 @@ CREATE TABLE IF NOT EXISTS outbox (
     created_at REAL NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
     last_error TEXT NOT NULL DEFAULT '',
-    dead INTEGER NOT NULL DEFAULT 0
+    dead INTEGER NOT NULL DEFAULT 0,
+    claimed_by TEXT NOT NULL DEFAULT '',
+    claimed_until REAL NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (dead, id);
 CREATE TABLE IF NOT EXISTS leases (
@@ -76,34 +80,35 @@ class OutboxItem:
 
 
 class ZaloStore:
-    """Small synchronous SQLite store; every call is a short local transaction."""
+    """Small synchronous store; every call is a short transaction (SQLite file or PostgreSQL URL)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._connection: sqlite3.Connection | None = None
+    PRUNE_EVERY = 1000  # new msg_ids between prunes of the oldest ones
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = path if storage.is_postgres(path) else Path(path)
+        self._connection: storage.Database | None = None
         self._pid = 0
+        self._claims = 0
         # Who holds claims and leases: one id per process (set again after a fork).
         self.holder = ""
         self._db  # noqa: B018 (open now: a bad path fails at start-up, not on the first message)
 
     @property
-    def _db(self) -> sqlite3.Connection:
-        """This process's connection; a forked worker opens its own instead of sharing its parent's."""
-        if self._connection is None or self._pid != os.getpid():
-            connection = sqlite3.connect(str(self.path), timeout=10, isolation_level=None, check_same_thread=False)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.executescript(_SCHEMA)
+    def _db(self) -> storage.Database:
+        """This process's connection; a forked worker opens its own instead of sharing its parent's
+        (and a PostgreSQL connection that broke is opened again)."""
+        if self._connection is None or self._pid != os.getpid() or self._connection.closed:
+            connection = storage.connect(self.path, _SCHEMA, autocommit=True, wal=True)
             self._migrate(connection)
             self._connection, self._pid = connection, os.getpid()
-            self.holder = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+            if not self.holder or not self.holder.startswith(f"{os.getpid()}-"):
+                self.holder = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         return self._connection
 
     @staticmethod
-    def _migrate(connection: sqlite3.Connection) -> None:
+    def _migrate(connection: storage.Database) -> None:
         """Outbox files from before claims get the two claim columns."""
-        columns = {row[1] for row in connection.execute("PRAGMA table_info(outbox)")}
-        if "claimed_by" not in columns:
+        if "claimed_by" not in connection.columns("outbox"):
             connection.execute("ALTER TABLE outbox ADD COLUMN claimed_by TEXT NOT NULL DEFAULT ''")
             connection.execute("ALTER TABLE outbox ADD COLUMN claimed_until REAL NOT NULL DEFAULT 0")
 
@@ -112,30 +117,39 @@ class ZaloStore:
             self._connection.close()
         self._connection = None
 
+    @property
+    def where(self) -> str:
+        """The file or database, for messages (no password)."""
+        return storage.describe(self.path)
+
     # -- duplicate deliveries ------------------------------------------------------------------
     def claim_message(self, msg_id: str) -> bool:
         """True the first time a msg_id is seen, False for a redelivery."""
         cursor = self._db.execute(
-            "INSERT OR IGNORE INTO seen_messages (msg_id, seen_at) VALUES (?, ?)", (msg_id, time.time())
+            "INSERT INTO seen_messages (msg_id, seen_at) VALUES (?, ?) ON CONFLICT (msg_id) DO NOTHING",
+            (msg_id, time.time()),
         )
-        if cursor.rowcount and cursor.lastrowid % 1000 == 0:
-            self._prune_seen()
-        return cursor.rowcount == 1
+        first = cursor.rowcount == 1
+        if first:
+            self._claims += 1
+            if self._claims % self.PRUNE_EVERY == 0:
+                self._prune_seen()
+        return first
 
     def _prune_seen(self) -> None:
-        self._db.execute(
-            "DELETE FROM seen_messages WHERE rowid NOT IN "
-            "(SELECT rowid FROM seen_messages ORDER BY seen_at DESC LIMIT ?)",
-            (SEEN_MESSAGES_KEPT,),
-        )
+        """Keep the newest SEEN_MESSAGES_KEPT msg_ids (a redelivery comes within minutes)."""
+        row = self._db.execute(
+            "SELECT seen_at FROM seen_messages ORDER BY seen_at DESC LIMIT 1 OFFSET ?", (SEEN_MESSAGES_KEPT,)
+        ).fetchone()
+        if row is not None:
+            self._db.execute("DELETE FROM seen_messages WHERE seen_at <= ?", (row[0],))
 
     # -- outbox --------------------------------------------------------------------------------
     def enqueue(self, user_id: str, message: dict[str, Any], error: str) -> int:
-        cursor = self._db.execute(
+        return self._db.insert(
             "INSERT INTO outbox (user_id, message, created_at, attempts, last_error) VALUES (?, ?, ?, 0, ?)",
             (user_id, json.dumps(message, ensure_ascii=False), time.time(), error),
         )
-        return int(cursor.lastrowid)
 
     def pending(self, limit: int = 500) -> list[OutboxItem]:
         """Replies still to deliver, oldest first."""
@@ -175,10 +189,8 @@ class ZaloStore:
         All of that user's waiting replies are claimed in one transaction (oldest first), so their
         order holds and no other process sends them; a claim lapses after `seconds` (a worker that
         died mid-flush). [] when nothing is left to claim."""
-        db = self._db
         now = time.time()
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._db.transaction("zalo-outbox") as db:
             busy = {row[0] for row in db.execute(
                 "SELECT DISTINCT user_id FROM outbox WHERE dead = 0 AND claimed_until > ?", (now,))}
             excluded = busy | set(skip_users)
@@ -188,16 +200,11 @@ class ZaloStore:
                     user = candidate
                     break
             if user is None:
-                db.execute("COMMIT")
                 return []
             ids = [row[0] for row in db.execute(
                 "SELECT id FROM outbox WHERE dead = 0 AND user_id = ? ORDER BY id LIMIT ?", (user, limit))]
             db.executemany("UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE id = ?",
                            [(self.holder, now + seconds, item_id) for item_id in ids])
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
         return self._items("WHERE claimed_by = ? AND dead = 0 AND user_id = ?", limit, (self.holder, user))
 
     def release_claims(self) -> None:
@@ -236,7 +243,8 @@ class ZaloStore:
         db = self._db
         db.execute("DELETE FROM offered_buttons WHERE offered_at < ?", (now - OFFERED_BUTTONS_SECONDS,))
         db.executemany(
-            "INSERT OR REPLACE INTO offered_buttons (user_id, title, payload, offered_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO offered_buttons (user_id, title, payload, offered_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (user_id, title) DO UPDATE SET payload = excluded.payload, offered_at = excluded.offered_at",
             [(user_id, title, payload, now) for title, payload in payload_by_title.items()],
         )
 
@@ -261,7 +269,9 @@ class ZaloStore:
 
     def save_tokens(self, access_token: str, refresh_token: str, seed_refresh_token: str) -> None:
         self._db.execute(
-            "INSERT OR REPLACE INTO tokens (id, access_token, refresh_token, seed_refresh_token, updated_at) "
-            "VALUES (1, ?, ?, ?, ?)",
+            "INSERT INTO tokens (id, access_token, refresh_token, seed_refresh_token, updated_at) "
+            "VALUES (1, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET access_token = excluded.access_token, "
+            "refresh_token = excluded.refresh_token, seed_refresh_token = excluded.seed_refresh_token, "
+            "updated_at = excluded.updated_at",
             (access_token, refresh_token, seed_refresh_token, time.time()),
         )
