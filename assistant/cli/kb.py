@@ -30,7 +30,9 @@ def register(subparsers) -> None:
     search.set_defaults(handler=search_command)
 
     ev = kb_sub.add_parser("eval", help="evaluate search on a JSONL question set")
-    ev.add_argument("file", type=Path)
+    ev.add_argument("file", type=Path, nargs="?", help="JSONL question file (or --labelled)")
+    ev.add_argument("--labelled", action="store_true",
+                    help="the questions the catalogue team labelled on the staff page (<data-dir>/labels/labelled.jsonl)")
     ev.add_argument("--json", action="store_true", help="machine-readable output")
     ev.add_argument("--system", choices=SYSTEMS, default="hybrid")
     ev.add_argument("--split", help="only the questions of this split (the file's \"split\" field, e.g. tune or holdout)")
@@ -109,7 +111,14 @@ def search_command(args) -> int:
 
 
 def eval_command(args) -> int:
-    questions = read_questions(args.file)
+    if args.labelled == (args.file is not None):
+        raise KnowledgeBaseError("pass one of: a question file (tthc kb eval FILE.jsonl) or --labelled (the questions labelled on the staff page)")
+    if args.labelled:
+        from knowledge_base.labelled import evaluation_questions, read_labelled
+
+        questions = evaluation_questions(read_labelled(_paths(args)[0], required=True))
+    else:
+        questions = read_questions(args.file)
     if args.split:
         questions = [q for q in questions if q.split == args.split]
         if not questions:

@@ -10,6 +10,9 @@
   const LAST_SEARCH_KEY = "tthc-staff-last-search";  // the back link returns to these results
   let lastOpenedCode = null;
   let searchSequence = 0; // a slower, older search must not overwrite a newer one's results
+  // Views in their own script files (loaded after this one) register here:
+  // TTHC_STAFF_VIEWS.push({ name, path: "/…", section: "<element id>", title, render(params) }).
+  const extraViews = (window.TTHC_STAFF_VIEWS = window.TTHC_STAFF_VIEWS || []);
 
   // ---- DOM helper: builds elements; strings become text nodes, so data can never become markup ----
   function h(tag, props, ...children) {
@@ -71,11 +74,14 @@
       return { view: "detail", code: decodeURIComponent(path.slice("/thu-tuc/".length)) };
     }
     if (path === "/ho-tro") return { view: "inbox" };
+    const extra = extraViews.find((view) => view.path === path);
+    if (extra) return { view: extra.name, extra: extra, params: new URLSearchParams(query || "") };
     return { view: "search", params: new URLSearchParams(query || "") };
   }
 
   function showView(name) {
     for (const [key, section] of Object.entries(views)) section.hidden = key !== name;
+    for (const view of extraViews) $(view.section).hidden = view.name !== name;
     for (const link of document.querySelectorAll("[data-nav]")) {
       if (link.dataset.nav === name) link.setAttribute("aria-current", "page");
       else link.removeAttribute("aria-current");
@@ -85,7 +91,10 @@
   async function route() {
     const current = parseRoute();
     showView(current.view);
-    if (current.view === "detail") {
+    if (current.extra) {
+      document.title = current.extra.title + " – Tra cứu thủ tục hành chính";
+      await current.extra.render(current.params);
+    } else if (current.view === "detail") {
       document.title = "Chi tiết thủ tục – Tra cứu thủ tục hành chính";
       await renderDetail(current.code);
     } else if (current.view === "inbox") {
@@ -413,6 +422,9 @@
         h("td", {}, record.question),
         h("td", {}, record.answer)))));
   }
+
+  // Shared with the views in other script files.
+  window.TTHC_STAFF_KIT = { h: h, getJson: getJson, describeError: describeError, when: when };
 
   // ---- start ----
   document.addEventListener("DOMContentLoaded", () => {
