@@ -8,7 +8,8 @@ Two stores hold what citizens typed:
 - The app database: hand-offs, feedback and questions missing from the catalogue
   (`assistant.conversation_log.purge_older_than`), every question with what the assistant did
   (`assistant.interaction_log.purge_older_than`), and staff replies and handled marks of hand-offs
-  (`assistant.handoff_desk.purge_older_than`).
+  (`assistant.handoff_desk.purge_older_than`), and the catalogue team's labels of questions asked before
+  the cutoff (`assistant.question_labels.purge_older_than`, which rewrites <data_dir>/labels/labelled.jsonl).
 
 Through assistant/storage.py (SQLite or PostgreSQL); no Rasa import, so it runs in the app env.
 """
@@ -51,9 +52,10 @@ def purge_tracker_store(db_path: Path | str, cutoff: datetime, dry_run: bool = F
 def purge_app_records(cutoff: datetime, db_path: Path | None = None) -> dict[str, int]:
     """Delete hand-offs, feedback, missing-procedure questions and recorded interactions created before
     `cutoff`; counts per table."""
-    from assistant import conversation_log, handoff_desk, interaction_log
+    from assistant import conversation_log, handoff_desk, interaction_log, question_labels
 
     counts = dict(conversation_log.purge_older_than(cutoff, db_path))
     counts["interactions"] = interaction_log.purge_older_than(cutoff, db_path)
     counts.update(handoff_desk.purge_older_than(cutoff, db_path))  # after the hand-offs: their orphans go too
+    counts["question_labels"] = question_labels.purge_older_than(cutoff, db_path)  # and rewrites labelled.jsonl
     return counts
