@@ -1,5 +1,9 @@
 """`tthc up`: build whatever is missing (embedding model, index, Rasa model), then run both servers.
 
+`tthc up --profile scale-out` runs one node of several that share PostgreSQL and Redis (the
+`deployment` settings; docs/deploy.md "Scale-out"); the default, single-vm, keeps everything in SQLite
+files in catalog.data_dir.
+
 `tthc up --only app|rasa` runs one server in the foreground, in place of this process, with the
 command and environment `tthc up` gives it: what the systemd units in deploy/systemd/ start
 (docs/deploy.md). It builds nothing (run `tthc up --prepare-only` first) and needs the action token
@@ -20,6 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("up", help="set up what is missing and run the assistant (Ctrl-C stops)")
     parser.add_argument("--prepare-only", action="store_true",
                         help="build the embedding model, index and Rasa model, but start no server")
+    parser.add_argument("--profile", choices=("single-vm", "scale-out"),
+                        help="where shared state lives (default: deployment.profile in settings.yml, single-vm); "
+                             "scale-out: PostgreSQL and Redis from the deployment settings, for several nodes")
     parser.add_argument("--only", choices=("app", "rasa"),
                         help="run only this server in the foreground (for a service manager such as systemd); "
                              "builds nothing and needs TTHC_ACTION_TOKEN")
@@ -65,18 +72,28 @@ def exec_server(server: processes.Server) -> None:
     os.execve(server.command[0], server.command, server.env)
 
 
+def use_profile(profile: str | None) -> None:
+    """`--profile X` is TTHC_DEPLOYMENT__PROFILE=X for this run and both servers it starts."""
+    if profile:
+        os.environ["TTHC_DEPLOYMENT__PROFILE"] = profile
+        get_settings.cache_clear()
+
+
 def run(args: argparse.Namespace) -> int:
+    use_profile(getattr(args, "profile", None))
     settings = get_settings()
     server = settings.server
     if args.only:
         if args.prepare_only:
             raise SetupError("--only and --prepare-only do not go together; run 'tthc up --prepare-only' first, "
                              "then 'tthc up --only app' and 'tthc up --only rasa'")
+        processes.check_shared_services(settings)
         exec_server(only_server(settings, args.only))
         return 0  # not reached: exec replaced this process
     if not args.prepare_only:  # fail in a second, not after minutes of set-up
         processes.ensure_port_free(server.host, server.app_port, "app server", "TTHC_SERVER__APP_PORT")
         processes.ensure_port_free(server.host, server.rasa_port, "Rasa server", "TTHC_SERVER__RASA_PORT")
+        processes.check_shared_services(settings)
     prepare(settings)
     if args.prepare_only:
         print("==> Everything is built.")
@@ -86,7 +103,8 @@ def run(args: argparse.Namespace) -> int:
     servers = [processes.app_server(settings, log_dir), processes.rasa_server(settings, model, log_dir)]
     # `kill` stops the children too, exactly like Ctrl-C.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    print("==> Starting the app server and the Rasa server …", flush=True)
+    profile = " (scale-out: PostgreSQL and Redis shared with the other nodes)" if settings.deployment.scale_out else ""
+    print(f"==> Starting the app server and the Rasa server{profile} …", flush=True)
     processes.start_all(servers)
     print(
         "\nTrợ lý TTHC is running:\n"

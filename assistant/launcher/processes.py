@@ -14,9 +14,10 @@ from pathlib import Path
 
 import httpx
 
+from assistant import storage
 from assistant.errors import SetupError
 from assistant.launcher.rasa_model import rasa_environment, rasa_server_command
-from assistant.ratelimit import RATE_LIMIT_DB_ENV
+from assistant.ratelimit import RATE_LIMIT_DB_ENV, REDIS_PASSWORD_ENV
 from assistant.settings import ACTION_TOKEN_ENV, ADMIN_TOKEN_ENV, PROJECT_ROOT, Settings, configured_secret
 from connectors.zalo.config import zalo_env_defaults
 
@@ -51,13 +52,63 @@ def action_token(settings: Settings) -> str:
     return _generated_action_token
 
 
+def endpoints_file(settings: Settings) -> str:
+    """Rasa's endpoints: SQLite stores on one machine, PostgreSQL + Redis on the scale-out profile."""
+    return "endpoints.scale-out.yml" if settings.deployment.scale_out else "endpoints.yml"
+
+
+def action_endpoint_url(settings: Settings) -> str:
+    return settings.deployment.action_endpoint_url or f"{settings.server.app_url}/webhook"
+
+
+def scale_out_env(settings: Settings) -> dict[str, str]:
+    """What endpoints.scale-out.yml reads, and where the Zalo store and the rate limits live then."""
+    deployment = settings.deployment
+    return {
+        "TTHC_PG_HOST": deployment.postgres_host, "TTHC_PG_PORT": str(deployment.postgres_port),
+        "TTHC_PG_DB": deployment.postgres_db, "TTHC_PG_USER": deployment.postgres_user,
+        storage.POSTGRES_PASSWORD_ENV: os.environ.get(storage.POSTGRES_PASSWORD_ENV, ""),
+        "TTHC_REDIS_HOST": deployment.redis_host, "TTHC_REDIS_PORT": str(deployment.redis_port),
+        "TTHC_REDIS_DB": str(deployment.redis_db),
+        REDIS_PASSWORD_ENV: os.environ.get(REDIS_PASSWORD_ENV, ""),
+        "TTHC_ZALO_OUTBOX": str(settings.zalo_store),
+        RATE_LIMIT_DB_ENV: deployment.redis_url,
+    }
+
+
+def check_shared_services(settings: Settings) -> None:
+    """On the scale-out profile, PostgreSQL and Redis must answer before anything starts."""
+    if not settings.deployment.scale_out:
+        return
+    deployment = settings.deployment
+    fix = ("start it, or set TTHC_DEPLOYMENT__POSTGRES_HOST/_PORT/_DB/_USER and TTHC_PG_PASSWORD "
+           "(docs/deploy.md, \"Scale-out\")")
+    try:
+        database = storage.connect(settings.app_database)
+        database.execute("SELECT 1")
+        database.close()
+    except storage.ERRORS as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SetupError(f"the scale-out profile cannot reach PostgreSQL at {storage.describe(settings.app_database)} "
+                         f"({reason}); {fix}") from None
+    import redis
+
+    try:
+        redis.Redis.from_url(deployment.redis_url, password=os.environ.get(REDIS_PASSWORD_ENV) or None,
+                             socket_connect_timeout=5, socket_timeout=5).ping()
+    except (redis.exceptions.RedisError, OSError) as exc:
+        raise SetupError(f"the scale-out profile cannot reach Redis at {deployment.redis_url} ({exc}); start it, "
+                         "or set TTHC_DEPLOYMENT__REDIS_HOST/_PORT/_DB and TTHC_REDIS_PASSWORD "
+                         "(docs/deploy.md, \"Scale-out\")") from None
+
+
 def rasa_server_env(settings: Settings) -> dict[str, str]:
-    """Values that endpoints.yml and credentials.yml read through ${VAR} substitution."""
+    """Values that endpoints.yml (or endpoints.scale-out.yml) and credentials.yml read through ${VAR}."""
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     env = rasa_environment({
         **zalo_env_defaults(),  # unset ZALO_* -> "": Rasa refuses unset ${VAR}; the channel then stays off
-        "TTHC_ACTION_ENDPOINT_URL": f"{settings.server.app_url}/webhook",
+        "TTHC_ACTION_ENDPOINT_URL": action_endpoint_url(settings),
         ACTION_TOKEN_ENV: action_token(settings),
         "TTHC_TRACKER_DB": str(data_dir / "rasa_tracker.db"),
         "TTHC_LOCK_DB": str(data_dir / "rasa_locks.db"),
@@ -69,6 +120,8 @@ def rasa_server_env(settings: Settings) -> dict[str, str]:
         "TTHC_ZALO_OUTBOX": str(settings.zalo_outbox_path),
         # Rate-limit buckets of the chat and Zalo channels, shared by all Rasa workers.
         RATE_LIMIT_DB_ENV: str(data_dir / "rate_limits.sqlite"),
+        # Several nodes: PostgreSQL and Redis instead of the files above (same speed-ups otherwise).
+        **(scale_out_env(settings) if settings.deployment.scale_out else {}),
     })
     env.pop(ADMIN_TOKEN_ENV, None)  # Rasa has no admin actions
     return env
@@ -144,12 +197,13 @@ def rasa_server(settings: Settings, model: Path, log_dir: Path) -> Server:
     With `--enable-api` anyone reaching the port could read and write conversations and unload or
     replace the model; nothing here needs the API, so it stays off (docs/security.md)."""
     env = rasa_server_env(settings)
-    use_write_ahead_log(Path(env["TTHC_TRACKER_DB"]))
+    if not settings.deployment.scale_out:
+        use_write_ahead_log(Path(env["TTHC_TRACKER_DB"]))
     return Server(
         name="Rasa server",
         command=[*rasa_server_command(), "run", "--model", str(model),
                  "--interface", settings.server.host, "--port", str(settings.server.rasa_port),
-                 "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+                 "--endpoints", endpoints_file(settings), "--credentials", "credentials.yml",
                  "--cors", *chat_origins(settings)],
         ready_url=f"{settings.server.rasa_url}{RASA_READY_PATH}",
         env=env,

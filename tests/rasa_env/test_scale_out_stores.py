@@ -158,3 +158,73 @@ def test_redis_lock_store_serializes_a_conversation_across_replicas(scale_out_en
         assert replica_b.get_lock("citizen-redis") is None, "the lock is released for every replica"
 
     asyncio.run(scenario())
+
+
+def test_a_replicas_remembered_conversation_gives_way_to_what_another_replica_stored(scale_out_env):
+    """The per-worker cache of CachedSQLTrackerStore must never hide a turn another node saved."""
+    from rasa.shared.core.events import UserUttered
+
+    from assistant.rasa_stores import CachedSQLTrackerStore
+
+    replica_a, replica_b = open_tracker_store(), open_tracker_store()
+    assert isinstance(replica_a, CachedSQLTrackerStore)
+    asyncio.run(replica_a.save(tracker_with_context("citizen-cache")))  # A remembers its tracker
+    on_b = asyncio.run(replica_b.retrieve("citizen-cache"))
+    on_b.update(UserUttered("lệ phí bao nhiêu", {"name": "ask_fee", "confidence": 1.0}))
+    asyncio.run(replica_b.save(on_b))
+
+    on_a = asyncio.run(replica_a.retrieve("citizen-cache"))
+    assert on_a.latest_message.text == "lệ phí bao nhiêu", "replica A served its stale remembered copy"
+    assert len(on_a.events) == len(on_b.events)
+
+
+def postgres_url(env: dict[str, str]) -> str:
+    return f"postgresql://{env['TTHC_PG_USER']}@{env['TTHC_PG_HOST']}:{env['TTHC_PG_PORT']}/{env['TTHC_PG_DB']}"
+
+
+def test_the_zalo_store_on_postgres_is_shared_by_two_instances(postgres_server):
+    """Dedupe, outbox claims, leases, buttons and tokens of two Rasa instances in one PostgreSQL."""
+    from connectors.zalo.store import ZaloStore
+
+    node_a, node_b = ZaloStore(postgres_url(postgres_server)), ZaloStore(postgres_url(postgres_server))
+    node_b.holder = "other-node-" + node_b.holder  # another machine (same pid possible there)
+    assert node_a.claim_message("msg-pg-1") is True
+    assert node_b.claim_message("msg-pg-1") is False, "a redelivery to the other instance is answered twice"
+
+    for text in ("một", "hai"):
+        node_a.enqueue("user-pg", {"text": text}, "down")
+    node_a.enqueue("user-pg-2", {"text": "ba"}, "down")
+    first = node_a.claim_user_batch(60)
+    second = node_b.claim_user_batch(60)
+    assert [item.message["text"] for item in first] == ["một", "hai"]
+    assert [item.message["text"] for item in second] == ["ba"], "B took A's user or nothing"
+    assert node_b.claim_user_batch(60) == [] and node_a.claim_user_batch(60) == []
+    for item in first + second:
+        (node_a if item in first else node_b).delivered(item.id)
+    assert node_a.pending_count() == 0
+
+    assert node_a.try_lease("zalo-token-refresh", 30) is True
+    assert node_b.try_lease("zalo-token-refresh", 30) is False
+    node_a.release_lease("zalo-token-refresh")
+    assert node_b.try_lease("zalo-token-refresh", 30) is True
+
+    node_a.remember_buttons("user-pg", {"Lệ phí": '/ask_fee{"procedure_code":"1.1"}'})
+    node_a.remember_buttons("user-pg", {"Lệ phí": '/ask_fee{"procedure_code":"2.2"}'})
+    assert node_b.button_payload("user-pg", "Lệ phí") == '/ask_fee{"procedure_code":"2.2"}'
+    node_a.save_tokens("access-2", "refresh-2", "seed")
+    node_b.save_tokens("access-3", "refresh-3", "seed")
+    assert node_a.load_tokens("seed") == ("access-3", "refresh-3")
+    created = node_a._db.execute("SELECT created_at FROM outbox LIMIT 1").fetchone()
+    assert created is None  # delivered rows are gone
+
+
+def test_rate_limits_in_redis_are_one_bucket_for_every_instance(redis_server):
+    from assistant.ratelimit import RedisTokenBucketLimiter, sender_limiter
+
+    url = f"redis://{redis_server['TTHC_REDIS_HOST']}:{redis_server['TTHC_REDIS_PORT']}/{redis_server['TTHC_REDIS_DB']}"
+    node_a = sender_limiter(60, 3, "zalo-sender", url)
+    node_b = sender_limiter(60, 3, "zalo-sender", url)
+    assert isinstance(node_a, RedisTokenBucketLimiter)
+    waits = [node_a.acquire("user-1"), node_b.acquire("user-1"), node_a.acquire("user-1"), node_b.acquire("user-1")]
+    assert waits[:3] == [0.0, 0.0, 0.0] and 0 < waits[3] <= 1.0, waits  # burst 3 shared, then ~1 s to wait
+    assert node_b.acquire("user-2") == 0.0  # another sender has its own bucket
