@@ -771,15 +771,23 @@ def unknown_option(count: int) -> Reply:
     return Reply(text="Hiện chưa có danh sách nào để chọn. Anh/Chị muốn hỏi về thủ tục nào ạ?")
 
 
-def handoff(settings: Settings | None = None) -> Reply:
-    """Hand-off to staff: contact details; the conversation has been flagged for staff."""
-    return _with_contacts(
-        [
-            "Dạ, tôi đã chuyển cuộc trò chuyện này tới cán bộ tiếp nhận; cán bộ sẽ xem và hỗ trợ Anh/Chị.",
-            "Anh/Chị cũng có thể liên hệ trực tiếp:",
-        ],
-        settings or get_settings(),
-    )
+def handoff(settings: Settings | None = None, staff_can_reply: bool = False) -> Reply:
+    """Hand-off to staff; the conversation has been flagged for the staff page. What happens next depends
+    on the channel: on Zalo a staff member can write back in the same chat (`staff_can_reply`); a web chat
+    is anonymous, so nobody can write back and the citizen is given the hotline and the counter."""
+    if staff_can_reply:
+        lines = [
+            "Dạ, tôi đã chuyển cuộc trò chuyện này tới cán bộ tiếp nhận. Cán bộ sẽ đọc và trả lời Anh/Chị "
+            "ngay trong cuộc trò chuyện Zalo này; việc này có thể mất một thời gian.",
+            "Nếu cần gấp, Anh/Chị có thể liên hệ trực tiếp:",
+        ]
+    else:
+        lines = [
+            "Dạ, cuộc trò chuyện trên trang web là ẩn danh nên cán bộ không thể nhắn trả lời Anh/Chị tại đây. "
+            "Tôi đã ghi lại nội dung (đã ẩn thông tin cá nhân) để cán bộ xem xét.",
+            "Để được cán bộ hỗ trợ trực tiếp, Anh/Chị vui lòng liên hệ:",
+        ]
+    return _with_contacts(lines, settings or get_settings())
 
 
 def feedback_thanks(good: bool) -> Reply:

@@ -7,25 +7,25 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from assistant import answers, conversation_log, dossier_tracking
+from assistant import answers, conversation_log, dossier_tracking, handoff_desk
 from assistant.actions import common, procedures
 
 HANDOFF_MESSAGES = 10  # how much of the conversation staff see with a hand-off flag
 
 
 class ActionHandoff(Action):
-    """Gives the contact details and flags the conversation for the staff page."""
+    """Flags the conversation for the staff page and says truthfully what happens next (channel-dependent)."""
 
     def name(self) -> str:
         return "action_handoff"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
+        channel = tracker.get_latest_input_channel() or ""
         conversation_log.flag_handoff(
-            tracker.sender_id,
-            tracker.get_latest_input_channel() or "",
-            common.recent_messages(tracker.events, HANDOFF_MESSAGES),
+            tracker.sender_id, channel, common.recent_messages(tracker.events, HANDOFF_MESSAGES)
         )
-        common.send(dispatcher, answers.handoff())
+        # What happens next depends on the channel: on Zalo staff can write back; a web chat is anonymous.
+        common.send(dispatcher, answers.handoff(staff_can_reply=handoff_desk.staff_can_reply(channel)))
         return [SlotSet("handoff_requested", True)]
 
 

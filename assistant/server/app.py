@@ -16,6 +16,8 @@ ROUTER_MODULES = (
     "assistant.server.routers.actions",
     "assistant.server.routers.procedures",
     "assistant.server.routers.staff",
+    "assistant.server.routers.staff_dashboard",
+    "assistant.server.routers.staff_handoffs",
     "assistant.server.routers.learning",
     "assistant.server.routers.webchat",
     "assistant.server.routers.admin",
