@@ -110,7 +110,12 @@ def default_db_path() -> Path:
 def connect(db_path: Path | str | None, schema: str = _SCHEMA) -> storage.Database:
     """A connection to the app database (default: the configured one, `settings.app_database`: a SQLite
     file or PostgreSQL) with `schema`'s tables created. Rows answer row["name"] and row[0]."""
-    return storage.connect(db_path or get_settings().app_database, schema)
+    if not db_path:
+        settings = get_settings()
+        # default_db_path() on the single-VM profile (the same file as settings.app_database), so the
+        # tests that point it at a temporary file keep their own database.
+        db_path = settings.app_database if settings.deployment.scale_out else default_db_path()
+    return storage.connect(db_path, schema)
 
 
 def utc_now() -> str:
