@@ -25,6 +25,10 @@ class ProvinceSettings(BaseModel):
     # (assistant/district_reform.py).
     district_successor: Literal["commune", "province"] = "commune"
     district_note: str = ""
+    # The province's own facts (HĐND fees, one-stop addresses and hours, hotline), a versioned YAML merged over
+    # the national records at import (knowledge_base/importers/local_facts.py); "" = none. A sample for the
+    # default province: knowledge_base/local/tay_ninh.sample.yaml (sample data, not the province's rules).
+    local_facts: str = ""
 
 
 class ServerSettings(BaseModel):
@@ -159,6 +163,12 @@ class Settings(BaseModel):
     def data_dir(self) -> Path:
         """Active catalogue index, databases and logs (git-ignored)."""
         return self.resolve(self.catalog.data_dir)
+
+    @property
+    def local_facts_path(self) -> Path | None:
+        """The province's facts file (resolved), or None when not configured."""
+        value = self.province.local_facts.strip()
+        return self.resolve(Path(value)) if value else None
 
     @property
     def embedding_model_path(self) -> Path:

@@ -90,6 +90,19 @@ class LegalDocument(BaseModel):
     title: str = ""
 
 
+class LocalFacts(BaseModel):
+    """What the province's own facts file replaced in this record at import (issue 15, item 5;
+    knowledge_base.importers.local_facts): the answers show those fields as set by the province."""
+
+    province: str = ""
+    fields: list[str] = Field(default_factory=list)  # "fee", "time", "where_to_submit"
+    fee_channels: list[str] = Field(default_factory=list)  # the channels whose fee the province set (ChannelKind values)
+    source: str = ""  # the provincial decision or resolution, e.g. "Nghị quyết số …/NQ-HĐND"
+    version: str = ""  # the facts file's version
+    sample: bool = False  # from a file marked as a sample: shown as sample data, never as the province's rule
+    note: str = ""
+
+
 class Procedure(BaseModel):
     """One administrative procedure (thủ tục hành chính)."""
 
@@ -111,10 +124,13 @@ class Procedure(BaseModel):
     decision_number: str = ""
     summary: str = ""  # short plain description, optional (seed catalogue)
     keywords: list[str] = Field(default_factory=list)  # everyday names citizens use
+    local: LocalFacts | None = None  # set when the province's facts file replaced fields at import
 
     def content_hash(self) -> str:
-        """Stable hash of the record, so the index rebuilds only what changed."""
-        payload = json.dumps(self.model_dump(mode="json"), ensure_ascii=False, sort_keys=True)
+        """Stable hash of the record, so the index rebuilds only what changed (a record without local facts
+        hashes as it did before the field existed)."""
+        data = self.model_dump(mode="json", exclude={"local"} if self.local is None else None)
+        payload = json.dumps(data, ensure_ascii=False, sort_keys=True)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 

@@ -20,6 +20,8 @@ def register(subparsers) -> None:
     imp = kb_sub.add_parser("import", help="import a national-format directory or seed YAML and build the index")
     imp.add_argument("path", type=Path)
     imp.add_argument("--no-dense", action="store_true", help="build the BM25 index only (no embedding model)")
+    imp.add_argument("--local-facts", type=Path,
+                     help="the province's facts YAML merged over the records (default: province.local_facts setting)")
     imp.set_defaults(handler=import_command)
 
     search = kb_sub.add_parser("search", help="search the active index")
@@ -69,7 +71,7 @@ def import_command(args) -> int:
     from knowledge_base.importers import load_catalog
 
     data_dir, model_path = _paths(args)
-    report = load_catalog(args.path)
+    report = load_catalog(args.path, args.local_facts or get_settings().local_facts_path)
     print(report.render())
     if not report.procedures:
         raise KnowledgeBaseError(f"no usable procedure in {args.path}: every record was skipped (see the report above)")

@@ -28,5 +28,7 @@ def ensure_index(settings: Settings) -> None:
         return
     seed = settings.resolve(settings.catalog.seed_path)
     print(f"==> Building the catalogue index from the seed catalogue {seed}", flush=True)
-    report = load_catalog(seed)
+    report = load_catalog(seed, settings.local_facts_path)
+    if report.local_facts:
+        print(f"==> Province facts {report.local_facts}: {len(report.local_overrides)} field(s) replaced", flush=True)
     KnowledgeBase.build(report.procedures, data_dir, settings.embedding_model_path, progress=True)

@@ -1,7 +1,8 @@
 """Catalogue importers. `load_catalog` is the single entry point: it detects the input format.
 
 - a directory of national-portal records (`<agency>/<code>.json`, see importers.national), or one such record;
-- the seed catalogue: a YAML file or a directory of YAML files (see importers.seed).
+- the seed catalogue: a YAML file or a directory of YAML files (see importers.seed);
+then the province's own facts over them when a facts file is given (see importers.local_facts).
 
 Unusable input raises KnowledgeBaseError with a one-line message naming the fix.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from knowledge_base.errors import KnowledgeBaseError
+from knowledge_base.importers.local_facts import apply_local_facts
 from knowledge_base.importers.national import load_national
 from knowledge_base.importers.report import ImportReport
 from knowledge_base.importers.seed import YAML_SUFFIXES, load_seed
@@ -37,12 +39,17 @@ def _load_directory(path: Path) -> ImportReport:
     )
 
 
-def load_catalog(path: Path) -> ImportReport:
-    """Import a catalogue from `path`: a national-format directory or record, or seed YAML (file or directory)."""
+def load_catalog(path: Path, local_facts: Path | None = None) -> ImportReport:
+    """Import a catalogue from `path`: a national-format directory or record, or seed YAML (file or directory).
+
+    `local_facts`: the province's facts file (settings `province.local_facts`), merged over the records
+    (knowledge_base.importers.local_facts); the report lists what it replaced."""
     path = Path(path)
     if not path.exists():
         raise KnowledgeBaseError(f"catalogue path {path} does not exist; pass a national-format directory or a seed YAML file/directory")
     report = _load_file(path) if path.is_file() else _load_directory(path)
     if report.total == 0:
         raise KnowledgeBaseError(f"{path} contains no procedure records; add records or point to another catalogue")
+    if local_facts is not None and str(local_facts).strip():
+        apply_local_facts(report, Path(local_facts))
     return report

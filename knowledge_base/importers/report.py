@@ -43,6 +43,11 @@ class ImportReport(BaseModel):
     skipped: list[SkippedRecord] = Field(default_factory=list)
     warnings: dict[str, FieldWarnings] = Field(default_factory=dict)
     coverage: dict[str, FieldCoverage] = Field(default_factory=dict)
+    # Province facts merged over the records (knowledge_base.importers.local_facts): the file, one line per
+    # field replaced ("1.001193: fee (truc_tiep): 'Miễn phí' -> '...'"), codes the catalogue does not hold.
+    local_facts: str = ""
+    local_overrides: list[str] = Field(default_factory=list)
+    local_unknown: list[str] = Field(default_factory=list)
 
     def warn(self, field: str, example: str) -> None:
         entry = self.warnings.setdefault(field, FieldWarnings())
@@ -84,4 +89,9 @@ class ImportReport(BaseModel):
                 lines.append(f"  {field}: {entry.count}")
                 for example in entry.examples:
                     lines.append(f"    e.g. {example}")
+        if self.local_facts:
+            lines.append(f"Province facts: {self.local_facts}: {len(self.local_overrides)} field(s) replaced")
+            lines += [f"  {line}" for line in self.local_overrides]
+            if self.local_unknown:
+                lines.append(f"  not in this catalogue (ignored): {', '.join(self.local_unknown)}")
         return "\n".join(lines)
