@@ -18,7 +18,8 @@ router = APIRouter(tags=["staff"])
 
 STAFF_WEB_DIR = Path(__file__).resolve().parent.parent / "web" / "staff"
 STAFF_ASSETS = {"staff.css": "text/css", "staff.js": "text/javascript",
-                "learning.js": "text/javascript", "learning.css": "text/css"}  # unanswered questions, labels
+                "learning.js": "text/javascript", "learning.css": "text/css",  # unanswered questions, labels
+                "dashboard.js": "text/javascript", "handoffs.js": "text/javascript", "desk.css": "text/css"}
 
 
 @router.get("/staff", include_in_schema=False)
