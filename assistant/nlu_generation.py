@@ -9,12 +9,12 @@ Pure Python (no Rasa import): it runs in the app environment, `tthc nlu generate
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
 from knowledge_base.schema import Procedure
+from knowledge_base.text import fold, normalize, without_procedure_prefix
 
 GENERATED_LOOKUPS = Path("nlu_data/nlu/generated_lookups.yml")
 
@@ -31,17 +31,10 @@ MIN_SYLLABLES = 2  # a single syllable ("cấp", "sinh") would match almost any 
 MAX_SYLLABLES = 10  # long official titles never occur verbatim in chat
 
 
-def normalize(text: str) -> str:
-    """NFC, lower-case, parentheses removed, whitespace collapsed."""
-    text = unicodedata.normalize("NFC", text).lower()
-    text = re.sub(r"\([^)]*\)", " ", text)
+def name_text(text: str) -> str:
+    """A title or keyword as a name: normalized (knowledge_base.text), parentheses removed, no edge dots or dashes."""
+    text = re.sub(r"\([^)]*\)", " ", normalize(text))
     return re.sub(r"\s+", " ", text).strip(" .-–")
-
-
-def fold(text: str) -> str:
-    """Drop Vietnamese diacritics ("khai sinh" stays, "kết hôn" -> "ket hon")."""
-    text = text.replace("đ", "d").replace("Đ", "D")
-    return "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
 
 
 def _syllable_count(name: str) -> int:
@@ -57,10 +50,10 @@ def _strip_prefix(name: str, prefixes: Iterable[str]) -> str:
 
 def short_names(procedure: Procedure) -> list[str]:
     """The accented names a citizen may type for `procedure`, shortest meaningful forms included."""
-    title = _strip_prefix(normalize(procedure.title), ["thủ tục"])
+    title = without_procedure_prefix(name_text(procedure.title))
     head = _CLAUSE_BREAK.split(f"{title} ", maxsplit=1)[0].strip()
     core = _strip_prefix(head, _GENERIC_VERBS)
-    candidates = [title, head, core] + [normalize(keyword) for keyword in procedure.keywords]
+    candidates = [title, head, core] + [name_text(keyword) for keyword in procedure.keywords]
     names = []
     for name in candidates:
         if MIN_SYLLABLES <= _syllable_count(name) <= MAX_SYLLABLES and name not in names:

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from assistant.metrics import search_timer
 from knowledge_base.schema import Decision, Procedure, Scope, SearchHit, SearchResponse
-from knowledge_base.text import content_syllables, fold, normalize, syllables
+from knowledge_base.text import content_syllables, filler_words, fold, normalize, syllables
 
 # Words that say WHAT is asked (aspects) or carry no content in a question. Generic question
 # vocabulary, not procedure names; a token typed without diacritics also matches its accented form.
@@ -31,13 +31,9 @@ các bước|quy trình|trình tự|cách làm|làm sao|làm thế nào|như th�
 điều kiện|yêu cầu|ai được|đối tượng|kết quả|nhận được gì|được gì|thủ tục|tthc|gồm|bao gồm
 """.replace("\n", "|").strip("|").split("|")
 # Single words only where they never carry a procedure's name ("mất", "lại", "số", "nơi", "sao" do:
-# "cấp lại do mất", "cấp số nhà", "nơi cư trú", "bản sao", so they are not here).
-FILLER_WORDS = """
-còn|thì|thì sao|thế|vậy|cho|hỏi|xin|ạ|à|ơi|nhé|nha|nhỉ|hả|hở|không|ko|k|hok|hông|được|đc|dc|có|là|gì|j|
-của|em|tôi|mình|anh|chị|bạn|ad|admin|bot|nó|cái|đó|này|kia|ấy|với|và|mà|muốn|cần|phải|làm|những|các|
-bao|nhiêu|để|khi|lúc|nếu|ở|rồi|nữa|luôn|giúp|giùm|dùm|vui lòng|mấy|thôi|ok|oke|dạ|vâng|ừ|
-thứ|về|bên|nào|như|nhưng|hay|hoặc
-""".replace("\n", "|").strip("|").split("|")
+# "cấp lại do mất", "cấp số nhà", "nơi cư trú", "bản sao", so they are not here). The list lives with the
+# other word lists in knowledge_base/data/abbreviations.yml (the search stopwords minus a few, plus chat words).
+FILLER_WORDS = list(filler_words())
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 

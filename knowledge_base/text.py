@@ -1,9 +1,15 @@
-"""Vietnamese text handling for search: normalization, diacritics folding, abbreviations, tokens.
+"""Vietnamese text handling: normalization, diacritics folding, abbreviations, word lists, tokens.
+
+The one home of Vietnamese text handling in the project: the knowledge base, the app server (actions,
+answers, the follow-up check), the NLU lookup generator and the Rasa components (inside the Rasa process,
+Python 3.10) all import it. It therefore imports nothing heavy (the standard library and PyYAML; underthesea
+only inside `segment`) and never Rasa.
 
 Citizens type with and without diacritics, with chat abbreviations ("ko", "dc", "j") and everyday
 names ("sổ đỏ", "CCCD"). Everything the index stores and every query goes through the same steps:
 NFC -> lower-case -> abbreviation expansion -> diacritics folding -> syllables (+ syllable bigrams).
 Folded syllables are what made search robust to missing diacritics in earlier measurements.
+The word lists (abbreviations, stopwords, filler words) live in data/abbreviations.yml.
 """
 from __future__ import annotations
 
@@ -38,6 +44,39 @@ def fold(text: str) -> str:
     """Remove Vietnamese diacritics: "làm căn cước" -> "lam can cuoc" (đ -> d)."""
     decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
     return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn"))
+
+
+def nfc(text: str) -> str:
+    """Compose decomposed input (NFD from some keyboards) so the same word always has the same code points."""
+    return unicodedata.normalize("NFC", text or "")
+
+
+def fold_keeping_length(text: str) -> str:
+    """`fold` character by character, so NFC text keeps its length: "làm căn cước" -> "lam can cuoc".
+
+    Each character maps to exactly one character (đ -> d; one without a one-character base, such as a
+    lone combining mark, stays as it is), so offsets stay valid between the two forms. The Rasa tokenizer
+    folds its token lemmas and known phrases with it.
+    """
+    folded = []
+    for char in text:
+        if char in "đĐ":
+            folded.append("d" if char == "đ" else "D")
+            continue
+        base = "".join(c for c in unicodedata.normalize("NFD", char) if unicodedata.category(c) != "Mn")
+        folded.append(base if len(base) == 1 else char)
+    return "".join(folded)
+
+
+_PROCEDURE_PREFIX = re.compile(r"^thủ tục\s+")
+
+
+def without_procedure_prefix(title: str) -> str:
+    """A normalized title without its leading "thủ tục" ("thủ tục đăng ký khai sinh" -> "đăng ký khai sinh").
+
+    The first step of every heuristic that finds the name in a title (NLU lookups, variant markers).
+    """
+    return _PROCEDURE_PREFIX.sub("", title)
 
 
 def has_diacritics(text: str) -> bool:
@@ -87,7 +126,7 @@ class Abbreviations:
     @classmethod
     def load(cls, path: Path = ABBREVIATIONS_FILE,
              sections: tuple[str, ...] = ("abbreviations", "everyday_names", "chat")) -> Abbreviations:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = _word_lists(path)
         table: dict[str, str] = {}
         keep: set[str] = set()
         for section in sections:
@@ -137,9 +176,29 @@ class Abbreviations:
                    for surface in self.surfaces[key])
 
 
+def _word_lists(path: Path = ABBREVIATIONS_FILE) -> dict:
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
 @lru_cache(maxsize=1)
 def abbreviations() -> Abbreviations:
     return Abbreviations.load()
+
+
+@lru_cache(maxsize=1)
+def filler_words() -> tuple[str, ...]:
+    """Words and phrases of a question that never carry a procedure's name (normalized, accented).
+
+    The follow-up check (assistant/procedure_context.py) strips them, with the aspect words, to see whether
+    a message names a procedure. They are the stopwords except `kept_by_follow_up_check` (words that may be
+    part of a name or a situation: "bản sao", "người nước ngoài", "cấp tại") plus `chat_fillers`
+    (data/abbreviations.yml).
+    """
+    data = _word_lists()
+    kept = {normalize(str(w)) for w in data.get("kept_by_follow_up_check") or []}
+    chat = [normalize(str(w)) for w in data.get("chat_fillers") or []]
+    words = [w for w in abbreviations().stopword_list if w not in kept] + chat
+    return tuple(dict.fromkeys(w for w in words if w))
 
 
 @lru_cache(maxsize=1)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from knowledge_base.text import fold, normalize
+from knowledge_base.text import fold, normalize, without_procedure_prefix
 
 # marker phrase (as written in titles) -> cue words: the marker counts as mentioned when the question
 # has any cue (a citizen asking "đổi địa chỉ" means "thay đổi"; "làm lại" means "cấp lại"). Longer
@@ -62,7 +62,7 @@ _PHRASES = sorted(((tuple(m.split()), m) for m in VARIANT_MARKERS), key=lambda i
 
 def main_clause(title: str) -> list[str]:
     """Words of the title's main clause: normalized, "thủ tục" dropped, cut at the first , ; : or (."""
-    text = re.sub(r"^thủ tục\s+", "", normalize(title))
+    text = without_procedure_prefix(normalize(title))
     return _WORD.findall(_CLAUSE_END.split(text, 1)[0])
 
 

@@ -21,7 +21,7 @@
 # Nothing in the working tree changes: the Rasa training inputs (config.yml, domain.yml, nlu_data/)
 # are copied to DATA_DIR/bot-benchmark/training, the generated lookups are written there, and the model
 # is trained into DATA_DIR/bot-benchmark/model; it is reused while the hash of its inputs (the copied
-# training data with the catalogue's lookups, assistant/components/) is unchanged. The stack runs with
+# training data with the catalogue's lookups, assistant/components/, knowledge_base/text.py) is unchanged. The stack runs with
 # TTHC_CATALOG__DATA_DIR=DATA_DIR and TTHC_RASA__MODEL_DIR=DATA_DIR/bot-benchmark/run-model and is stopped
 # on exit, also on failure or Ctrl-C. One run at a time (a lock in DATA_DIR/bot-benchmark).
 set -euo pipefail
@@ -72,7 +72,7 @@ cp -r config.yml domain.yml nlu_data "$train"/
 "$tthc" nlu generate --out "$train/nlu_data/nlu/generated_lookups.yml" | tee "$out/nlu-generate.log" >&2
 inputs_hash=$(
   { (cd "$train" && find config.yml domain.yml nlu_data -type f -print0 | sort -z | xargs -0 sha256sum)
-    find assistant/components -name '*.py' -print0 | sort -z | xargs -0 sha256sum
+    find assistant/components knowledge_base/text.py -name '*.py' -print0 | sort -z | xargs -0 sha256sum
     "$repo/.venv-rasa/bin/python" -c 'import importlib.metadata as m; print("rasa", m.version("rasa"))'
   } | sha256sum | cut -c1-16)
 log "lookups generated in $(since "$t0") s; training inputs $inputs_hash"

@@ -39,7 +39,7 @@ from rasa.shared.nlu.constants import ENTITIES, ENTITY_ATTRIBUTE_END, ENTITY_ATT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from assistant.components.vietnamese_text import fold, nfc
+from knowledge_base.text import fold_keeping_length, nfc
 
 # A syllable candidate: a run without spaces or sentence punctuation. Inner ".", "-", "/", ":" stay, so
 # receipt codes ("000.00.11.H57-250101-0001"), dates and amounts ("1.000.000đ") remain one token.
@@ -72,7 +72,7 @@ def syllables(text: str) -> List[_Syllable]:
 
 def _phrase_key(text: str) -> Tuple[str, ...]:
     """A phrase as folded, lower-cased syllables: accented and unaccented spellings share one key."""
-    return tuple(fold(_lower_same_length(span.text)) for span in syllables(nfc(text)))
+    return tuple(fold_keeping_length(_lower_same_length(span.text)) for span in syllables(nfc(text)))
 
 
 class PhraseIndex:
@@ -198,9 +198,9 @@ class VietnameseTokenizer(Tokenizer):
         """Word tokens of NFC `text`; a word is also split wherever a position in `boundaries` falls."""
         spans = syllables(text)
         if not spans:
-            return [Token(_lower_same_length(text), 0, len(text), lemma=fold(_lower_same_length(text)))]
+            return [Token(_lower_same_length(text), 0, len(text), lemma=fold_keeping_length(_lower_same_length(text)))]
         lowered = [_lower_same_length(span.text) for span in spans]
-        forced = self._phrases.edges([fold(part) for part in lowered])
+        forced = self._phrases.edges([fold_keeping_length(part) for part in lowered])
         # A character boundary (an entity's start or end) forces a word start at the first syllable at or
         # after it: an end falls on the space before the next syllable, not on its start.
         span_starts = [span.start for span in spans]
@@ -217,7 +217,7 @@ class VietnameseTokenizer(Tokenizer):
                 "_".join(lowered[i] for i in group),
                 spans[group[0]].start,
                 spans[group[-1]].end,
-                lemma=fold(" ".join(lowered[i] for i in group)),
+                lemma=fold_keeping_length(" ".join(lowered[i] for i in group)),
             )
             for group in groups
         ]

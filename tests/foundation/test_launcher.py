@@ -59,6 +59,11 @@ def test_model_fingerprint_changes_with_any_training_input(tmp_path: Path):
     assert before == rasa_model.fingerprint(tmp_path / "config.yml", root=tmp_path)
     (tmp_path / "nlu_data" / "nlu" / "greet.yml").write_text("nlu: [x]\n")
     assert rasa_model.fingerprint(tmp_path / "config.yml", root=tmp_path) != before
+    # The tokenizer's text helpers live in knowledge_base/text.py: a change there retrains too.
+    changed = rasa_model.fingerprint(tmp_path / "config.yml", root=tmp_path)
+    (tmp_path / "knowledge_base").mkdir()
+    (tmp_path / "knowledge_base" / "text.py").write_text("def fold(text): return text\n")
+    assert rasa_model.fingerprint(tmp_path / "config.yml", root=tmp_path) != changed
 
 
 def test_model_is_current_only_with_matching_stamp(tmp_path: Path):

@@ -3,13 +3,17 @@ import unicodedata
 
 from knowledge_base.diacritics import DiacriticRestorer
 from knowledge_base.text import (
+    abbreviations,
     content_syllables,
+    filler_words,
     fold,
+    fold_keeping_length,
     normalize,
     prepare_query,
     query_terms,
     syllables,
     typed_with_diacritics,
+    without_procedure_prefix,
 )
 
 
@@ -22,6 +26,32 @@ def test_normalize_composes_decomposed_input_and_strips_invisible_characters():
 def test_fold_removes_tones_and_d_bar():
     assert fold("đăng ký khai sinh") == "dang ky khai sinh"
     assert fold("Đổi giấy phép lái xe") == "Doi giay phep lai xe"
+
+
+def test_fold_keeping_length_maps_each_character_to_one():
+    text = "Đổi giấy phép lái xe ở Tây Ninh"
+    assert fold_keeping_length(text) == fold(text) == "Doi giay phep lai xe o Tay Ninh"
+    # A lone combining mark has no one-character base: it stays, so offsets into the text stay valid.
+    stray = "a\u0301\u0323b"
+    assert len(fold_keeping_length(stray)) == len(stray)
+    assert fold(stray) == "ab"
+
+
+def test_title_prefix_is_dropped_only_at_the_start():
+    assert without_procedure_prefix("thủ tục đăng ký khai sinh") == "đăng ký khai sinh"
+    assert without_procedure_prefix("hướng dẫn thủ tục đăng ký") == "hướng dẫn thủ tục đăng ký"
+
+
+def test_filler_words_are_the_stopwords_a_name_never_needs_plus_chat_words():
+    fillers = set(filler_words())
+    stopwords = set(abbreviations().stopword_list)
+    # Shared question words: one entry in data/abbreviations.yml serves both lists.
+    assert {"cho", "hỏi", "không", "gì", "nhiêu", "làm"} <= fillers & stopwords
+    # Stopwords for search that can be part of a name ("bản sao", "người nước ngoài") are no filler.
+    assert {"sao", "người", "nước", "tại"} <= stopwords - fillers
+    # Chat words and phrases that search meets already expanded are fillers only.
+    assert {"ko", "dc", "thì sao", "vui lòng", "ok"} <= fillers - stopwords
+    assert all(word == normalize(word) for word in fillers)
 
 
 def test_folded_question_and_accented_question_give_the_same_syllables():

@@ -6,8 +6,9 @@ from pathlib import Path
 import yaml
 
 from assistant.cli import main
-from assistant.nlu_generation import GENERATED_LOOKUPS, build_lookups, fold, short_names
+from assistant.nlu_generation import GENERATED_LOOKUPS, build_lookups, short_names
 from knowledge_base.schema import Procedure
+from knowledge_base.text import fold
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 

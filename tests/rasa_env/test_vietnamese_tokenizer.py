@@ -1,7 +1,10 @@
 """Unit tests of the Vietnamese tokenizer component: NFC, folded lemmas, exact offsets, entity alignment."""
 from __future__ import annotations
 
+import subprocess
+import sys
 import unicodedata
+from pathlib import Path
 
 import pytest
 from rasa.nlu.constants import TOKENS_NAMES
@@ -9,10 +12,12 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from assistant.components.vietnamese_text import fold, nfc
 from assistant.components.vietnamese_tokenizer import VietnameseTokenizer
+from knowledge_base.text import fold_keeping_length, nfc
 
 pytestmark = pytest.mark.rasa
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +42,7 @@ def test_offsets_slice_the_message_text(tokenizer):
     text = "Cho em hỏi: đăng ký  khai sinh (cho bé) mất bao lâu ạ?!"
     message, tokens = tokenize(tokenizer, text)
     for token in tokens:
-        assert fold(text[token.start:token.end].lower().replace(" ", "_")) == fold(token.text)
+        assert fold_keeping_length(text[token.start:token.end].lower().replace(" ", "_")) == fold_keeping_length(token.text)
     assert [t.start for t in tokens] == sorted(t.start for t in tokens)
 
 
@@ -55,7 +60,7 @@ def test_accented_and_folded_forms_share_lemmas(tokenizer):
     _, folded = tokenize(tokenizer, "lam can cuoc can gi")
     # The char n-gram featurizer reads lemmas: both spellings yield the same syllables.
     assert " ".join(t.lemma for t in accented).split() == " ".join(t.lemma for t in folded).split()
-    assert all(t.lemma == fold(t.lemma) for t in accented)
+    assert all(t.lemma == fold_keeping_length(t.lemma) for t in accented)
 
 
 def test_receipt_codes_stay_one_token(tokenizer):
@@ -121,3 +126,19 @@ def test_known_procedure_names_keep_word_edges_at_run_time(tmp_path, tokenizer):
     # Text without a known name is segmented exactly as before.
     other = "giá vàng hôm nay bao nhiêu"
     assert [t.text for t in tokenize(trained, other)[1]] == [t.text for t in tokenize(tokenizer, other)[1]]
+
+
+def test_the_shared_text_module_loads_light_in_the_rasa_environment():
+    """The tokenizer folds with knowledge_base.text, the project's one text module: in the Rasa process
+    (Python 3.10, no torch) it must import nothing heavy and no other knowledge_base module."""
+    code = (
+        "import sys, knowledge_base.text as t\n"
+        "print(t.fold_keeping_length(t.nfc('Căn cước')), t.content_syllables(t.normalize('Cần đăng ký gì')))\n"
+        "heavy = ('numpy', 'torch', 'faiss', 'sentence_transformers', 'sklearn', 'pydantic', 'rasa', 'underthesea')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m.startswith('knowledge_base.')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=60)
+    assert result.returncode == 0, result.stderr
+    folded, loaded = result.stdout.splitlines()
+    assert folded == "Can cuoc ['dang', 'ky']"
+    assert loaded == "['knowledge_base.text']"
