@@ -7,7 +7,10 @@ import pytest
 
 from assistant import conversation_log
 from assistant.server.app import create_app
+from assistant.server.pages import SHARED_SCRIPT
 from assistant.server.routers import procedures as procedures_router
+from assistant.server.routers.staff import STAFF_WEB_DIR
+from assistant.server.routers.webchat import WEBCHAT_DIR
 from assistant.settings import load_settings
 from knowledge_base.errors import KnowledgeBaseError
 
@@ -244,6 +247,21 @@ def test_pages_and_widget_files_are_served(client):
     assert client.get("/webchat/widget.css").status_code == 200
     assert client.get("/webchat/chat.html").status_code == 404
     assert client.get("/webchat/..%2Fstatic%2Fwidget.js").status_code == 404
+
+
+def test_the_widget_and_the_staff_page_get_the_one_copy_of_the_dom_helpers(client):
+    """h() and safeHttpUrl live once (assistant/server/web/shared/safe_dom.js) and are served in front of each
+    page script, so an embedding site still loads one file and the two pages cannot drift apart."""
+    helpers = SHARED_SCRIPT.read_text(encoding="utf-8")
+    assert SHARED_SCRIPT.parent.name == "shared" and "function safeHttpUrl(" in helpers
+    sources = {"/webchat/widget.js": WEBCHAT_DIR / "widget.js", "/staff/assets/staff.js": STAFF_WEB_DIR / "staff.js"}
+    for url, source in sources.items():
+        served = client.get(url)
+        assert served.status_code == 200 and served.headers["content-type"].startswith("text/javascript")
+        assert served.text == helpers + "\n" + source.read_text(encoding="utf-8")
+        assert served.text.count("function h(") == 1 and served.text.count("function safeHttpUrl(") == 1
+    assert client.get("/webchat/widget.js").headers["access-control-allow-origin"] == "*"
+    assert "function h(" not in client.get("/webchat/widget.css").text
 
 
 def test_page_config_comes_from_settings_and_cannot_break_out_of_the_script(client):

@@ -41,8 +41,8 @@ def staff_config(settings: Settings = Depends(app_settings)) -> Response:
 
 
 @router.get("/staff/assets/{name}", include_in_schema=False)
-def staff_asset(name: str) -> FileResponse:
-    return listed_file(STAFF_WEB_DIR, name, STAFF_ASSETS)
+def staff_asset(name: str) -> Response:
+    return listed_file(STAFF_WEB_DIR, name, STAFF_ASSETS, with_helpers=frozenset({"staff.js"}))
 
 
 # Hand-offs and feedback hold what citizens wrote: staff only (admin token, see assistant/server/security.py).

@@ -41,9 +41,9 @@ def chat_config(settings: Settings = Depends(app_settings)) -> Response:
 
 
 @router.get("/webchat/{name}", include_in_schema=False)
-def widget_file(name: str) -> FileResponse:
+def widget_file(name: str) -> Response:
     # Any site may embed the widget, so it is served with a permissive CORS header of its own.
-    return listed_file(WEBCHAT_DIR, name, WIDGET_FILES,
+    return listed_file(WEBCHAT_DIR, name, WIDGET_FILES, with_helpers=frozenset({"widget.js"}),
                        headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=300"})
 
 

@@ -47,21 +47,9 @@
     } catch (error) { /* storage full or disabled: the chat still works for this page view */ }
   }
 
-  // ---- DOM helper: strings become text nodes, never markup ----
-  function h(tag, props, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(props || {})) {
-      if (value === null || value === undefined || value === false) continue;
-      if (key === "className") node.className = value;
-      else if (key === "hidden") node.hidden = true;
-      else node.setAttribute(key, value === true ? "" : String(value));
-    }
-    for (const child of children.flat()) {
-      if (child === null || child === undefined || child === false) continue;
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-    return node;
-  }
+  // ---- DOM helpers: strings become text nodes, only absolute http(s) URLs become links (the one copy,
+  // assistant/server/web/shared/safe_dom.js, is served in front of this file as /webchat/widget.js) ----
+  const { h, safeHttpUrl } = window.TTHC_DOM;
 
   // A link to a page of the app server ("/checklist/<code>") opens on the server that served this widget,
   // wherever the widget is embedded; anything else must be an absolute http(s) URL.
@@ -72,15 +60,6 @@
     const text = String(url);
     if (/^\/[A-Za-z0-9]/.test(text)) return safeHttpUrl(appOrigin + text);
     return safeHttpUrl(text);
-  }
-
-  function safeHttpUrl(url) {
-    try {
-      const parsed = new URL(url);
-      return parsed.protocol === "https:" || parsed.protocol === "http:" ? parsed.href : null;
-    } catch (error) {
-      return null;
-    }
   }
 
   // ---- rich text: paragraphs, "- " / "1. " lists, [title](url), bare URLs, **bold** ----

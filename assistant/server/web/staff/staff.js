@@ -14,30 +14,9 @@
   // TTHC_STAFF_VIEWS.push({ name, path: "/…", section: "<element id>", title, render(params) }).
   const extraViews = (window.TTHC_STAFF_VIEWS = window.TTHC_STAFF_VIEWS || []);
 
-  // ---- DOM helper: builds elements; strings become text nodes, so data can never become markup ----
-  function h(tag, props, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(props || {})) {
-      if (value === null || value === undefined || value === false) continue;
-      if (key === "className") node.className = value;
-      else if (key === "hidden") node.hidden = true;
-      else node.setAttribute(key, value === true ? "" : String(value));
-    }
-    for (const child of children.flat()) {
-      if (child === null || child === undefined || child === false) continue;
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-    return node;
-  }
-
-  function safeHttpUrl(url) {
-    try {
-      const parsed = new URL(url, window.location.href);
-      return parsed.protocol === "https:" || parsed.protocol === "http:" ? parsed.href : null;
-    } catch (error) {
-      return null;
-    }
-  }
+  // ---- DOM helpers: strings become text nodes, only absolute http(s) URLs become links (the one copy,
+  // assistant/server/web/shared/safe_dom.js, is served in front of this file) ----
+  const { h, safeHttpUrl } = window.TTHC_DOM;
 
   async function getJson(url) {
     let response;
