@@ -191,6 +191,11 @@ def _group_id(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
 
 
+def _by_count(counts: Counter) -> Counter:
+    """The same counts, most first, ties by name (a stable order for the page and the CSV)."""
+    return Counter(dict(sorted(counts.items(), key=lambda item: (-item[1], item[0]))))
+
+
 def group(occurrences: list[Occurrence], kb=None, db_path: Path | None = None) -> list[Group]:
     """Similar questions together, largest group first (then the most recent)."""
     variants: dict[str, Variant] = {}
@@ -232,11 +237,12 @@ def group(occurrences: list[Occurrence], kb=None, db_path: Path | None = None) -
         reasons: Counter = Counter()
         for v in parts:
             reasons.update(v.reasons)
+        reasons = _by_count(reasons)
         codes = Counter(code for o in occurrences_of for code in o.codes)
         stamps = sorted(o.created_at for o in occurrences_of)
         groups.append(Group(
             id=_group_id(parts[0].question), question=parts[0].question, count=len(occurrences_of), variants=parts,
-            reasons=reasons, channels=Counter(o.channel or "?" for o in occurrences_of),
+            reasons=reasons, channels=_by_count(Counter(o.channel or "?" for o in occurrences_of)),
             codes=[code for code, _ in codes.most_common(5)], first_at=stamps[0], last_at=stamps[-1]))
     groups.sort(key=lambda g: (g.count, g.last_at), reverse=True)
     return groups

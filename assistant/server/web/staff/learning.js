@@ -232,7 +232,7 @@
           + (group.labelled ? " · Đã gán nhãn " + group.labelled + "/" + group.variants.length : "")),
       h("p", { className: "reasons" }, reasonList(group.reasons)),
       group.codes.length ? h("p", { className: "card-meta" }, "Thủ tục trợ lý đã gợi ý: ",
-        group.codes.map((code, n) => [n ? ", " : null, h("a", { href: "#/thu-tuc/" + encodeURIComponent(code) }, code)])) : null,
+        group.codes.flatMap((code, n) => [n ? ", " : null, h("a", { href: "#/thu-tuc/" + encodeURIComponent(code) }, code)])) : null,
       h("details", { className: "label-box" },
         h("summary", {}, "Gán nhãn"),
         h("p", { className: "help" }, "Đánh dấu các câu hỏi cùng ý trong nhóm:"),
