@@ -19,9 +19,11 @@ longest phrase first, on lower-cased words with plural and verb endings removed.
 only, never a question.
 
 Retrieval (`search`): e5 embeds the English question with the Vietnamese terms appended in brackets; BM25
-reads the Vietnamese terms only; both scores are scaled to [0, 1] as in hybrid search and averaged. The
+reads the Vietnamese terms only; both scores are scaled to [0, 1] as in hybrid search and averaged, plus the
+hybrid search's title-precision bonus (the generic "Đăng ký thường trú" before "Xóa đăng ký thường trú"). The
 decision is explainable: no glossary term -> abstain as off-topic (nothing administrative was recognised);
-terms no record contains -> abstain as administrative ("not in our catalogue"); otherwise answer when the best
+terms the best record does not name (under MIN_COVERAGE of their syllables in its title, everyday names, summary
+or field) -> abstain as administrative ("not in our catalogue"); otherwise answer when the best
 record leads the next by ANSWER_MARGIN, else ask back with the records within that margin (2 to 5).
 """
 from __future__ import annotations
@@ -31,17 +33,20 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
 import yaml
 
-from knowledge_base.schema import Decision, Scope, SearchFilters, SearchHit, SearchResponse
-from knowledge_base.text import normalize, prepare_query, query_terms
+from knowledge_base.text import normalize
+
+# Recognition, the glossary and aspects need only the standard library and PyYAML: the Rasa environment
+# imports this module too (assistant/components/english_router.py). Search imports numpy and the schema.
 
 GLOSSARY_FILE = Path(__file__).resolve().parent / "data" / "english_glossary.yml"
 ENGLISH_SHARE = 0.5  # English-only words plus half the shared ones, as a share of all words
 SHARED_WEIGHT = 0.5
 DENSE_WEIGHT = 0.5  # e5 reads the English question itself; BM25 only the glossary's Vietnamese terms
 POOL = 50  # dense scores are rescaled between the POOL-th best and the best, as in hybrid search
+TITLE_PRECISION_WEIGHT = 0.3  # the hybrid search's weight (knowledge_base/store.py)
+MIN_COVERAGE = 0.6  # share of the glossary terms' syllables the best record's names, summary or field must hold
 ANSWER_MARGIN = 0.1  # fused score lead of the best record over the next for a direct answer
 OFFER_MAX = 5
 
@@ -225,8 +230,27 @@ def names_nothing(text: str) -> bool:
     return all(w in ignorable or _lemma(w) in ignorable for w in _ASCII_WORD.findall(normalize(text)))
 
 
-def search(kb, query: str, top_k: int = 5, filters: SearchFilters | None = None) -> SearchResponse:
-    """Search the knowledge base `kb` (knowledge_base.store.KnowledgeBase) with an English question."""
+def term_coverage(terms: list[str], procedure) -> float:
+    """Share of the Vietnamese terms' syllables (folded) found in what the record is called and is about:
+    title, everyday names, summary, field."""
+    from knowledge_base.text import fold, syllables
+
+    wanted = set(syllables(normalize(" ".join(terms))))
+    if not wanted:
+        return 0.0
+    about = " ".join([procedure.title, *procedure.keywords, procedure.summary, procedure.field])
+    have = {fold(word) for word in syllables(normalize(about))}
+    return len({fold(word) for word in wanted} & have) / len(wanted)
+
+
+def search(kb, query: str, top_k: int = 5, filters=None):
+    """Search the knowledge base `kb` (knowledge_base.store.KnowledgeBase) with an English question: a
+    knowledge_base.schema.SearchResponse."""
+    import numpy as np
+
+    from knowledge_base.schema import Decision, Scope, SearchHit, SearchResponse
+    from knowledge_base.text import prepare_query, query_terms
+
     terms = glossary_terms(query)
     vietnamese = ", ".join(terms)
     n = len(kb.procedures())
@@ -247,6 +271,13 @@ def search(kb, query: str, top_k: int = 5, filters: SearchFilters | None = None)
         dense_scaled = np.clip((dense - floor) / max(best - floor, 1e-6), 0.0, 1.0)
         fused = (1 - DENSE_WEIGHT) * fused + DENSE_WEIGHT * dense_scaled
     fused = np.where(mask, fused, -np.inf)
+    if terms:  # as in hybrid search: among matching titles prefer the one whose words were asked (the generic one)
+        from knowledge_base.text import syllables
+
+        asked = set(syllables(normalize(vietnamese)))
+        pool = [int(i) for i in np.argsort(-fused, kind="stable")[:POOL] if np.isfinite(fused[i])]
+        for i in pool:
+            fused[i] += TITLE_PRECISION_WEIGHT * kb.lexical.title_precision(i, asked)
     order = [int(i) for i in np.argsort(-fused, kind="stable")[: max(top_k, OFFER_MAX)] if np.isfinite(fused[i])]
     procedures = kb.procedures()
 
@@ -259,9 +290,49 @@ def search(kb, query: str, top_k: int = 5, filters: SearchFilters | None = None)
     if top <= 0 or not order:
         return SearchResponse(query=query, decision=Decision.abstain, results=hits(order[:top_k]),
                               scope=Scope.administrative)
+    covered = term_coverage(terms, procedures[order[0]])
+    if covered < MIN_COVERAGE:  # the best record does not name what was asked ("work permit" vs "driving permit")
+        return SearchResponse(query=query, decision=Decision.abstain, results=hits(order[:top_k]),
+                              scope=Scope.administrative)
     best_score = float(fused[order[0]])
     close = [i for i in order[:OFFER_MAX] if best_score - float(fused[i]) < ANSWER_MARGIN]
     if len(close) == 1:
         return SearchResponse(query=query, decision=Decision.answer, results=hits(order[:top_k]))
     return SearchResponse(query=query, decision=Decision.clarify, results=hits(close[:OFFER_MAX]))
 
+
+
+_CODE = re.compile(r"(?<![\w.])\d{1,2}\.\d{6}(?![\w.])")
+
+
+def procedure_code(text: str) -> str | None:
+    """A procedure code written in the message ("Fee for 1.004194": the English quick replies send these)."""
+    match = _CODE.search(text)
+    return match.group(0) if match else None
+
+
+def for_the_catalogue(text: str) -> bool:
+    """An English message the catalogue should answer: it names an administrative term, asks about an aspect
+    or carries a procedure code. English small talk ("hello", "thank you") is left to the NLU's intent."""
+    return is_english(text) and bool(glossary_terms(text) or aspect(text) != "overview" or procedure_code(text))
+
+
+# The NLU intent of each aspect (docs/conversation-contract.md); an English question goes to its aspect's.
+ASPECT_INTENTS = {
+    "overview": "ask_procedure",
+    "documents": "ask_documents",
+    "fee": "ask_fee",
+    "time": "ask_processing_time",
+    "where": "ask_where",
+    "online": "ask_online",
+    "steps": "ask_steps",
+    "conditions": "ask_conditions",
+}
+
+
+def catalogue_intent(text: str) -> str | None:
+    """The intent the NLU's English router gives a message (assistant/components/english_router.py): the aspect's
+    ask_* intent for an English question for the catalogue, None (keep the NLU's own) for anything else."""
+    if not isinstance(text, str) or text.startswith("/") or not for_the_catalogue(text):
+        return None
+    return ASPECT_INTENTS.get(aspect(text), "ask_procedure")

@@ -11,9 +11,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
-from assistant import answers, conversation_log
+from assistant import answers, conversation_log, english_replies
 from assistant.actions import common
 from assistant.procedure_context import Outcome, Resolution, check_scope, resolve
+from knowledge_base import english
 from knowledge_base.errors import KnowledgeBaseError
 from knowledge_base.schema import Procedure, Scope, SearchHit
 from knowledge_base.text import fold
@@ -102,6 +103,38 @@ def _searched_alternatives(resolution: Resolution) -> list[str] | None:
     return [hit.code for hit in resolution.alternatives]
 
 
+def _english_turn(dispatcher: CollectingDispatcher, tracker: Tracker, kb, aspect: str | None) -> list[dict[str, Any]]:
+    """An English question (issue 15, item 6): the same context rules in English (assistant/english_replies.py),
+    answered with English labels around the record's Vietnamese text. `aspect`: from the intent the English
+    router set, else read from the message."""
+    text = common.latest_text(tracker)
+    if aspect is None or (aspect == "overview" and english.aspect(text) != "overview"):
+        aspect = english.aspect(text)
+    resolution = english_replies.resolve(kb, text, tracker.get_slot("procedure_code"), top_k=SEARCH_TOP_K)
+    channel = common.input_channel(tracker)
+    if resolution.outcome == Outcome.answer:
+        procedure = resolution.procedure
+        common.send(dispatcher, english_replies.answer(procedure, aspect, max_buttons=common.max_buttons(channel)))
+        events = [SlotSet("procedure_code", procedure.code), SlotSet("last_aspect", aspect)]
+        alternatives = _searched_alternatives(resolution)
+        if alternatives is not None:
+            events.append(SlotSet("alternative_codes", alternatives[: answers.MAX_OPTIONS]))
+        return events
+    if resolution.outcome == Outcome.clarify:
+        common.send(dispatcher, english_replies.ask_back(resolution.hits))
+        return [SlotSet("last_aspect", aspect), SlotSet("alternative_codes", [])]
+    if resolution.outcome == Outcome.ask_which:
+        common.send(dispatcher, english_replies.which_procedure())
+        return [SlotSet("last_aspect", aspect)]
+    if resolution.scope == Scope.administrative:
+        try:
+            conversation_log.record_missing_procedure(text, tracker.get_latest_input_channel() or "")
+        except Exception:  # recording must never cost the citizen the reply
+            logger.exception("could not record a question missing from the catalogue")
+    common.send(dispatcher, english_replies.not_found(resolution.scope == Scope.administrative))
+    return [SlotSet("last_aspect", aspect), SlotSet("alternative_codes", [])]
+
+
 class ActionAnswerProcedure(Action):
     """Answers every ask_* intent about the procedure the message names or the one in context."""
 
@@ -113,6 +146,8 @@ class ActionAnswerProcedure(Action):
         kb = _knowledge_base_or_apology(dispatcher)
         if kb is None:
             return []
+        if english.is_english(common.latest_text(tracker)):
+            return _english_turn(dispatcher, tracker, kb, aspect)
         resolution = resolve(
             kb,
             common.latest_text(tracker),
@@ -187,6 +222,8 @@ class ActionCheckScope(Action):
         kb = _knowledge_base_or_apology(dispatcher)
         if kb is None:
             return []
+        if english.for_the_catalogue(text):
+            return _english_turn(dispatcher, tracker, kb, None)
         resolution = check_scope(kb, text, top_k=SEARCH_TOP_K)
         if resolution.outcome == Outcome.answer:
             return _answer(dispatcher, resolution.procedure, "overview", _searched_alternatives(resolution),
@@ -298,6 +335,9 @@ class ActionDefaultFallback(Action):
         # Like Rasa's own fallback: the unclear message must not steer the dialogue policies
         # (slots set after the revert still apply).
         events: list[dict[str, Any]] = [UserUtteranceReverted()]
+        if english.for_the_catalogue(text):
+            kb = _knowledge_base_or_apology(dispatcher)
+            return events + (_english_turn(dispatcher, tracker, kb, None) if kb is not None else [])
         resolution = Resolution(Outcome.abstain, scope=Scope.off_topic)
         if text.strip():
             try:
