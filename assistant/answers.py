@@ -215,7 +215,34 @@ def _has_time(channel) -> bool:
 
 
 def _fee_lines(procedure: Procedure) -> list[str]:
-    return _per_channel(procedure, _has_fee, lambda c: _format_fee(c.fee))
+    return _per_channel(procedure, _has_fee, lambda c: _format_fee(c.fee) + _local_fee_mark(procedure, c))
+
+
+# ---- province facts over the national record (issue 15, item 5; knowledge_base/importers/local_facts.py) ----
+
+def _local_fee_mark(procedure: Procedure, channel) -> str:
+    """' (theo quy định của tỉnh)' after a fee the province's facts file set for this channel."""
+    local = procedure.local
+    if local is None or channel.kind.value not in local.fee_channels:
+        return ""
+    return " (dữ liệu mẫu)" if local.sample else " (theo quy định của tỉnh)"
+
+
+_LOCAL_FIELDS = {"fee": "lệ phí", "time": "thời hạn giải quyết", "where_to_submit": "nơi tiếp nhận hồ sơ"}
+
+
+def local_note(procedure: Procedure, settings: Settings) -> str:
+    """The line saying which facts of this answer the province set ('' when none): they replace the national
+    record's, with the province's decision or resolution named."""
+    local = procedure.local
+    if local is None or not local.fields:
+        return ""
+    province = local.province or settings.province.name
+    what = ", ".join(_LOCAL_FIELDS.get(field, field) for field in local.fields)
+    if local.sample:
+        return f"Lưu ý: {what} ở trên là dữ liệu mẫu của tỉnh {province}, chưa phải quy định chính thức."
+    source = f" ({local.source})" if local.source else ""
+    return f"Theo quy định của tỉnh {province}{source}: {what} ở trên là mức của tỉnh, thay cho mức trong danh mục quốc gia."
 
 
 def _time_lines(procedure: Procedure) -> list[str]:
@@ -543,6 +570,9 @@ def polite(text: str) -> str:
     return f"Dạ, {text}"
 
 
+_LOCAL_ASPECTS = ("overview", "fee", "time", "where", "documents")  # the answers that show fee, time or place
+
+
 def answer(procedure: Procedure, aspect: str, settings: Settings | None = None, max_buttons: int = 0) -> Reply:
     """The reply to a question about one aspect of one procedure, with its links; a record that still names
     the district level carries the 2025 reform note (assistant.district_reform).
@@ -551,7 +581,8 @@ def answer(procedure: Procedure, aspect: str, settings: Settings | None = None, 
     with its links by showing fewer documents; another aspect leads with that aspect and keeps the facts a
     citizen needs next (`_key_facts`). `max_buttons` > 0 adds the next steps as quick replies (`next_steps`)."""
     settings = settings or get_settings()
-    note = district_note(procedure, settings)
+    note = "\n\n".join(part for part in (local_note(procedure, settings) if aspect in _LOCAL_ASPECTS else "",
+                                         district_note(procedure, settings)) if part)
     links = procedure_links(procedure, settings)
 
     def compose(body: str) -> str:

@@ -1,0 +1,43 @@
+"""Province facts in the answers (issue 15, item 5): a fee the province set is shown as the province's, with the
+decision that sets it; the national value of the other channels stays; a sample file is never shown as a rule."""
+from __future__ import annotations
+
+from assistant import answers, english_replies
+from assistant.settings import PROJECT_ROOT, load_settings
+from knowledge_base.importers import load_catalog
+
+SEED = PROJECT_ROOT / "knowledge_base" / "catalog"
+FIXTURE = PROJECT_ROOT / "tests" / "fixtures" / "local_facts.yaml"
+SAMPLE = PROJECT_ROOT / "knowledge_base" / "local" / "tay_ninh.sample.yaml"
+SETTINGS = load_settings(environ={})
+
+
+def _record(facts=None, code="1.004194"):
+    return next(p for p in load_catalog(SEED, facts).procedures if p.code == code)
+
+
+def test_fee_answer_shows_the_province_fee_as_local():
+    text = answers.answer(_record(FIXTURE), "fee", SETTINGS).text
+    assert "- Trực tiếp: 15.000 đồng/lần đăng ký (theo quy định của tỉnh)" in text
+    assert "7.000 đồng/lần đăng ký" in text  # the online fee is still the national record's
+    assert ("Theo quy định của tỉnh Tây Ninh (Nghị quyết số 99/2099/NQ-HĐND (thử nghiệm)): lệ phí ở trên là mức "
+            "của tỉnh, thay cho mức trong danh mục quốc gia.") in text
+    national = answers.answer(_record(), "fee", SETTINGS).text
+    assert "15.000" not in national and "theo quy định của tỉnh" not in national.lower()
+
+
+def test_guide_card_carries_the_local_note():
+    text = answers.answer(_record(FIXTURE), "overview", SETTINGS).text
+    assert "(theo quy định của tỉnh)" in text and "Theo quy định của tỉnh Tây Ninh" in text
+
+
+def test_sample_facts_are_called_sample_data():
+    text = answers.answer(_record(SAMPLE), "fee", SETTINGS).text
+    assert "(dữ liệu mẫu)" in text and "dữ liệu mẫu của tỉnh Tây Ninh, chưa phải quy định chính thức" in text
+    assert "Theo quy định của tỉnh" not in text
+
+
+def test_english_answer_says_the_province_set_it():
+    text = english_replies.answer(_record(FIXTURE), "fee", SETTINGS).text
+    assert "15.000 đồng/lần đăng ký (theo quy định của tỉnh)" in text
+    assert "(Set by the province of Tây Ninh (Nghị quyết số 99/2099/NQ-HĐND (thử nghiệm)); shown instead of the national record.)" in text
