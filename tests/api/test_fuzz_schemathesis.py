@@ -18,10 +18,11 @@ from hypothesis import settings as hypothesis_settings  # noqa: E402
 from hypothesis.errors import Unsatisfiable  # noqa: E402
 from schemathesis import GenerationMode  # noqa: E402
 
-from assistant import conversation_log  # noqa: E402
+from assistant import conversation_log, handoff_desk  # noqa: E402
 from assistant.server import deps  # noqa: E402
 from assistant.server.app import create_app  # noqa: E402
 from assistant.settings import get_settings  # noqa: E402
+from tests.support import dashboard_data  # noqa: E402
 
 EXAMPLES = int(os.environ.get("TTHC_FUZZ_EXAMPLES", "100"))
 ADMIN_TOKEN = "fuzz-admin-token"
@@ -31,6 +32,11 @@ ADMIN_TOKEN = "fuzz-admin-token"
 def fuzz_app(sample_kb, tmp_path, monkeypatch):
     monkeypatch.setattr(deps, "_kb", sample_kb)
     monkeypatch.setattr(conversation_log, "default_db_path", lambda: tmp_path / "app.db")
+    # A Zalo hand-off (id 1) and a week of questions, so the hand-off and dashboard paths reach their code;
+    # staff replies go to a temporary Zalo outbox.
+    monkeypatch.setattr(handoff_desk, "default_outbox", lambda: tmp_path / "zalo_outbox.sqlite")
+    conversation_log.flag_handoff("8512345678901234567", "zalo", [{"sender": "user", "text": "gặp cán bộ"}])
+    dashboard_data.seed()
     monkeypatch.setenv("TTHC_ADMIN_TOKEN", ADMIN_TOKEN)
     base = get_settings()
     settings = base.model_copy(update={"security": base.security.model_copy(update={"rate_limit_per_minute": 0})})
