@@ -19,7 +19,8 @@ Functions:
 - `labelled_path(data_dir) -> Path`
 - `read_labelled(data_dir, required=False) -> list[LabelledQuestion]`: [] when there is no file (unless
   `required`); a malformed line raises KnowledgeBaseError naming the file, the line and the fix.
-- `training_examples(labelled, known_codes) -> LabelledTraining`: what a trainer adds to its own data.
+- `training_examples(labelled, known_codes) -> LabelledTraining`: what a trainer adds to its own data;
+  `generated_questions(training, procedures)` turns its answerable pairs into `GeneratedQuestion`s.
 - `evaluation_questions(labelled) -> list[evaluation.Question]`: for `evaluate()`.
 """
 from __future__ import annotations
@@ -135,6 +136,16 @@ def training_examples(labelled: list[LabelledQuestion], known_codes: set[str] | 
         else:
             training.unknown_code.append(item)
     return training
+
+
+def generated_questions(training: LabelledTraining, procedures) -> list:
+    """The answerable labels as `questions.GeneratedQuestion`s (aspect "general", style "labelled", group the
+    record's field), to append to the trainer's generated questions; procedures: the catalogue's records."""
+    from knowledge_base.questions import GeneratedQuestion
+
+    fields = {p.code: p.field for p in procedures}
+    return [GeneratedQuestion(text=text, code=code, aspect="general", style="labelled", group=fields.get(code, ""))
+            for text, code in training.answerable if code in fields]
 
 
 def evaluation_questions(labelled: list[LabelledQuestion]):

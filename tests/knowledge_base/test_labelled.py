@@ -10,6 +10,7 @@ from assistant.cli import main
 from knowledge_base.errors import KnowledgeBaseError
 from knowledge_base.labelled import (
     evaluation_questions,
+    generated_questions,
     labelled_path,
     read_labelled,
     training_examples,
@@ -54,6 +55,15 @@ def test_training_examples_sort_labels_like_the_trainers_own_data(tmp_path):
     assert training.other_sector == ["xin trợ cấp thất nghiệp"]
     assert training.chat == ["nấu phở bò thế nào cho ngon"]
     assert [item.id for item in training.unknown_code] == ["label-4"]  # not in this catalogue: left out
+
+
+def test_answerable_labels_become_generated_questions_of_their_record(tmp_path, seed_procedures):
+    write(tmp_path, *LINES)
+    training = training_examples(read_labelled(tmp_path), {p.code for p in seed_procedures})
+    [question] = generated_questions(training, seed_procedures)
+    record = next(p for p in seed_procedures if p.code == "1.004222")
+    assert (question.text, question.code, question.style, question.group) == (
+        "đăng ký thường trú", "1.004222", "labelled", record.field)
 
 
 @pytest.mark.parametrize(("line", "message"), [
