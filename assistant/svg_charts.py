@@ -46,15 +46,17 @@ def empty(title: str, message: str = "Chưa có dữ liệu trong khoảng thờ
                                        extra="class='empty'")])
 
 
-def nice_max(value: float) -> float:
-    """The top of the y axis: 1, 2, 2.5 or 5 times a power of ten, at least `value`."""
-    if value <= 0:
-        return 1
-    power = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        if step * power >= value:
-            return step * power
-    return 10 * power
+def nice_axis(value: float, whole: bool = True) -> tuple[float, int]:
+    """(top, number of steps) of a y axis: 4 or 5 equal steps of 1, 2 or 5 (2.5 too unless `whole`) times a
+    power of ten, the lowest top at least `value`; so every tick label is exact (counts get whole numbers)."""
+    candidates = []
+    for ticks in (4, 5):
+        raw = max(value, 1e-9) / ticks
+        power = 10 ** math.floor(math.log10(raw))
+        steps = (1, 2, 5, 10) if whole else (1, 2, 2.5, 5, 10)
+        step = next(step * power for step in steps if step * power >= raw)
+        candidates.append((max(1, step) * ticks if whole else step * ticks, ticks))
+    return min(candidates)
 
 
 def _number(value: float) -> str:
@@ -87,12 +89,12 @@ def _day_axis(days: Sequence[date], left: float, plot_width: float, bottom: floa
     return parts, slot
 
 
-def _y_axis(left: float, right: float, top: float, bottom: float, maximum: float,
+def _y_axis(left: float, right: float, top: float, bottom: float, maximum: float, ticks: int,
             fmt: Callable[[float], str]) -> list[str]:
     parts = []
-    for step in range(5):
-        value = maximum * step / 4
-        y = bottom - (bottom - top) * step / 4
+    for step in range(ticks + 1):
+        value = maximum * step / ticks
+        y = bottom - (bottom - top) * step / ticks
         parts.append(f"<line x1='{left:.1f}' x2='{right:.1f}' y1='{y:.1f}' y2='{y:.1f}' stroke='{GRID}'/>")
         parts.append(_text(left - 6, y + 4, fmt(value), size=11, anchor="end", fill=AXIS))
     parts.append(f"<line class='x-axis' x1='{left:.1f}' x2='{right:.1f}' y1='{bottom:.1f}' y2='{bottom:.1f}' "
@@ -107,9 +109,9 @@ def stacked_day_bars(days: Sequence[date], series: dict[str, dict[date, float]],
     if not any(totals.values()):
         return empty(title)
     height, top, bottom, left, right = 300, 62, 262, 52, WIDTH - 16
-    maximum = nice_max(max(totals.values()))
+    maximum, ticks = nice_axis(max(totals.values()))
     body = _legend(left, 46, [labels[name] for name in series], [colors[name] for name in series])
-    body += _y_axis(left, right, top, bottom, maximum, _number)
+    body += _y_axis(left, right, top, bottom, maximum, ticks, _number)
     axis, slot = _day_axis(days, left, right - left, bottom)
     bar_width = max(2.0, min(28.0, slot * 0.7))
     for index, day in enumerate(days):
@@ -162,9 +164,9 @@ def day_lines(days: Sequence[date], series: dict[str, dict[date, float]], labels
     if not values:
         return empty(title)
     height, top, bottom, left, right = 300, 62, 262, 64, WIDTH - 16
-    maximum = nice_max(max(values))
+    maximum, ticks = nice_axis(max(values), whole=False)
     body = _legend(left, 46, [labels[name] for name in series], [colors[name] for name in series])
-    body += _y_axis(left, right, top, bottom, maximum, unit)
+    body += _y_axis(left, right, top, bottom, maximum, ticks, unit)
     axis, slot = _day_axis(days, left, right - left, bottom)
     for name, points in series.items():
         coordinates = [(left + slot * (index + 0.5), bottom - (bottom - top) * points[day] / maximum, day)

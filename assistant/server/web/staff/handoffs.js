@@ -101,7 +101,7 @@
 
   function markButton(record, rerender) {
     const handled = record.status === "handled";
-    const button = h("button", { type: "button", className: "mark-handled" + (handled ? " secondary" : "") },
+    const button = h("button", { type: "button", className: "mark-handled secondary" },
       handled ? "Mở lại" : "Đánh dấu đã xử lý");
     button.addEventListener("click", async () => {
       button.disabled = true;
