@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from assistant import conversation_log, interaction_log, question_labels, unanswered
+from knowledge_base.evaluation import read_questions
 from knowledge_base.labelled import labelled_path, read_labelled
 
 STAFF = {"X-Admin-Token": "test-staff-token"}
@@ -169,6 +170,11 @@ def test_labelling_stores_corrects_and_removes_and_rewrites_the_file(conversatio
                                                             "xin trợ cấp thất nghiệp làm thế nào"]
     listed = conversations.get("/api/staff/labels", headers=STAFF).json()
     assert len(listed) == 2
+    one = conversations.get("/api/staff/labels", params={"limit": 1}, headers=STAFF)
+    assert len(one.json()) == 1 and one.headers["X-Total-Count"] == "2"
+    # The file is a question file of `tthc kb eval` and `tthc bot eval` as it is.
+    assert [(q.id, q.gold) for q in read_questions(labelled_path(tmp_path))] == [
+        (f"label-{label['id']}", []) for label in saved]
     exported = conversations.get("/api/staff/labels.jsonl", headers=STAFF)
     assert exported.status_code == 200
     assert [json.loads(line)["question"] for line in exported.text.splitlines()] == [label["question"] for label in saved]

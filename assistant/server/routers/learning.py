@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
+from collections import OrderedDict
 from datetime import date, datetime, timezone
 from enum import Enum
 from typing import Annotated
@@ -133,12 +135,32 @@ def _label(record: question_labels.LabelRecord, kb) -> Label:
     return Label(**record.as_dict(), title=_title(kb, record.code))
 
 
+_searches: OrderedDict[tuple[str, str], object] = OrderedDict()  # (index build, question) -> SearchResponse
+_searches_lock = threading.Lock()
+MAX_CACHED_SEARCHES = 5000
+
+
+def _search(kb, question: str):
+    """kb.search of a labelled question, cached per index build (the labels view lists many at a time)."""
+    key = (str(getattr(kb, "directory", id(kb))), question)
+    with _searches_lock:
+        if key in _searches:
+            _searches.move_to_end(key)
+            return _searches[key]
+    response = kb.search(question, top_k=3)
+    with _searches_lock:
+        _searches[key] = response
+        while len(_searches) > MAX_CACHED_SEARCHES:
+            _searches.popitem(last=False)
+    return response
+
+
 def current_answer(kb, record: question_labels.LabelRecord) -> CurrentAnswer | None:
     """The search's decision on the labelled question now, and whether it agrees with the label."""
     if kb is None:
         return None
     try:
-        response = kb.search(record.question, top_k=3)
+        response = _search(kb, record.question)
     except KnowledgeBaseError:
         return None
     decision = response.decision.value
@@ -224,7 +246,8 @@ def unanswered_csv(since: Since = None, until: Until = None, channel: Channel = 
 
 @router.get("/api/staff/labels", response_model=list[LabelView],
             summary="Labelled questions, with what the assistant would answer now (latest change first)", **STAFF_ONLY)
-def labels(limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[LabelView]:
+def labels(response: Response, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[LabelView]:
+    response.headers["X-Total-Count"] = str(question_labels.count_labels())  # all labels, `limit` listed
     kb = _kb_or_none()
     return [LabelView(**_label(record, kb).model_dump(), now=current_answer(kb, record))
             for record in question_labels.list_labels(limit=limit)]

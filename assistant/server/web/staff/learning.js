@@ -27,6 +27,7 @@
     wrong: "Khác nhãn",
   };
   let formCounter = 0; // unique ids for the label forms' controls
+  const LABELS_SHOWN = 100; // the labels view searches each one: the most recently changed only
 
   async function sendJson(method, url, body) {
     let response;
@@ -327,14 +328,20 @@
         h("thead", {}, h("tr", {}, ["Câu hỏi", "Nhãn", "Trợ lý trả lời hiện nay", "Sửa"].map((t) => h("th", { scope: "col" }, t)))),
         body));
     heading.focus();
-    let labels;
+    let labels, total;
     try {
-      labels = await kit.getJson("/api/staff/labels?limit=500");
+      const response = await fetch("/api/staff/labels?limit=" + LABELS_SHOWN, { headers: { Accept: "application/json" } });
+      const data = await response.json().catch(() => null);
+      if (!response.ok) throw new Error(kit.describeError(response.status, data));
+      labels = data;
+      total = Number(response.headers.get("X-Total-Count")) || labels.length;
     } catch (error) {
-      status.textContent = error.message;
+      status.textContent = error instanceof TypeError ? "Không kết nối được máy chủ. Vui lòng kiểm tra mạng rồi thử lại." : error.message;
       return;
     }
-    status.textContent = labels.length ? labels.length + " câu hỏi đã gán nhãn." : "Chưa có câu hỏi nào được gán nhãn.";
+    status.textContent = !labels.length ? "Chưa có câu hỏi nào được gán nhãn."
+      : total > labels.length ? total + " câu hỏi đã gán nhãn; đây là " + labels.length + " nhãn được sửa gần nhất."
+        : labels.length + " câu hỏi đã gán nhãn.";
     body.replaceChildren(...labels.map(labelRow));
     body.dataset.loaded = "true";
   }
