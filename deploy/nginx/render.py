@@ -53,14 +53,30 @@ def server_name(value: str) -> str:
     return value.strip()
 
 
+def servers(values: list[str], flag: str) -> str:
+    # max_fails=1 fail_timeout=10s: one refused connection and the server is left alone for 10 s.
+    return "\n    ".join(f"server {upstream(item, flag)} max_fails=1 fail_timeout=10s;" for item in values)
+
+
+def action_balancer(text: str, args: argparse.Namespace) -> str:
+    """Keep the internal action listener (scale-out) when --action-listen is given, else drop it."""
+    block = re.compile(r"#@@ACTION_BALANCER_BEGIN@@\n(.*?)#@@ACTION_BALANCER_END@@\n", re.DOTALL)
+    if not args.action_listen:
+        return block.sub("", text)
+    rasa_networks = [network(item) for item in args.rasa_network] or ["127.0.0.1/32"]
+    text = block.sub(lambda match: match.group(1), text)
+    return (text.replace("@@ACTION_LISTEN@@", upstream(args.action_listen, "--action-listen"))
+                .replace("@@ACTION_ALLOW@@", "\n    ".join(f"allow {item};" for item in rasa_networks)))
+
+
 def render(args: argparse.Namespace, template: str | None = None) -> str:
     networks = [network(item) for item in args.staff_network] or ["127.0.0.1/32"]
     values = {
         "SERVER_NAME": server_name(args.server_name),
         "HTTP_PORT": str(args.http_port),
         "HTTPS_PORT": str(args.https_port),
-        "APP_UPSTREAM": upstream(args.app_upstream, "--app-upstream"),
-        "RASA_UPSTREAM": upstream(args.rasa_upstream, "--rasa-upstream"),
+        "APP_SERVERS": servers(args.app_upstream or ["127.0.0.1:8000"], "--app-upstream"),
+        "RASA_SERVERS": servers(args.rasa_upstream or ["127.0.0.1:5005"], "--rasa-upstream"),
         "STAFF_NETWORKS": "\n    ".join(f"{item} 1;" for item in networks),
         "FRAME_ANCESTORS": " ".join(dict.fromkeys(origin(item) for item in args.embed_origin)),
         "TLS_CERTIFICATE": args.certificate,
@@ -74,10 +90,15 @@ def render(args: argparse.Namespace, template: str | None = None) -> str:
     if not re.fullmatch(r"[0-9]+r/[sm]", values["CHAT_RATE"]):
         raise RenderError(f"--chat-rate {args.chat_rate!r} must look like 5r/s or 300r/m")
     for name, value in values.items():
-        if any(char in value for char in ";{}'\"") and name != "STAFF_NETWORKS":
+        if any(char in value for char in ";{}'\"") and name not in ("STAFF_NETWORKS", "APP_SERVERS", "RASA_SERVERS"):
             raise RenderError(f"the value for @@{name}@@ contains one of ; {{ }} ' \" and would break the configuration")
     text = TEMPLATE.read_text(encoding="utf-8") if template is None else template
-    text = PLACEHOLDER.sub(lambda match: values.get(match.group(0).strip("@"), match.group(0)), text)
+    text = action_balancer(text, args)
+    # Comment lines name the values without filling them (a multi-line value would leave a comment).
+    text = "".join(
+        PLACEHOLDER.sub(lambda match: match.group(0).strip("@"), line) if line.lstrip().startswith("#")
+        else PLACEHOLDER.sub(lambda match: values.get(match.group(0).strip("@"), match.group(0)), line)
+        for line in text.splitlines(keepends=True))
     left = sorted(set(PLACEHOLDER.findall(text)))
     if left:
         raise RenderError(f"{TEMPLATE} has values this script does not fill: {', '.join(left)}; add them to render.py")
@@ -92,8 +113,16 @@ def parser() -> argparse.ArgumentParser:
                         "(default: 127.0.0.1 only, i.e. from the VM itself)")
     p.add_argument("--embed-origin", action="append", default=[],
                    help="origin allowed to show /chat in an iframe (use server.allowed_origins); repeatable")
-    p.add_argument("--app-upstream", default="127.0.0.1:8000", help="server.host:server.app_port")
-    p.add_argument("--rasa-upstream", default="127.0.0.1:5005", help="server.host:server.rasa_port")
+    p.add_argument("--app-upstream", action="append", default=[],
+                   help="server.host:server.app_port (default 127.0.0.1:8000); repeat for each node (scale-out)")
+    p.add_argument("--rasa-upstream", action="append", default=[],
+                   help="server.host:server.rasa_port (default 127.0.0.1:5005); repeat for each node (scale-out)")
+    p.add_argument("--action-listen", default="",
+                   help="scale-out: private address:port where the Rasa nodes call the custom actions, balanced "
+                        "over the app servers (deployment.action_endpoint_url = http://<it>/webhook); default: none")
+    p.add_argument("--rasa-network", action="append", default=[],
+                   help="address or CIDR of the Rasa nodes allowed to call --action-listen; repeatable "
+                        "(default: 127.0.0.1 only)")
     p.add_argument("--http-port", type=int, default=80)
     p.add_argument("--https-port", type=int, default=443)
     p.add_argument("--certificate", default="/etc/letsencrypt/live/SERVER_NAME/fullchain.pem",

@@ -2,19 +2,12 @@
 RedisLockStore on Redis, as two Rasa replicas would share them.
 
 Starts a throw-away `postgres` and `redis-server` (Debian packages `postgresql`, `redis-server`)
-on free 127.0.0.1 ports in 5500–5599, in a temporary directory; skipped with the reason when the
-binaries are not installed. As root, PostgreSQL runs as the `postgres` user (it refuses root).
+on free 127.0.0.1 ports in 5500–5599, in a temporary directory (tests/support/shared_services.py);
+fails naming scripts/ensure_test_packages.sh when the binaries are not installed.
 """
 from __future__ import annotations
 
 import asyncio
-import glob
-import os
-import shutil
-import subprocess
-import tempfile
-import time
-from pathlib import Path
 
 import pytest
 
@@ -26,6 +19,7 @@ from rasa.core.tracker_store import SQLTrackerStore, TrackerStore  # noqa: E402
 from store_support import DOMAIN, endpoint_config, tracker_with_context  # noqa: E402
 
 from tests.support.ports import NoFreePort, free_port  # noqa: E402
+from tests.support.shared_services import ServiceError, running_postgres, running_redis  # noqa: E402
 
 PORT_RANGE = range(5500, 5600)
 
@@ -37,83 +31,24 @@ def server_port() -> int:
         pytest.skip(f"{exc} for the test servers")
 
 
-def postgres_bin(name: str) -> str | None:
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return candidates[-1] if candidates else None
-
-
-def as_postgres_user(command: list[str]) -> list[str]:
-    """PostgreSQL refuses to run as root: drop to the `postgres` system user when we are root."""
-    if os.geteuid() != 0:
-        return command
-    runuser = shutil.which("runuser")
-    if not runuser:
-        pytest.skip("running as root and `runuser` is missing, so PostgreSQL cannot be started")
-    return [runuser, "-u", "postgres", "--", *command]
-
-
 @pytest.fixture(scope="module")
 def postgres_server():
-    initdb, pg_ctl = postgres_bin("initdb"), postgres_bin("pg_ctl")
-    if not (initdb and pg_ctl):
-        pytest.skip("PostgreSQL server binaries not installed (Debian: apt-get install postgresql)")
-    workdir = Path(tempfile.mkdtemp(prefix="tthc-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(workdir, user="postgres", group="postgres")
-    data, port = workdir / "data", server_port()
-    subprocess.run(as_postgres_user([initdb, "-D", str(data), "-A", "trust", "-U", "tthc", "--no-sync", "-E", "UTF8"]),
-                   check=True, capture_output=True)
-    options = f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run(as_postgres_user([pg_ctl, "-D", str(data), "-o", options, "-l", str(workdir / "log"), "-w", "start"]),
-                   check=True, capture_output=True, timeout=60)
     try:
-        import psycopg2
-
-        connection = psycopg2.connect(host="127.0.0.1", port=port, user="tthc", dbname="postgres")
-        connection.autocommit = True
-        connection.cursor().execute("CREATE DATABASE tthc_trackers")
-        connection.close()
-        yield {"TTHC_PG_HOST": "127.0.0.1", "TTHC_PG_PORT": str(port), "TTHC_PG_DB": "tthc_trackers",
-               "TTHC_PG_USER": "tthc", "TTHC_PG_PASSWORD": ""}
-    finally:
-        subprocess.run(as_postgres_user([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]), capture_output=True, timeout=60)
-        shutil.rmtree(workdir, ignore_errors=True)
+        with running_postgres("tthc_trackers", port=server_port()) as pg:
+            yield {"TTHC_PG_HOST": pg["host"], "TTHC_PG_PORT": pg["port"], "TTHC_PG_DB": pg["db"],
+                   "TTHC_PG_USER": pg["user"], "TTHC_PG_PASSWORD": ""}
+    except ServiceError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="module")
 def redis_server():
-    redis_server_bin = shutil.which("redis-server")
-    if not redis_server_bin:
-        pytest.skip("redis-server not installed (Debian: apt-get install redis-server)")
-    workdir = Path(tempfile.mkdtemp(prefix="tthc-redis-"))
-    port = server_port()
-    process = subprocess.Popen(
-        [redis_server_bin, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
     try:
-        import redis
-
-        client = redis.Redis(host="127.0.0.1", port=port)
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.exceptions.ConnectionError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    pytest.fail("redis-server did not come up within 20 s")
-                time.sleep(0.1)
-        yield {"TTHC_REDIS_HOST": "127.0.0.1", "TTHC_REDIS_PORT": str(port), "TTHC_REDIS_DB": "1",
-               "TTHC_REDIS_PASSWORD": ""}
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        shutil.rmtree(workdir, ignore_errors=True)
+        with running_redis(port=server_port()) as redis:
+            yield {"TTHC_REDIS_HOST": redis["host"], "TTHC_REDIS_PORT": redis["port"], "TTHC_REDIS_DB": "1",
+                   "TTHC_REDIS_PASSWORD": ""}
+    except ServiceError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture

@@ -99,14 +99,22 @@ def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
     return certificate, key
 
 
-def render_site(root: Path, http_port: int, https_port: int, upstreams: tuple[str, str], staff_networks: list[str],
-                embed_origins: list[str], certificate: Path, key: Path) -> str:
+def render_site(root: Path, http_port: int, https_port: int, upstreams: tuple[list[str], list[str]],
+                staff_networks: list[str], embed_origins: list[str], certificate: Path, key: Path,
+                action_listen: str = "", rasa_networks: list[str] = ()) -> str:
     """The site configuration, rendered by deploy/nginx/render.py as the deployment guide does."""
     command = [sys.executable, str(RENDER_SCRIPT), "--server-name", "127.0.0.1",
                "--http-port", str(http_port), "--https-port", str(https_port),
-               "--app-upstream", upstreams[0], "--rasa-upstream", upstreams[1],
                "--certificate", str(certificate), "--certificate-key", str(key),
                "--acme-root", str(root / "acme"), "--log-dir", str(root / "logs")]
+    for item in upstreams[0]:
+        command += ["--app-upstream", item]
+    for item in upstreams[1]:
+        command += ["--rasa-upstream", item]
+    if action_listen:
+        command += ["--action-listen", action_listen]
+        for item in rasa_networks:
+            command += ["--rasa-network", item]
     for item in staff_networks:
         command += ["--staff-network", item]
     for item in embed_origins:
@@ -142,16 +150,22 @@ http {{
 """
 
 
-def start_nginx(app_url: str, rasa_url: str, http_port: int, https_port: int, staff_networks: list[str],
-                embed_origins: list[str], timeout: float = 20) -> Nginx:
+def start_nginx(app_url: str | list[str], rasa_url: str | list[str], http_port: int, https_port: int,
+                staff_networks: list[str], embed_origins: list[str], timeout: float = 20,
+                action_listen: str = "", rasa_networks: list[str] = ()) -> Nginx:
+    """nginx in front of one app server and one Rasa server, or (lists, scale-out) several of each;
+    `action_listen` adds the internal action balancer for the Rasa nodes at `rasa_networks`."""
     binary = nginx_binary()
     root = Path(tempfile.mkdtemp(prefix="tthc-nginx-"))
     for name in ("logs", "temp", "acme/.well-known/acme-challenge"):
         (root / name).mkdir(parents=True, exist_ok=True)
     (root / "acme" / ".well-known" / "acme-challenge" / ACME_TOKEN).write_text(ACME_TOKEN)
     certificate, key = self_signed_certificate(root)
-    upstreams = (app_url.removeprefix("http://"), rasa_url.removeprefix("http://"))
-    site = render_site(root, http_port, https_port, upstreams, staff_networks, embed_origins, certificate, key)
+    apps = [app_url] if isinstance(app_url, str) else list(app_url)
+    rasas = [rasa_url] if isinstance(rasa_url, str) else list(rasa_url)
+    upstreams = ([url.removeprefix("http://") for url in apps], [url.removeprefix("http://") for url in rasas])
+    site = render_site(root, http_port, https_port, upstreams, staff_networks, embed_origins, certificate, key,
+                       action_listen, rasa_networks)
     (root / "tthc.conf").write_text(site)
     (root / "nginx.conf").write_text(main_config(root, root / "tthc.conf"))
     run_as = {}
