@@ -23,6 +23,9 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
+import time
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from contextlib import closing
@@ -32,7 +35,7 @@ from pathlib import Path
 
 from assistant import conversation_log, interaction_log, svg_charts
 from assistant.privacy import mask_pii
-from knowledge_base.text import fold, normalize
+from knowledge_base.text import fold, has_diacritics, normalize
 
 MAX_DAYS = 366
 DEFAULT_DAYS = 30
@@ -128,16 +131,22 @@ def _next_day(day: date) -> date | None:
     return None if day == date.max else day + timedelta(days=1)
 
 
-def _vietnam_day(created_at: str) -> date:
-    return datetime.fromisoformat(created_at).astimezone(interaction_log.VIETNAM_TIME).date()
-
-
 def percentile(values: list[int], fraction: float) -> int | None:
     """Nearest-rank percentile (p50 = fraction 0.5); None for no values."""
     if not values:
         return None
     ordered = sorted(values)
     return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+def _ranked(counts: Counter) -> list[tuple[str, int]]:
+    """The TOP largest, ties in name order (the same figures always list the same way)."""
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:TOP]
+
+
+def _shown_form(forms: Counter) -> str:
+    """How a topic is shown: its most frequent written form; on a tie the one with diacritics, then text order."""
+    return min(forms.items(), key=lambda item: (-item[1], not has_diacritics(item[0]), item[0]))[0]
 
 
 def topic_key(question: str) -> str:
@@ -160,25 +169,44 @@ def compute(
     upper = _utc_bound(after) if after else "9"
     where = "created_at >= ? AND created_at < ?" + (" AND channel = ?" if channel else "")
     parameters = (lower, upper, *([channel] if channel else []))
+    question_rows = f"{where} AND outcome NOT IN ('feedback', 'small_talk') AND action != 'action_choose_option'"
+    # Aggregated in SQL (portable: SQLite and PostgreSQL) by UTC hour; Vietnam is UTC+7 all year, so an hour
+    # belongs to one Vietnam day. Only the latencies come back row by row (for the percentiles).
     with closing(conversation_log.connect(db_path, interaction_log._SCHEMA)) as connection:
-        rows = connection.execute(
-            f"SELECT created_at, channel, action, question, outcome, codes, action_ms, turn_ms FROM interactions "
-            f"WHERE {where} ORDER BY id", parameters).fetchall()
+        by_hour = connection.execute(
+            f"SELECT substr(created_at, 1, 13), channel, outcome, COUNT(*) FROM interactions WHERE {question_rows} "
+            "GROUP BY substr(created_at, 1, 13), channel, outcome", parameters).fetchall()
+        answered = connection.execute(
+            f"SELECT codes, COUNT(*) FROM interactions WHERE {where} AND outcome = 'answered' GROUP BY codes",
+            parameters).fetchall()
+        unanswered = connection.execute(
+            f"SELECT question, outcome, codes, COUNT(*) FROM interactions WHERE {question_rows} "
+            "AND outcome IN ('not_in_catalogue', 'abstained') GROUP BY question, outcome, codes", parameters).fetchall()
+        timings = connection.execute(
+            f"SELECT substr(created_at, 1, 13), action_ms, turn_ms FROM interactions WHERE {question_rows}",
+            parameters).fetchall()
     with closing(conversation_log.connect(db_path)) as connection:
         ratings = dict(connection.execute(
             f"SELECT rating, COUNT(*) FROM feedback WHERE {where} GROUP BY rating", parameters).fetchall())
 
     days = [since + timedelta(days=offset) for offset in range((until - since).days + 1)]
+    # The UTC start of every day as the log writes it: an hour's day is found by comparing text.
+    starts = [_utc_bound(day)[:13] for day in days]
+
+    def day_of(hour: str) -> date | None:
+        index = bisect_right(starts, hour) - 1
+        return days[index] if index >= 0 else None
+
     per_day: dict[date, Counter] = {day: Counter() for day in days}
     channel_counts: Counter = Counter()
     outcomes: Counter = Counter()
-    procedures: Counter = Counter()
-    topics: dict[str, Counter] = defaultdict(Counter)
-    topic_outcomes: dict[str, Counter] = defaultdict(Counter)
-    fields: Counter = Counter()
-    turns: list[int] = []
-    actions: list[int] = []
-    turns_by_day: dict[date, list[int]] = defaultdict(list)
+    for hour, row_channel, outcome, count in by_hour:
+        day = day_of(hour)
+        if day is not None:
+            per_day[day][row_channel] += count
+            channel_counts[row_channel] += count
+            outcomes[outcome] += count
+
     info_cache: dict[str, tuple[str, str] | None] = {}
 
     def info(code: str) -> tuple[str, str] | None:
@@ -189,31 +217,36 @@ def compute(
                 info_cache[code] = None
         return info_cache[code]
 
-    for row in rows:
-        codes = json.loads(row["codes"] or "[]")
-        if row["outcome"] == "answered" and codes:
-            procedures[codes[0]] += 1
-        if row["outcome"] in NOT_QUESTIONS or row["action"] == "action_choose_option":
-            continue
-        day = _vietnam_day(row["created_at"])
-        if day not in per_day:
-            continue
-        per_day[day][row["channel"]] += 1
-        channel_counts[row["channel"]] += 1
-        outcomes[row["outcome"]] += 1
-        actions.append(int(row["action_ms"]))
-        if row["turn_ms"] is not None:
-            turns.append(int(row["turn_ms"]))
-            turns_by_day[day].append(int(row["turn_ms"]))
-        question = row["question"]
-        if row["outcome"] in UNANSWERED and question and not question.startswith("/"):
+    procedures: Counter = Counter()
+    for codes, count in answered:
+        first = json.loads(codes or "[]")[:1]
+        if first:
+            procedures[first[0]] += count
+
+    topics: dict[str, Counter] = defaultdict(Counter)
+    topic_outcomes: dict[str, Counter] = defaultdict(Counter)
+    fields: Counter = Counter()
+    for question, outcome, codes, count in unanswered:
+        if question and not question.startswith("/"):
             key = topic_key(question)
             if key:
-                topics[key][mask_pii(question)] += 1
-                topic_outcomes[key][row["outcome"]] += 1
-            found = info(codes[0]) if codes else None
-            if found and found[1]:
-                fields[found[1]] += 1
+                topics[key][mask_pii(question)] += count
+                topic_outcomes[key][outcome] += count
+        first = json.loads(codes or "[]")[:1]
+        found = info(first[0]) if first else None
+        if found and found[1]:
+            fields[found[1]] += count
+
+    turns: list[int] = []
+    actions: list[int] = []
+    turns_by_day: dict[date, list[int]] = defaultdict(list)
+    for hour, action_ms, turn_ms in timings:
+        actions.append(int(action_ms))
+        if turn_ms is not None:
+            turns.append(int(turn_ms))
+            day = day_of(hour)
+            if day is not None:
+                turns_by_day[day].append(int(turn_ms))
 
     questions = sum(outcomes.values())
     ranked_topics = sorted(topics.items(), key=lambda item: (-sum(item[1].values()), item[0]))[:TOP]
@@ -231,10 +264,11 @@ def compute(
                    "share": round(outcomes[name] / questions, 4)}
                   for name in interaction_log.OUTCOMES if outcomes[name]],
         top_procedures=[{"code": code, "title": (info(code) or ("", ""))[0], "count": count}
-                        for code, count in procedures.most_common(TOP)],
-        top_unanswered=[{"question": forms.most_common(1)[0][0], "count": sum(forms.values()),
-                         "outcome": topic_outcomes[key].most_common(1)[0][0]} for key, forms in ranked_topics],
-        unanswered_fields=[{"field": name, "count": count} for name, count in fields.most_common(TOP)],
+                        for code, count in _ranked(procedures)],
+        top_unanswered=[{"question": _shown_form(forms), "count": sum(forms.values()),
+                         "outcome": min(topic_outcomes[key].items(), key=lambda item: (-item[1], UNANSWERED.index(item[0])))[0]}
+                        for key, forms in ranked_topics],
+        unanswered_fields=[{"field": name, "count": count} for name, count in _ranked(fields)],
         feedback={"good": good, "bad": bad, "good_share": round(good / (good + bad), 4) if good + bad else None},
         latency={"turn_p50_ms": percentile(turns, 0.5), "turn_p95_ms": percentile(turns, 0.95), "turns": len(turns),
                  "action_p50_ms": percentile(actions, 0.5), "action_p95_ms": percentile(actions, 0.95)},
@@ -242,6 +276,43 @@ def compute(
                           "p95_ms": percentile(values, 0.95), "turns": len(values)}
                          for day, values in sorted(turns_by_day.items())],
     )
+
+
+_cache: dict[tuple, tuple[float, Dashboard]] = {}
+_cache_lock = threading.Lock()
+CACHE_SECONDS = 300
+CACHE_ENTRIES = 16
+
+
+def compute_cached(
+    since: date | None = None,
+    until: date | None = None,
+    channel: str | None = None,
+    db_path: Path | None = None,
+    procedure_info: Callable[[str], tuple[str, str] | None] | None = None,
+) -> Dashboard:
+    """compute(), kept while nothing new is recorded (a page asks for the figures and six charts of one range:
+    one computation). The key holds the newest interaction and feedback ids, so a new row means new figures;
+    a purge (rows deleted) shows after CACHE_SECONDS at most."""
+    since, until = check_range(since, until)
+    with closing(conversation_log.connect(db_path, interaction_log._SCHEMA)) as connection:
+        newest = (connection.execute("SELECT MAX(id) FROM interactions").fetchone()[0],
+                  connection.execute("SELECT MAX(id) FROM feedback").fetchone()[0]
+                  if connection.has_table("feedback") else None)
+    key = (str(db_path or conversation_log.default_db_path()), since, until, channel, newest)
+    now = time.monotonic()
+    with _cache_lock:
+        hit = _cache.get(key)
+        if hit and now - hit[0] < CACHE_SECONDS:
+            return hit[1]
+    figures = compute(since, until, channel, db_path, procedure_info)
+    with _cache_lock:
+        for stale in [k for k, (stamp, _) in _cache.items() if now - stamp >= CACHE_SECONDS or k[:4] == key[:4]]:
+            del _cache[stale]
+        while len(_cache) >= CACHE_ENTRIES:
+            del _cache[min(_cache, key=lambda k: _cache[k][0])]
+        _cache[key] = (now, figures)
+    return figures
 
 
 def _seconds(ms: float) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ElementTree
 
-from assistant import dashboard
+from assistant import dashboard, interaction_log
 from tests.api.conftest import STAFF_TOKEN
 from tests.support import dashboard_data as data
 
@@ -34,8 +34,8 @@ def test_figures_of_a_week(client):
         "abstained": (2, 0.2), "handed_off": (1, 0.1)}
     assert body["top_procedures"] == [  # a chosen option's answer counts for its procedure
         {"code": data.BIRTH, "title": "Thủ tục đăng ký khai sinh", "count": 3},
-        {"code": data.ID_CARD, "title": "Cấp thẻ căn cước cho người từ đủ 14 tuổi trở lên", "count": 1},
-        {"code": data.MARRIAGE, "title": "Thủ tục đăng ký kết hôn", "count": 1}]
+        {"code": data.MARRIAGE, "title": "Thủ tục đăng ký kết hôn", "count": 1},  # ties in code order
+        {"code": data.ID_CARD, "title": "Cấp thẻ căn cước cho người từ đủ 14 tuổi trở lên", "count": 1}]
     # "xin giấy phép nuôi rồng" and "Xin giay phep nuoi rong!" are one topic; the phone number stays masked.
     assert body["top_unanswered"] == [
         {"question": "xin giấy phép nuôi rồng", "count": 2, "outcome": "not_in_catalogue"},
@@ -104,3 +104,16 @@ def test_default_range_is_the_last_30_days():
     since, until = dashboard.check_range(None, None, today=data.UNTIL)
     assert (since.isoformat(), until.isoformat()) == ("2026-10-09", "2026-11-07")
     assert dashboard.check_range(data.SINCE, None, today=data.UNTIL) == (data.SINCE, data.UNTIL)
+
+
+def test_figures_are_kept_for_the_charts_and_renewed_by_a_new_question(client, monkeypatch):
+    data.seed()
+    assert figures(client)["questions"] == 10
+    calls = []
+    original = dashboard.compute
+    monkeypatch.setattr(dashboard, "compute", lambda *args, **kwargs: calls.append(args) or original(*args, **kwargs))
+    for name in dashboard.CHARTS:  # the page's six charts reuse the figures it just read
+        chart(client, name)
+    assert calls == []
+    interaction_log.save(data._row(data.at(data.UNTIL, 9), "zalo", "answered", "lệ phí kết hôn", [data.MARRIAGE], 700))
+    assert figures(client)["questions"] == 11 and len(calls) == 1

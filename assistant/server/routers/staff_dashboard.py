@@ -115,7 +115,7 @@ def _procedure_info(code: str) -> tuple[str, str] | None:
 
 def _compute(since: date | None, until: date | None, channel: str | None) -> dashboard.Dashboard:
     try:
-        return dashboard.compute(since, until, channel or None, procedure_info=_procedure_info)
+        return dashboard.compute_cached(since, until, channel or None, procedure_info=_procedure_info)
     except dashboard.RangeError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=str(exc)) from None
 
