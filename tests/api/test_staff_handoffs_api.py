@@ -119,3 +119,12 @@ def test_state_changes_from_another_site_are_refused(client, cases):
     assert client.post(url, headers={**STAFF, "Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"}
                        ).status_code == 200
     assert client.get("/api/staff/handoff-cases?status=handled", headers=STAFF).json()[0]["id"] == cases["zalo"]
+
+
+def test_an_outbox_that_cannot_be_written_is_a_503_naming_it(client, cases, tmp_path, monkeypatch):
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("")
+    monkeypatch.setattr(handoff_desk, "default_outbox", lambda: blocked / "zalo_outbox.sqlite")
+    response = client.post(f"/api/staff/handoff-cases/{cases['zalo']}/replies", json={"text": "Dạ"}, headers=STAFF)
+    assert response.status_code == 503 and "hàng gửi Zalo" in response.json()["detail"]
+    assert client.get("/api/staff/handoff-cases", headers=STAFF).json()[1]["replies"] == []  # nothing half-kept

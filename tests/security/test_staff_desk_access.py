@@ -82,6 +82,7 @@ def test_every_new_path_is_in_the_openapi_and_staff_only(desk):
     for path in paths:
         for operation in schema["paths"][path].values():
             assert {"401", "403", "503"} <= set(operation["responses"]), path
+            assert operation["description"].startswith("Staff only: the admin token"), path
 
 
 def test_retention_purge_covers_replies_and_handled_marks(tmp_path):

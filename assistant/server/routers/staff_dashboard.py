@@ -18,6 +18,9 @@ from assistant.server.routers.staff import STAFF_ONLY
 
 router = APIRouter(tags=["staff"])
 
+WHO = ("Staff only: the admin token (TTHC_ADMIN_TOKEN) as HTTP Basic password, `Authorization: Bearer` or "
+       "`X-Admin-Token`; without it 401, wrong 403, none configured 503.")
+
 Chart = Enum("Chart", {name.replace("-", "_"): name for name in dashboard.CHARTS}, type=str)  # type: ignore[misc]
 SVG_HEADERS = {
     "Cache-Control": "no-store",
@@ -120,7 +123,7 @@ def _compute(since: date | None, until: date | None, channel: str | None) -> das
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=str(exc)) from None
 
 
-@router.get("/api/staff/dashboard", response_model=DashboardOut, summary="The province's dashboard figures",
+@router.get("/api/staff/dashboard", response_model=DashboardOut, summary="The province's dashboard figures", description=WHO,
             responses={**STAFF_ONLY["responses"], 400: {"model": ApiError}},
             dependencies=STAFF_ONLY["dependencies"])
 def dashboard_figures(since: Since = None, until: Until = None, channel: Channel = None) -> DashboardOut:
@@ -132,7 +135,7 @@ def dashboard_figures(since: Since = None, until: Until = None, channel: Channel
     })
 
 
-@router.get("/api/staff/dashboard/{chart}.svg", response_class=Response, summary="One dashboard chart as SVG",
+@router.get("/api/staff/dashboard/{chart}.svg", response_class=Response, summary="One dashboard chart as SVG", description=WHO,
             responses={**STAFF_ONLY["responses"], 400: {"model": ApiError},
                        200: {"content": {"image/svg+xml": {}}, "description": "the chart"}},
             dependencies=STAFF_ONLY["dependencies"])

@@ -6,6 +6,7 @@ this origin, so they also refuse requests another site's page makes (`Origin` / 
 """
 from __future__ import annotations
 
+import logging
 from enum import Enum
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -13,11 +14,15 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from pydantic import BaseModel, Field
 
-from assistant import handoff_desk
+from assistant import handoff_desk, storage
 from assistant.server.api_models import ApiError, HandoffMessage
 from assistant.server.routers.staff import STAFF_ONLY
 
 router = APIRouter(tags=["staff"])
+logger = logging.getLogger(__name__)
+
+WHO = ("Staff only: the admin token (TTHC_ADMIN_TOKEN) as HTTP Basic password, `Authorization: Bearer` or "
+       "`X-Admin-Token`; without it 401, wrong 403, none configured 503.")
 
 HandoffId = Annotated[int, Path(ge=1, le=2**53, description="The hand-off's id (from the list)")]
 
@@ -84,7 +89,7 @@ def _case(record: handoff_desk.HandoffCase) -> HandoffCaseOut:
 
 
 @router.get("/api/staff/handoff-cases", response_model=list[HandoffCaseOut],
-            summary="Hand-offs with their state and staff replies (newest first)", **STAFF_ONLY)
+            summary="Hand-offs with their state and staff replies (newest first)", description=WHO, **STAFF_ONLY)
 def handoff_cases(
     status: Annotated[HandoffStatus, Query(description="open (default), handled or all")] = HandoffStatus.open,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -93,7 +98,8 @@ def handoff_cases(
 
 
 @router.post("/api/staff/handoff-cases/{handoff_id}/handled", response_model=HandoffCaseOut,
-             summary="Mark a hand-off handled, or open it again", **STAFF_ACTION)
+             summary="Mark a hand-off handled, or open it again",
+             description=WHO + " Refused (403) when another site's page makes the request (Origin, Sec-Fetch-Site).", **STAFF_ACTION)
 def mark_handled(handoff_id: HandoffId, body: HandledIn | None = None) -> HandoffCaseOut:
     try:
         return _case(handoff_desk.set_handled(handoff_id, handled=body.handled if body else True))
@@ -103,6 +109,7 @@ def mark_handled(handoff_id: HandoffId, body: HandledIn | None = None) -> Handof
 
 @router.post("/api/staff/handoff-cases/{handoff_id}/replies", response_model=StaffReplyOut, status_code=201,
              summary="Reply to the Zalo citizen of a hand-off (queued in the Zalo outbox)",
+             description=WHO + " Refused (403) when another site's page makes the request (Origin, Sec-Fetch-Site).",
              dependencies=STAFF_ACTION["dependencies"],
              responses={**STAFF_ACTION["responses"], 400: {"model": ApiError}, 409: {"model": ApiError}})
 def reply(handoff_id: HandoffId, body: ReplyIn) -> StaffReplyOut:
@@ -115,4 +122,9 @@ def reply(handoff_id: HandoffId, body: ReplyIn) -> StaffReplyOut:
     except handoff_desk.ReplyRefused as exc:
         code = status.HTTP_400_BAD_REQUEST if case.can_reply else status.HTTP_409_CONFLICT
         raise HTTPException(code, detail=str(exc)) from None
+    except (*storage.ERRORS, OSError) as exc:
+        logger.error("Staff reply to hand-off %d not queued: %s", case.id, exc.__class__.__name__)
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail="Không ghi được vào hàng gửi Zalo "
+                            f"({storage.describe(handoff_desk.default_outbox())}): vui lòng báo quản trị "
+                            "kiểm tra ổ đĩa hoặc cơ sở dữ liệu, rồi gửi lại.") from None
     return StaffReplyOut.model_validate(sent.as_dict())
