@@ -103,6 +103,8 @@ def test_a_chat_message_gets_rasas_answer_through_the_proxy(proxied):
     ("/chat", "text/html"), ("/chat/config.js", "text/javascript"), ("/webchat/widget.js", "text/javascript"),
     ("/webchat/widget.css", "text/css"), ("/staff", "text/html"), ("/staff/config.js", "text/javascript"),
     ("/staff/assets/staff.js", "text/javascript"), ("/staff/assets/staff.css", "text/css"),
+    ("/staff/assets/dashboard.js", "text/javascript"), ("/staff/assets/handoffs.js", "text/javascript"),
+    ("/staff/assets/desk.css", "text/css"),
     ("/api/facets", "application/json"), ("/health", "application/json"),
     ("/webhooks/rest/", "application/json"), ("/checklist/1.001193", "text/html"),
 ])
@@ -233,6 +235,8 @@ def test_methods_the_routes_do_not_need_are_refused(proxied, method, path):
 
 @pytest.mark.parametrize("method, path", [("GET", "/api/staff/handoffs"), ("GET", "/api/staff/feedback"),
                                           ("GET", "/api/staff/interactions"),
+                                          ("GET", "/api/staff/dashboard"), ("GET", "/api/staff/dashboard/outcomes.svg"),
+                                          ("GET", "/api/staff/handoff-cases?status=all"),
                                           ("POST", "/admin/reload"), ("GET", "/docs"), ("GET", "/redoc"),
                                           ("GET", "/openapi.json"), ("GET", "/webhooks/zalo/")])
 def test_staff_routes_only_from_the_staff_network(proxied, method, path):
@@ -246,12 +250,23 @@ def test_staff_routes_only_from_the_staff_network(proxied, method, path):
             assert staff.request(method, path).status_code == 401
 
 
+@pytest.mark.parametrize("path", ["/api/staff/handoff-cases/1/handled", "/api/staff/handoff-cases/1/replies"])
+def test_hand_off_actions_only_from_the_staff_network_and_only_post(proxied, path):
+    with client(proxied, OUTSIDER) as outsider:
+        assert refused_by_proxy(outsider.post(path, json={"text": "Dạ"}, headers={"X-Admin-Token": ADMIN_TOKEN}),
+                                {403})
+    with client(proxied, STAFF) as staff:
+        assert staff.post(path, json={"text": "Dạ"}).status_code == 401  # passed on: the app wants its token
+        assert refused_by_proxy(staff.get(path, headers={"X-Admin-Token": ADMIN_TOKEN}), {403})
+
+
 def test_every_api_route_of_the_app_has_a_decision_in_the_proxy(proxied):
     """A new route in the app must be added to deploy/nginx/tthc.conf (and here) on purpose."""
     stack, _ = proxied
     decided = {"/api/search", "/api/facets", "/api/procedures/{code}", "/api/procedures/{code}/qr.svg",
                "/api/staff/handoffs", "/api/staff/feedback", "/api/staff/interactions", "/admin/reload", "/health",
-               "/actions"}
+               "/actions", "/api/staff/dashboard", "/api/staff/dashboard/{chart}.svg", "/api/staff/handoff-cases",
+               "/api/staff/handoff-cases/{handoff_id}/handled", "/api/staff/handoff-cases/{handoff_id}/replies"}
     paths = set(httpx.get(f"{stack.app_url}/openapi.json", timeout=10).json()["paths"])
     assert paths <= decided, f"routes with no decision in deploy/nginx/tthc.conf: {sorted(paths - decided)}"
 
