@@ -33,7 +33,8 @@ def require_same_site(request: Request) -> None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Yêu cầu gửi từ trang web khác bị từ chối; "
                             "vui lòng thao tác trên trang cán bộ (/staff).")
     origin = request.headers.get("origin")
-    if origin and urlsplit(origin).netloc.lower() != (request.headers.get("host") or "").lower():
+    # Host names only: the reverse proxy passes `Host: $host`, without the public port the Origin carries.
+    if origin and urlsplit(origin).hostname != urlsplit("//" + (request.headers.get("host") or "")).hostname:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Yêu cầu gửi từ trang web khác bị từ chối; "
                             "vui lòng thao tác trên trang cán bộ (/staff).")
 
