@@ -229,6 +229,19 @@ def _local_fee_mark(procedure: Procedure, channel) -> str:
 
 
 _LOCAL_FIELDS = {"fee": "lệ phí", "time": "thời hạn giải quyết", "where_to_submit": "nơi tiếp nhận hồ sơ"}
+# The record fields each answer shows (the guide card all of them; an aspect answer adds where, fee and time
+# among its next facts, so the note follows those too).
+_ASPECT_FIELDS = {"fee": {"fee"}, "time": {"time"}, "where": {"where_to_submit"}}
+
+
+def shows_local_facts(procedure: Procedure, aspect: str) -> bool:
+    """Whether the answer about `aspect` shows a fact the province set (then it carries the local note)."""
+    local = procedure.local
+    if local is None or not local.fields:
+        return False
+    if aspect == "overview":
+        return True
+    return bool(_ASPECT_FIELDS.get(aspect, set()) & set(local.fields))
 
 
 def local_note(procedure: Procedure, settings: Settings) -> str:
@@ -570,9 +583,6 @@ def polite(text: str) -> str:
     return f"Dạ, {text}"
 
 
-_LOCAL_ASPECTS = ("overview", "fee", "time", "where", "documents")  # the answers that show fee, time or place
-
-
 def answer(procedure: Procedure, aspect: str, settings: Settings | None = None, max_buttons: int = 0) -> Reply:
     """The reply to a question about one aspect of one procedure, with its links; a record that still names
     the district level carries the 2025 reform note (assistant.district_reform).
@@ -581,7 +591,7 @@ def answer(procedure: Procedure, aspect: str, settings: Settings | None = None, 
     with its links by showing fewer documents; another aspect leads with that aspect and keeps the facts a
     citizen needs next (`_key_facts`). `max_buttons` > 0 adds the next steps as quick replies (`next_steps`)."""
     settings = settings or get_settings()
-    note = "\n\n".join(part for part in (local_note(procedure, settings) if aspect in _LOCAL_ASPECTS else "",
+    note = "\n\n".join(part for part in (local_note(procedure, settings) if shows_local_facts(procedure, aspect) else "",
                                          district_note(procedure, settings)) if part)
     links = procedure_links(procedure, settings)
 

@@ -114,7 +114,7 @@ def _local_line(procedure: Procedure, settings: Settings) -> str:
     province = local.province or settings.province.name
     if local.sample:
         return f"(Sample data of the province of {province}, not its official rules.)"
-    source = f" ({local.source})" if local.source else ""
+    source = f": {local.source}" if local.source else ""
     return f"(Set by the province of {province}{source}; shown instead of the national record.)"
 
 
@@ -133,9 +133,9 @@ def _body(procedure: Procedure, aspect: str, settings: Settings, limit: int) -> 
     elif aspect == "documents":
         lines = [f"Documents for {title}:", *_documents(procedure, answers.MAX_DOCUMENTS)[1:]]
     elif aspect == "fee":
-        lines = [f"Fee for {title}:", *_facts("Fee", answers.fee_lines(procedure))]
+        lines = [f"Fee for {title}:", *(answers.fee_lines(procedure) or ["not stated in the catalogue"])]
     elif aspect == "time":
-        lines = [f"Processing time for {title}:", *_facts("Processing time", answers.time_lines(procedure))]
+        lines = [f"Processing time for {title}:", *(answers.time_lines(procedure) or ["not stated in the catalogue"])]
     elif aspect == "where":
         lines = [f"Where to apply for {title}:", *_where(procedure, settings)]
         if procedure.where_to_submit.strip():
@@ -150,7 +150,7 @@ def _body(procedure: Procedure, aspect: str, settings: Settings, limit: int) -> 
         lines = [f"{label} for {title}:", answers.shorten_clause(text, answers.MAX_FIELD_CHARS) if stated
                  else "not stated in the catalogue; please ask at the one-stop counter."]
     local = _local_line(procedure, settings)
-    if local and aspect in ("overview", "fee", "time", "where"):
+    if local and answers.shows_local_facts(procedure, aspect):
         lines.append(local)
     return "\n".join(lines)
 

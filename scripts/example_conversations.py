@@ -1,5 +1,7 @@
 """Print one example conversation per channel (rest = web chat, zalo) from the real actions on the seed
-catalogue (BM25, no model), for docs/answering.md:  .venv/bin/python scripts/example_conversations.py rest|zalo"""
+catalogue (BM25, no model), for docs/answering.md:  .venv/bin/python scripts/example_conversations.py rest|zalo
+`english`: an English conversation in the web chat, with the test province facts (tests/fixtures/local_facts.yaml)
+merged over the seed, so the provincial fee shows too."""
 import json
 import os
 import sys
@@ -11,23 +13,31 @@ from assistant.actions import common
 from assistant.actions.procedures import ActionAnswerProcedure
 from assistant.settings import PROJECT_ROOT
 from connectors.zalo.messages import build_messages, with_site_links
+from knowledge_base import english
 from knowledge_base.importers import load_catalog
 from knowledge_base.store import KnowledgeBase
 from tests.actions.conftest import Conversation
 
-kb = KnowledgeBase.build(load_catalog(PROJECT_ROOT / "knowledge_base/catalog").procedures, tempfile.mkdtemp(), model_path=None, progress=False)
+facts = PROJECT_ROOT / "tests/fixtures/local_facts.yaml" if sys.argv[1] == "english" else None
+kb = KnowledgeBase.build(load_catalog(PROJECT_ROOT / "knowledge_base/catalog", facts).procedures, tempfile.mkdtemp(), model_path=None, progress=False)
 common.get_knowledge_base = lambda: kb
 answer = ActionAnswerProcedure()
 
 def tap(chat, title):
     [b] = [b for b in chat.buttons if b["title"] == title]
+    if not b["payload"].startswith("/"):  # an English quick reply is an English message (the NLU routes it)
+        chat.turn(answer, b["payload"], english.catalogue_intent(b["payload"]))
+        return b["payload"]
     intent, entities = b["payload"][1:].split("{", 1)
     chat.turn(answer, b["payload"], intent, **json.loads("{" + entities))
     return b["payload"]
 
-channel = sys.argv[1]
+channel = "rest" if sys.argv[1] == "english" else sys.argv[1]
 chat = Conversation(channel=channel)
 steps = [("làm căn cước cần giấy tờ gì", "ask_documents"), ("Lệ phí", None)] if channel == "rest" else [("thủ tục đăng ký khai sinh", "ask_procedure"), ("Nộp trực tuyến", None)]
+if sys.argv[1] == "english":
+    steps = [("How do I register temporary residence?", "ask_procedure"), ("Fee", None),
+             ("And how long does it take?", "ask_processing_time")]
 for text, intent in steps:
     if intent:
         chat.turn(answer, text, intent)

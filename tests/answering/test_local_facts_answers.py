@@ -40,4 +40,11 @@ def test_sample_facts_are_called_sample_data():
 def test_english_answer_says_the_province_set_it():
     text = english_replies.answer(_record(FIXTURE), "fee", SETTINGS).text
     assert "15.000 đồng/lần đăng ký (theo quy định của tỉnh)" in text
-    assert "(Set by the province of Tây Ninh (Nghị quyết số 99/2099/NQ-HĐND (thử nghiệm)); shown instead of the national record.)" in text
+    assert ("(Set by the province of Tây Ninh: Nghị quyết số 99/2099/NQ-HĐND (thử nghiệm); shown instead of the "
+            "national record.)") in text
+    assert "Set by the province" not in english_replies.answer(_record(FIXTURE), "time", SETTINGS).text
+
+
+def test_only_answers_showing_the_provincial_fact_carry_the_note():
+    assert "Theo quy định của tỉnh" not in answers.answer(_record(FIXTURE), "steps", SETTINGS).text
+    assert "Theo quy định của tỉnh" not in answers.answer(_record(FIXTURE), "time", SETTINGS).text
