@@ -210,9 +210,9 @@ def group(occurrences: list[Occurrence], kb=None, db_path: Path | None = None) -
         seen.setdefault(text, []).append(occurrence)
     ordered = sorted(variants.values(), key=lambda v: (-v.count, -max(o.interaction_id for o in seen[v.question])))
     ordered = ordered[:MAX_DISTINCT]
-    labels = question_labels.labels_for([v.question for v in ordered], db_path)
+    labels = question_labels.labels_for([question_labels.clean_question(v.question) for v in ordered], db_path)
     for variant in ordered:
-        variant.label = labels.get(question_labels.clean_question(variant.question)) or labels.get(variant.question)
+        variant.label = labels.get(question_labels.clean_question(variant.question))
     vectors, threshold = vectors_for([v.question for v in ordered], kb)
     members: list[list[int]] = []
     centroids: list[np.ndarray] = []

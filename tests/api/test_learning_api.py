@@ -146,6 +146,10 @@ def test_labelling_stores_corrects_and_removes_and_rewrites_the_file(conversatio
     assert saved[0]["asked_at"] < saved[0]["created_at"]  # when the citizen asked, for retention
     group = report(conversations)["groups"][0]
     assert group["labelled"] == 2 and group["variants"][0]["label"]["kind"] == "not_in_catalogue"
+    # The same question typed with other spacing and capitals is the same variant, with its label.
+    add("m", "  Tro cap   that nghiep lam the nao ", "not_in_catalogue", NOW - timedelta(hours=3), action="action_check_scope")
+    variant = by_question(report(conversations))["tro cap that nghiep lam the nao"]
+    assert variant["count"] == 2 and variant["label"]["kind"] == "not_in_catalogue"
     assert report(conversations, unlabelled="true")["groups"][0]["question"] != group["question"]
 
     khai_sinh = conversations.post("/api/staff/labels", headers=STAFF, json={
