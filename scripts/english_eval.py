@@ -8,6 +8,9 @@ Prints, over the answerable questions: detected as English, hit@1 (the first res
 the decision: `tthc kb eval`'s definition), answered right (decision answer and the answer is gold), asked back
 with a gold option, answered wrong, abstained; over the no-answer ones: abstained. `--no-glossary` ranks by e5
 on the English question alone (no glossary terms: the decision then always abstains, only the ranking counts).
+`--detector FILE ...` only counts the questions of each file the detector calls English (no index needed):
+
+    .venv/bin/python scripts/english_eval.py --detector knowledge_base/devset/*.jsonl
 """
 from __future__ import annotations
 
@@ -26,10 +29,19 @@ from knowledge_base.store import KnowledgeBase  # noqa: E402
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("file", type=Path)
+    parser.add_argument("file", type=Path, nargs="?")
+    parser.add_argument("--detector", type=Path, nargs="+", help="count English-detected questions per file")
     parser.add_argument("--data-dir", type=Path)
     parser.add_argument("--no-glossary", action="store_true", help="e5 alone on the English text (ablation)")
     args = parser.parse_args()
+    if args.detector:
+        for path in args.detector:
+            questions = read_questions(path)
+            found = sum(english.is_english(q.question) for q in questions)
+            print(json.dumps({"file": str(path), "questions": len(questions), "detected_english": found}))
+        return 0
+    if args.file is None:
+        parser.error("pass a question file (or --detector FILE ...)")
     settings = get_settings()
     kb = KnowledgeBase.open(args.data_dir or settings.data_dir, settings.embedding_model_path)
     if args.no_glossary:
