@@ -38,13 +38,14 @@ steps = [("làm căn cước cần giấy tờ gì", "ask_documents"), ("Lệ ph
 if sys.argv[1] == "english":
     steps = [("How do I register temporary residence?", "ask_procedure"), ("Fee", None),
              ("And how long does it take?", "ask_processing_time")]
+who = "User" if sys.argv[1] == "english" else "Anh/Chị"
 for text, intent in steps:
     if intent:
         chat.turn(answer, text, intent)
-        print(f"Anh/Chị: {text}   [intent {intent}]")
+        print(f"{who}: {text}   [intent {intent}]")
     else:
         payload = tap(chat, text)
-        print(f"Anh/Chị bấm «{text}»   [sends {payload}]")
+        print(f"{who} {'taps' if who == 'User' else 'bấm'} «{text}»   [sends {payload}]")
     for m in chat.messages:
         if channel == "rest":
             print("Trợ lý:\n" + m["text"])
