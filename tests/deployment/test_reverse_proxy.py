@@ -105,6 +105,7 @@ def test_a_chat_message_gets_rasas_answer_through_the_proxy(proxied):
     ("/staff/assets/staff.js", "text/javascript"), ("/staff/assets/staff.css", "text/css"),
     ("/staff/assets/dashboard.js", "text/javascript"), ("/staff/assets/handoffs.js", "text/javascript"),
     ("/staff/assets/desk.css", "text/css"),
+    ("/staff/assets/learning.js", "text/javascript"), ("/staff/assets/learning.css", "text/css"),
     ("/api/facets", "application/json"), ("/health", "application/json"),
     ("/webhooks/rest/", "application/json"), ("/checklist/1.001193", "text/html"),
 ])
@@ -237,6 +238,8 @@ def test_methods_the_routes_do_not_need_are_refused(proxied, method, path):
                                           ("GET", "/api/staff/interactions"),
                                           ("GET", "/api/staff/dashboard"), ("GET", "/api/staff/dashboard/outcomes.svg"),
                                           ("GET", "/api/staff/handoff-cases?status=all"),
+                                          ("GET", "/api/staff/unanswered"), ("GET", "/api/staff/unanswered.csv"),
+                                          ("GET", "/api/staff/labels"), ("GET", "/api/staff/labels.jsonl"),
                                           ("POST", "/admin/reload"), ("GET", "/docs"), ("GET", "/redoc"),
                                           ("GET", "/openapi.json"), ("GET", "/webhooks/zalo/")])
 def test_staff_routes_only_from_the_staff_network(proxied, method, path):
@@ -260,13 +263,30 @@ def test_hand_off_actions_only_from_the_staff_network_and_only_post(proxied, pat
         assert refused_by_proxy(staff.get(path, headers={"X-Admin-Token": ADMIN_TOKEN}), {403})
 
 
+@pytest.mark.parametrize("method, path, body", [
+    ("POST", "/api/staff/labels", {"questions": ["khai sinh"], "kind": "not_procedure"}),
+    ("PUT", "/api/staff/labels/1", {"kind": "not_procedure"}),
+    ("DELETE", "/api/staff/labels/1", None),
+])
+def test_labelling_only_from_the_staff_network(proxied, method, path, body):
+    token = {"X-Admin-Token": ADMIN_TOKEN}
+    with client(proxied, OUTSIDER) as outsider:
+        assert refused_by_proxy(outsider.request(method, path, json=body, headers=token), {403})
+    with client(proxied, STAFF) as staff:
+        assert staff.request(method, path, json=body).status_code == 401  # passed on: the app wants its token
+        other = "GET" if method != "POST" else "PUT"
+        assert refused_by_proxy(staff.request(other, path, headers=token), {403})
+
+
 def test_every_api_route_of_the_app_has_a_decision_in_the_proxy(proxied):
     """A new route in the app must be added to deploy/nginx/tthc.conf (and here) on purpose."""
     stack, _ = proxied
     decided = {"/api/search", "/api/facets", "/api/procedures/{code}", "/api/procedures/{code}/qr.svg",
                "/api/staff/handoffs", "/api/staff/feedback", "/api/staff/interactions", "/admin/reload", "/health",
                "/actions", "/api/staff/dashboard", "/api/staff/dashboard/{chart}.svg", "/api/staff/handoff-cases",
-               "/api/staff/handoff-cases/{handoff_id}/handled", "/api/staff/handoff-cases/{handoff_id}/replies"}
+               "/api/staff/handoff-cases/{handoff_id}/handled", "/api/staff/handoff-cases/{handoff_id}/replies",
+               "/api/staff/unanswered", "/api/staff/unanswered.csv", "/api/staff/labels", "/api/staff/labels.jsonl",
+               "/api/staff/labels/{label_id}"}
     paths = set(httpx.get(f"{stack.app_url}/openapi.json", timeout=10).json()["paths"])
     assert paths <= decided, f"routes with no decision in deploy/nginx/tthc.conf: {sorted(paths - decided)}"
 
