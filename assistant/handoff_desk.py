@@ -169,7 +169,7 @@ def _cases(where: str, parameters: tuple, limit: int, db_path: Path | str | None
     for reply in replies:
         delivery, error = _delivery([int(i) for i in json.loads(reply["outbox_ids"])], outbox)
         by_handoff.setdefault(reply["handoff_id"], []).append(
-            StaffReply(reply["id"], reply["created_at"], reply["text"], delivery, error))
+            StaffReply(reply["id"], reply["created_at"], mask_pii(reply["text"]), delivery, error))
     return [
         HandoffCase(
             id=row["id"],
@@ -179,7 +179,9 @@ def _cases(where: str, parameters: tuple, limit: int, db_path: Path | str | None
             status="handled" if row["handled_at"] else "open",
             handled_at=row["handled_at"],
             can_reply=staff_can_reply(row["channel"]),
-            messages=json.loads(row["messages"]),
+            # Stored masked; masked again on the way out, so nothing unmasked ever leaves the database.
+            messages=[{"sender": str(m.get("sender", "")), "text": mask_pii(str(m.get("text", "")))}
+                      for m in json.loads(row["messages"])],
             replies=by_handoff.get(row["id"], []),
         )
         for row in rows

@@ -131,3 +131,13 @@ def test_an_outbox_that_cannot_be_written_is_a_503_naming_it(client, cases, tmp_
     response = client.post(f"/api/staff/handoff-cases/{cases['zalo']}/replies", json={"text": "Dạ"}, headers=STAFF)
     assert response.status_code == 503 and "hàng gửi Zalo" in response.json()["detail"]
     assert client.get("/api/staff/handoff-cases", headers=STAFF).json()[1]["replies"] == []  # nothing half-kept
+
+
+def test_a_row_written_unmasked_by_older_code_is_masked_on_the_way_out(client, cases):
+    from contextlib import closing
+
+    with closing(conversation_log.connect(None)) as connection, connection:
+        connection.execute("UPDATE handoffs SET messages = ? WHERE id = ?",
+                           (f'[{{"sender": "user", "text": "gọi {PHONE}"}}]', cases["zalo"]))
+    response = client.get("/api/staff/handoff-cases", headers=STAFF)
+    assert PHONE not in response.text and response.json()[1]["messages"][0]["text"] == "gọi [SĐT đã ẩn]"
