@@ -65,10 +65,10 @@ _QUOTED_OR_MARK = re.compile(r"'(?:[^']|'')*'|\?|%")
 
 
 def _postgres_sql(sql: str) -> str:
-    """`?` -> `%s` and a literal `%` -> `%%` (psycopg2's paramstyle), leaving quoted strings alone."""
+    """`?` -> `%s` and every literal `%` -> `%%` (psycopg2's paramstyle); a `?` in a quoted string stays."""
     def swap(match: re.Match[str]) -> str:
         token = match.group(0)
-        return "%s" if token == "?" else "%%" if token == "%" else token
+        return "%s" if token == "?" else token.replace("%", "%%")
     return _QUOTED_OR_MARK.sub(swap, sql)
 
 
