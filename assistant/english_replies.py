@@ -122,9 +122,10 @@ def _body(procedure: Procedure, aspect: str, settings: Settings, limit: int) -> 
     title = f"«{answers.short_title(procedure)}» (code {procedure.code})"
     if aspect == "overview":
         lines = [title]
-        purpose = answers.purpose(procedure)
-        if purpose:
-            lines.append(f"Purpose: {purpose}")
+        if procedure.summary.strip():
+            lines.append(f"Purpose: {answers.purpose(procedure)}")
+        elif procedure.result.strip() and procedure.result.strip().lower() not in ("không có thông tin", "đang cập nhật"):
+            lines.append(f"Result: {answers.shorten_clause(procedure.result.splitlines()[0], answers.MAX_CARD_PURPOSE_CHARS)}")
         lines += _where(procedure, settings)
         lines += _documents(procedure, limit)
         lines += _facts("Fee", answers.fee_lines(procedure))

@@ -59,10 +59,29 @@ def real_answer(code: str, aspect: str) -> list[dict]:
     return [{"text": reply.full_text(), "buttons": [button.as_rasa() for button in reply.buttons]}]
 
 
+ENGLISH_QUESTION = "How do I register a birth?"
+
+
+def real_english_answer(code: str, aspect: str) -> list[dict]:
+    """What the action sends to an English question on the web chat (assistant.english_replies)."""
+    from assistant import english_replies
+    from assistant.actions.common import WEB_MAX_BUTTONS
+
+    [record] = [p for p in load_catalog(SAMPLE_CATALOG).procedures if p.code == code]
+    reply = english_replies.answer(record, aspect, load_settings(environ={}), max_buttons=WEB_MAX_BUTTONS)
+    return [{"text": reply.full_text(), "buttons": [button.as_rasa() for button in reply.buttons]}]
+
+
 def scripted_replies(message: str) -> list[dict]:
     """Replies shaped like Rasa's REST channel output (text, buttons); a test double, not the bot."""
+    from knowledge_base import english
+
     if message == GUIDE_QUESTION:  # the guide card and its quick replies, composed by the real answer code
         return real_answer("1.001193", "overview")
+    if message == ENGLISH_QUESTION:  # an English question: the English guide card (issue 15, item 6)
+        return real_english_answer("1.001193", "overview")
+    if english.procedure_code(message) and english.catalogue_intent(message):  # an English quick reply
+        return real_english_answer(english.procedure_code(message), english.aspect(message))
     if message.startswith("/ask_") and '"procedure_code"' in message:
         from assistant.answers import ASPECT_INTENTS
 
