@@ -41,7 +41,8 @@ def stack(tmp_path_factory):
     (seed / "zz_reform.yaml").write_text(DISTRICT_RECORD, encoding="utf-8")
     env = {"TTHC_CATALOG__SEED_PATH": str(seed),
            "TTHC_PROVINCE__LOCAL_FACTS": str(PROJECT_ROOT / "tests" / "fixtures" / "local_facts.yaml")}
-    with running_stack(tmp_path_factory.mktemp("guide-data"), env=env) as live:
+    # A fresh index is built and trained first; on a busy shared machine Rasa can take minutes to load.
+    with running_stack(tmp_path_factory.mktemp("guide-data"), env=env, timeout=600) as live:
         yield live
 
 
@@ -75,7 +76,7 @@ def test_each_quick_reply_answers_its_aspect(stack, title, heading):
     sender = f"e2e-tap-{title}"
     [button] = [b for b in _buttons(ask(stack, sender, "thủ tục đăng ký tạm trú")) if b["title"] == title]
     text = all_text(ask(stack, sender, button["payload"]))
-    assert heading in text
+    assert heading.lower() in text.lower()  # the answer opens "Dạ, hồ sơ …" (polite lower-cases the heading)
     assert text.startswith("Dạ,")
 
 
