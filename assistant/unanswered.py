@@ -24,7 +24,8 @@ Functions:
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -177,13 +178,41 @@ def _embedded_text(kb, text: str) -> str:
         return text
 
 
+_vector_cache: OrderedDict[tuple[int, str], np.ndarray] = OrderedDict()  # (encoder, text) -> unit vector
+_vector_lock = threading.Lock()
+MAX_CACHED_VECTORS = 20_000  # ~30 MB of 384-dim vectors: a page reload does not embed the same questions again
+
+
+def _embedded(kb, texts: list[str]) -> np.ndarray:
+    encoder = kb.encoder
+    keys = [(id(encoder), _embedded_text(kb, t)) for t in texts]
+    with _vector_lock:
+        missing = list(dict.fromkeys(key for key in keys if key not in _vector_cache))
+    if missing:
+        fresh = np.asarray(encoder.encode_queries([key[1] for key in missing]), dtype=np.float32)
+        norms = np.linalg.norm(fresh, axis=1, keepdims=True)
+        fresh = fresh / np.where(norms > 0, norms, 1.0)
+        with _vector_lock:
+            _vector_cache.update(zip(missing, fresh, strict=True))
+    with _vector_lock:
+        rows = []
+        for key in keys:
+            vector = _vector_cache.get(key)
+            if vector is None:  # evicted meanwhile by another request: embed it again
+                vector = np.asarray(encoder.encode_queries([key[1]]), dtype=np.float32)[0]
+                vector = vector / (np.linalg.norm(vector) or 1.0)
+            else:
+                _vector_cache.move_to_end(key)
+            rows.append(vector)
+        while len(_vector_cache) > MAX_CACHED_VECTORS:
+            _vector_cache.popitem(last=False)
+    return np.vstack(rows)
+
+
 def vectors_for(texts: list[str], kb=None) -> tuple[np.ndarray, float]:
     """Unit vectors of the texts and the cosine threshold that goes with them."""
-    encoder = getattr(kb, "encoder", None)
-    if encoder is not None and texts:
-        vectors = np.asarray(encoder.encode_queries([_embedded_text(kb, t) for t in texts]), dtype=np.float32)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.where(norms > 0, norms, 1.0), EMBEDDING_THRESHOLD
+    if getattr(kb, "encoder", None) is not None and texts:
+        return _embedded(kb, texts), EMBEDDING_THRESHOLD
     return _lexical_vectors(texts), LEXICAL_THRESHOLD
 
 

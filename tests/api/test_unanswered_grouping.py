@@ -2,6 +2,7 @@
 rewordings of one question together, neighbouring procedures and other topics apart."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from assistant import unanswered
@@ -42,3 +43,34 @@ def test_rewordings_group_and_other_questions_stay_apart(kb_with_model, tmp_path
     assert ["đăng ký thường trú vào nhà người thân"] in members  # a neighbouring procedure: its own group
     assert ["hôm nay trời có mưa không"] in members
     assert len(groups) == 4
+
+
+class CountingEncoder:
+    """Vectors from a fixed table (unit vectors), counting the texts it is asked to embed."""
+
+    table = {"a": [1.0, 0.0], "a2": [0.95, 0.312], "b": [0.0, 1.0]}
+
+    def __init__(self):
+        self.embedded: list[str] = []
+
+    def encode_queries(self, texts):
+        self.embedded += texts
+        return np.array([self.table[t] for t in texts], dtype=np.float32)
+
+
+class FakeKB:
+    def __init__(self):
+        self.encoder = CountingEncoder()
+
+    def read_question(self, text):
+        raise ValueError("no reading: the text itself is embedded")
+
+
+def test_the_threshold_decides_and_a_reload_embeds_nothing_again(tmp_path):
+    kb = FakeKB()
+    groups = unanswered.group(occurrences("a", "a2", "b", "a"), kb=kb, db_path=tmp_path / "app.db")
+    # cos(a, a2) = 0.95 >= 0.93: one group; b is orthogonal.
+    assert [sorted(v.question for v in g.variants) for g in groups] == [["a", "a2"], ["b"]]
+    assert sorted(kb.encoder.embedded) == ["a", "a2", "b"]  # each distinct text once
+    unanswered.group(occurrences("a", "b", "a2"), kb=kb, db_path=tmp_path / "app.db")
+    assert len(kb.encoder.embedded) == 3  # cached for the same encoder
