@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import asdict, dataclass
@@ -195,7 +196,7 @@ def export(db_path: Path | None = None) -> Path:
         rows = connection.execute("SELECT * FROM question_labels ORDER BY id").fetchall()
     path = labelled_path(_data_dir(db_path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # one per writer
     lines = [json.dumps(_record(row).as_question_line(), ensure_ascii=False) for row in rows]
     temporary.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     os.replace(temporary, path)
