@@ -190,16 +190,20 @@ def labels_for(questions: Iterable[str], db_path: Path | None = None) -> dict[st
     return found
 
 
+_export_lock = threading.Lock()  # two changes at once: the later read of the table is written last
+
+
 def export(db_path: Path | None = None) -> Path:
     """Write every label to <data_dir>/labels/labelled.jsonl (oldest first), atomically; returns the path."""
-    with closing(_connect(db_path)) as connection:
-        rows = connection.execute("SELECT * FROM question_labels ORDER BY id").fetchall()
     path = labelled_path(_data_dir(db_path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # one per writer
-    lines = [json.dumps(_record(row).as_question_line(), ensure_ascii=False) for row in rows]
-    temporary.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    os.replace(temporary, path)
+    with _export_lock:
+        with closing(_connect(db_path)) as connection:
+            rows = connection.execute("SELECT * FROM question_labels ORDER BY id").fetchall()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # one per writer
+        lines = [json.dumps(_record(row).as_question_line(), ensure_ascii=False) for row in rows]
+        temporary.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        os.replace(temporary, path)
     return path
 
 
