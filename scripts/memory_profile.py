@@ -1,0 +1,140 @@
+"""Memory of a running stack, per process: RSS, PSS and private (USS) from /proc/<pid>/smaps_rollup.
+
+RSS counts a page in every process that maps it, so summing RSS over Rasa's parent and the workers it
+forked counts the libraries they share (TensorFlow, Python modules) two or three times; PSS divides each
+shared page among the processes that share it, so the PSS sum is what the stack really takes.
+
+    .venv/bin/python scripts/memory_profile.py --app-port 8000 --rasa-port 5005          # the stack of tthc up
+    .venv/bin/python scripts/memory_profile.py --app-port 8000 --rasa-port 5005 --json
+    .venv/bin/python scripts/memory_profile.py --breakdown      # where the app server's memory goes, step by step
+
+Processes are found by their command line (`uvicorn ... --port APP_PORT`, `assistant.rasa_entry run ...
+--port RASA_PORT`, whose Sanic workers are forks with the same command line), so other stacks on the
+machine are left out. Prints the machine-speed calibration (knowledge_base.evaluation) beside the figures.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+MB = 1024 * 1024
+
+
+def memory(pid: int) -> dict[str, float]:
+    """RSS, PSS and USS of one process in MB (smaps_rollup: Linux 4.14+)."""
+    values: dict[str, int] = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        name, _, rest = line.partition(":")
+        parts = rest.split()
+        if parts and parts[-1] == "kB":
+            values[name.strip()] = int(parts[0]) * 1024
+    private = values.get("Private_Clean", 0) + values.get("Private_Dirty", 0)
+    return {"rss_mb": round(values.get("Rss", 0) / MB, 1), "pss_mb": round(values.get("Pss", 0) / MB, 1),
+            "uss_mb": round(private / MB, 1)}
+
+
+def stack_processes(app_port: int, rasa_port: int) -> list[dict]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        words = [part.decode(errors="replace") for part in command if part]
+        ports = {words[i + 1] for i, word in enumerate(words[:-1]) if word == "--port"}
+        if "uvicorn" in words and str(app_port) in ports:
+            role = "app server"
+        elif "assistant.rasa_entry" in words and "run" in words and str(rasa_port) in ports:
+            role = "rasa"
+        else:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        found.append({"pid": int(entry.name), "ppid": ppid, "role": role})
+    rasa_pids = {p["pid"] for p in found if p["role"] == "rasa"}
+    for process in found:
+        if process["role"] == "rasa":
+            process["role"] = "rasa worker" if process["ppid"] in rasa_pids else "rasa parent"
+    for process in found:
+        try:
+            process.update(memory(process["pid"]))
+        except OSError:
+            process.update({"rss_mb": 0.0, "pss_mb": 0.0, "uss_mb": 0.0})
+    return sorted(found, key=lambda p: (p["role"], p["pid"]))
+
+
+def current_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def breakdown() -> list[tuple[str, float]]:
+    """RSS of this process after each step the app server takes at start-up and on its first search."""
+    steps = [("python", current_rss_mb())]
+    import fastapi  # noqa: F401
+    import rasa_sdk  # noqa: F401
+    steps.append(("fastapi, rasa-sdk", current_rss_mb()))
+    import torch  # noqa: F401
+    steps.append(("torch", current_rss_mb()))
+    import sentence_transformers  # noqa: F401
+    steps.append(("sentence-transformers, transformers", current_rss_mb()))
+    from assistant.server import deps
+
+    kb = deps.get_kb()  # what the app server opens on its first request
+    steps.append(("catalogue index opened (records, BM25, faiss)", current_rss_mb()))
+    kb.search("làm căn cước cần giấy tờ gì", top_k=5)
+    steps.append(("first search (e5 model loaded, learned models)", current_rss_mb()))
+    for _ in range(20):
+        kb.search("đăng ký khai sinh cho con cần gì", top_k=5)
+    steps.append(("after 20 more searches", current_rss_mb()))
+    return steps
+
+
+def main() -> int:
+    from knowledge_base.evaluation import machine_calibration_seconds
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--app-port", type=int, default=8000)
+    parser.add_argument("--rasa-port", type=int, default=5005)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="load what the app server loads, in this process, printing RSS after each step")
+    args = parser.parse_args()
+    calibration = machine_calibration_seconds()
+    if args.breakdown:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        previous = 0.0
+        for step, rss in breakdown():
+            print(f"{rss:8.1f} MB  (+{rss - previous:7.1f})  {step}")
+            previous = rss
+        print(f"calibration_s {calibration:.3f}")
+        return 0
+    processes = stack_processes(args.app_port, args.rasa_port)
+    if not processes:
+        print(f"memory_profile: error: no app server on port {args.app_port} and no Rasa server on port "
+              f"{args.rasa_port}; start them (tthc up) or pass --app-port/--rasa-port", file=sys.stderr)
+        return 2
+    totals = {key: round(sum(p[key] for p in processes), 1) for key in ("rss_mb", "pss_mb", "uss_mb")}
+    if args.json:
+        print(json.dumps({"processes": processes, "total": totals, "calibration_s": round(calibration, 3)}))
+        return 0
+    print(f"{'process':<12} {'pid':>7} {'RSS MB':>8} {'PSS MB':>8} {'USS MB':>8}")
+    for p in processes:
+        print(f"{p['role']:<12} {p['pid']:>7} {p['rss_mb']:>8.1f} {p['pss_mb']:>8.1f} {p['uss_mb']:>8.1f}")
+    print(f"{'total':<12} {'':>7} {totals['rss_mb']:>8.1f} {totals['pss_mb']:>8.1f} {totals['uss_mb']:>8.1f}")
+    print(f"calibration_s {calibration:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
