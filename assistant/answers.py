@@ -9,6 +9,7 @@ import re
 from collections.abc import Sequence
 from difflib import SequenceMatcher
 
+from assistant import local_directory
 from assistant.district_reform import district_note
 from assistant.dossier_tracking import TrackingResult, TrackingStatus
 from assistant.reply import Button, Link, Reply
@@ -67,17 +68,22 @@ def short_title(procedure: Procedure) -> str:
 
 
 def counter_name(settings: Settings) -> str:
-    """Where a citizen can ask a person: the configured one-stop address or the commune counter."""
-    return settings.province.one_stop_address.strip() or DEFAULT_COUNTER
+    """Where a citizen can ask a person: the configured one-stop address (settings, else the province's facts
+    file, assistant.local_directory) or the commune counter."""
+    return local_directory.one_stop_address(settings) or DEFAULT_COUNTER
 
 
 def contact_lines(settings: Settings) -> list[str]:
-    """Human contact details from settings; only what is configured is shown."""
+    """Human contact details from settings and the province's facts file; only what is configured is shown."""
     province = settings.province
     lines = []
-    if province.hotline.strip():
-        lines.append(f"- Đường dây nóng: {province.hotline.strip()}")
+    hotline = local_directory.hotline(settings)
+    if hotline:
+        lines.append(f"- Đường dây nóng: {hotline}")
     lines.append(f"- Nơi tiếp nhận trực tiếp: {counter_name(settings)}")
+    hours = local_directory.opening_hours(settings)
+    if hours:
+        lines.append(f"- Giờ làm việc: {hours}")
     if province.email.strip():
         lines.append(f"- Email: {province.email.strip()}")
     return lines
@@ -463,7 +469,7 @@ def _who_and_where(procedure: Procedure, settings: Settings) -> list[str]:
     elif Level.commune in procedure.levels:
         lines.append(f"- Nơi nộp: {DEFAULT_COUNTER} nơi Anh/Chị cư trú")
     elif Level.province in procedure.levels:
-        place = settings.province.one_stop_address.strip() or (
+        place = local_directory.one_stop_address(settings) or (
             f"Trung tâm Phục vụ hành chính công tỉnh {settings.province.name}")
         lines.append(f"- Nơi nộp: {place}")
     return lines
@@ -744,8 +750,8 @@ def not_in_catalogue(settings: Settings | None = None) -> Reply:
         "Anh/Chị có thể hỏi:",
         f"- {counter_name(settings)} (nơi tiếp nhận hồ sơ trực tiếp)",
     ]
-    if settings.province.hotline.strip():
-        lines.append(f"- Đường dây nóng: {settings.province.hotline.strip()}")
+    if local_directory.hotline(settings):
+        lines.append(f"- Đường dây nóng: {local_directory.hotline(settings)}")
     lines.append("- Mục tra cứu thủ tục hành chính trên Cổng Dịch vụ công quốc gia (đường dẫn bên dưới)")
     lines.append("Hoặc Anh/Chị bấm «Gặp cán bộ» để được cán bộ hỗ trợ.")
     return Reply(

@@ -9,7 +9,7 @@ else an English catalogue search, knowledge_base.english).
 """
 from __future__ import annotations
 
-from assistant import answers
+from assistant import answers, local_directory
 from assistant.district_reform import district_note
 from assistant.procedure_context import Outcome, Resolution
 from assistant.reply import Button, Link, Reply
@@ -212,7 +212,7 @@ def not_found(administrative: bool, settings: Settings | None = None) -> Reply:
              "Sorry, I can only help with administrative procedures (documents, fees, processing time, where to "
              "apply). Please name the procedure, for example «How do I apply for a passport?»."]
     lines.append(f"You can ask in person at {answers.counter_name(settings)}.")
-    if settings.province.hotline.strip():
-        lines.append(f"Hotline: {settings.province.hotline.strip()}")
+    if local_directory.hotline(settings):
+        lines.append(f"Hotline: {local_directory.hotline(settings)}")
     return Reply(text="\n".join(lines), buttons=[Button(HANDOFF_EN, answers.HANDOFF_PAYLOAD)],
                  links=[Link("National Public Service Portal (Vietnamese)", settings.national_portal_url)])

@@ -48,3 +48,24 @@ def test_english_answer_says_the_province_set_it():
 def test_only_answers_showing_the_provincial_fact_carry_the_note():
     assert "Theo quy định của tỉnh" not in answers.answer(_record(FIXTURE), "steps", SETTINGS).text
     assert "Theo quy định của tỉnh" not in answers.answer(_record(FIXTURE), "time", SETTINGS).text
+
+
+def test_directory_fills_the_contact_details_the_settings_leave_empty(tmp_path):
+    settings = load_settings(environ={"TTHC_PROVINCE__LOCAL_FACTS": str(FIXTURE)})
+    lines = answers.contact_lines(settings)
+    assert "- Đường dây nóng: 0276 000 0000" in lines
+    assert "- Nơi tiếp nhận trực tiếp: Trung tâm Phục vụ hành chính công tỉnh, Số 1 Đường Thử Nghiệm" in lines
+    assert "- Giờ làm việc: Thứ Hai – Thứ Sáu, 7:00–17:00" in lines
+    assert "0276 000 0000" in answers.not_in_catalogue(settings).text
+    configured = load_settings(environ={"TTHC_PROVINCE__LOCAL_FACTS": str(FIXTURE),
+                                        "TTHC_PROVINCE__HOTLINE": "0276 111 1111"})
+    assert "- Đường dây nóng: 0276 111 1111" in answers.contact_lines(configured)  # the setting wins
+
+
+def test_a_sample_or_broken_directory_is_never_shown(tmp_path):
+    sample = load_settings(environ={"TTHC_PROVINCE__LOCAL_FACTS": str(SAMPLE)})
+    assert answers.contact_lines(sample) == ["- Nơi tiếp nhận trực tiếp: Bộ phận Một cửa UBND xã/phường"]
+    broken = tmp_path / "facts.yaml"
+    broken.write_text("version: [unclosed\n", encoding="utf-8")
+    settings = load_settings(environ={"TTHC_PROVINCE__LOCAL_FACTS": str(broken)})
+    assert answers.contact_lines(settings) == ["- Nơi tiếp nhận trực tiếp: Bộ phận Một cửa UBND xã/phường"]

@@ -1,0 +1,66 @@
+"""The directory part of the province's facts file (issue 15, item 5): hotline, the one-stop centre's and the
+communes' addresses and opening hours (knowledge_base/importers/local_facts.py reads the file; the per-procedure
+facts are merged at import). Read at run time from `province.local_facts`, again when the file changes; an
+unreadable file is logged and ignored, so a bad edit never costs a citizen a reply. `province.hotline` and
+`province.one_stop_address` in the settings, when set, win over the file.
+"""
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from pathlib import Path
+
+from assistant.settings import Settings
+from knowledge_base.errors import KnowledgeBaseError
+from knowledge_base.importers.local_facts import LocalFactsFile, read_local_facts
+
+logger = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=4)
+def _read(path: str, mtime: float) -> LocalFactsFile | None:
+    try:
+        return read_local_facts(Path(path))
+    except KnowledgeBaseError as error:
+        logger.error("province facts ignored: %s", error)
+        return None
+
+
+def directory(settings: Settings) -> LocalFactsFile | None:
+    """The province's facts file, or None when none is configured or it cannot be read."""
+    path = settings.local_facts_path
+    if path is None:
+        return None
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        logger.error("province facts file %s not found; fix province.local_facts", path)
+        return None
+    return _read(str(path), mtime)
+
+
+def _sample(facts: LocalFactsFile) -> bool:
+    return facts.sample
+
+
+def hotline(settings: Settings) -> str:
+    """The hotline: the setting, else the facts file's (never a sample file's)."""
+    facts = directory(settings)
+    if settings.province.hotline.strip() or facts is None or _sample(facts):
+        return settings.province.hotline.strip()
+    return facts.hotline.strip()
+
+
+def one_stop_address(settings: Settings) -> str:
+    """The one-stop centre as '<name>, <address>': the setting, else the facts file's (never a sample file's)."""
+    facts = directory(settings)
+    if settings.province.one_stop_address.strip() or facts is None or _sample(facts):
+        return settings.province.one_stop_address.strip()
+    centre = facts.one_stop_centre
+    return ", ".join(part for part in (centre.name.strip(), centre.address.strip()) if part)
+
+
+def opening_hours(settings: Settings) -> str:
+    """The one-stop centre's opening hours from the facts file ('' when not stated or from a sample file)."""
+    facts = directory(settings)
+    return "" if facts is None or _sample(facts) else facts.one_stop_centre.hours.strip()
