@@ -5,7 +5,9 @@ The callers (conversation_log, interaction_log, connectors/zalo/store.py, retent
 their SQL once, in the subset both engines understand: `?` placeholders, `INSERT ... ON CONFLICT`,
 `INSERT ... RETURNING id` (through `Database.insert`), `CREATE TABLE/INDEX IF NOT EXISTS` with
 `INTEGER PRIMARY KEY AUTOINCREMENT` and `REAL` columns (translated for PostgreSQL: BIGSERIAL and
-DOUBLE PRECISION). Rows answer both `row[0]` and `row["name"]`, as sqlite3.Row does.
+DOUBLE PRECISION). Rows answer both `row[0]` and `row["name"]`, as sqlite3.Row does. For code written
+against sqlite3, `INSERT OR IGNORE` and `cursor.lastrowid` work on PostgreSQL too; `INSERT OR REPLACE`,
+`sqlite_master` and PRAGMAs do not (use `ON CONFLICT (...) DO UPDATE`, `has_table`, `columns`).
 
 - `connect(target, schema=None, autocommit=False) -> Database`: `target` is a file path (SQLite) or a
   `postgresql://user@host:port/db` URL. The password never sits in the URL: it comes from the
@@ -72,6 +74,16 @@ def _postgres_sql(sql: str) -> str:
     return _QUOTED_OR_MARK.sub(swap, sql)
 
 
+_INSERT_OR_IGNORE = re.compile(r"^\s*INSERT\s+OR\s+IGNORE\s+INTO\b", re.IGNORECASE)
+
+
+def _postgres_statement(sql: str) -> str:
+    """SQLite's `INSERT OR IGNORE INTO ...` is PostgreSQL's `INSERT INTO ... ON CONFLICT DO NOTHING`."""
+    if _INSERT_OR_IGNORE.match(sql) and "RETURNING" not in sql.upper():
+        sql = _INSERT_OR_IGNORE.sub("INSERT INTO", sql, count=1).rstrip().rstrip(";") + " ON CONFLICT DO NOTHING"
+    return _postgres_sql(sql)
+
+
 def _postgres_schema(schema: str) -> str:
     schema = re.sub(r"INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY", schema, flags=re.IGNORECASE)
     schema = re.sub(r"\bREAL\b", "DOUBLE PRECISION", schema)
@@ -103,10 +115,33 @@ class Row(tuple):
 
 
 class _PostgresCursor:
-    def __init__(self, cursor: Any) -> None:
+    def __init__(self, cursor: Any, inserted: bool = False) -> None:
         self._cursor = cursor
+        self._inserted = inserted
         self.rowcount = cursor.rowcount
         self._columns = {d[0]: i for i, d in enumerate(cursor.description)} if cursor.description else {}
+
+    @property
+    def lastrowid(self) -> int | None:
+        """sqlite3's lastrowid: the id the INSERT just generated (this session's lastval()); None when
+        the statement inserted nothing with a generated id. Prefer `Database.insert`."""
+        if not (self._inserted and self.rowcount > 0):
+            return None
+        connection = self._cursor.connection
+        in_transaction = not connection.autocommit  # a failed lastval() must not abort the caller's transaction
+        with connection.cursor() as cursor:
+            if in_transaction:
+                cursor.execute("SAVEPOINT tthc_lastval")
+            try:
+                cursor.execute("SELECT lastval()")
+                value = cursor.fetchone()[0]
+            except _psycopg2.Error:  # no sequence used in this session
+                if in_transaction:
+                    cursor.execute("ROLLBACK TO SAVEPOINT tthc_lastval")
+                return None
+            if in_transaction:
+                cursor.execute("RELEASE SAVEPOINT tthc_lastval")
+            return int(value)
 
     def fetchone(self) -> Row | None:
         values = self._cursor.fetchone()
@@ -190,14 +225,14 @@ class Database:
         if self.dialect == "sqlite":
             return self._connection.execute(sql, tuple(parameters))
         cursor = self._connection.cursor()
-        cursor.execute(_postgres_sql(sql), tuple(parameters))
-        return _PostgresCursor(cursor)
+        cursor.execute(_postgres_statement(sql), tuple(parameters))
+        return _PostgresCursor(cursor, inserted=sql.lstrip()[:6].upper() == "INSERT")
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         if self.dialect == "sqlite":
             self._connection.executemany(sql, [tuple(row) for row in rows])
         else:
-            self._connection.cursor().executemany(_postgres_sql(sql), [tuple(row) for row in rows])
+            self._connection.cursor().executemany(_postgres_statement(sql), [tuple(row) for row in rows])
 
     def insert(self, sql: str, parameters: Sequence[Any] = ()) -> int:
         """Run an INSERT into a table with an `id` key; returns the new row's id."""

@@ -125,3 +125,19 @@ def test_a_wrong_password_or_host_is_one_clear_error(database, monkeypatch):
     message = str(refused.value)
     assert "PostgreSQL at postgresql://tthc@127.0.0.1:1/tthc" in message and "TTHC_PG_PASSWORD" in message
     assert "\n" not in message
+
+
+def test_code_written_against_sqlite3_keeps_working(database, tmp_path):
+    """INSERT OR IGNORE and cursor.lastrowid, as other modules use them, on both engines."""
+    schema = ("CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, "
+              "share REAL NOT NULL DEFAULT 0);")
+    for target in (database, tmp_path / "app.db"):
+        with closing(storage.connect(target, schema)) as connection, connection:
+            first = connection.execute("INSERT INTO notes (name) VALUES (?)", ("a",)).lastrowid
+            second = connection.execute("INSERT INTO notes (name, share) VALUES (?, ?)", ("b", 0.1234567891)).lastrowid
+            ignored = connection.execute("INSERT OR IGNORE INTO notes (name) VALUES (?)", ("a",))
+            assert second == first + 1 and ignored.rowcount == 0, (target, first, second)
+            assert connection.has_table("notes") and not connection.has_table("nothing")
+            assert {"id", "name", "share"} <= connection.columns("notes")
+            share = connection.execute("SELECT share FROM notes WHERE name = 'b'").fetchone()["share"]
+            assert abs(share - 0.1234567891) < 1e-12  # REAL is double precision on PostgreSQL too
