@@ -141,3 +141,22 @@ def test_code_written_against_sqlite3_keeps_working(database, tmp_path):
             assert {"id", "name", "share"} <= connection.columns("notes")
             share = connection.execute("SELECT share FROM notes WHERE name = 'b'").fetchone()["share"]
             assert abs(share - 0.1234567891) < 1e-12  # REAL is double precision on PostgreSQL too
+
+
+def test_tthc_up_profile_scale_out_stops_with_one_line_when_postgres_is_down(tmp_path):
+    """`tthc up --profile scale-out` checks PostgreSQL before it starts anything."""
+    import os
+    import subprocess
+
+    from assistant.settings import PROJECT_ROOT
+    from tests.support.ports import free_port
+
+    env = {**os.environ, "TTHC_ACTION_TOKEN": "t" * 32, "TTHC_DEPLOYMENT__POSTGRES_PORT": str(free_port()),
+           "TTHC_CATALOG__DATA_DIR": str(tmp_path), "TTHC_SERVER__APP_PORT": str(free_port()),
+           "TTHC_SERVER__RASA_PORT": str(free_port())}
+    env.pop("TTHC_DEPLOYMENT__PROFILE", None)
+    result = subprocess.run([str(PROJECT_ROOT / ".venv" / "bin" / "tthc"), "up", "--profile", "scale-out", "--only", "app"],
+                            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    assert len(lines) == 1 and "cannot reach PostgreSQL" in lines[0] and "Traceback" not in lines[0], lines
