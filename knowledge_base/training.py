@@ -3,18 +3,21 @@
 1. Questions are generated from every record (knowledge_base.questions: aspects, chat, stories, polite
    portal style, no diacritics, abbreviations, typos, sibling variants). A question's right answers are
    its record and the records with the same title at another level.
-2. **Ranker**: every question is searched in the whole catalogue; the candidate pool's features and
+2. **Question adapter** (knowledge_base.adapter): a linear map of question embeddings toward their
+   records, fitted on two halves of the questions; each question's adapted similarities (candidate
+   features) come from the half that did not see it, searches use the average of both.
+3. **Ranker**: every question is searched in the whole catalogue; the candidate pool's features and
    whether each candidate is right train a LightGBM lambdarank model. Two more rankers, each trained on
    the questions of half of the records, score the other half below, so the decision models see ranker
    scores of questions the ranker did not learn from.
-3. **Decision models**: the catalogue's fields (lĩnh vực) are split into FOLDS groups; for each group,
+4. **Decision models**: the catalogue's fields (lĩnh vực) are split into FOLDS groups; for each group,
    an index of the other groups is built in memory and asked (a) questions of the left-out group, which
    it cannot answer: they look like real questions about procedures a catalogue does not hold, and
    (b) questions of the records it holds. Questions about rules rather than procedures
    (questions.rule_questions) and everyday chat (data/offtopic.txt, devset/abstention_train.jsonl)
    are asked of the whole index as further no-answer questions. `answerable` learns (a)+(rules) vs (b);
    `top_right` learns from (b) whether the first candidate is right.
-4. **Scope**: a logistic regression over question embeddings, administrative (generated, rule and
+5. **Scope**: a logistic regression over question embeddings, administrative (generated, rule and
    other-sector questions) vs everyday chat.
 The abstention threshold is the ABSTAIN_QUANTILE quantile of the out-of-fold answerable probability of
 held-in questions: chosen on generated data by a fixed rule, never on an evaluation set.
@@ -26,13 +29,16 @@ import logging
 import sys
 import time
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from knowledge_base.adapter import adapt, train_adapter
 from knowledge_base.dense import DenseIndex
 from knowledge_base.errors import KnowledgeBaseError
+from knowledge_base.labelled import LabelledQuestion, generated_questions, training_examples
 from knowledge_base.lexical import LexicalIndex
 from knowledge_base.questions import generate, rule_questions
 from knowledge_base.ranking import (
@@ -55,6 +61,7 @@ MAX_QUESTIONS = 8000  # generated questions at most (the full national catalogue
 MIN_PER_RECORD, MAX_PER_RECORD = 2, 30
 MIN_RECORDS = 10  # a handful of records gives no ranking to learn: the untrained ranking serves them
 FOLDS = 5
+LABELLED_STYLE = "labelled"  # GeneratedQuestion.style of a labelled real question (knowledge_base.labelled)
 RULE_SHARE = 0.08  # rule questions, as a share of the generated ones
 # Quantile of held-in generated questions' out-of-fold answerable probability that becomes the abstention
 # threshold (generated questions are easier than real ones, hence a small one). Chosen from the trade-off on
@@ -167,8 +174,13 @@ def _fit_projection(positives: np.ndarray, negatives: np.ndarray, strength: floa
     return Projection(model.coef_[0].astype(np.float32), float(model.intercept_[0]))
 
 
-def train_models(kb, progress: bool = False, seed: int = SEED, max_questions: int = MAX_QUESTIONS) -> RankingModels:
-    """Train the ranking and decision models of `kb` (a store.KnowledgeBase with its embedding model)."""
+def train_models(kb, progress: bool = False, seed: int = SEED, max_questions: int = MAX_QUESTIONS,
+                 labelled: Sequence[LabelledQuestion] = ()) -> RankingModels:
+    """Train the ranking and decision models of `kb` (a store.KnowledgeBase with its embedding model).
+
+    `labelled`: real questions the catalogue team labelled (knowledge_base.labelled); they join the
+    generated questions (answerable ones, always asked of an index holding their record) and the
+    written no-answer questions."""
     from knowledge_base.store import _RecordFacts
 
     started = time.monotonic()
@@ -179,6 +191,8 @@ def train_models(kb, progress: bool = False, seed: int = SEED, max_questions: in
                                  "searching with the untrained ranking")
     per_record = max(MIN_PER_RECORD, min(MAX_PER_RECORD, max_questions // max(len(procedures), 1)))
     generated = generate(procedures, per_record=per_record, seed=seed)
+    labels = training_examples(list(labelled), {p.code for p in procedures})
+    generated += generated_questions(labels, procedures)
     position = {p.code: i for i, p in enumerate(procedures)}
     # Right answers: the record and its same-title siblings (another level); a text generated from
     # several records is right for each of them.
@@ -193,6 +207,7 @@ def train_models(kb, progress: bool = False, seed: int = SEED, max_questions: in
     say(f"{len(generated)} questions from {len(procedures)} records ({per_record} each)")
 
     other_sector, chat_texts = _no_answer_training()
+    other_sector, chat_texts = other_sector + labels.other_sector, chat_texts + labels.chat
     rules = rule_questions(procedures, max(20, int(RULE_SHARE * len(generated))), seed=seed)
     views = [kb.read_question(q.text) for q in generated]
     extra_texts = [q.text for q in rules] + other_sector + chat_texts
@@ -207,12 +222,26 @@ def train_models(kb, progress: bool = False, seed: int = SEED, max_questions: in
                             extra_vectors[n_rules + n_other:])
     scope_threshold = 0.0  # balanced classes: even odds
 
+    # The question adapter: two maps, each on the questions of half of the records; a question's adapted
+    # embedding comes from the map that saw none of its record's questions, so the ranker learns what the
+    # map knows of citizens' wording in general, not of that record. Search uses the average of both maps.
+    adapter_half = np.array([_stable(q.code) % 2 for q in generated])
+    targets = np.array([position[q.code] for q in generated])
+    half_maps = [train_adapter(question_vectors[adapter_half == h], targets[adapter_half == h], kb.dense.vectors,
+                               seed=seed + h) for h in (0, 1)]
+    adapter_map = (half_maps[0] + half_maps[1]) / 2
+    adapted_questions = np.vstack([adapt(half_maps[1 - h], vector)
+                                   for h, vector in zip(adapter_half, question_vectors, strict=True)])
+    adapted_extra = adapt(adapter_map, extra_vectors)
+    say(f"question adapter trained ({time.monotonic() - started:.0f} s)")
+
     # 1. Ranker on the whole catalogue.
     everything = np.ones(len(procedures), dtype=bool)
     halves = [_stable(q.code) % 2 for q in generated]
     full_rows = []
-    for q, view, vector, half in zip(generated, views, question_vectors, halves, strict=True):
-        pool = kb.pool_from(view, kb.lexical.scores(view.terms), vector, everything)
+    for q, view, vector, adapted, half in zip(generated, views, question_vectors, adapted_questions, halves,
+                                              strict=True):
+        pool = kb.pool_from(view, kb.lexical.scores(view.terms), vector, everything, adapted)
         relevant = np.array([float(i in by_text[q.text]) for i in pool.indices], dtype=np.float32)
         full_rows.append(_Row(pool, relevant, [procedures[i].field for i in pool.indices], half))
     say(f"pools computed ({time.monotonic() - started:.0f} s)")
@@ -258,12 +287,16 @@ def train_models(kb, progress: bool = False, seed: int = SEED, max_questions: in
             left_out = source_fold == fold
             if not left_out and source_fold != (fold + 1) % FOLDS:
                 continue  # each held-in question is asked in one fold's index
-            if nth_of_record[n] != (0 if left_out else 1 % per_record):
+            if q.style == LABELLED_STYLE:
+                if left_out:
+                    continue  # a labelled question teaches what its own record's questions look like
+            elif nth_of_record[n] != (0 if left_out else 1 % per_record):
                 continue  # one question of each record on each side keeps this step fast
             if left_out and any(record_fold[i] != fold for i in by_text[q.text]):
                 continue  # a sibling record in another field still answers it
             view = views[n]
-            pool = sub.pool_from(view, sub.lexical.scores(view.terms), question_vectors[n], np.ones(len(kept), dtype=bool))
+            pool = sub.pool_from(view, sub.lexical.scores(view.terms), question_vectors[n], np.ones(len(kept), dtype=bool),
+                                 adapted_questions[n])
             right = {new_position[i] for i in by_text[q.text] if i in new_position}
             relevant = np.array([float(i in right) for i in pool.indices], dtype=np.float32)
             row = _Row(pool, relevant, [procedures[kept[i]].field for i in pool.indices], halves[n])
@@ -273,8 +306,9 @@ def train_models(kb, progress: bool = False, seed: int = SEED, max_questions: in
             answerable_y.append(0.0 if left_out else 1.0)
             top_y.append(top_is_right if not left_out else np.nan)
     say(f"leave-field-out runs done ({time.monotonic() - started:.0f} s)")
-    for text, view, vector, fold in zip(extra_texts, extra_views, extra_vectors, extra_fold, strict=True):
-        pool = kb.pool_from(view, kb.lexical.scores(view.terms), vector, everything)
+    for text, view, vector, adapted, fold in zip(extra_texts, extra_views, extra_vectors, adapted_extra, extra_fold,
+                                                 strict=True):
+        pool = kb.pool_from(view, kb.lexical.scores(view.terms), vector, everything, adapted)
         row = _Row(pool, np.zeros(len(pool.indices), dtype=np.float32), [procedures[i].field for i in pool.indices], -1)
         features, _ = _question_row(row, half_rankers[_stable(text) % 2], scope.score(vector), topics[fold].score(vector))
         decision_x.append(features)
@@ -301,6 +335,8 @@ def train_models(kb, progress: bool = False, seed: int = SEED, max_questions: in
         "per_record": per_record,
         "rule_questions": len(rules),
         "no_answer_written": len(other_sector) + len(chat_texts),
+        "labelled": {"answerable": len(labels.answerable), "not_in_catalogue": len(labels.other_sector),
+                     "not_procedure": len(labels.chat), "unknown_code": len(labels.unknown_code)},
         "decision_rows": int(len(answerable_y)),
         "left_out": "fields" if by_field else "records",
         "left_out_negatives": int((answerable_y == 0).sum() - len(extra_texts)),
@@ -314,7 +350,7 @@ def train_models(kb, progress: bool = False, seed: int = SEED, max_questions: in
         "seconds": round(time.monotonic() - started, 1),
     }
     say(f"done in {info['seconds']} s: {info}")
-    return RankingModels(ranker, answerable, top_right, threshold, scope, scope_threshold, topic, info)
+    return RankingModels(ranker, answerable, top_right, threshold, scope, scope_threshold, topic, info, adapter_map)
 
 
 def _sub_index(kb, kept: np.ndarray):

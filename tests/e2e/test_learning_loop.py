@@ -70,8 +70,6 @@ def test_an_unanswered_question_appears_on_the_page_and_is_labelled_there(stack)
     assert [(q.question, q.gold) for q in read_labelled(stack.settings.data_dir)] == [(STORY, [CODE])]
 
 
-@pytest.mark.xfail(strict=True, reason="trainer wiring pending: knowledge_base/training.py does not read "
-                   "knowledge_base.labelled yet")
 def test_after_retraining_the_question_and_a_paraphrase_are_answered_with_the_label(stack):
     assert read_labelled(stack.settings.data_dir), "run with the test above: it labels the question"
     KnowledgeBase.rebuild(stack.settings.data_dir, stack.settings.embedding_model_path, progress=False)
