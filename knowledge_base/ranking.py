@@ -11,11 +11,7 @@ catalogue (`training.py`, `tthc kb train`) then decide:
   still about an administrative matter (not in this catalogue) or off-topic?
 - **topic** (logistic regression over the embedding, a feature of the decision models): does the question
   sound like this catalogue's questions rather than other sectors', rules or chat? "giấy phép karaoke"
-  and "giấy phép xây dựng" look alike to the lexical signals, not to it;
-- **adapter** (a linear map of the question embedding, `adapter.py`): moves a question toward the records
-  its generated look-alikes ask about; its similarities are candidate features (not question features:
-  a question-level "how close is the best record" learned on generated questions made the decision abstain
-  on real ones, docs/benchmarks.md).
+  and "giấy phép xây dựng" look alike to the lexical signals, not to it.
 All four are learned from questions generated from the catalogue itself (`questions.py`) with
 leave-field-out negatives, so nothing is fitted to a hand-written question. The models live in the
 index build (`models.json`), so every imported catalogue carries its own.
@@ -29,13 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
-from knowledge_base.adapter import load_adapter, save_adapter
 from knowledge_base.schema import Level
 
 MODELS_FILE = "models.json"
 # Bumped when the features below change meaning: a build's models.json of another version is ignored
 # (the search falls back to the hand-tuned ranking) until `tthc kb train` runs.
-FEATURES_VERSION = 3
+FEATURES_VERSION = 2
 
 CANDIDATE_FEATURES = (
     "bm25_scaled",  # BM25 / best BM25 of the question
@@ -44,9 +39,6 @@ CANDIDATE_FEATURES = (
     "dense",  # e5 cosine
     "dense_behind",  # best cosine - this cosine
     "dense_rank",  # log1p(rank in dense order)
-    "adapted",  # cosine of the adapted question embedding (knowledge_base.adapter)
-    "adapted_behind",  # best adapted cosine - this one
-    "adapted_rank",  # log1p(rank in adapted order)
     "fused",  # the fusion score (BM25 0.6 / dense 0.4)
     "prior_score",  # the pre-learning ranking: fusion + title precision - unasked variant markers
     "title_precision",  # share of the title's words (position-weighted) the question mentions
@@ -135,7 +127,6 @@ class RankingModels:
     scope_threshold: float
     topic: Projection
     info: dict
-    adapter: np.ndarray | None = None  # knowledge_base.adapter's matrix (adapter.npy beside models.json)
 
     def administrative(self, vector: np.ndarray | None) -> bool:
         """Whether the question is about administration (scope logit at or above its threshold)."""
@@ -155,8 +146,6 @@ class RankingModels:
             "info": self.info,
         }
         (Path(directory) / MODELS_FILE).write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
-        if self.adapter is not None:
-            save_adapter(self.adapter, directory)
 
     @classmethod
     def load(cls, directory: Path) -> RankingModels | None:
@@ -169,9 +158,6 @@ class RankingModels:
                 or payload.get("candidate_features") != list(CANDIDATE_FEATURES)
                 or payload.get("question_features") != list(QUESTION_FEATURES)):
             return None
-        weights = load_adapter(directory)
-        if weights is None:
-            return None
         scope = payload["scope"]
         return cls(
             ranker=Booster(payload["ranker"]),
@@ -182,7 +168,6 @@ class RankingModels:
             scope_threshold=float(scope["threshold"]),
             topic=Projection.from_json(payload["topic"]),
             info=payload.get("info", {}),
-            adapter=weights,
         )
 
 

@@ -24,7 +24,6 @@ from pathlib import Path
 import numpy as np
 
 from knowledge_base import english
-from knowledge_base.adapter import adapt
 from knowledge_base.decision import Candidate, Signals, administrative_scope, decide
 from knowledge_base.dense import DenseIndex, bounded_query, encode_query, load_encoder, normalized_rows
 from knowledge_base.diacritics import DiacriticRestorer
@@ -58,7 +57,6 @@ KB_LINK = "kb"
 BUILDS_DIR = "kb-builds"
 SYSTEMS = ("bm25", "dense", "hybrid")
 CANDIDATES = 50  # per retriever, before fusion
-ADAPTED_CANDIDATES = 10  # the adapted embedding's best records join the pool when fusion missed them
 DENSE_WEIGHT = 0.4  # share of the dense score in hybrid fusion (both scores scaled to [0, 1])
 TITLE_PRECISION_WEIGHT = 0.3  # bonus for titles whose words the question mentions (tuned on the dev tune split)
 # Bonus for procedures an individual can file (the audience names citizens, cá nhân or households):
@@ -81,8 +79,7 @@ FIELD_AGREEMENT_SHARE = 0.5  # candidates scoring at least this share of the bes
 # 3: builds carry trained ranking and decision models (models.json, knowledge_base.ranking).
 # 4: the lexicon lost entries fitted to single dev questions; models gained the topic feature.
 # 5: small catalogues train on up to 30 generated questions per record (was 8).
-# 6: models carry the question adapter (adapter.npy) and its features.
-INDEX_FORMAT = 6
+INDEX_FORMAT = 5
 # Learned decision: answer directly when the first candidate is right with at least this probability
 # (top_right model); otherwise offer the candidates holding OFFER_MASS of the ranker's probability (2 to
 # OFFER_MAX). 0.65 rather than 0.5 cut wrong direct answers on the dev set's tune split from 0.11 to 0.07 for
@@ -390,24 +387,13 @@ class KnowledgeBase:
         return normalized_rows(self.encoder.encode_queries([q.embedded for q in questions]))
 
     def pool_from(self, question: _QuestionView, lexical: np.ndarray, vector: np.ndarray | None,
-                  mask: np.ndarray, adapted: np.ndarray | None = None) -> Pool:
-        """The pool of one question. `adapted`: its adapted embedding (knowledge_base.adapter); by default
-        the one this index's models give (training passes the one from the map that did not see it)."""
+                  mask: np.ndarray) -> Pool:
         facts = self._facts()
-        zeros = np.zeros(len(self._procedures), dtype=np.float32)
-        dense = self.dense.scores(vector) if vector is not None else zeros
-        if adapted is None and vector is not None and self.models is not None and self.models.adapter is not None:
-            adapted = adapt(self.models.adapter, vector)
-        adapted_scores = self.dense.scores(adapted) if adapted is not None else zeros
+        dense = self.dense.scores(vector) if vector is not None else np.zeros(len(self._procedures), dtype=np.float32)
         fused = _fuse(lexical, dense, "hybrid")
         fused = np.where(mask, fused, -np.inf)
         order = np.argsort(-fused, kind="stable")[:CANDIDATES]
         indices = [int(i) for i in order if np.isfinite(fused[i]) and fused[i] > 0]
-        adapted_masked = np.where(mask, adapted_scores, -1.0)
-        if adapted is not None:
-            pooled = set(indices)
-            indices += [int(i) for i in np.argsort(-adapted_masked, kind="stable")[:ADAPTED_CANDIDATES]
-                        if mask[i] and int(i) not in pooled]
         n_words = len(question.content)
         words = question.words
         known = self.lexical.known_share(question.content)
@@ -415,10 +401,8 @@ class KnowledgeBase:
         dense_masked = np.where(mask, dense, -1.0)
         lexical_top = float(lexical_masked.max()) if lexical_masked.size else 0.0
         dense_top = float(dense_masked.max()) if dense_masked.size else 0.0
-        adapted_top = float(adapted_masked.max()) if adapted_masked.size else 0.0
         lexical_rank = _ranks(lexical_masked, indices)
         dense_rank = _ranks(dense_masked, indices)
-        adapted_rank = _ranks(adapted_masked, indices)
         top_fields = [self._procedures[i].field for i in indices[:RESULTS_KEPT]]
         question_bigrams = set(bigrams(question.content))
         content = question.content
@@ -434,9 +418,6 @@ class KnowledgeBase:
                 float(dense[i]),
                 dense_top - float(dense[i]),
                 math.log1p(dense_rank[i]),
-                float(adapted_scores[i]),
-                adapted_top - float(adapted_scores[i]),
-                math.log1p(adapted_rank[i]),
                 float(fused[i]),
                 float(fused[i]) + float(self._prior[i]) + TITLE_PRECISION_WEIGHT * precision
                 - VARIANT_PENALTY * unasked,

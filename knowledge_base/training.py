@@ -3,21 +3,18 @@
 1. Questions are generated from every record (knowledge_base.questions: aspects, chat, stories, polite
    portal style, no diacritics, abbreviations, typos, sibling variants). A question's right answers are
    its record and the records with the same title at another level.
-2. **Question adapter** (knowledge_base.adapter): a linear map of question embeddings toward their
-   records, fitted on two halves of the questions; each question's adapted similarities (candidate
-   features) come from the half that did not see it, searches use the average of both.
-3. **Ranker**: every question is searched in the whole catalogue; the candidate pool's features and
+2. **Ranker**: every question is searched in the whole catalogue; the candidate pool's features and
    whether each candidate is right train a LightGBM lambdarank model. Two more rankers, each trained on
    the questions of half of the records, score the other half below, so the decision models see ranker
    scores of questions the ranker did not learn from.
-4. **Decision models**: the catalogue's fields (lĩnh vực) are split into FOLDS groups; for each group,
+3. **Decision models**: the catalogue's fields (lĩnh vực) are split into FOLDS groups; for each group,
    an index of the other groups is built in memory and asked (a) questions of the left-out group, which
    it cannot answer: they look like real questions about procedures a catalogue does not hold, and
    (b) questions of the records it holds. Questions about rules rather than procedures
    (questions.rule_questions) and everyday chat (data/offtopic.txt, devset/abstention_train.jsonl)
    are asked of the whole index as further no-answer questions. `answerable` learns (a)+(rules) vs (b);
    `top_right` learns from (b) whether the first candidate is right.
-5. **Scope**: a logistic regression over question embeddings, administrative (generated, rule and
+4. **Scope**: a logistic regression over question embeddings, administrative (generated, rule and
    other-sector questions) vs everyday chat.
 The abstention threshold is the ABSTAIN_QUANTILE quantile of the out-of-fold answerable probability of
 held-in questions: chosen on generated data by a fixed rule, never on an evaluation set.
@@ -35,7 +32,6 @@ from pathlib import Path
 
 import numpy as np
 
-from knowledge_base.adapter import adapt, train_adapter
 from knowledge_base.dense import DenseIndex
 from knowledge_base.errors import KnowledgeBaseError
 from knowledge_base.labelled import LabelledQuestion, generated_questions, training_examples
@@ -222,26 +218,12 @@ def train_models(kb, progress: bool = False, seed: int = SEED, max_questions: in
                             extra_vectors[n_rules + n_other:])
     scope_threshold = 0.0  # balanced classes: even odds
 
-    # The question adapter: two maps, each on the questions of half of the records; a question's adapted
-    # embedding comes from the map that saw none of its record's questions, so the ranker learns what the
-    # map knows of citizens' wording in general, not of that record. Search uses the average of both maps.
-    adapter_half = np.array([_stable(q.code) % 2 for q in generated])
-    targets = np.array([position[q.code] for q in generated])
-    half_maps = [train_adapter(question_vectors[adapter_half == h], targets[adapter_half == h], kb.dense.vectors,
-                               seed=seed + h) for h in (0, 1)]
-    adapter_map = (half_maps[0] + half_maps[1]) / 2
-    adapted_questions = np.vstack([adapt(half_maps[1 - h], vector)
-                                   for h, vector in zip(adapter_half, question_vectors, strict=True)])
-    adapted_extra = adapt(adapter_map, extra_vectors)
-    say(f"question adapter trained ({time.monotonic() - started:.0f} s)")
-
     # 1. Ranker on the whole catalogue.
     everything = np.ones(len(procedures), dtype=bool)
     halves = [_stable(q.code) % 2 for q in generated]
     full_rows = []
-    for q, view, vector, adapted, half in zip(generated, views, question_vectors, adapted_questions, halves,
-                                              strict=True):
-        pool = kb.pool_from(view, kb.lexical.scores(view.terms), vector, everything, adapted)
+    for q, view, vector, half in zip(generated, views, question_vectors, halves, strict=True):
+        pool = kb.pool_from(view, kb.lexical.scores(view.terms), vector, everything)
         relevant = np.array([float(i in by_text[q.text]) for i in pool.indices], dtype=np.float32)
         full_rows.append(_Row(pool, relevant, [procedures[i].field for i in pool.indices], half))
     say(f"pools computed ({time.monotonic() - started:.0f} s)")
@@ -295,8 +277,7 @@ def train_models(kb, progress: bool = False, seed: int = SEED, max_questions: in
             if left_out and any(record_fold[i] != fold for i in by_text[q.text]):
                 continue  # a sibling record in another field still answers it
             view = views[n]
-            pool = sub.pool_from(view, sub.lexical.scores(view.terms), question_vectors[n], np.ones(len(kept), dtype=bool),
-                                 adapted_questions[n])
+            pool = sub.pool_from(view, sub.lexical.scores(view.terms), question_vectors[n], np.ones(len(kept), dtype=bool))
             right = {new_position[i] for i in by_text[q.text] if i in new_position}
             relevant = np.array([float(i in right) for i in pool.indices], dtype=np.float32)
             row = _Row(pool, relevant, [procedures[kept[i]].field for i in pool.indices], halves[n])
@@ -306,9 +287,8 @@ def train_models(kb, progress: bool = False, seed: int = SEED, max_questions: in
             answerable_y.append(0.0 if left_out else 1.0)
             top_y.append(top_is_right if not left_out else np.nan)
     say(f"leave-field-out runs done ({time.monotonic() - started:.0f} s)")
-    for text, view, vector, adapted, fold in zip(extra_texts, extra_views, extra_vectors, adapted_extra, extra_fold,
-                                                 strict=True):
-        pool = kb.pool_from(view, kb.lexical.scores(view.terms), vector, everything, adapted)
+    for text, view, vector, fold in zip(extra_texts, extra_views, extra_vectors, extra_fold, strict=True):
+        pool = kb.pool_from(view, kb.lexical.scores(view.terms), vector, everything)
         row = _Row(pool, np.zeros(len(pool.indices), dtype=np.float32), [procedures[i].field for i in pool.indices], -1)
         features, _ = _question_row(row, half_rankers[_stable(text) % 2], scope.score(vector), topics[fold].score(vector))
         decision_x.append(features)
@@ -350,7 +330,7 @@ def train_models(kb, progress: bool = False, seed: int = SEED, max_questions: in
         "seconds": round(time.monotonic() - started, 1),
     }
     say(f"done in {info['seconds']} s: {info}")
-    return RankingModels(ranker, answerable, top_right, threshold, scope, scope_threshold, topic, info, adapter_map)
+    return RankingModels(ranker, answerable, top_right, threshold, scope, scope_threshold, topic, info)
 
 
 def _sub_index(kb, kept: np.ndarray):

@@ -117,37 +117,6 @@ def test_the_decision_models_average_several_seeds(trained_seed_kb):
     assert np.allclose(Booster(texts).predict(rows), (each[0] + each[1]) / 2)
 
 
-def test_the_adapter_moves_questions_toward_their_records():
-    from knowledge_base.adapter import adapt, train_adapter
-
-    # Questions are their record's vector seen through a fixed distortion plus noise: the identity finds
-    # few of them, a map learned on some questions finds the others.
-    rng = np.random.default_rng(5)
-    records = rng.normal(size=(60, 32)).astype(np.float32)
-    records /= np.linalg.norm(records, axis=1, keepdims=True)
-    distortion = np.eye(32, dtype=np.float32) + rng.normal(scale=0.5, size=(32, 32)).astype(np.float32)
-    targets = np.repeat(np.arange(60), 6)
-    questions = records[targets] @ distortion + rng.normal(scale=0.15, size=(len(targets), 32)).astype(np.float32)
-    learned, unseen = np.arange(len(targets)) % 3 != 0, np.arange(len(targets)) % 3 == 0
-    weights = train_adapter(questions[learned], targets[learned], records, seed=1)
-
-    def found(vectors):
-        return float(np.mean(np.argmax(vectors @ records.T, axis=1) == targets[unseen]))
-
-    assert found(adapt(weights, questions[unseen])) > found(adapt(np.eye(32, dtype=np.float32), questions[unseen])) + 0.2
-    assert np.allclose(np.linalg.norm(adapt(weights, questions[:3]), axis=1), 1.0, atol=1e-5)
-
-
-def test_models_without_their_adapter_are_retrained_not_half_used(trained_seed_kb, tmp_path):
-    from knowledge_base.adapter import ADAPTER_FILE
-
-    assert (trained_seed_kb.directory / ADAPTER_FILE).exists()
-    (tmp_path / MODELS_FILE).write_bytes((trained_seed_kb.directory / MODELS_FILE).read_bytes())
-    assert RankingModels.load(tmp_path) is None
-    (tmp_path / ADAPTER_FILE).write_bytes((trained_seed_kb.directory / ADAPTER_FILE).read_bytes())
-    assert RankingModels.load(tmp_path).adapter.shape == (384, 384)
-
-
 def test_labelled_questions_join_the_training(seed_procedures, model_path, tmp_path):
     from knowledge_base.labelled import labelled_path
 
