@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from knowledge_base.schema import Level, Procedure
-from knowledge_base.text import Abbreviations, fold, normalize
+from knowledge_base.text import Abbreviations, fold, normalize, without_procedure_prefix
 from knowledge_base.variants import VARIANT_MARKERS, main_clause, title_markers
 
 ASPECTS = ("overview", "documents", "fee", "time", "where", "online", "steps", "conditions", "result")
@@ -156,7 +156,7 @@ def _split_glued(text: str) -> str:
 
 def _clean_title(title: str) -> tuple[str, list[str], bool]:
     """The title without "thủ tục", parentheses, level and channel tails: (text, acronyms, fully online)."""
-    text = re.sub(r"^thủ tục\s+", "", normalize(title))
+    text = without_procedure_prefix(normalize(title))
     acronyms = [m.strip() for m in _PAREN.findall(text) if _ACRONYM.match(m.strip())]
     text = _PAREN.sub("", text).replace("/", ", ")
     full_online = bool(_FULL_ONLINE.search(text))
@@ -778,7 +778,7 @@ def questions_for(procedure: Procedure, count: int = 6, seed: int = 13) -> list[
 
 
 def _bare(text: str) -> str:
-    return re.sub(r"^thủ tục\s+", "", normalize(text)).strip(" .?!:")
+    return without_procedure_prefix(normalize(text)).strip(" .?!:")
 
 
 def generate(procedures: list[Procedure], per_record: int = 6, seed: int = 13) -> list[GeneratedQuestion]:
