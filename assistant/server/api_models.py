@@ -86,7 +86,7 @@ class Handoff(BaseModel):
     """A conversation the bot flagged for staff (texts already masked for personal data)."""
 
     id: int
-    sender_id: str
+    conversation: str = Field(description="A short stable reference of the conversation (hc-…; Zalo zu-…); the channel's own id (a Zalo user id) never leaves the server")
     channel: str
     created_at: str
     messages: list[HandoffMessage]
@@ -96,7 +96,7 @@ class Feedback(BaseModel):
     """A citizen's rating of an answer, with the question and the answer (masked)."""
 
     id: int
-    sender_id: str
+    conversation: str = Field(description="A short stable reference of the conversation (hc-…; Zalo zu-…); the channel's own id (a Zalo user id) never leaves the server")
     channel: str
     created_at: str
     rating: str  # "good" | "bad"
@@ -113,7 +113,7 @@ class Interaction(BaseModel):
 
     id: int
     created_at: str = Field(description="ISO 8601, UTC")
-    sender_id: str = Field(description="The conversation (web chat: a random id; Zalo: the user id)")
+    conversation: str = Field(description="A short stable reference of the conversation (hc-…; Zalo zu-…); the channel's own id (a Zalo user id) never leaves the server")
     channel: str = Field(description="Rasa input channel: rest (web chat), zalo, ...")
     action: str = Field(description="The custom action that handled the message")
     intent: str

@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assistant import conversation_log, interaction_log
+from assistant.handoff_desk import conversation_ref
 from assistant.retention import purge_app_records
 from tests.actions.catalog import IDENTITY_CARD
 from tests.support.prometheus import metric
@@ -180,8 +181,9 @@ def test_staff_read_the_records_by_outcome_channel_and_day(kb, settings, http):
     assert [(r["channel"], r["outcome"]) for r in everything] == [("zalo", "off_topic"), ("rest", "answered")]
     assert everything[1]["codes"] == [IDENTITY_CARD.code] and everything[1]["question"] == "căn cước cần giấy tờ gì"
     query = lambda **params: http.get("/api/staff/interactions", params=params, headers=STAFF)  # noqa: E731
-    assert [r["sender_id"] for r in query(outcome="answered").json()] == ["web-a"]
-    assert [r["sender_id"] for r in query(channel="zalo").json()] == ["4455"]
+    assert [r["conversation"] for r in query(outcome="answered").json()] == [conversation_ref("rest", "web-a")]
+    assert [r["conversation"] for r in query(channel="zalo").json()] == [conversation_ref("zalo", "4455")]
+    assert "4455" not in query(channel="zalo").text  # the Zalo user id stays in the database
     today = datetime.now(interaction_log.VIETNAM_TIME).date()
     assert len(query(since=today.isoformat(), until=today.isoformat()).json()) == 2
     assert query(until=(today - timedelta(days=1)).isoformat()).json() == []

@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from assistant import conversation_log
+from assistant.handoff_desk import conversation_ref
 from assistant.server.app import create_app
 from assistant.server.pages import SHARED_SCRIPT
 from assistant.server.routers import procedures as procedures_router
@@ -226,9 +227,11 @@ def test_staff_lists_show_flagged_conversations_and_feedback(client):
                                                    {"sender": "bot", "text": "Anh/Chị gọi đường dây nóng."}])
     conversation_log.store_feedback("web-2", "bad", "lệ phí khai sinh?", "Miễn phí", channel="rest")
     handoffs = client.get("/api/staff/handoffs", headers=STAFF).json()
-    assert handoffs[0]["sender_id"] == "web-1"
+    assert handoffs[0]["conversation"] == conversation_ref("rest", "web-1") != "web-1"
+    assert "web-1" not in client.get("/api/staff/handoffs", headers=STAFF).text
     assert handoffs[0]["messages"][0] == {"sender": "user", "text": "cho tôi gặp cán bộ"}
     feedback = client.get("/api/staff/feedback", headers=STAFF).json()
+    assert feedback[0]["conversation"] == conversation_ref("rest", "web-2")
     assert feedback[0]["rating"] == "bad"
     assert feedback[0]["question"] == "lệ phí khai sinh?"
     assert client.get("/api/staff/handoffs", params={"limit": 0}, headers=STAFF).status_code == 422

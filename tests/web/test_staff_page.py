@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from assistant import conversation_log
+from assistant.handoff_desk import conversation_ref
 
 pytestmark = pytest.mark.browser
 
@@ -234,7 +235,8 @@ def test_staff_view_lists_handoffs_and_feedback(open_page, staff_token, app_url,
     page.reload()
     card = page.locator("#handoffs .card")
     expect(card).to_have_count(1)
-    expect(card).to_contain_text("web-abc")
+    expect(card).to_contain_text(conversation_ref("rest", "web-abc"))
+    expect(card).not_to_contain_text("web-abc")  # the channel's own id stays on the server
     expect(card.locator(".turn-user")).to_contain_text("cho tôi gặp cán bộ <b>ngay</b>")
     expect(card.locator(".turn-bot")).to_contain_text("đường dây nóng")
     row = page.locator("#feedback tbody tr")

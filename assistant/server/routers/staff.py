@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse, Response
 
 from assistant import conversation_log, interaction_log
+from assistant.handoff_desk import conversation_ref
 from assistant.server.api_models import ApiError, Feedback, Handoff, Interaction, InteractionOutcome
 from assistant.server.pages import app_settings, listed_file, script_config
 from assistant.server.security import require_admin_token
@@ -51,12 +52,12 @@ STAFF_ONLY = {"dependencies": [Depends(require_admin_token)], "responses": {401:
 
 @router.get("/api/staff/handoffs", response_model=list[Handoff], summary="Conversations the bot flagged for a human", **STAFF_ONLY)
 def handoffs(limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[Handoff]:
-    return [Handoff.model_validate(record.as_dict()) for record in conversation_log.list_handoffs(limit=limit)]
+    return [Handoff.model_validate(_referenced(record.as_dict())) for record in conversation_log.list_handoffs(limit=limit)]
 
 
 @router.get("/api/staff/feedback", response_model=list[Feedback], summary="Citizens' feedback on the bot's answers", **STAFF_ONLY)
 def feedback(limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[Feedback]:
-    return [Feedback.model_validate(record.as_dict()) for record in conversation_log.list_feedback(limit=limit)]
+    return [Feedback.model_validate(_referenced(record.as_dict())) for record in conversation_log.list_feedback(limit=limit)]
 
 
 @router.get("/api/staff/interactions", response_model=list[Interaction],
@@ -71,4 +72,10 @@ def interactions(
     records = interaction_log.list_interactions(
         since=since, until=until, outcome=outcome.value if outcome else None, channel=channel or None, limit=limit
     )
-    return [Interaction.model_validate(record.as_dict()) for record in records]
+    return [Interaction.model_validate(_referenced(record.as_dict())) for record in records]
+
+
+def _referenced(row: dict) -> dict:
+    """The row with its channel's conversation id replaced by a short stable reference (handoff_desk)."""
+    sender_id = row.pop("sender_id")
+    return row | {"conversation": conversation_ref(row.get("channel") or "", sender_id)}

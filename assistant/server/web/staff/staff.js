@@ -385,7 +385,7 @@
     return h("li", { className: "card" },
       h("p", { className: "card-meta" },
         h("time", { datetime: record.created_at }, when(record.created_at)),
-        " · Kênh: " + (record.channel || "không rõ") + " · Mã hội thoại: " + record.sender_id),
+        " · Kênh: " + (record.channel || "không rõ") + " · Mã hội thoại: " + record.conversation),
       h("ol", { className: "transcript" }, record.messages.map((message) =>
         h("li", { className: "turn turn-" + (message.sender === "user" ? "user" : "bot") },
           h("span", { className: "speaker" }, message.sender === "user" ? "Người dân: " : "Trợ lý: "),
