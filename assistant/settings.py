@@ -1,13 +1,25 @@
-"""One place for settings: settings.yml, then settings.local.yml (untracked), then TTHC_* env vars."""
+"""One place for settings: settings.yml, then settings.local.yml (untracked), then TTHC_* env vars.
+
+`Settings` is a pydantic-settings object whose only source is `ProjectSettingsSource` (the two YAML files
+merged, then `TTHC_SECTION__KEY` variables parsed as YAML scalars/lists). The app server builds one in
+`create_app()` and hands it to routers through a FastAPI dependency (`assistant/server/deps.py`); the CLI
+and library defaults use `get_settings()`, built once per process the same way. A bad value stops with a
+one-line `SettingsError` naming the key and where to fix it.
+"""
 from __future__ import annotations
 
 import os
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from assistant.errors import SetupError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "TTHC_"
@@ -142,7 +154,19 @@ class DeploymentSettings(BaseModel):
         return f"redis://{self.redis_host}:{self.redis_port}/{self.redis_db}"
 
 
-class Settings(BaseModel):
+class Settings(BaseSettings):
+    """All settings; build with `load_settings()` (or `get_settings()` for the process-wide copy)."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Keyword arguments first, then the project's files and TTHC_* variables (no .env, no secrets dir)."""
+        environ, root = _SOURCE_INPUT.get()
+        return init_settings, ProjectSettingsSource(settings_cls, environ=environ, root=root)
+
     province: ProvinceSettings = ProvinceSettings()
     national_portal_url: str = "https://dichvucong.gov.vn"
     server: ServerSettings = ServerSettings()
@@ -237,21 +261,67 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
 def _read_yaml(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise SettingsError(f"{path} is not valid YAML{where}: fix the file or remove it") from None
     if not isinstance(data, dict):
-        raise ValueError(f"{path} must be a YAML mapping")
+        raise SettingsError(f"{path} must be a YAML mapping (section: key: value)")
     return data
 
 
+# What `load_settings(environ, root)` asks the source to read; (None, PROJECT_ROOT) = os.environ, the project.
+_SOURCE_INPUT: ContextVar[tuple[dict[str, str] | None, Path]] = ContextVar("tthc_settings_input",
+                                                                          default=(None, PROJECT_ROOT))
+
+
+class SettingsError(SetupError, ValueError):
+    """A settings value that does not validate: one line naming the key and where to fix it."""
+
+
+class ProjectSettingsSource(PydanticBaseSettingsSource):
+    """settings.yml (or $TTHC_CONFIG), then settings.local.yml, then TTHC_SECTION__KEY variables."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: dict[str, str] | None = None,
+                 root: Path = PROJECT_ROOT) -> None:
+        super().__init__(settings_cls)
+        self.environ = dict(os.environ) if environ is None else environ
+        self.root = root
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self().get(field_name), field_name, False  # unused: __call__ returns the whole mapping
+
+    def __call__(self) -> dict[str, Any]:
+        config_file = Path(self.environ.get("TTHC_CONFIG", self.root / "settings.yml"))
+        data = _read_yaml(config_file)
+        data = _deep_merge(data, _read_yaml(self.root / "settings.local.yml"))
+        return _deep_merge(data, _env_overrides({k: v for k, v in self.environ.items() if k != "TTHC_CONFIG"}))
+
+
+def _one_line(error: ValidationError) -> str:
+    first = error.errors()[0]
+    location = [str(part) for part in first.get("loc", ())]
+    key = ".".join(location) or "settings"
+    variable = ENV_PREFIX + "__".join(part.upper() for part in location)
+    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    return (f"bad setting {key} = {first.get('input')!r}: {first.get('msg')}{more}; "
+            f"fix it in settings.yml, settings.local.yml or {variable}")
+
+
 def load_settings(environ: dict[str, str] | None = None, root: Path = PROJECT_ROOT) -> Settings:
-    environ = dict(os.environ) if environ is None else environ
-    config_file = Path(environ.get("TTHC_CONFIG", root / "settings.yml"))
-    data = _read_yaml(config_file)
-    data = _deep_merge(data, _read_yaml(root / "settings.local.yml"))
-    data = _deep_merge(data, _env_overrides({k: v for k, v in environ.items() if k != "TTHC_CONFIG"}))
-    return Settings.model_validate(data)
+    """Settings from the files under `root` and `environ` (default: os.environ). Raises SettingsError."""
+    token = _SOURCE_INPUT.set((environ, root))
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SettingsError(_one_line(error)) from None
+    finally:
+        _SOURCE_INPUT.reset(token)
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
+    """The process-wide settings for the CLI and library defaults (the app server injects its own)."""
     return load_settings()
