@@ -16,10 +16,15 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ValidationError
-from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from assistant.errors import SetupError
+
+try:
+    from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+except ModuleNotFoundError:  # .venv-rasa (pydantic 1, no pydantic-settings): the same fields, plain models
+    BaseSettings = BaseModel  # type: ignore[assignment,misc]
+    PydanticBaseSettingsSource = object  # type: ignore[assignment,misc]
+    SettingsConfigDict = None  # type: ignore[assignment,misc]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "TTHC_"
@@ -157,7 +162,8 @@ class DeploymentSettings(BaseModel):
 class Settings(BaseSettings):
     """All settings; build with `load_settings()` (or `get_settings()` for the process-wide copy)."""
 
-    model_config = SettingsConfigDict(extra="ignore")
+    if SettingsConfigDict is not None:
+        model_config = SettingsConfigDict(extra="ignore")
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
@@ -290,23 +296,30 @@ class ProjectSettingsSource(PydanticBaseSettingsSource):
         self.environ = dict(os.environ) if environ is None else environ
         self.root = root
 
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
         return self().get(field_name), field_name, False  # unused: __call__ returns the whole mapping
 
     def __call__(self) -> dict[str, Any]:
-        config_file = Path(self.environ.get("TTHC_CONFIG", self.root / "settings.yml"))
-        data = _read_yaml(config_file)
-        data = _deep_merge(data, _read_yaml(self.root / "settings.local.yml"))
-        return _deep_merge(data, _env_overrides({k: v for k, v in self.environ.items() if k != "TTHC_CONFIG"}))
+        return project_values(self.environ, self.root)
+
+
+def project_values(environ: dict[str, str], root: Path) -> dict[str, Any]:
+    """The raw settings mapping: settings.yml (or $TTHC_CONFIG), settings.local.yml, then TTHC_* variables."""
+    config_file = Path(environ.get("TTHC_CONFIG", root / "settings.yml"))
+    data = _read_yaml(config_file)
+    data = _deep_merge(data, _read_yaml(root / "settings.local.yml"))
+    return _deep_merge(data, _env_overrides({k: v for k, v in environ.items() if k != "TTHC_CONFIG"}))
 
 
 def _one_line(error: ValidationError) -> str:
-    first = error.errors()[0]
+    errors = error.errors()
+    first = errors[0]
     location = [str(part) for part in first.get("loc", ())]
     key = ".".join(location) or "settings"
     variable = ENV_PREFIX + "__".join(part.upper() for part in location)
-    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
-    return (f"bad setting {key} = {first.get('input')!r}: {first.get('msg')}{more}; "
+    value = f" = {first['input']!r}" if "input" in first else ""  # pydantic 1 does not report the value
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return (f"bad setting {key}{value}: {first.get('msg')}{more}; "
             f"fix it in settings.yml, settings.local.yml or {variable}")
 
 
@@ -314,6 +327,8 @@ def load_settings(environ: dict[str, str] | None = None, root: Path = PROJECT_RO
     """Settings from the files under `root` and `environ` (default: os.environ). Raises SettingsError."""
     token = _SOURCE_INPUT.set((environ, root))
     try:
+        if SettingsConfigDict is None:  # the Rasa environment: validate the same mapping with pydantic 1
+            return Settings.parse_obj(project_values(dict(os.environ) if environ is None else environ, root))
         return Settings()
     except ValidationError as error:
         raise SettingsError(_one_line(error)) from None
