@@ -160,9 +160,9 @@ class StateCollector(Collector):
         info = GaugeMetricFamily("tthc_app_info", "The app server's version", labels=["version", "python"])
         info.add_metric([_app_version(), platform.python_version()], 1)
         yield info
-        from assistant.server import deps
+        from assistant.knowledge_provider import provider
 
-        kb = deps._kb  # the index this process serves; not opened by a scrape
+        kb = provider.current()  # the index this process serves; not opened by a scrape
         if kb is not None:
             manifest = kb.manifest or {}
             index = GaugeMetricFamily("tthc_index_info", "The catalogue index this process serves",

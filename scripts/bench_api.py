@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx  # noqa: E402
 import uvicorn  # noqa: E402
 
-from assistant.server import deps  # noqa: E402
+from assistant.knowledge_provider import provider  # noqa: E402
 from assistant.server.app import create_app  # noqa: E402
 from assistant.settings import load_settings  # noqa: E402
 from knowledge_base.errors import KnowledgeBaseError  # noqa: E402
@@ -112,7 +112,7 @@ def main() -> int:
     except KnowledgeBaseError as exc:
         print(f"bench_api: {exc} (or pass --catalog knowledge_base/catalog)", file=sys.stderr)
         return 2
-    deps._kb = kb
+    provider.use(kb)
     port = args.port or free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="off"))

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import logging
+from abc import ABCMeta, abstractmethod
 from typing import Any
 
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from assistant.knowledge_provider import provider, run_blocking
 from assistant.reply import Reply
 from connectors.zalo.messages import MAX_BUTTONS as ZALO_MAX_BUTTONS
 
@@ -42,10 +44,20 @@ def max_buttons(channel: str) -> int:
 
 
 def get_knowledge_base():
-    """The process-wide KnowledgeBase (imported here so tests can replace this function)."""
-    from assistant.server.deps import get_kb
+    """The app server's KnowledgeBase (assistant/knowledge_provider.py; tests replace this function)."""
+    return provider.get()
 
-    return get_kb()
+
+class BlockingAction(Action, metaclass=ABCMeta):
+    """An action whose turn searches the catalogue or writes the database: rasa-sdk awaits `run`, and the
+    synchronous `turn` runs in a worker thread, so a search never blocks the app server's event loop."""
+
+    @abstractmethod
+    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
+        """The action's work (synchronous; called off the event loop)."""
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
+        return await run_blocking(self.turn, dispatcher, tracker, domain)
 
 
 def send(dispatcher: CollectingDispatcher, reply: Reply) -> None:

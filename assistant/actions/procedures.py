@@ -7,7 +7,7 @@ import logging
 import re
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -135,13 +135,13 @@ def _english_turn(dispatcher: CollectingDispatcher, tracker: Tracker, kb, aspect
     return [SlotSet("last_aspect", aspect), SlotSet("alternative_codes", [])]
 
 
-class ActionAnswerProcedure(Action):
+class ActionAnswerProcedure(common.BlockingAction):
     """Answers every ask_* intent about the procedure the message names or the one in context."""
 
     def name(self) -> str:
         return "action_answer_procedure"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
+    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
         aspect = common.INTENT_ASPECTS.get(common.latest_intent(tracker), "overview")
         kb = _knowledge_base_or_apology(dispatcher)
         if kb is None:
@@ -173,13 +173,13 @@ class ActionAnswerProcedure(Action):
         return [SlotSet("last_aspect", aspect), SlotSet("alternative_codes", [])]
 
 
-class ActionChooseOption(Action):
+class ActionChooseOption(common.BlockingAction):
     """Resolves "cái thứ 2" / an option button against candidate_codes and answers it."""
 
     def name(self) -> str:
         return "action_choose_option"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
+    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
         candidates = tracker.get_slot("candidate_codes") or []
         index = parse_option_index(common.latest_entity(tracker, "option_index")) or parse_option_index(
             common.latest_text(tracker)
@@ -203,7 +203,7 @@ class ActionChooseOption(Action):
                        common.input_channel(tracker))
 
 
-class ActionCheckScope(Action):
+class ActionCheckScope(common.BlockingAction):
     """A message the NLU called out of scope: the catalogue decides whose question it is.
 
     A procedure fits -> answer it (or ask back when several fit); an administrative matter the
@@ -214,7 +214,7 @@ class ActionCheckScope(Action):
     def name(self) -> str:
         return "action_check_scope"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
+    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
         text = common.latest_text(tracker)
         if not text.strip():
             dispatcher.utter_message(response="utter_out_of_scope")
@@ -266,14 +266,14 @@ def answer_if_the_catalogue_is_sure(
     return None
 
 
-class ActionSmallTalk(Action):
+class ActionSmallTalk(common.BlockingAction):
     """Small talk (intent chitchat): the response selector's reply, unless the catalogue is sure the
     message asks about one of its procedures ("tạm nghỉ bán vài tháng có phải báo không")."""
 
     def name(self) -> str:
         return "action_small_talk"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
+    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
         answered = answer_if_the_catalogue_is_sure(dispatcher, tracker)
         if answered is not None:
             return answered
@@ -296,13 +296,13 @@ def selected_small_talk(parse_data: dict[str, Any] | None) -> str:
     return chosen if chosen.startswith("utter_chitchat/") else SMALL_TALK_DEFAULT
 
 
-class ActionOfferAlternatives(Action):
+class ActionOfferAlternatives(common.BlockingAction):
     """"Không phải thủ tục này" after an answer: offer the next candidates of the search that gave it."""
 
     def name(self) -> str:
         return "action_offer_alternatives"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
+    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
         codes = tracker.get_slot("alternative_codes") or []
         rejected = tracker.get_slot("procedure_code")
         kb = _knowledge_base_or_apology(dispatcher) if codes else None
@@ -322,7 +322,7 @@ class ActionOfferAlternatives(Action):
         ]
 
 
-class ActionDefaultFallback(Action):
+class ActionDefaultFallback(common.BlockingAction):
     """NLU was unsure: the catalogue decides. A confident match is answered; otherwise say so, offer the
     closest procedures as buttons and a human, or for an administrative matter the catalogue does not
     hold, say where to ask."""
@@ -330,7 +330,7 @@ class ActionDefaultFallback(Action):
     def name(self) -> str:
         return "action_default_fallback"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
+    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
         text = common.latest_text(tracker)
         # Like Rasa's own fallback: the unclear message must not steer the dialogue policies
         # (slots set after the revert still apply).

@@ -13,13 +13,13 @@ from assistant.actions import common, procedures
 HANDOFF_MESSAGES = 10  # how much of the conversation staff see with a hand-off flag
 
 
-class ActionHandoff(Action):
+class ActionHandoff(common.BlockingAction):
     """Flags the conversation for the staff page and says truthfully what happens next (channel-dependent)."""
 
     def name(self) -> str:
         return "action_handoff"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
+    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
         channel = tracker.get_latest_input_channel() or ""
         conversation_log.flag_handoff(
             tracker.sender_id, channel, common.recent_messages(tracker.events, HANDOFF_MESSAGES)
@@ -29,13 +29,13 @@ class ActionHandoff(Action):
         return [SlotSet("handoff_requested", True)]
 
 
-class ActionStoreFeedback(Action):
+class ActionStoreFeedback(common.BlockingAction):
     """Stores feedback_good / feedback_bad with the question and the answer it rates."""
 
     def name(self) -> str:
         return "action_store_feedback"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
+    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
         good = common.latest_intent(tracker) != "feedback_bad"
         question, answer = common.last_exchange(tracker.events, skip_intent_prefix="feedback")
         if not answer:  # nothing to rate yet: perhaps a procedure question the NLU took for an opinion

@@ -1,30 +1,29 @@
-"""Process-wide shared objects for the app server (FastAPI dependencies)."""
+"""FastAPI dependencies: the app's settings and its knowledge base.
+
+`create_app()` stores the Settings it was built with on `app.state.settings`; the lifespan opens the knowledge
+base through the process's provider (`assistant/knowledge_provider.py`, shared with the custom actions).
+Routers take them with `Depends(app_settings)` and `get_kb()` (each router answers a missing index in its own
+words, e.g. a 503 naming the fix).
+"""
 from __future__ import annotations
 
-import threading
+from fastapi import Request
 
-from assistant.settings import get_settings
+from assistant.knowledge_provider import provider
+from assistant.settings import Settings
 from knowledge_base.store import KnowledgeBase
 
-_lock = threading.Lock()
-_kb: KnowledgeBase | None = None
+
+def app_settings(request: Request) -> Settings:
+    """The settings the app was created with (create_app(settings))."""
+    return request.app.state.settings
 
 
 def get_kb() -> KnowledgeBase:
-    """The active knowledge base, opened once per process (the index is read-only while serving)."""
-    global _kb
-    if _kb is None:
-        with _lock:
-            if _kb is None:
-                settings = get_settings()
-                _kb = KnowledgeBase.open(
-                    settings.data_dir, settings.embedding_model_path, threads=settings.embedding.threads
-                )
-    return _kb
+    """The active knowledge base (opened in the lifespan, else on first use); raises KnowledgeBaseError."""
+    return provider.get()
 
 
 def reset_kb() -> None:
     """Forget the opened knowledge base (after a re-import, or in tests)."""
-    global _kb
-    with _lock:
-        _kb = None
+    provider.reset()

@@ -5,15 +5,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from fastapi import HTTPException, Request
+from fastapi import HTTPException
 from fastapi.responses import FileResponse, Response
-
-from assistant.settings import Settings, get_settings
-
-
-def app_settings(request: Request) -> Settings:
-    """The settings the app was created with (create_app(settings)), else the process-wide ones."""
-    return getattr(request.app.state, "settings", None) or get_settings()
 
 
 def script_config(variable: str, values: dict[str, Any]) -> Response:

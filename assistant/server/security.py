@@ -32,6 +32,7 @@ from fastapi import FastAPI, HTTPException, Request, status
 
 from assistant.errors import SetupError
 from assistant.ratelimit import Limiter, TokenBucketLimiter, sender_limiter
+from assistant.server.deps import app_settings
 from assistant.settings import (
     ACTION_TOKEN_ENV,
     ACTION_TOKEN_HEADER,
@@ -39,7 +40,6 @@ from assistant.settings import (
     SecuritySettings,
     Settings,
     configured_secret,
-    get_settings,
 )
 
 ACTION_CALL_PATH = "/webhook"  # where Rasa calls the custom actions (routers/actions.py)
@@ -53,14 +53,14 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 # --- admin token -------------------------------------------------------------------------------
 
-def configured_admin_token(settings: Settings | None = None) -> str:
+def configured_admin_token(settings: Settings) -> str:
     """The admin token from the environment, else from settings (settings.local.yml); '' if unset."""
-    return configured_secret(ADMIN_TOKEN_ENV, (settings or get_settings()).security.admin_token)
+    return configured_secret(ADMIN_TOKEN_ENV, settings.security.admin_token)
 
 
-def configured_action_token(settings: Settings | None = None) -> str:
+def configured_action_token(settings: Settings) -> str:
     """The action-call secret Rasa sends (environment first, then settings); '' if unset."""
-    return configured_secret(ACTION_TOKEN_ENV, (settings or get_settings()).security.action_token)
+    return configured_secret(ACTION_TOKEN_ENV, settings.security.action_token)
 
 
 def action_call_refusal(presented: str | None, expected: str) -> tuple[int, str] | None:
@@ -77,7 +77,7 @@ def action_call_refusal(presented: str | None, expected: str) -> tuple[int, str]
 
 def require_action_token(request: Request) -> None:
     """FastAPI dependency for the action endpoint (the middleware checks the same before the body)."""
-    settings = getattr(request.app.state, "settings", None)
+    settings = app_settings(request)
     refusal = action_call_refusal(request.headers.get(ACTION_TOKEN_HEADER), configured_action_token(settings))
     if refusal is not None:
         raise HTTPException(refusal[0], detail=refusal[1])
@@ -103,7 +103,7 @@ def _presented_token(request: Request) -> str | None:
 
 def require_admin_token(request: Request) -> None:
     """FastAPI dependency: let the request through only with the configured admin token."""
-    settings = getattr(request.app.state, "settings", None)
+    settings = app_settings(request)
     expected = configured_admin_token(settings)
     if not expected:
         raise HTTPException(
@@ -151,10 +151,9 @@ def metrics_client_allowed(host: str | None, networks: list[IPNetwork]) -> bool:
 
 def require_metrics_client(request: Request) -> None:
     """FastAPI dependency for /metrics: the client's address must be in security.metrics_allowed_networks."""
-    settings = getattr(request.app.state, "settings", None) or get_settings()
     networks = getattr(request.app.state, "metrics_networks", None)
     if networks is None:
-        networks = metrics_networks(settings)
+        networks = metrics_networks(app_settings(request))
     host = request.client.host if request.client else None
     if not metrics_client_allowed(host, networks):
         raise HTTPException(
@@ -284,7 +283,8 @@ class RequestGuardMiddleware:
 
 
 def install_security(app: FastAPI, settings: Settings) -> None:
-    """Wire the guard middleware and make settings visible to `require_admin_token`."""
-    app.state.settings = settings
+    """Wire the guard middleware; check the /metrics networks now, so a malformed one stops the start-up.
+
+    The dependencies here read the app's settings from `app.state.settings`, which `create_app` sets."""
     app.state.metrics_networks = metrics_networks(settings)
     app.add_middleware(RequestGuardMiddleware, security=settings.security, settings=settings)

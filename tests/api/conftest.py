@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assistant import conversation_log
-from assistant.server import deps
+from assistant.knowledge_provider import provider
 from assistant.server.app import create_app
 from assistant.settings import Settings, load_settings
 from knowledge_base.importers import load_catalog
@@ -33,6 +33,6 @@ def settings(monkeypatch) -> Settings:
 
 @pytest.fixture()
 def client(sample_kb, settings, tmp_path, monkeypatch) -> TestClient:
-    monkeypatch.setattr(deps, "_kb", sample_kb)
+    monkeypatch.setattr(provider, "_kb", sample_kb)
     monkeypatch.setattr(conversation_log, "default_db_path", lambda: tmp_path / "app.db")
     return TestClient(create_app(settings))

@@ -19,7 +19,7 @@ from hypothesis.errors import Unsatisfiable  # noqa: E402
 from schemathesis import GenerationMode  # noqa: E402
 
 from assistant import conversation_log, handoff_desk  # noqa: E402
-from assistant.server import deps  # noqa: E402
+from assistant.knowledge_provider import provider  # noqa: E402
 from assistant.server.app import create_app  # noqa: E402
 from assistant.settings import get_settings  # noqa: E402
 from tests.support import dashboard_data  # noqa: E402
@@ -30,7 +30,7 @@ ADMIN_TOKEN = "fuzz-admin-token"
 
 @pytest.fixture
 def fuzz_app(sample_kb, tmp_path, monkeypatch):
-    monkeypatch.setattr(deps, "_kb", sample_kb)
+    monkeypatch.setattr(provider, "_kb", sample_kb)
     monkeypatch.setattr(conversation_log, "default_db_path", lambda: tmp_path / "app.db")
     # A Zalo hand-off (id 1) and a week of questions, so the hand-off and dashboard paths reach their code;
     # staff replies go to a temporary Zalo outbox.

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from assistant import conversation_log
 from assistant.errors import SetupError
-from assistant.server import deps
+from assistant.knowledge_provider import provider
 from assistant.server.app import create_app
 from assistant.settings import PROJECT_ROOT, load_settings
 from connectors.zalo.store import ZaloStore
@@ -27,7 +27,7 @@ def local_settings(tmp_path, monkeypatch):
 
 
 def app_for(settings, sample_kb, monkeypatch, tmp_path):
-    monkeypatch.setattr(deps, "_kb", sample_kb)
+    monkeypatch.setattr(provider, "_kb", sample_kb)
     monkeypatch.setattr(conversation_log, "default_db_path", lambda: tmp_path / "app.db")
     return create_app(settings)
 

@@ -27,9 +27,15 @@ def make_settings(**security):
     return settings.model_copy(update={"security": settings.security.model_copy(update=security)})
 
 
+def settings_with_data_dir(data_dir, **security):
+    settings = make_settings(**security)
+    return settings.model_copy(update={"catalog": settings.catalog.model_copy(update={"data_dir": data_dir})})
+
+
 def make_app(**security) -> FastAPI:
     app = FastAPI()
-    install_security(app, make_settings(**security))
+    app.state.settings = make_settings(**security)  # what create_app() does
+    install_security(app, app.state.settings)
 
     @app.post("/admin/thing", dependencies=[Depends(require_admin_token)])
     def admin_thing():
@@ -260,50 +266,42 @@ def test_cors_allows_only_configured_origins():
 
 
 def test_admin_reload_serves_a_reimported_catalogue(monkeypatch, tmp_path):
-    """POST /admin/reload reopens the index, so a catalogue imported meanwhile is what the API serves."""
+    """POST /admin/reload reopens the app's index, so a catalogue imported meanwhile is what the API serves."""
     pytest.importorskip("knowledge_base.store", reason="knowledge_base.store has not landed")
     from pathlib import Path
 
-    from assistant.server import deps
+    from assistant.knowledge_provider import provider
     from assistant.server.app import create_app
-    from assistant.settings import get_settings
     from knowledge_base.importers import load_catalog
     from knowledge_base.store import KnowledgeBase
 
     procedures = load_catalog(Path(__file__).resolve().parent.parent / "fixtures" / "web_catalog.yaml").procedures
     data_dir = tmp_path / "var"
     KnowledgeBase.build(procedures[:2], data_dir, model_path=None, progress=False)
-    monkeypatch.setenv("TTHC_CATALOG__DATA_DIR", str(data_dir))
     monkeypatch.setenv(ADMIN_TOKEN_ENV, TOKEN)
-    get_settings.cache_clear()
-    deps.reset_kb()
+    provider.close()
     try:
-        client = TestClient(create_app(make_settings(rate_limit_per_minute=0)))
+        client = TestClient(create_app(settings_with_data_dir(data_dir, rate_limit_per_minute=0)))
         headers = {"X-Admin-Token": TOKEN}
         assert client.post("/admin/reload", headers=headers).json() == {"status": "reloaded", "procedures": 2}
         KnowledgeBase.build(procedures, data_dir, model_path=None, progress=False)  # the re-import
         assert client.post("/admin/reload", headers=headers).json() == {"status": "reloaded", "procedures": len(procedures)}
         assert len(procedures) > 2
     finally:
-        deps.reset_kb()
-        get_settings.cache_clear()
+        provider.close()
 
 
 def test_admin_reload_without_an_index_says_so(monkeypatch, tmp_path):
     pytest.importorskip("knowledge_base.store", reason="knowledge_base.store has not landed")
-    from assistant.server import deps
+    from assistant.knowledge_provider import provider
     from assistant.server.app import create_app
-    from assistant.settings import get_settings
 
-    monkeypatch.setenv("TTHC_CATALOG__DATA_DIR", str(tmp_path / "empty"))
     monkeypatch.setenv(ADMIN_TOKEN_ENV, TOKEN)
-    get_settings.cache_clear()
-    deps.reset_kb()
+    provider.close()
     try:
-        response = TestClient(create_app(make_settings(rate_limit_per_minute=0))).post(
+        response = TestClient(create_app(settings_with_data_dir(tmp_path / "empty", rate_limit_per_minute=0))).post(
             "/admin/reload", headers={"X-Admin-Token": TOKEN})
         assert response.status_code == 503
         assert response.json()["status"] == "error" and response.json()["detail"]
     finally:
-        deps.reset_kb()
-        get_settings.cache_clear()
+        provider.close()

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 pytest.importorskip("knowledge_base.store", reason="knowledge_base.store has not landed")
 
 from assistant import conversation_log  # noqa: E402
-from assistant.server import deps  # noqa: E402
+from assistant.knowledge_provider import provider  # noqa: E402
 from assistant.server.app import create_app  # noqa: E402
 from assistant.settings import ACTION_TOKEN_ENV, ACTION_TOKEN_HEADER  # noqa: E402
 from knowledge_base.importers import load_catalog  # noqa: E402
@@ -45,7 +45,7 @@ def sample_kb(tmp_path_factory) -> KnowledgeBase:
 
 @pytest.fixture
 def client(sample_kb, tmp_path, monkeypatch) -> TestClient:
-    monkeypatch.setattr(deps, "_kb", sample_kb)
+    monkeypatch.setattr(provider, "_kb", sample_kb)
     monkeypatch.setattr(conversation_log, "default_db_path", lambda: tmp_path / "app.db")
     monkeypatch.setenv(ACTION_TOKEN_ENV, ACTION_TOKEN)  # the action calls below come "from Rasa"
     return TestClient(create_app(), headers={ACTION_TOKEN_HEADER: ACTION_TOKEN})

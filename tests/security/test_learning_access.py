@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assistant import conversation_log, question_labels
-from assistant.server import deps
+from assistant.knowledge_provider import provider
 from assistant.server.app import create_app
 from assistant.settings import ADMIN_TOKEN_ENV, load_settings
 from knowledge_base.importers import load_catalog
@@ -35,7 +35,7 @@ def kb(tmp_path_factory):
 @pytest.fixture
 def app_with_label(kb, tmp_path, monkeypatch):
     """The app with one label stored (id 1), so a refused PUT/DELETE would have something to change."""
-    monkeypatch.setattr(deps, "_kb", kb)
+    monkeypatch.setattr(provider, "_kb", kb)
     monkeypatch.setattr(conversation_log, "default_db_path", lambda: tmp_path / "app.db")
     monkeypatch.delenv(ADMIN_TOKEN_ENV, raising=False)
     [label] = question_labels.set_labels(["đăng ký khai sinh"], "procedure", "1.001193")
@@ -81,7 +81,7 @@ def test_closed_when_no_admin_token_is_configured(app_with_label, method, path, 
 
 
 def test_every_learning_route_is_in_the_openapi_schema_and_covered_here(kb, monkeypatch):
-    monkeypatch.setattr(deps, "_kb", kb)
+    monkeypatch.setattr(provider, "_kb", kb)
     paths = client_with(TOKEN).get("/openapi.json").json()["paths"]
     documented = {(method.upper(), path) for path, methods in paths.items() for method in methods
                   if path.startswith(("/api/staff/unanswered", "/api/staff/labels"))}
@@ -90,7 +90,7 @@ def test_every_learning_route_is_in_the_openapi_schema_and_covered_here(kb, monk
 
 def test_the_staff_page_assets_carry_no_data(kb, monkeypatch):
     """The page and its scripts are public (like /staff); the data comes only from the token-guarded API."""
-    monkeypatch.setattr(deps, "_kb", kb)
+    monkeypatch.setattr(provider, "_kb", kb)
     client = client_with(TOKEN)
     for asset, kind in (("learning.js", "text/javascript"), ("learning.css", "text/css")):
         response = client.get(f"/staff/assets/{asset}")

@@ -18,7 +18,7 @@ import pytest
 import uvicorn
 
 from assistant import conversation_log
-from assistant.server import deps
+from assistant.knowledge_provider import provider
 from assistant.server.app import create_app
 from assistant.settings import load_settings
 from knowledge_base.importers import load_catalog
@@ -179,7 +179,7 @@ def app_url(tmp_path_factory, fake_rasa):
     data_dir = tmp_path_factory.mktemp("web-kb")
     kb = KnowledgeBase.build(load_catalog(SAMPLE_CATALOG).procedures, data_dir, model_path=None, progress=False)
     patch = pytest.MonkeyPatch()
-    patch.setattr(deps, "_kb", kb)
+    patch.setattr(provider, "_kb", kb)
     patch.setattr(conversation_log, "default_db_path", lambda: data_dir / "app.db")
     patch.delenv("TTHC_ADMIN_TOKEN", raising=False)
     # Rate limiting has its own tests; here one browser sends bursts from one address.

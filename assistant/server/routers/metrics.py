@@ -1,12 +1,13 @@
 """Operations metrics in Prometheus text format (assistant/metrics.py), for a scraper on an allowed network."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
 from assistant import metrics
+from assistant.server.deps import app_settings
 from assistant.server.security import require_metrics_client
-from assistant.settings import get_settings
+from assistant.settings import Settings
 
 router = APIRouter(tags=["operations"])
 
@@ -14,6 +15,5 @@ router = APIRouter(tags=["operations"])
 # Loopback / security.metrics_allowed_networks only; the reverse proxy never passes it (docs/security.md).
 # Not in the OpenAPI document: Prometheus text, not JSON.
 @router.get("/metrics", dependencies=[Depends(require_metrics_client)], include_in_schema=False)
-def prometheus_metrics(request: Request) -> Response:
-    settings = getattr(request.app.state, "settings", None) or get_settings()
+def prometheus_metrics(settings: Settings = Depends(app_settings)) -> Response:
     return Response(metrics.render(settings), media_type=metrics.CONTENT_TYPE)

@@ -23,8 +23,7 @@ from assistant.server.api_models import (
     level_option,
     online_option,
 )
-from assistant.server.deps import get_kb
-from assistant.server.pages import app_settings
+from assistant.server.deps import app_settings, get_kb
 from assistant.settings import Settings
 from knowledge_base.errors import KnowledgeBaseError
 from knowledge_base.importers.channels import row_case

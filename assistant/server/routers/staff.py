@@ -11,7 +11,8 @@ from fastapi.responses import FileResponse, Response
 from assistant import conversation_log, interaction_log
 from assistant.handoff_desk import conversation_ref
 from assistant.server.api_models import ApiError, Feedback, Handoff, Interaction, InteractionOutcome
-from assistant.server.pages import app_settings, listed_file, script_config
+from assistant.server.deps import app_settings
+from assistant.server.pages import listed_file, script_config
 from assistant.server.security import require_admin_token
 from assistant.settings import Settings
 

@@ -10,8 +10,8 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from assistant.server.checklist import checklist_page, not_found_page
-from assistant.server.deps import get_kb
-from assistant.server.pages import app_settings, listed_file, script_config
+from assistant.server.deps import app_settings, get_kb
+from assistant.server.pages import listed_file, script_config
 from assistant.server.routers.procedures import CODE_PATTERN, portal_url
 from assistant.settings import Settings
 from knowledge_base.errors import KnowledgeBaseError
