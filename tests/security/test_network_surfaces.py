@@ -25,6 +25,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from assistant.handoff_desk import conversation_ref
 from assistant.launcher import processes, rasa_model
 from assistant.settings import ACTION_TOKEN_ENV, ACTION_TOKEN_HEADER, ADMIN_TOKEN_ENV, PROJECT_ROOT, load_settings
 from connectors.fallback_replies import SILENCE_REPLY
@@ -258,11 +259,12 @@ def test_real_rasa_turns_are_recorded_masked_and_counted(running):
     assert running.chat("làm căn cước cần giấy tờ gì, số tôi 0909 123 456", sender=sender).status_code == 200
     staff = {"X-Admin-Token": ADMIN_TOKEN}
     rows = httpx.get(f"{running.app_url}/api/staff/interactions", params={"limit": 1000}, headers=staff, timeout=10).json()
-    mine = [row for row in rows if row["sender_id"] == sender]
+    mine = [row for row in rows if row["conversation"] == conversation_ref("rest", sender)]
     assert mine and mine[-1]["question"] == "làm căn cước cần giấy tờ gì, số tôi [SĐT đã ẩn]", mine
     assert mine[-1]["channel"] == "rest" and mine[-1]["outcome"] == "answered" and mine[-1]["codes"], mine
     assert mine[-1]["turn_ms"] is not None and mine[-1]["action_ms"] >= 0
-    assert any(row["channel"] == "zalo" and row["sender_id"] == ZALO_USER for row in rows)
+    assert any(row["channel"] == "zalo" and row["conversation"] == conversation_ref("zalo", ZALO_USER) for row in rows)
+    assert sender not in str(rows) and ZALO_USER not in str(rows)  # the channels' own ids stay on the server
     app_db = running.log_dir.parent / "app.db"
     assert b"0909 123 456" not in app_db.read_bytes()
     text = httpx.get(f"{running.app_url}/metrics", timeout=10).text
