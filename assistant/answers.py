@@ -14,6 +14,7 @@ from assistant.district_reform import district_note
 from assistant.dossier_tracking import TrackingResult, TrackingStatus
 from assistant.reply import Button, Link, Reply
 from assistant.settings import Settings, get_settings
+from knowledge_base.english import ASPECT_INTENTS as INTENT_OF_ASPECT
 from knowledge_base.importers.channels import row_case
 from knowledge_base.schema import (
     CHANNEL_LABELS,
@@ -623,14 +624,6 @@ def answer(procedure: Procedure, aspect: str, settings: Settings | None = None, 
 
 # ---- next steps: quick replies after an answer (docs/conversation-contract.md, payload convention) ----
 
-ASPECT_INTENTS = {
-    "documents": "ask_documents",
-    "fee": "ask_fee",
-    "time": "ask_processing_time",
-    "where": "ask_where",
-    "online": "ask_online",
-    "steps": "ask_steps",
-}
 NEXT_STEP_LABELS = {
     "documents": "Giấy tờ",
     "fee": "Lệ phí",
@@ -639,6 +632,7 @@ NEXT_STEP_LABELS = {
     "online": "Nộp trực tuyến",
     "steps": "Các bước",
 }
+ASPECT_INTENTS = {aspect: INTENT_OF_ASPECT[aspect] for aspect in NEXT_STEP_LABELS}  # the quick replies' intents
 CHECKLIST_LABEL = "Gửi danh sách giấy tờ"
 HANDOFF_LABEL = "Gặp cán bộ"
 # Which aspects come first when a channel has room for only some: after the guide card, what it does not

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from assistant import answers, local_directory
 from assistant.district_reform import district_note
-from assistant.procedure_context import Outcome, Resolution
+from assistant.procedure_context import Outcome, Resolution, resolution_of
 from assistant.reply import Button, Link, Reply
 from assistant.settings import Settings, get_settings
 from knowledge_base import english
-from knowledge_base.schema import LEVEL_LABELS, ChannelKind, Decision, OnlineAvailability, Procedure, SearchHit
+from knowledge_base.schema import LEVEL_LABELS, ChannelKind, OnlineAvailability, Procedure, SearchHit
 
 VIETNAMESE_NOTE = ("Note: the procedure's details are quoted in Vietnamese, as the official catalogue publishes them. "
                    "Staff at the one-stop counter (Bộ phận Một cửa) can explain them.")
@@ -51,14 +51,7 @@ def resolve(kb, text: str, current_code: str | None, top_k: int = 6) -> Resoluti
         if current is not None:
             return Resolution(Outcome.answer, procedure=current, follow_up=True)
         return Resolution(Outcome.ask_which)
-    response = kb.search(text, top_k=top_k)
-    if response.decision == Decision.answer and response.results:
-        procedure = kb.get(response.results[0].code)
-        if procedure is not None:
-            return Resolution(Outcome.answer, procedure=procedure, hits=list(response.results))
-    if response.decision == Decision.clarify and response.results:
-        return Resolution(Outcome.clarify, hits=list(response.results))
-    return Resolution(Outcome.abstain, scope=response.scope)
+    return resolution_of(kb, kb.search(text, top_k=top_k))
 
 
 def _online(procedure: Procedure) -> str:

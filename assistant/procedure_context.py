@@ -105,7 +105,8 @@ def _codes(response: SearchResponse) -> list[str]:
     return [hit.code for hit in response.results]
 
 
-def _from_response(kb: SearchableKnowledgeBase, response: SearchResponse) -> Resolution:
+def resolution_of(kb: SearchableKnowledgeBase, response: SearchResponse) -> Resolution:
+    """What a search response means for the conversation: a procedure, the options to offer, or nothing."""
     if response.decision == Decision.answer and response.results:
         procedure = kb.get(response.results[0].code)
         if procedure is not None:
@@ -124,7 +125,7 @@ def check_scope(kb: SearchableKnowledgeBase, text: str, top_k: int = 5) -> Resol
     """
     if not text.strip():
         return Resolution(Outcome.abstain, scope=Scope.off_topic)
-    return _from_response(kb, search_message(kb, text, top_k))
+    return resolution_of(kb, search_message(kb, text, top_k))
 
 
 def resolve(
@@ -161,7 +162,7 @@ def resolve(
         mention_response = _search(kb, mention, top_k)
         if not names_another_procedure(mention, mention_response, current, bool(named_procedure)):
             return Resolution(Outcome.answer, procedure=current, follow_up=True)
-    return _from_response(kb, search_message(kb, text, top_k, mention, mention_response))
+    return resolution_of(kb, search_message(kb, text, top_k, mention, mention_response))
 
 
 def _search(kb: SearchableKnowledgeBase, query: str, top_k: int) -> SearchResponse:

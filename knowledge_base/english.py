@@ -317,7 +317,8 @@ def for_the_catalogue(text: str) -> bool:
     return is_english(text) and bool(glossary_terms(text) or aspect(text) != "overview" or procedure_code(text))
 
 
-# The NLU intent of each aspect (docs/conversation-contract.md); an English question goes to its aspect's.
+# The NLU intent of each aspect (docs/conversation-contract.md): an English question goes to its aspect's, and
+# the quick replies after an answer (assistant.answers) send them.
 ASPECT_INTENTS = {
     "overview": "ask_procedure",
     "documents": "ask_documents",
