@@ -13,16 +13,6 @@ import pytest
 
 from assistant import conversation_log, interaction_log, question_labels, retention, storage, unanswered
 from knowledge_base.labelled import read_labelled
-from tests.support.shared_services import ServiceError, running_postgres
-
-
-@pytest.fixture(scope="module")
-def database():
-    try:
-        with running_postgres() as pg:
-            yield storage.postgres_url(pg["host"], pg["port"], pg["db"], pg["user"])
-    except ServiceError as exc:
-        pytest.fail(str(exc))
 
 
 @pytest.fixture

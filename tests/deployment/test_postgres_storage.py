@@ -14,16 +14,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from assistant import conversation_log, interaction_log, metrics, retention, storage
-from tests.support.shared_services import ServiceError, running_postgres
-
-
-@pytest.fixture(scope="module")
-def database():
-    try:
-        with running_postgres() as pg:
-            yield storage.postgres_url(pg["host"], pg["port"], pg["db"], pg["user"])
-    except ServiceError as exc:
-        pytest.fail(str(exc))
 
 
 def record(sender: str, question: str, **extra) -> interaction_log.InteractionRecord:

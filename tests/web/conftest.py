@@ -60,6 +60,25 @@ def real_answer(code: str, aspect: str) -> list[dict]:
 
 
 ENGLISH_QUESTION = "How do I register a birth?"
+PHONE = {"width": 390, "height": 844}
+
+
+def ask_at_phone_width(page, app_url: str, question: str):
+    """Open the web chat on a phone-width screen, send `question`; the locator of the first bot reply."""
+    page.set_viewport_size(PHONE)
+    page.goto(app_url + "/chat")
+    box = page.get_by_label("Câu hỏi của Anh/Chị")
+    box.fill(question)
+    box.press("Enter")
+    return page.locator(".tthc-msg--bot").nth(1)
+
+
+def assert_fits_phone_width(page, choices) -> None:
+    """Nothing scrolls sideways and every one of `choices` is within the screen's width, none cut off."""
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    for index in range(choices.count()):
+        box = choices.nth(index).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
 
 
 def real_english_answer(code: str, aspect: str) -> list[dict]:

@@ -7,20 +7,13 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.web.conftest import GUIDE_QUESTION
+from tests.web.conftest import GUIDE_QUESTION, PHONE, ask_at_phone_width, assert_fits_phone_width
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"width": 390, "height": 844}
-
 
 def test_quick_replies_after_the_guide_card_at_phone_width(page, app_url, fake_rasa, screenshot):
-    page.set_viewport_size(PHONE)
-    page.goto(app_url + "/chat")
-    box = page.get_by_label("Câu hỏi của Anh/Chị")
-    box.fill(GUIDE_QUESTION)
-    box.press("Enter")
-    card = page.locator(".tthc-msg--bot").nth(1)
+    card = ask_at_phone_width(page, app_url, GUIDE_QUESTION)
     expect(card).to_contain_text("«Thủ tục đăng ký khai sinh» (mã 1.001193)")
     expect(card).to_contain_text("Giấy tờ tùy thân của người đi đăng ký [chỉ xuất trình]")
     choices = card.locator(".tthc-buttons > *")
@@ -29,10 +22,7 @@ def test_quick_replies_after_the_guide_card_at_phone_width(page, app_url, fake_r
     link = card.locator("a.tthc-choice--link")
     expect(link).to_have_attribute("href", app_url + "/checklist/1.001193")
     expect(link).to_have_attribute("target", "_blank")
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-    for index in range(choices.count()):  # every quick reply is on screen width, none cut off
-        box_ = choices.nth(index).bounding_box()
-        assert box_["x"] >= 0 and box_["x"] + box_["width"] <= PHONE["width"]
+    assert_fits_phone_width(page, choices)
     screenshot(page, "chat-guide-card-390")
 
     card.get_by_role("button", name="Lệ phí").click()

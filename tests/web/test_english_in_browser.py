@@ -6,20 +6,13 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.web.conftest import ENGLISH_QUESTION
+from tests.web.conftest import ENGLISH_QUESTION, ask_at_phone_width, assert_fits_phone_width
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"width": 390, "height": 844}
-
 
 def test_english_guide_card_and_quick_reply_at_phone_width(page, app_url, fake_rasa, screenshot):
-    page.set_viewport_size(PHONE)
-    page.goto(app_url + "/chat")
-    box = page.get_by_label("Câu hỏi của Anh/Chị")
-    box.fill(ENGLISH_QUESTION)
-    box.press("Enter")
-    card = page.locator(".tthc-msg--bot").nth(1)
+    card = ask_at_phone_width(page, app_url, ENGLISH_QUESTION)
     expect(card).to_contain_text("(code 1.001193)")
     expect(card).to_contain_text("Documents to bring (")  # the widget shows "- " lines as a list
     expect(card).to_contain_text("Note: the procedure's details are quoted in Vietnamese")
@@ -27,10 +20,7 @@ def test_english_guide_card_and_quick_reply_at_phone_width(page, app_url, fake_r
     expect(choices).to_have_text(["Steps", "Documents", "Apply online?", "Where to apply", "Fee", "Processing time",
                                   "Printable checklist", "Talk to staff"])
     expect(card.locator("a.tthc-choice--link")).to_have_attribute("href", app_url + "/checklist/1.001193")
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-    for index in range(choices.count()):
-        box_ = choices.nth(index).bounding_box()
-        assert box_["x"] >= 0 and box_["x"] + box_["width"] <= PHONE["width"]
+    assert_fits_phone_width(page, choices)
     screenshot(page, "chat-english-card-390")
 
     card.get_by_role("button", name="Fee", exact=True).click()
