@@ -35,6 +35,7 @@ LABELS_DIR = "labels"
 LABELLED_FILE = "labelled.jsonl"
 KINDS = ("procedure", "not_in_catalogue", "not_procedure")
 STYLES = {"procedure": "labelled", "not_in_catalogue": "not_in_catalog", "not_procedure": "offtopic"}
+ANSWERABLE_STYLE = STYLES["procedure"]  # the GeneratedQuestion.style of an answerable label (the trainer's mark)
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ def generated_questions(training: LabelledTraining, procedures) -> list:
     from knowledge_base.questions import GeneratedQuestion
 
     fields = {p.code: p.field for p in procedures}
-    return [GeneratedQuestion(text=text, code=code, aspect="general", style="labelled", group=fields.get(code, ""))
+    return [GeneratedQuestion(text=text, code=code, aspect="general", style=ANSWERABLE_STYLE, group=fields.get(code, ""))
             for text, code in training.answerable if code in fields]
 
 

@@ -34,7 +34,7 @@ import numpy as np
 
 from knowledge_base.dense import DenseIndex
 from knowledge_base.errors import KnowledgeBaseError
-from knowledge_base.labelled import LabelledQuestion, generated_questions, training_examples
+from knowledge_base.labelled import ANSWERABLE_STYLE, LabelledQuestion, generated_questions, training_examples
 from knowledge_base.lexical import LexicalIndex
 from knowledge_base.questions import generate, rule_questions
 from knowledge_base.ranking import (
@@ -57,7 +57,6 @@ MAX_QUESTIONS = 8000  # generated questions at most (the full national catalogue
 MIN_PER_RECORD, MAX_PER_RECORD = 2, 30
 MIN_RECORDS = 10  # a handful of records gives no ranking to learn: the untrained ranking serves them
 FOLDS = 5
-LABELLED_STYLE = "labelled"  # GeneratedQuestion.style of a labelled real question (knowledge_base.labelled)
 RULE_SHARE = 0.08  # rule questions, as a share of the generated ones
 # Quantile of held-in generated questions' out-of-fold answerable probability that becomes the abstention
 # threshold (generated questions are easier than real ones, hence a small one). Chosen from the trade-off on
@@ -269,7 +268,7 @@ def train_models(kb, progress: bool = False, seed: int = SEED, max_questions: in
             left_out = source_fold == fold
             if not left_out and source_fold != (fold + 1) % FOLDS:
                 continue  # each held-in question is asked in one fold's index
-            if q.style == LABELLED_STYLE:
+            if q.style == ANSWERABLE_STYLE:
                 if left_out:
                     continue  # a labelled question teaches what its own record's questions look like
             elif nth_of_record[n] != (0 if left_out else 1 % per_record):
