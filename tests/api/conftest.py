@@ -12,6 +12,7 @@ from assistant.server.app import create_app
 from assistant.settings import Settings, load_settings
 from knowledge_base.importers import load_catalog
 from knowledge_base.store import KnowledgeBase
+from tests.support.zalo_outbox import outbox  # noqa: F401 - the fixture, defined once for tests/api and tests/web
 
 SAMPLE_CATALOG = Path(__file__).resolve().parent.parent / "fixtures" / "web_catalog.yaml"
 STAFF_TOKEN = "test-staff-token"

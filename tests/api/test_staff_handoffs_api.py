@@ -14,13 +14,6 @@ STAFF = {"X-Admin-Token": STAFF_TOKEN}
 
 
 @pytest.fixture()
-def outbox(tmp_path, monkeypatch):
-    path = tmp_path / "zalo_outbox.sqlite"
-    monkeypatch.setattr(handoff_desk, "default_outbox", lambda: path)
-    return path
-
-
-@pytest.fixture()
 def cases(client, outbox):
     """A Zalo hand-off and a web-chat one (newest first in the lists)."""
     zalo = conversation_log.flag_handoff(ZALO_USER, "zalo", [

@@ -24,6 +24,7 @@ from assistant.settings import load_settings
 from knowledge_base.importers import load_catalog
 from knowledge_base.store import KnowledgeBase
 from tests.support.ports import NoFreePort, free_port
+from tests.support.zalo_outbox import outbox  # noqa: F401 - the fixture, defined once for tests/api and tests/web
 
 SAMPLE_CATALOG = Path(__file__).resolve().parent.parent / "fixtures" / "web_catalog.yaml"
 CHROMIUM = "/usr/bin/chromium"

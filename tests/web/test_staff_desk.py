@@ -101,14 +101,6 @@ def test_dashboard_says_what_is_wrong_with_a_range(open_page, staff_token, app_u
 
 
 @pytest.fixture()
-def outbox(tmp_path, monkeypatch):
-    """The Zalo connector's store the app server queues staff replies in (the server runs in this process)."""
-    path = tmp_path / "zalo_outbox.sqlite"
-    monkeypatch.setattr(handoff_desk, "default_outbox", lambda: path)
-    return path
-
-
-@pytest.fixture()
 def fake_zalo(tmp_path):
     """The local fake Zalo OA API, in the Rasa environment (aiohttp) as its own process."""
     if not RASA_PYTHON.exists():
