@@ -12,7 +12,7 @@ from __future__ import annotations
 from assistant import answers, local_directory
 from assistant.district_reform import district_note
 from assistant.procedure_context import Outcome, Resolution, resolution_of
-from assistant.reply import Button, Link, Reply
+from assistant.reply import Button, Link, Reply, ReplyOutcome
 from assistant.settings import Settings, get_settings
 from knowledge_base import english
 from knowledge_base.schema import LEVEL_LABELS, ChannelKind, OnlineAvailability, Procedure, SearchHit
@@ -183,19 +183,20 @@ def answer(procedure: Procedure, aspect: str, settings: Settings | None = None, 
         limit -= 1
         text = compose(limit)
     buttons = next_steps(procedure, aspect, max_buttons) if max_buttons > 0 else []
-    return Reply(text=text, buttons=buttons, links=links)
+    return Reply(text=text, buttons=buttons, links=links, outcome=ReplyOutcome.answered)
 
 
 def ask_back(hits: list[SearchHit]) -> Reply:
     """Several procedures fit: the (Vietnamese) titles as buttons sending an English message with the code."""
     options = hits[: answers.MAX_OPTIONS]
     buttons = [Button(answers.shorten_clause(hit.title, answers.MAX_TITLE_CHARS), f"Tell me about procedure {hit.code}") for hit in options]
-    return Reply(text="Which of these procedures do you mean? (Their names are in Vietnamese.)", buttons=buttons)
+    return Reply(text="Which of these procedures do you mean? (Their names are in Vietnamese.)", buttons=buttons,
+                 outcome=ReplyOutcome.asked_back)
 
 
 def which_procedure() -> Reply:
     return Reply(text="Which procedure would you like to ask about? For example: «How do I register temporary "
-                      "residence?»")
+                      "residence?»", outcome=ReplyOutcome.asked_back)
 
 
 def not_found(administrative: bool, settings: Settings | None = None) -> Reply:
@@ -208,4 +209,5 @@ def not_found(administrative: bool, settings: Settings | None = None) -> Reply:
     if local_directory.hotline(settings):
         lines.append(f"Hotline: {local_directory.hotline(settings)}")
     return Reply(text="\n".join(lines), buttons=[Button(HANDOFF_EN, answers.HANDOFF_PAYLOAD)],
-                 links=[Link("National Public Service Portal (Vietnamese)", settings.national_portal_url)])
+                 links=[Link("National Public Service Portal (Vietnamese)", settings.national_portal_url)],
+                 outcome=ReplyOutcome.not_in_catalogue if administrative else ReplyOutcome.abstained)

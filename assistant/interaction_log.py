@@ -11,7 +11,8 @@ One row per custom-action call, in the app database (`conversation_log.default_d
   MAX_QUESTION_CHARS (a button's payload, "/choose_option{...}", is stored as it is: it holds no words);
 - `sender_id` as the hand-off and feedback tables store it (the channel's conversation id: a random id
   from the web chat, the Zalo user id), so rows of one conversation can be read together;
-- `outcome` (OUTCOMES), derived by `classify` from the action's name, events and messages;
+- `outcome` (OUTCOMES): the one the action's reply states (`assistant.reply.ReplyOutcome`, carried on the
+  message under `reply.OUTCOME_KEY`; never guessed from the reply's wording), read by `classify`;
 - `codes`: the procedure(s) offered (the one answered, the options of an ask-back or a suggestion list);
 - `chosen_option` / `chosen_code`: on a choose_option row, the option number and the procedure it gave;
   the same code is also written on the sender's latest asked-back row (what the citizen clicked);
@@ -19,8 +20,9 @@ One row per custom-action call, in the app database (`conversation_log.default_d
 - `action_ms`: the action call (search and reply composition); `turn_ms`: from the user message's
   timestamp (Rasa's clock) to the end of the action, so NLU and policies included (None when unknown).
 
-Turns Rasa answers with a response template alone (greetings, goodbyes) never reach the action endpoint
-and are not recorded. Rows are deleted with the other app records by `tthc privacy purge`
+Turns Rasa answers with a response template alone (greet, goodbye, thanks, yes/no, "are you a bot") never
+reach the action endpoint and are not recorded (docs/staff.md, "What is recorded"); small talk
+(action_small_talk) and off-topic messages (action_check_scope, action_default_fallback) are. Rows are deleted with the other app records by `tthc privacy purge`
 (`purge_older_than`).
 
 Functions (all take an optional `db_path`; default: the app database):
@@ -44,20 +46,9 @@ from typing import Any
 
 from assistant import conversation_log
 from assistant.privacy import mask_pii
+from assistant.reply import OUTCOME_KEY, ReplyOutcome
 
-OUTCOMES = (
-    "answered",          # a procedure was answered (procedure_code set)
-    "asked_back",        # several procedures fit, or which one is meant: the citizen is asked to choose
-    "not_in_catalogue",  # an administrative question whose procedure the catalogue does not hold: declined
-    "off_topic",         # not an administrative question (utter_out_of_scope)
-    "abstained",         # nothing fits: "không tìm thấy", the fallback's suggestions, no alternatives left
-    "handed_off",        # the citizen asked for a human
-    "small_talk",
-    "feedback",
-    "dossier_tracking",
-    "unavailable",       # the catalogue could not be opened
-    "other",
-)
+OUTCOMES = tuple(outcome.value for outcome in ReplyOutcome)  # defined in assistant/reply.py
 MAX_QUESTION_CHARS = 500
 VIETNAM_TIME = timezone(timedelta(hours=7), "ICT")  # dates in list_interactions are days in Vietnam (no DST)
 TURN_MS_LIMIT = 3_600_000  # a "turn" longer than an hour means the clocks disagree: not a latency
@@ -86,16 +77,6 @@ CREATE INDEX IF NOT EXISTS interactions_sender ON interactions (sender_id, id);
 # The fallback's suggestion buttons and the ask-back options (assistant.answers payloads).
 _PROCEDURE_PAYLOAD = re.compile(r'^/ask_procedure\{"procedure_code":"(?P<code>[^"]+)"\}$')
 _OPTION_PAYLOAD = re.compile(r'^/choose_option\{"option_index":"(?P<index>\d+)"\}$')
-_PROCEDURE_ACTIONS = {
-    "action_answer_procedure", "action_choose_option", "action_check_scope", "action_offer_alternatives",
-    "action_default_fallback",
-}
-_FIXED_OUTCOMES = {
-    "action_handoff": "handed_off",
-    "action_store_feedback": "feedback",
-    "action_small_talk": "small_talk",
-    "action_track_dossier": "dossier_tracking",
-}
 
 
 @dataclass(frozen=True)
@@ -136,54 +117,43 @@ def _codes(value: Any) -> list[str]:
     return [str(code) for code in value if code] if isinstance(value, list) else []
 
 
-def _reply_texts() -> dict[str, str]:
-    """The text of the fixed replies an outcome is recognised by, as the actions send them now (same
-    settings, same composition: `assistant.answers`)."""
-    from assistant import answers
+def stated_outcome(messages: list[dict[str, Any]]) -> str:
+    """The outcome the action's replies state (the last message that states a known one); "other" when none
+    does (an action that sent nothing, or a reply composed without an outcome)."""
+    for message in reversed(messages):
+        value = message.get(OUTCOME_KEY)
+        if value in OUTCOMES:
+            return str(value)
+    return ReplyOutcome.other.value
 
-    return {
-        answers.not_in_catalogue().full_text(): "not_in_catalogue",
-        answers.abstain().full_text(): "abstained",
-        answers.no_alternatives().full_text(): "abstained",
-        answers.which_procedure().full_text(): "asked_back",
-        answers.catalogue_unavailable().full_text(): "unavailable",
-    }
+
+def without_outcomes(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The messages as Rasa gets them: the outcome is for the log, not for the channel."""
+    return [{key: value for key, value in message.items() if key != OUTCOME_KEY} for message in messages]
 
 
 def classify(action: str, events: list[dict[str, Any]], messages: list[dict[str, Any]],
              tracker: dict[str, Any] | None = None) -> Classification:
-    """What an action call did, from the action's name, the events it returned and the messages it sent.
+    """What an action call did: the outcome its replies state (`stated_outcome`), and the procedures offered.
 
-    Slots first (they are the actions' contract with the dialogue): `procedure_code` set to a code means
-    an answer (whatever the action: small talk and feedback answer a question the catalogue is sure of),
-    `candidate_codes` set to a list means the citizen is asked to choose. Then the replies: the domain's
-    utter_out_of_scope, the fixed replies of `assistant.answers`, the buttons. Then the action's name.
+    The codes come from the actions' contract with the dialogue: an answer sets `procedure_code`; an ask-back
+    sets `candidate_codes`, or offers the list shown earlier again (option buttons, "cái thứ 5" of a list of
+    2: the tracker's `candidate_codes`); the fallback's suggestions are buttons with the procedure's code.
     """
+    outcome = stated_outcome(messages)
     slots = _slot_events(events)
-    if slots.get("procedure_code"):
-        return Classification("answered", [str(slots["procedure_code"])])
-    candidates = _codes(slots.get("candidate_codes"))
-    if candidates:
-        return Classification("asked_back", candidates)
-    if action in _FIXED_OUTCOMES:
-        return Classification(_FIXED_OUTCOMES[action])
-    if any(m.get("response") == "utter_out_of_scope" for m in messages):
-        return Classification("off_topic")
-    texts = _reply_texts()
-    for message in messages:
-        outcome = texts.get(message.get("text") or "")
-        if outcome:
-            return Classification(outcome)
+    if outcome == ReplyOutcome.answered.value:
+        code = slots.get("procedure_code")
+        return Classification(outcome, [str(code)] if code else [])
     payloads = [str(b.get("payload") or "") for m in messages for b in (m.get("buttons") or []) if isinstance(b, dict)]
-    suggested = [match.group("code") for match in map(_PROCEDURE_PAYLOAD.match, payloads) if match]
-    if suggested:  # the fallback did not understand, and suggests the closest procedures
-        return Classification("abstained", suggested)
-    if any(_OPTION_PAYLOAD.match(payload) for payload in payloads) or action == "action_choose_option":
-        # The options shown earlier, offered again ("lệ phí bao nhiêu?" right after a list; a wrong number).
-        return Classification("asked_back", _codes(((tracker or {}).get("slots") or {}).get("candidate_codes")))
-    if action in _PROCEDURE_ACTIONS:
-        return Classification("abstained")
-    return Classification("other")
+    if outcome == ReplyOutcome.asked_back.value:
+        candidates = _codes(slots.get("candidate_codes"))
+        if not candidates and (any(map(_OPTION_PAYLOAD.match, payloads)) or action == "action_choose_option"):
+            candidates = _codes(((tracker or {}).get("slots") or {}).get("candidate_codes"))
+        return Classification(outcome, candidates)
+    if outcome == ReplyOutcome.abstained.value:
+        return Classification(outcome, [match.group("code") for match in map(_PROCEDURE_PAYLOAD.match, payloads) if match])
+    return Classification(outcome)
 
 
 # ---- writing -------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ only (docs/security.md).
 
 Counted where the app server sees them:
 - `tthc_action_calls_total{action,outcome,channel}`: every custom-action call Rasa makes (one per
-  handled message that needs an action), with the outcome `assistant.interaction_log.classify` derives;
+  handled message that needs an action), with the outcome its reply states (`assistant.reply.ReplyOutcome`);
   refused calls count with outcome `rejected` / `unknown_action` / `domain_missing` / `failed`;
 - `tthc_action_duration_seconds{action}`: the action call (search and reply composition);
 - `tthc_reply_duration_seconds{channel}`: from the user message's timestamp in Rasa to the end of the

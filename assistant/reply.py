@@ -1,13 +1,36 @@
 """Channel-neutral bot replies, and fitting them to what a channel can show.
 
-The actions compose a `Reply` (text + buttons + links); connectors call `fit_to_channel` to
-split long text at their length limit (`split_text`) and to turn buttons into a numbered list where the
-channel has no buttons. Nothing here knows about procedures or about a specific channel.
+The actions compose a `Reply` (text + buttons + links + the `ReplyOutcome` it stands for); connectors call
+`fit_to_channel` to split long text at their length limit (`split_text`) and to turn buttons into a numbered
+list where the channel has no buttons. Nothing here knows about procedures or about a specific channel.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from enum import Enum
+
+
+class ReplyOutcome(str, Enum):
+    """What a bot turn did for the citizen: the one list of outcome names (the interaction log, the dashboard,
+    /metrics). Each reply states its own (`Reply.outcome`), so rewording a reply never changes the figures."""
+
+    answered = "answered"                  # a procedure was answered
+    asked_back = "asked_back"              # several procedures fit, or which one is meant: the citizen is asked
+    not_in_catalogue = "not_in_catalogue"  # an administrative question the catalogue does not hold: declined
+    off_topic = "off_topic"                # not an administrative question (utter_out_of_scope)
+    abstained = "abstained"                # nothing fits: "không tìm thấy", the fallback's suggestions
+    handed_off = "handed_off"              # the citizen asked for a human
+    small_talk = "small_talk"
+    feedback = "feedback"
+    dossier_tracking = "dossier_tracking"
+    unavailable = "unavailable"            # the catalogue could not be opened
+    other = "other"                        # a reply that states no outcome
+
+
+# The key a custom action's message carries its outcome under, from the action to the app server's action
+# endpoint; the endpoint takes it off before the message goes back to Rasa (assistant/server/routers/actions.py).
+OUTCOME_KEY = "tthc_outcome"
 
 
 @dataclass(frozen=True)
@@ -35,11 +58,13 @@ class Link:
 
 @dataclass
 class Reply:
-    """One bot turn: body text, optional buttons, optional links (rendered after the body)."""
+    """One bot turn: body text, optional buttons, optional links (rendered after the body), and what the turn
+    did (`outcome`: stated by the function that composes the reply, e.g. `assistant.answers.abstain`)."""
 
     text: str
     buttons: list[Button] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
+    outcome: ReplyOutcome = ReplyOutcome.other
 
     def full_text(self) -> str:
         """Body followed by one line per link, for channels that show plain text."""

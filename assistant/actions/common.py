@@ -9,7 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from assistant.knowledge_provider import provider, run_blocking
-from assistant.reply import Reply
+from assistant.reply import OUTCOME_KEY, Reply, ReplyOutcome
 from connectors.zalo.messages import MAX_BUTTONS as ZALO_MAX_BUTTONS
 
 logger = logging.getLogger(__name__)
@@ -61,9 +61,15 @@ class BlockingAction(Action, metaclass=ABCMeta):
 
 
 def send(dispatcher: CollectingDispatcher, reply: Reply) -> None:
-    """One bot message: the text with its links, and the buttons when there are any."""
+    """One bot message: the text with its links, the buttons when there are any, and the reply's outcome for
+    the interaction log (the action endpoint takes it off before Rasa sees the message)."""
     buttons = [button.as_rasa() for button in reply.buttons]
-    dispatcher.utter_message(text=reply.full_text(), buttons=buttons or None)
+    dispatcher.utter_message(text=reply.full_text(), buttons=buttons or None, **{OUTCOME_KEY: reply.outcome.value})
+
+
+def send_response(dispatcher: CollectingDispatcher, response: str, outcome: ReplyOutcome) -> None:
+    """One of the domain's responses (utter_*), with the outcome it stands for (as `send`)."""
+    dispatcher.utter_message(response=response, **{OUTCOME_KEY: outcome.value})
 
 
 def latest_text(tracker: Tracker) -> str:

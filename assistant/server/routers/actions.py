@@ -56,6 +56,7 @@ async def run_action(request: Request) -> JSONResponse:
     seconds = time.perf_counter() - started
     body = result.model_dump() if result else {"events": [], "responses": []}
     await _record(action_call, body, seconds)
+    body["responses"] = interaction_log.without_outcomes(body.get("responses") or [])
     return JSONResponse(body)
 
 
