@@ -11,11 +11,10 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
-from assistant import answers, conversation_log, english_replies, local_directory
+from assistant import answers, conversation_log, english_replies
 from assistant.actions import common
 from assistant.procedure_context import Outcome, Resolution, check_scope, resolve
 from assistant.reply import ReplyOutcome
-from assistant.settings import get_settings
 from knowledge_base import english
 from knowledge_base.errors import KnowledgeBaseError
 from knowledge_base.schema import Procedure, Scope, SearchHit
@@ -44,50 +43,18 @@ def parse_option_index(value: str | None) -> int | None:
 SEARCH_TOP_K = answers.MAX_OPTIONS + 1
 
 
-def citizen_commune(tracker: Tracker):
-    """The citizen's commune, when a message of this conversation named one of the communes the province lists
-    (assistant.local_directory; the latest naming wins), else None."""
-    settings = get_settings()
-    if not local_directory.communes(settings):
-        return None
-    for event in reversed(tracker.events or []):
-        text = event.get("text") or "" if event.get("event") == "user" else ""
-        office = local_directory.commune_named_in(text, settings) if text and not text.startswith("/") else None
-        if office is not None:
-            return office
-    return None
-
-
 def _answer(
-    dispatcher: CollectingDispatcher, procedure: Procedure, aspect: str, alternatives: list[str] | None,
-    tracker: Tracker,
+    dispatcher: CollectingDispatcher, procedure: Procedure, aspect: str, alternatives: list[str] | None = None,
+    channel: str = "",
 ) -> list[dict[str, Any]]:
-    """Answer `aspect` of `procedure`, with the next steps as quick replies (as many as the tracker's channel
-    shows) and the citizen's commune when the conversation named it; `alternatives` (codes) replace the
-    remembered next candidates when given (None keeps them: a follow-up on the same procedure)."""
-    reply = answers.answer(procedure, aspect, max_buttons=common.max_buttons(common.input_channel(tracker)),
-                           commune=citizen_commune(tracker))
-    common.send(dispatcher, reply)
+    """Answer `aspect` of `procedure`, with the next steps as quick replies (as many as `channel` shows);
+    `alternatives` (codes) replace the remembered next candidates when given (None keeps them: a follow-up
+    on the same procedure)."""
+    common.send(dispatcher, answers.answer(procedure, aspect, max_buttons=common.max_buttons(channel)))
     events = [SlotSet("procedure_code", procedure.code), SlotSet("last_aspect", aspect)]
     if alternatives is not None:
         events.append(SlotSet("alternative_codes", alternatives[: answers.MAX_OPTIONS]))
     return events
-
-
-def _commune_given(dispatcher: CollectingDispatcher, tracker: Tracker, kb) -> list[dict[str, Any]] | None:
-    """A message that only names the citizen's commune (the answer to `answers.COMMUNE_QUESTION`; the NLU has no
-    intent for it): the place answer of the procedure in context, now with that commune's counter. None when the
-    message is something else."""
-    text = common.latest_text(tracker)
-    office = local_directory.commune_named_in(text, get_settings()) if text else None
-    if office is None or not local_directory.commune_name_only(text, office):
-        return None
-    code = tracker.get_slot("procedure_code")
-    procedure = kb.get(code) if code else None
-    if procedure is None:
-        common.send(dispatcher, answers.commune_noted(office.name))
-        return []
-    return _answer(dispatcher, procedure, "where", None, tracker)
 
 
 def _procedures(kb, codes: list[str]) -> list[Procedure]:
@@ -182,9 +149,6 @@ class ActionAnswerProcedure(common.BlockingAction):
             return []
         if english.is_english(common.latest_text(tracker)):
             return _english_turn(dispatcher, tracker, kb, aspect)
-        commune_given = _commune_given(dispatcher, tracker, kb)
-        if commune_given is not None:
-            return commune_given
         resolution = resolve(
             kb,
             common.latest_text(tracker),
@@ -195,7 +159,7 @@ class ActionAnswerProcedure(common.BlockingAction):
         )
         if resolution.outcome == Outcome.answer:
             return _answer(dispatcher, resolution.procedure, aspect, _searched_alternatives(resolution),
-                           tracker)
+                           common.input_channel(tracker))
         if resolution.outcome == Outcome.clarify:
             return _ask_back(dispatcher, kb, resolution.hits, aspect)
         if resolution.outcome == Outcome.ask_which:
@@ -237,7 +201,7 @@ class ActionChooseOption(common.BlockingAction):
             return [SlotSet("candidate_codes", [])]
         others = [code for code in candidates if code != procedure.code]
         return _answer(dispatcher, procedure, tracker.get_slot("last_aspect") or "overview", others,
-                       tracker)
+                       common.input_channel(tracker))
 
 
 class ActionCheckScope(common.BlockingAction):
@@ -261,13 +225,10 @@ class ActionCheckScope(common.BlockingAction):
             return []
         if english.for_the_catalogue(text):
             return _english_turn(dispatcher, tracker, kb, None)
-        commune_given = _commune_given(dispatcher, tracker, kb)
-        if commune_given is not None:
-            return commune_given
         resolution = check_scope(kb, text, top_k=SEARCH_TOP_K)
         if resolution.outcome == Outcome.answer:
             return _answer(dispatcher, resolution.procedure, "overview", _searched_alternatives(resolution),
-                           tracker)
+                           common.input_channel(tracker))
         if resolution.outcome == Outcome.clarify:
             return _ask_back(dispatcher, kb, resolution.hits, "overview")
         if resolution.scope == Scope.administrative:
@@ -300,7 +261,7 @@ def answer_if_the_catalogue_is_sure(
     resolution = check_scope(kb, text, top_k=SEARCH_TOP_K)
     if resolution.outcome == Outcome.answer:
         return _answer(dispatcher, resolution.procedure, "overview", _searched_alternatives(resolution),
-                       tracker)
+                       common.input_channel(tracker))
     if resolution.outcome == Outcome.clarify and ask_back:
         return _ask_back(dispatcher, kb, resolution.hits, "overview")
     return None
@@ -378,11 +339,6 @@ class ActionDefaultFallback(common.BlockingAction):
         if english.for_the_catalogue(text):
             kb = _knowledge_base_or_apology(dispatcher)
             return events + (_english_turn(dispatcher, tracker, kb, None) if kb is not None else [])
-        if local_directory.commune_named_in(text, get_settings()) is not None:  # "Phường Tân Ninh": no intent fits
-            kb = _knowledge_base_or_apology(dispatcher)
-            commune_given = _commune_given(dispatcher, tracker, kb) if kb is not None else []
-            if commune_given is not None:
-                return events + commune_given
         resolution = Resolution(Outcome.abstain, scope=Scope.off_topic)
         if text.strip():
             try:
@@ -391,7 +347,7 @@ class ActionDefaultFallback(common.BlockingAction):
                 logger.error("knowledge base unavailable: %s", error)
         if resolution.outcome == Outcome.answer:
             return events + _answer(dispatcher, resolution.procedure, "overview", _searched_alternatives(resolution),
-                                    tracker)
+                                    common.input_channel(tracker))
         if resolution.outcome == Outcome.abstain and resolution.scope == Scope.administrative:
             return events + _not_in_catalogue(dispatcher, tracker, None)
         common.send(dispatcher, answers.suggestions(resolution.hits[: answers.MAX_OPTIONS]))
