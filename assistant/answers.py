@@ -10,12 +10,13 @@ from collections.abc import Sequence
 from difflib import SequenceMatcher
 
 from assistant import local_directory
-from assistant.district_reform import district_note
+from assistant.district_reform import district_note, names_district_level
 from assistant.dossier_tracking import TrackingResult, TrackingStatus
 from assistant.reply import Button, Link, Reply, ReplyOutcome
 from assistant.settings import Settings, get_settings
 from knowledge_base.english import ASPECT_INTENTS as INTENT_OF_ASPECT
 from knowledge_base.importers.channels import row_case
+from knowledge_base.importers.local_facts import Office
 from knowledge_base.schema import (
     CHANNEL_LABELS,
     LEVEL_LABELS,
@@ -390,14 +391,16 @@ def _time_body(procedure: Procedure, settings: Settings) -> str:
     return "\n".join([f"Thời hạn giải quyết «{short_title(procedure)}»{by_case}:", *lines])
 
 
-def _where_body(procedure: Procedure, settings: Settings) -> str:
+def _where_body(procedure: Procedure, settings: Settings, commune: Office | None = None) -> str:
     lines = [f"Nơi nộp hồ sơ «{short_title(procedure)}»:"]
     if _stated(procedure.where_to_submit):
         lines.append(f"- {_shorten(procedure.where_to_submit, 400)}")
     elif procedure.agencies:
         lines.append(f"- Cơ quan thực hiện: {_shorten('; '.join(procedure.agencies), 400)}")
     else:
-        return _not_stated("nơi tiếp nhận hồ sơ", settings)
+        if not office_lines(procedure, settings, commune):
+            return _not_stated("nơi tiếp nhận hồ sơ", settings)
+    lines += office_lines(procedure, settings, commune, "\n".join(lines))
     kinds = [CHANNEL_LABELS[c.kind].lower() for c in procedure.channels]
     if kinds:
         lines.append(f"- Hình thức nộp: {', '.join(dict.fromkeys(kinds))}.")
@@ -454,9 +457,10 @@ def _purpose(procedure: Procedure) -> str:
     return ""
 
 
-def _who_and_where(procedure: Procedure, settings: Settings) -> list[str]:
+def _who_and_where(procedure: Procedure, settings: Settings, commune: Office | None = None) -> list[str]:
     """Level and agency, then where to go: the record's place of submission, else by level the citizen's
-    commune one-stop counter or the province's."""
+    commune one-stop counter or the province's; then the office's address and hours from the province's facts
+    (`office_lines`)."""
     lines = []
     facts = []
     if procedure.levels:
@@ -473,7 +477,42 @@ def _who_and_where(procedure: Procedure, settings: Settings) -> list[str]:
         place = local_directory.one_stop_address(settings) or (
             f"Trung tâm Phục vụ hành chính công tỉnh {settings.province.name}")
         lines.append(f"- Nơi nộp: {place}")
-    return lines
+    return lines + office_lines(procedure, settings, commune, "\n".join(lines))
+
+
+LOCAL_DIRECTORY_MARK = "(thông tin của tỉnh)"  # an address or hours from the province's facts file
+COMMUNE_QUESTION = ("Anh/Chị cho tôi biết xã/phường nơi cư trú, tôi sẽ gửi địa chỉ và giờ làm việc của "
+                    "Bộ phận Một cửa ở đó ạ.")
+
+
+def handled_by_commune(procedure: Procedure, settings: Settings) -> bool:
+    """Submitted at the citizen's commune: a commune-level record, or one still naming the abolished district
+    level when the province hands those to the communes (assistant.district_reform)."""
+    return Level.commune in procedure.levels or (
+        names_district_level(procedure) and settings.province.district_successor != "province")
+
+
+def office_lines(procedure: Procedure, settings: Settings, commune: Office | None, shown: str = "") -> list[str]:
+    """Where exactly to go, from the province's facts (assistant.local_directory): the citizen's commune one-stop
+    counter with its address and hours when the commune is known and the procedure is handled there, else the
+    province's one-stop centre (hours only when `shown` already names it)."""
+    if commune is not None and handled_by_commune(procedure, settings):
+        hours = f"; giờ làm việc: {commune.hours.strip()}" if commune.hours.strip() else ""
+        return [f"- Bộ phận Một cửa {commune.name.strip()}: {commune.address.strip()}{hours} {LOCAL_DIRECTORY_MARK}"]
+    centre = local_directory.one_stop_address(settings)
+    hours = local_directory.opening_hours(settings)
+    mark = "" if settings.province.one_stop_address.strip() else f" {LOCAL_DIRECTORY_MARK}"
+    if centre and centre in shown:
+        return [f"- Giờ làm việc: {hours}{mark}"] if hours else []
+    if not centre:
+        return []
+    return [f"- Một cửa của tỉnh: {centre}{f'; giờ làm việc: {hours}' if hours else ''}{mark}"]
+
+
+def asks_for_commune(procedure: Procedure, settings: Settings, commune: Office | None) -> bool:
+    """Ask the citizen's commune (one question) when it decides the address: the procedure is handled at commune
+    level and the province lists its communes' counters."""
+    return commune is None and handled_by_commune(procedure, settings) and bool(local_directory.communes(settings))
 
 
 def _card_documents(procedure: Procedure, limit: int) -> list[str]:
@@ -487,13 +526,14 @@ def _card_documents(procedure: Procedure, limit: int) -> list[str]:
     return lines
 
 
-def _overview_body(procedure: Procedure, settings: Settings, documents_limit: int = MAX_CARD_DOCUMENTS) -> str:
+def _overview_body(procedure: Procedure, settings: Settings, documents_limit: int = MAX_CARD_DOCUMENTS,
+                   commune: Office | None = None) -> str:
     """The guide card: what it is for, who and where, the checklist, fee, time, online."""
     lines = [f"«{short_title(procedure)}» (mã {procedure.code})"]
     purpose = _purpose(procedure)
     if purpose:
         lines.append(purpose)
-    lines += _who_and_where(procedure, settings)
+    lines += _who_and_where(procedure, settings, commune)
     lines += _card_documents(procedure, documents_limit)
     lines += _overview_fact("Lệ phí", _fee_lines(procedure))
     lines += _overview_fact("Thời hạn", _time_lines(procedure))
@@ -557,8 +597,8 @@ def _overview_fact(label: str, lines: list[str]) -> list[str]:
     return [f"- {label}:", *shown]
 
 
-def aspect_body(procedure: Procedure, aspect: str, settings: Settings) -> str:
-    """The body text for one aspect of a procedure (see ASPECTS)."""
+def aspect_body(procedure: Procedure, aspect: str, settings: Settings, commune: Office | None = None) -> str:
+    """The body text for one aspect of a procedure (see ASPECTS); `commune`: the citizen's, when known."""
     if aspect == "documents":
         return _documents_body(procedure, settings)
     if aspect == "fee":
@@ -566,7 +606,7 @@ def aspect_body(procedure: Procedure, aspect: str, settings: Settings) -> str:
     if aspect == "time":
         return _time_body(procedure, settings)
     if aspect == "where":
-        return _where_body(procedure, settings)
+        return _where_body(procedure, settings, commune)
     if aspect == "online":
         return _online_body(procedure, settings)
     if aspect == "steps":
@@ -575,7 +615,7 @@ def aspect_body(procedure: Procedure, aspect: str, settings: Settings) -> str:
         return _text_body("Điều kiện thực hiện", procedure.conditions, "điều kiện thực hiện", procedure, settings)
     if aspect == "result":
         return _text_body("Kết quả", procedure.result, "kết quả giải quyết", procedure, settings)
-    return _overview_body(procedure, settings)
+    return _overview_body(procedure, settings, commune=commune)
 
 
 # ---- whole replies ------------------------------------------------------------------------
@@ -590,30 +630,36 @@ def polite(text: str) -> str:
     return f"Dạ, {text}"
 
 
-def answer(procedure: Procedure, aspect: str, settings: Settings | None = None, max_buttons: int = 0) -> Reply:
+def answer(procedure: Procedure, aspect: str, settings: Settings | None = None, max_buttons: int = 0,
+           commune: Office | None = None) -> Reply:
     """The reply to a question about one aspect of one procedure, with its links; a record that still names
     the district level carries the 2025 reform note (assistant.district_reform).
 
     "overview" is the guide card (what, who and where, checklist, fee, time, online), fitted to MAX_CARD_CHARS
     with its links by showing fewer documents; another aspect leads with that aspect and keeps the facts a
-    citizen needs next (`_key_facts`). `max_buttons` > 0 adds the next steps as quick replies (`next_steps`)."""
+    citizen needs next (`_key_facts`). `max_buttons` > 0 adds the next steps as quick replies (`next_steps`).
+    `commune`: the citizen's commune when the conversation named one (its counter's address and hours are shown
+    where the procedure is handled at commune level); when it decides the address and is unknown, the guide card
+    and the place answer end with one question asking for it (`asks_for_commune`)."""
     settings = settings or get_settings()
+    question = COMMUNE_QUESTION if aspect in ("overview", "where") and asks_for_commune(procedure, settings, commune) \
+        else ""
     note = "\n\n".join(part for part in (local_note(procedure, settings) if shows_local_facts(procedure, aspect) else "",
                                          district_note(procedure, settings)) if part)
     links = procedure_links(procedure, settings)
 
     def compose(body: str) -> str:
-        text = polite(body)
+        text = polite(body) + (f"\n\n{question}" if question else "")
         return f"{text}\n\n{note}" if note else text
 
     if aspect == "overview":
         limit = MAX_CARD_DOCUMENTS
-        text = compose(_overview_body(procedure, settings, limit))
+        text = compose(_overview_body(procedure, settings, limit, commune))
         while limit > 1 and len(Reply(text, links=links).full_text()) > MAX_CARD_CHARS:
             limit -= 1
-            text = compose(_overview_body(procedure, settings, limit))
+            text = compose(_overview_body(procedure, settings, limit, commune))
     else:
-        body = aspect_body(procedure, aspect, settings)
+        body = aspect_body(procedure, aspect, settings, commune)
         facts = _key_facts(procedure, aspect, settings) if aspect in ASPECTS else []
         if facts and "Danh mục thủ tục không nêu" not in body.split("\n", 1)[0]:
             body = "\n".join([body, "", "Anh/Chị cũng cần biết:", *facts])
@@ -804,6 +850,12 @@ def abstain(settings: Settings | None = None) -> Reply:
         settings or get_settings(),
         ReplyOutcome.abstained,
     )
+
+
+def commune_noted(commune: str) -> Reply:
+    """The citizen named their commune before any procedure: keep it for the answers, ask which procedure."""
+    return Reply(text=f"Dạ, tôi đã ghi nhận Anh/Chị ở {commune}. Anh/Chị cần hỏi thủ tục nào ạ?",
+                 outcome=ReplyOutcome.asked_back)
 
 
 def which_procedure() -> Reply:

@@ -187,7 +187,8 @@ def answer(procedure: Procedure, aspect: str, settings: Settings | None = None, 
 
 
 def ask_back(hits: list[SearchHit]) -> Reply:
-    """Several procedures fit: the (Vietnamese) titles as buttons sending an English message with the code."""
+    """Several procedures fit: the (Vietnamese) titles as buttons sending an English message with the code; typing
+    the number ("2", "the second one") picks one too (action_choose_option)."""
     options = hits[: answers.MAX_OPTIONS]
     buttons = [Button(answers.shorten_clause(hit.title, answers.MAX_TITLE_CHARS), f"Tell me about procedure {hit.code}") for hit in options]
     return Reply(text="Which of these procedures do you mean? (Their names are in Vietnamese.)", buttons=buttons,
@@ -211,3 +212,12 @@ def not_found(administrative: bool, settings: Settings | None = None) -> Reply:
     return Reply(text="\n".join(lines), buttons=[Button(HANDOFF_EN, answers.HANDOFF_PAYLOAD)],
                  links=[Link("National Public Service Portal (Vietnamese)", settings.national_portal_url)],
                  outcome=ReplyOutcome.not_in_catalogue if administrative else ReplyOutcome.abstained)
+
+
+def unknown_option(count: int) -> Reply:
+    """A pick that is not on the list (`answers.unknown_option`, in English)."""
+    if count:
+        return Reply(text=f"Please choose a number from 1 to {count} from the list above (or tap one).",
+                     outcome=ReplyOutcome.asked_back)
+    return Reply(text="There is no list to choose from yet. Which procedure would you like to ask about?",
+                 outcome=ReplyOutcome.asked_back)

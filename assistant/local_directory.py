@@ -7,12 +7,14 @@ unreadable file is logged and ignored, so a bad edit never costs a citizen a rep
 from __future__ import annotations
 
 import logging
+import re
 from functools import lru_cache
 from pathlib import Path
 
 from assistant.settings import Settings
 from knowledge_base.errors import KnowledgeBaseError
-from knowledge_base.importers.local_facts import LocalFactsFile, read_local_facts
+from knowledge_base.importers.local_facts import LocalFactsFile, Office, read_local_facts
+from knowledge_base.text import fold
 
 logger = logging.getLogger(__name__)
 
@@ -64,3 +66,49 @@ def opening_hours(settings: Settings) -> str:
     """The one-stop centre's opening hours from the facts file ('' when not stated or from a sample file)."""
     facts = directory(settings)
     return "" if facts is None or _sample(facts) else facts.one_stop_centre.hours.strip()
+
+
+# Words a commune's name starts with ("Phường Tân Ninh"); a citizen may type the name without them ("tân ninh").
+_COMMUNE_KINDS = ("dac khu", "thi tran", "phuong", "xa", "p", "x")
+
+
+def _folded_words(text: str) -> str:
+    return " ".join(re.findall(r"\w+", fold(text).lower()))
+
+
+def _core_name(name: str) -> str:
+    """A commune's name without its kind word, folded: "Phường Tân Ninh" -> "tan ninh"."""
+    words = _folded_words(name)
+    for kind in _COMMUNE_KINDS:
+        if words.startswith(kind + " "):
+            return words[len(kind) + 1:]
+    return words
+
+
+def communes(settings: Settings) -> list[Office]:
+    """The communes' one-stop counters from the facts file (none from a sample file: its entries are placeholders)."""
+    facts = directory(settings)
+    if facts is None or _sample(facts):
+        return []
+    return [office for office in facts.communes if office.name.strip() and office.address.strip()]
+
+
+def commune_named_in(text: str, settings: Settings) -> Office | None:
+    """The configured commune a message names, folded ("phuong tan ninh", "P. Tân Ninh", "tân ninh"), longest
+    name first; None when it names none."""
+    words = f" {_folded_words(text)} "
+    for office in sorted(communes(settings), key=lambda office: len(_core_name(office.name)), reverse=True):
+        core = _core_name(office.name)
+        if core and f" {core} " in words:
+            return office
+    return None
+
+
+def commune_name_only(text: str, office: Office) -> bool:
+    """Whether a message is little more than the commune's name ("Phường Tân Ninh", "tôi ở phường tân ninh ạ")."""
+    rest = f" {_folded_words(text)} ".replace(f" {_core_name(office.name)} ", " ")
+    return len([word for word in rest.split() if word not in _COMMUNE_KINDS and word not in _PLACE_FILLERS]) == 0
+
+
+# What a citizen adds around the commune's name when answering "Anh/Chị ở xã/phường nào?" (folded).
+_PLACE_FILLERS = frozenset("toi o em minh nha dang song cu tru tai thuoc a da vang la".split())

@@ -317,6 +317,26 @@ def for_the_catalogue(text: str) -> bool:
     return is_english(text) and bool(glossary_terms(text) or aspect(text) != "overview" or procedure_code(text))
 
 
+# English ordinals a foreigner types to pick from an ask-back list ("the second one", "number two"): read by the
+# one option parser, assistant.actions.procedures.parse_option_index, beside the Vietnamese ones.
+ORDINAL_WORDS = {"first": 1, "one": 1, "second": 2, "two": 2, "third": 3, "three": 3, "fourth": 4, "four": 4,
+                 "fifth": 5, "five": 5}
+_CHOICE_WORDS = frozenset("the a option number no please i i'd i'll want take choose pick mean select it one's "
+                          "that one this is".split())
+
+
+def is_option_choice(text: str) -> bool:
+    """An English message that only picks an option ("the second one", "option 2", "number two, please"). Too short
+    for `is_english`: it is English when every word is one of these and one is an English ordinal, "option" or
+    "number" (Vietnamese ordinals, "thứ hai", have tone marks or are not in the list)."""
+    lowered = text.lower()
+    if not lowered.isascii():
+        return False
+    words = re.findall(r"[a-z']+|\d+", lowered)
+    return any(word in ORDINAL_WORDS or word in ("option", "number") for word in words) and all(
+        word in ORDINAL_WORDS or word.isdigit() or word in _CHOICE_WORDS for word in words)
+
+
 # The NLU intent of each aspect (docs/conversation-contract.md): an English question goes to its aspect's, and
 # the quick replies after an answer (assistant.answers) send them.
 ASPECT_INTENTS = {
@@ -333,7 +353,12 @@ ASPECT_INTENTS = {
 
 def catalogue_intent(text: str) -> str | None:
     """The intent the NLU's English router gives a message (assistant/components/english_router.py): the aspect's
-    ask_* intent for an English question for the catalogue, None (keep the NLU's own) for anything else."""
-    if not isinstance(text, str) or text.startswith("/") or not for_the_catalogue(text):
+    ask_* intent for an English question for the catalogue, choose_option for an English pick from a list ("the
+    second one"), None (keep the NLU's own) for anything else."""
+    if not isinstance(text, str) or text.startswith("/"):
+        return None
+    if is_option_choice(text):
+        return "choose_option"
+    if not for_the_catalogue(text):
         return None
     return ASPECT_INTENTS.get(aspect(text), "ask_procedure")

@@ -11,10 +11,11 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
-from assistant import answers, conversation_log, english_replies
+from assistant import answers, conversation_log, english_replies, local_directory
 from assistant.actions import common
 from assistant.procedure_context import Outcome, Resolution, check_scope, resolve
 from assistant.reply import ReplyOutcome
+from assistant.settings import get_settings
 from knowledge_base import english
 from knowledge_base.errors import KnowledgeBaseError
 from knowledge_base.schema import Procedure, Scope, SearchHit
@@ -22,12 +23,14 @@ from knowledge_base.text import fold
 
 logger = logging.getLogger(__name__)
 
-# Ordinals people type instead of a digit ("cái thứ hai", "số ba"); folded forms match too.
-_ORDINAL_WORDS = {"mot": 1, "nhat": 1, "dau": 1, "hai": 2, "nhi": 2, "ba": 3, "bon": 4, "tu": 4, "nam": 5}
+# Ordinals people type instead of a digit ("cái thứ hai", "số ba"; folded forms match too), and a foreigner's
+# ("the second one", knowledge_base.english).
+_ORDINAL_WORDS = {"mot": 1, "nhat": 1, "dau": 1, "hai": 2, "nhi": 2, "ba": 3, "bon": 4, "tu": 4, "nam": 5,
+                  **english.ORDINAL_WORDS}
 
 
 def parse_option_index(value: str | None) -> int | None:
-    """'2', 'cái thứ 2', 'thứ hai' -> 2; None when no ordinal is found."""
+    """'2', 'cái thứ 2', 'thứ hai', 'the second one' -> 2; None when no ordinal is found."""
     if not value:
         return None
     digits = re.search(r"\d+", value)
@@ -43,18 +46,50 @@ def parse_option_index(value: str | None) -> int | None:
 SEARCH_TOP_K = answers.MAX_OPTIONS + 1
 
 
+def citizen_commune(tracker: Tracker):
+    """The citizen's commune, when a message of this conversation named one of the communes the province lists
+    (assistant.local_directory; the latest naming wins), else None."""
+    settings = get_settings()
+    if not local_directory.communes(settings):
+        return None
+    for event in reversed(tracker.events or []):
+        text = event.get("text") or "" if event.get("event") == "user" else ""
+        office = local_directory.commune_named_in(text, settings) if text and not text.startswith("/") else None
+        if office is not None:
+            return office
+    return None
+
+
 def _answer(
-    dispatcher: CollectingDispatcher, procedure: Procedure, aspect: str, alternatives: list[str] | None = None,
-    channel: str = "",
+    dispatcher: CollectingDispatcher, procedure: Procedure, aspect: str, alternatives: list[str] | None,
+    tracker: Tracker,
 ) -> list[dict[str, Any]]:
-    """Answer `aspect` of `procedure`, with the next steps as quick replies (as many as `channel` shows);
-    `alternatives` (codes) replace the remembered next candidates when given (None keeps them: a follow-up
-    on the same procedure)."""
-    common.send(dispatcher, answers.answer(procedure, aspect, max_buttons=common.max_buttons(channel)))
+    """Answer `aspect` of `procedure`, with the next steps as quick replies (as many as the tracker's channel
+    shows) and the citizen's commune when the conversation named it; `alternatives` (codes) replace the
+    remembered next candidates when given (None keeps them: a follow-up on the same procedure)."""
+    reply = answers.answer(procedure, aspect, max_buttons=common.max_buttons(common.input_channel(tracker)),
+                           commune=citizen_commune(tracker))
+    common.send(dispatcher, reply)
     events = [SlotSet("procedure_code", procedure.code), SlotSet("last_aspect", aspect)]
     if alternatives is not None:
         events.append(SlotSet("alternative_codes", alternatives[: answers.MAX_OPTIONS]))
     return events
+
+
+def _commune_given(dispatcher: CollectingDispatcher, tracker: Tracker, kb) -> list[dict[str, Any]] | None:
+    """A message that only names the citizen's commune (the answer to `answers.COMMUNE_QUESTION`; the NLU has no
+    intent for it): the place answer of the procedure in context, now with that commune's counter. None when the
+    message is something else."""
+    text = common.latest_text(tracker)
+    office = local_directory.commune_named_in(text, get_settings()) if text else None
+    if office is None or not local_directory.commune_name_only(text, office):
+        return None
+    code = tracker.get_slot("procedure_code")
+    procedure = kb.get(code) if code else None
+    if procedure is None:
+        common.send(dispatcher, answers.commune_noted(office.name))
+        return []
+    return _answer(dispatcher, procedure, "where", None, tracker)
 
 
 def _procedures(kb, codes: list[str]) -> list[Procedure]:
@@ -67,13 +102,29 @@ def _ask_back(dispatcher: CollectingDispatcher, kb, hits: list[SearchHit], aspec
     records = {procedure.code: procedure for procedure in _procedures(kb, [hit.code for hit in options])}
     labels = answers.distinct_titles(list(records.values())) if len(records) == len(options) else None
     common.send(dispatcher, answers.ask_back(options, labels))
-    # The old procedure no longer applies until the citizen picks one of the options.
+    return _options_offered(options, aspect)
+
+
+def _options_offered(options: list[SearchHit], aspect: str) -> list[dict[str, Any]]:
+    """Remember an ask-back list (Vietnamese or English) so "2", "cái thứ 2" or "the second one" picks from it
+    (action_choose_option); the old procedure no longer applies until the citizen picks one."""
     return [
         SlotSet("candidate_codes", [hit.code for hit in options]),
         SlotSet("procedure_code", None),
         SlotSet("last_aspect", aspect),
         SlotSet("alternative_codes", []),
     ]
+
+
+def in_english(tracker: Tracker) -> bool:
+    """Whether the citizen writes in English: their latest typed message with words ("2" has none, so the question
+    before it decides) is English or an English pick ("the second one")."""
+    for event in reversed(tracker.events or []):
+        text = (event.get("text") or "") if event.get("event") == "user" else ""
+        if text.startswith("/") or not re.search(r"[^\W\d_]", text):
+            continue
+        return english.is_english(text) or english.is_option_choice(text)
+    return False
 
 
 def _not_in_catalogue(dispatcher: CollectingDispatcher, tracker: Tracker, aspect: str | None) -> list[dict[str, Any]]:
@@ -112,18 +163,12 @@ def _english_turn(dispatcher: CollectingDispatcher, tracker: Tracker, kb, aspect
     if aspect is None or (aspect == "overview" and english.aspect(text) != "overview"):
         aspect = english.aspect(text)
     resolution = english_replies.resolve(kb, text, tracker.get_slot("procedure_code"), top_k=SEARCH_TOP_K)
-    channel = common.input_channel(tracker)
     if resolution.outcome == Outcome.answer:
-        procedure = resolution.procedure
-        common.send(dispatcher, english_replies.answer(procedure, aspect, max_buttons=common.max_buttons(channel)))
-        events = [SlotSet("procedure_code", procedure.code), SlotSet("last_aspect", aspect)]
-        alternatives = _searched_alternatives(resolution)
-        if alternatives is not None:
-            events.append(SlotSet("alternative_codes", alternatives[: answers.MAX_OPTIONS]))
-        return events
+        return _english_answer(dispatcher, resolution.procedure, aspect, _searched_alternatives(resolution), tracker)
     if resolution.outcome == Outcome.clarify:
-        common.send(dispatcher, english_replies.ask_back(resolution.hits))
-        return [SlotSet("last_aspect", aspect), SlotSet("alternative_codes", [])]
+        options = resolution.hits[: answers.MAX_OPTIONS]
+        common.send(dispatcher, english_replies.ask_back(options))
+        return _options_offered(options, aspect)
     if resolution.outcome == Outcome.ask_which:
         common.send(dispatcher, english_replies.which_procedure())
         return [SlotSet("last_aspect", aspect)]
@@ -134,6 +179,17 @@ def _english_turn(dispatcher: CollectingDispatcher, tracker: Tracker, kb, aspect
             logger.exception("could not record a question missing from the catalogue")
     common.send(dispatcher, english_replies.not_found(resolution.scope == Scope.administrative))
     return [SlotSet("last_aspect", aspect), SlotSet("alternative_codes", [])]
+
+
+def _english_answer(dispatcher: CollectingDispatcher, procedure: Procedure, aspect: str, alternatives: list[str] | None,
+                    tracker: Tracker) -> list[dict[str, Any]]:
+    """`_answer` in English (assistant/english_replies.py)."""
+    channel = common.input_channel(tracker)
+    common.send(dispatcher, english_replies.answer(procedure, aspect, max_buttons=common.max_buttons(channel)))
+    events = [SlotSet("procedure_code", procedure.code), SlotSet("last_aspect", aspect)]
+    if alternatives is not None:
+        events.append(SlotSet("alternative_codes", alternatives[: answers.MAX_OPTIONS]))
+    return events
 
 
 class ActionAnswerProcedure(common.BlockingAction):
@@ -149,6 +205,9 @@ class ActionAnswerProcedure(common.BlockingAction):
             return []
         if english.is_english(common.latest_text(tracker)):
             return _english_turn(dispatcher, tracker, kb, aspect)
+        commune_given = _commune_given(dispatcher, tracker, kb)
+        if commune_given is not None:
+            return commune_given
         resolution = resolve(
             kb,
             common.latest_text(tracker),
@@ -159,7 +218,7 @@ class ActionAnswerProcedure(common.BlockingAction):
         )
         if resolution.outcome == Outcome.answer:
             return _answer(dispatcher, resolution.procedure, aspect, _searched_alternatives(resolution),
-                           common.input_channel(tracker))
+                           tracker)
         if resolution.outcome == Outcome.clarify:
             return _ask_back(dispatcher, kb, resolution.hits, aspect)
         if resolution.outcome == Outcome.ask_which:
@@ -190,7 +249,8 @@ class ActionChooseOption(common.BlockingAction):
                 answered = answer_if_the_catalogue_is_sure(dispatcher, tracker, ask_back=True)
                 if answered is not None:
                     return answered
-            common.send(dispatcher, answers.unknown_option(len(candidates)))
+            english_turn = in_english(tracker)
+            common.send(dispatcher, (english_replies if english_turn else answers).unknown_option(len(candidates)))
             return []
         kb = _knowledge_base_or_apology(dispatcher)
         if kb is None:
@@ -200,8 +260,8 @@ class ActionChooseOption(common.BlockingAction):
             common.send(dispatcher, answers.abstain())
             return [SlotSet("candidate_codes", [])]
         others = [code for code in candidates if code != procedure.code]
-        return _answer(dispatcher, procedure, tracker.get_slot("last_aspect") or "overview", others,
-                       common.input_channel(tracker))
+        reply_in = _english_answer if in_english(tracker) else _answer
+        return reply_in(dispatcher, procedure, tracker.get_slot("last_aspect") or "overview", others, tracker)
 
 
 class ActionCheckScope(common.BlockingAction):
@@ -225,10 +285,13 @@ class ActionCheckScope(common.BlockingAction):
             return []
         if english.for_the_catalogue(text):
             return _english_turn(dispatcher, tracker, kb, None)
+        commune_given = _commune_given(dispatcher, tracker, kb)
+        if commune_given is not None:
+            return commune_given
         resolution = check_scope(kb, text, top_k=SEARCH_TOP_K)
         if resolution.outcome == Outcome.answer:
             return _answer(dispatcher, resolution.procedure, "overview", _searched_alternatives(resolution),
-                           common.input_channel(tracker))
+                           tracker)
         if resolution.outcome == Outcome.clarify:
             return _ask_back(dispatcher, kb, resolution.hits, "overview")
         if resolution.scope == Scope.administrative:
@@ -261,7 +324,7 @@ def answer_if_the_catalogue_is_sure(
     resolution = check_scope(kb, text, top_k=SEARCH_TOP_K)
     if resolution.outcome == Outcome.answer:
         return _answer(dispatcher, resolution.procedure, "overview", _searched_alternatives(resolution),
-                       common.input_channel(tracker))
+                       tracker)
     if resolution.outcome == Outcome.clarify and ask_back:
         return _ask_back(dispatcher, kb, resolution.hits, "overview")
     return None
@@ -339,6 +402,11 @@ class ActionDefaultFallback(common.BlockingAction):
         if english.for_the_catalogue(text):
             kb = _knowledge_base_or_apology(dispatcher)
             return events + (_english_turn(dispatcher, tracker, kb, None) if kb is not None else [])
+        if local_directory.commune_named_in(text, get_settings()) is not None:  # "Phường Tân Ninh": no intent fits
+            kb = _knowledge_base_or_apology(dispatcher)
+            commune_given = _commune_given(dispatcher, tracker, kb) if kb is not None else []
+            if commune_given is not None:
+                return events + commune_given
         resolution = Resolution(Outcome.abstain, scope=Scope.off_topic)
         if text.strip():
             try:
@@ -347,7 +415,7 @@ class ActionDefaultFallback(common.BlockingAction):
                 logger.error("knowledge base unavailable: %s", error)
         if resolution.outcome == Outcome.answer:
             return events + _answer(dispatcher, resolution.procedure, "overview", _searched_alternatives(resolution),
-                                    common.input_channel(tracker))
+                                    tracker)
         if resolution.outcome == Outcome.abstain and resolution.scope == Scope.administrative:
             return events + _not_in_catalogue(dispatcher, tracker, None)
         common.send(dispatcher, answers.suggestions(resolution.hits[: answers.MAX_OPTIONS]))

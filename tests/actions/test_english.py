@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.actions.procedures import ActionAnswerProcedure, ActionCheckScope, ActionDefaultFallback
+from assistant.actions.procedures import (
+    ActionAnswerProcedure,
+    ActionCheckScope,
+    ActionChooseOption,
+    ActionDefaultFallback,
+)
 from assistant.english_replies import VIETNAMESE_NOTE
 from knowledge_base import english
 
@@ -101,3 +106,30 @@ def test_english_small_talk_keeps_the_nlu_intent():
 def test_fallback_answers_an_english_question(seed, chat):
     chat.turn(ActionDefaultFallback(), "How do I get a copy of my birth certificate?", "nlu_fallback")
     assert "(code 2.000635)" in chat.text or "Which of these procedures" in chat.text
+
+
+@pytest.mark.parametrize("pick", ["2", "the second one", "option 2", "number two"])
+def test_english_ask_back_is_answered_by_a_typed_number_in_english(seed, chat, pick):
+    """Issue 15, item 6: like "cái thứ 2" after a Vietnamese list, a foreigner types the option's number."""
+    chat.turn(ActionAnswerProcedure(), "How do I get an identity card?", "ask_procedure")
+    offered = chat.slot_events()["candidate_codes"]
+    assert len(offered) >= 2 and chat.buttons[1]["payload"] == f"Tell me about procedure {offered[1]}"
+    # "2" is the NLU's choose_option (Vietnamese training); the English router gives the words choose_option.
+    assert pick == "2" or english.catalogue_intent(pick) == "choose_option"
+    chat.turn(ActionChooseOption(), pick, "choose_option")
+    assert f"(code {offered[1]})" in chat.text and VIETNAMESE_NOTE in chat.text
+    assert chat.slot_events()["procedure_code"] == offered[1]
+
+
+def test_english_pick_outside_the_list_is_told_in_english(seed, chat):
+    chat.turn(ActionAnswerProcedure(), "How do I get an identity card?", "ask_procedure")
+    count = len(chat.slot_events()["candidate_codes"])
+    chat.turn(ActionChooseOption(), "the fifth one" if count < 5 else "option 9", "choose_option")
+    assert chat.text == f"Please choose a number from 1 to {count} from the list above (or tap one)."
+
+
+def test_vietnamese_pick_after_a_vietnamese_list_stays_vietnamese(kb, chat):
+    chat.turn(ActionAnswerProcedure(), "dang ky luu dong", "ask_procedure")
+    offered = chat.slot_events()["candidate_codes"]
+    chat.turn(ActionChooseOption(), "2", "choose_option")
+    assert f"(mã {offered[1]})" in chat.text and VIETNAMESE_NOTE not in chat.text

@@ -36,6 +36,8 @@ def _parsed(router, text):
     ("What documents do I need to register a birth?", "ask_documents"),
     ("Fee for 1.004194", "ask_fee"),
     ("And how long does it take?", "ask_processing_time"),
+    ("the second one", "choose_option"),  # a pick from an English ask-back list (the NLU's guess: nlu_fallback)
+    ("number two", "choose_option"),
 ])
 def test_english_question_goes_to_the_catalogue(router, text, intent):
     message = _parsed(router, text)
@@ -44,6 +46,7 @@ def test_english_question_goes_to_the_catalogue(router, text, intent):
 
 
 @pytest.mark.parametrize("text", ["làm căn cước cần gì", "lam the can cuoc can giay to gi", "thank you", "hello",
+                                  "cái thứ hai", "2",
                                   '/ask_fee{"procedure_code":"1.004194"}'])
 def test_everything_else_keeps_the_nlu_result(router, text):
     message = _parsed(router, text)
