@@ -252,6 +252,21 @@ def shows_local_facts(procedure: Procedure, aspect: str) -> bool:
     return bool(_ASPECT_FIELDS.get(aspect, set()) & set(local.fields))
 
 
+def local_changes(procedure: Procedure) -> list[str]:
+    """Which facts of the record the province's facts file replaced, in the staff's words ("lệ phí (Trực tiếp)");
+    empty for a record without province facts."""
+    local = procedure.local
+    if local is None:
+        return []
+    changes = []
+    for field in local.fields:
+        label = _LOCAL_FIELDS.get(field, field)
+        if field == "fee" and local.fee_channels:
+            label += f" ({', '.join(CHANNEL_LABELS[ChannelKind(kind)] for kind in local.fee_channels)})"
+        changes.append(label)
+    return changes
+
+
 def local_note(procedure: Procedure, settings: Settings) -> str:
     """The line saying which facts of this answer the province set ('' when none): they replace the national
     record's, with the province's decision or resolution named."""

@@ -41,6 +41,11 @@ class SearchResult(BaseModel):
     names_district_level: bool = Field(
         description="The record still names the district level, abolished on 1 July 2025: to be corrected"
     )
+    local_changes: list[str] = Field(
+        default_factory=list,
+        description="The facts the province's facts file replaced in this record (e.g. 'lệ phí (Trực tiếp)'); "
+        "empty when none",
+    )
 
 
 class SearchResults(BaseModel):
@@ -68,6 +73,12 @@ class ProcedureDetail(BaseModel):
         "'field: phrase'; empty when it does not. Flags the record for the catalogue team"
     )
     reform_note: str = Field(description="The note the assistant adds to its answers about this record ('' if none)")
+    local_changes: list[str] = Field(
+        default_factory=list,
+        description="The facts the province's facts file replaced (local overrides, e.g. 'lệ phí (Trực tiếp)'); "
+        "procedure.local has the source and the file's version",
+    )
+    local_note: str = Field(default="", description="The note the assistant adds about the province's facts ('' if none)")
 
 
 class Facets(BaseModel):

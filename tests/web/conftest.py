@@ -27,6 +27,8 @@ from tests.support.ports import NoFreePort, free_port
 from tests.support.zalo_outbox import outbox  # noqa: F401 - the fixture, defined once for tests/api and tests/web
 
 SAMPLE_CATALOG = Path(__file__).resolve().parent.parent / "fixtures" / "web_catalog.yaml"
+# Province facts over one record of it (the staff page flags records carrying them).
+LOCAL_FACTS = Path(__file__).resolve().parent.parent / "fixtures" / "web_local_facts.yaml"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
@@ -197,7 +199,8 @@ def reset_fake_rasa(fake_rasa):
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory, fake_rasa):
     data_dir = tmp_path_factory.mktemp("web-kb")
-    kb = KnowledgeBase.build(load_catalog(SAMPLE_CATALOG).procedures, data_dir, model_path=None, progress=False)
+    kb = KnowledgeBase.build(load_catalog(SAMPLE_CATALOG, LOCAL_FACTS).procedures, data_dir, model_path=None,
+                             progress=False)
     patch = pytest.MonkeyPatch()
     patch.setattr(provider, "_kb", kb)
     patch.setattr(conversation_log, "default_db_path", lambda: data_dir / "app.db")

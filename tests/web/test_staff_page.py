@@ -260,3 +260,26 @@ def test_phone_width_layout(page, app_url, screenshot):
     expect(page.locator("#detail-title")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(page, "staff-detail-390", full_page=True)
+
+
+def test_records_carrying_province_facts_are_flagged_as_local_overrides(page, app_url, screenshot):
+    """Issue 15, item 5: like the reform flag, a badge in the results and, on the record, which facts the province
+    replaced, from which decision and file version (tests/fixtures/web_local_facts.yaml sets one fee)."""
+    open_staff(page, app_url)
+    page.fill("#q", "giấy phép xây dựng nhà ở")
+    page.keyboard.press("Enter")
+    result = page.locator("#results li.result", has=page.locator("a[data-code='2.002000']"))
+    expect(result.locator(".badge-local")).to_have_text("Theo quy định của tỉnh")
+    expect(page.locator("#results li.result .badge-local")).to_have_count(1)  # only that record
+    result.locator("a.result-link").click()
+    flag = page.locator("#detail-view .local-flag")
+    expect(flag.locator("li")).to_have_text(["lệ phí (Trực tuyến)"])
+    expect(flag).to_contain_text("Căn cứ: Nghị quyết số 98/2099/NQ-HĐND (thử nghiệm).")
+    expect(flag).to_contain_text("Phiên bản tệp thông tin của tỉnh: web-test-2026-12-07.")
+    expect(flag.locator("q")).to_contain_text("lệ phí ở trên là mức của tỉnh")
+    expect(page.locator("#detail-view table.channels tbody")).to_contain_text("50.000 đồng/giấy phép")
+    screenshot(page, "staff-detail-local-flag", full_page=True)
+    page.goto(app_url + "/staff#/thu-tuc/1.001193")
+    expect(page.locator("#detail-title")).to_have_text("Thủ tục đăng ký khai sinh")
+    expect(page.locator("#detail-view .local-flag")).to_have_count(0)
+    assert page.js_errors == []

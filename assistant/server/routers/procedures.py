@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import Response
 
 from assistant import metrics
-from assistant.answers import procedure_links
+from assistant.answers import local_changes, local_note, procedure_links
 from assistant.district_reform import district_mentions, district_note, names_district_level
 from assistant.server.api_models import (
     ApiError,
@@ -91,6 +91,7 @@ def search(
                 field=procedure.field,
                 online=online_option(procedure.online),
                 names_district_level=names_district_level(procedure),
+                local_changes=local_changes(procedure),
             )
         )
     return SearchResults(query=response.query, decision=response.decision, results=results)
@@ -120,6 +121,8 @@ def procedure_detail(
         channel_cases=[row_case(channel.description, channel.time.text) for channel in procedure.channels],
         district_mentions=district_mentions(procedure),
         reform_note=district_note(procedure, settings),
+        local_changes=local_changes(procedure),
+        local_note=local_note(procedure, settings),
     )
 
 

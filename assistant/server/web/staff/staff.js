@@ -151,13 +151,35 @@
         levels ? h("span", {}, levels) : null,
         result.field ? h("span", {}, result.field) : null,
         h("span", { className: "online online-" + result.online.value }, result.online.label),
-        result.names_district_level ? reformBadge() : null));
+        result.names_district_level ? reformBadge() : null,
+        result.local_changes && result.local_changes.length ? localBadge() : null));
   }
 
   // The record still names the district level, abolished on 1 July 2025: the catalogue team corrects it.
   function reformBadge() {
     return h("span", { className: "badge badge-reform", title: "Bản ghi còn ghi cấp huyện (không còn từ 01/7/2025): cần cập nhật danh mục" },
       "Còn ghi cấp huyện");
+  }
+
+  // The province's facts file replaced some of the record's facts (local overrides): the staff see which, and from
+  // which decision, so the counter and the assistant say the same.
+  function localBadge() {
+    return h("span", { className: "badge badge-local", title: "Bản ghi có thông tin của tỉnh thay cho danh mục quốc gia" },
+      "Theo quy định của tỉnh");
+  }
+
+  function localFlag(data) {
+    const local = data.procedure.local;
+    if (!data.local_changes || !data.local_changes.length || !local) return null;
+    return h("aside", { className: "local-flag no-print", role: "note", "aria-labelledby": "local-flag-title" },
+      h("p", { id: "local-flag-title", className: "local-flag-title" }, localBadge(),
+        local.sample ? " Dữ liệu mẫu của tỉnh (chưa phải quy định chính thức) thay cho danh mục quốc gia ở các mục:"
+          : " Tỉnh đã thay thông tin của danh mục quốc gia ở các mục:"),
+      h("ul", {}, data.local_changes.map((change) => h("li", {}, change))),
+      h("p", { className: "local-source" },
+        local.source ? "Căn cứ: " + local.source + ". " : "",
+        "Phiên bản tệp thông tin của tỉnh: " + local.version + "."),
+      data.local_note ? h("p", {}, "Trợ lý đang trả lời người dân kèm lưu ý: ", h("q", {}, data.local_note)) : null);
   }
 
   function reformFlag(data) {
@@ -243,6 +265,7 @@
         fact("Cơ quan thực hiện", p.agencies.join("; ")),
         fact("Nộp trực tuyến", data.online_label)),
       reformFlag(data),
+      localFlag(data),
       h("div", { className: "actions no-print" },
         h("button", { type: "button", id: "print-button" }, "In phiếu hướng dẫn cho người dân"),
         portalAnchor(data.links.portal, "Mở trên Cổng Dịch vụ công")),
