@@ -6,9 +6,10 @@ Definitions (docs/staff.md, "Dashboard"):
   (`action_choose_option`: the answer to an earlier question, not a new one);
 - *days* are days in Vietnam time, the range inclusive;
 - *top procedures*: the procedure of every answer (a chosen option's answer included);
-- *top unanswered*: questions declined as not in the catalogue or abstained on, grouped by their text
-  folded (lower case, no diacritics, no punctuation), shown in their most frequent written form; and the
-  field of the first procedure suggested to them, when the assistant suggested any;
+- *top unanswered*: the groups of the staff page's "Câu hỏi chưa được trả lời" for the same days and channel
+  (`assistant.unanswered`: declined, abstained, abandoned after an ask-back, rated bad; grouped with the
+  catalogue's embedding model, or lexically when the index runs without it), largest first, so the page and
+  the dashboard always agree; and the field of the first procedure offered to them, when any was;
 - *feedback*: the good/bad ratings stored in the range;
 - *latency*: `turn_ms` (the user message reaching Rasa to the end of the action) of the questions, p50/p95 by
   the nearest-rank method; the action alone (`action_ms`) too.
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import threading
 import time
 from bisect import bisect_right
@@ -33,15 +33,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from assistant import conversation_log, interaction_log, svg_charts
+from assistant import conversation_log, interaction_log, svg_charts, unanswered
 from assistant.privacy import mask_pii
-from knowledge_base.text import fold, has_diacritics, normalize
 
 MAX_DAYS = 366
 DEFAULT_DAYS = 30
 TOP = 10
 NOT_QUESTIONS = ("feedback", "small_talk")
-UNANSWERED = ("not_in_catalogue", "abstained")
 OUTCOME_LABELS = {
     "answered": "Trả lời được",
     "asked_back": "Hỏi lại để chọn thủ tục",
@@ -68,7 +66,6 @@ CHARTS = {
     "feedback": "Đánh giá của người dân",
     "latency": "Thời gian trả lời mỗi ngày (giây)",
 }
-_PUNCTUATION = re.compile(r"[^\w\s]")
 
 
 class RangeError(ValueError):
@@ -85,7 +82,7 @@ class Dashboard:
     per_day: list[dict]  # [{"day", "total", "by_channel": {channel: n}}] for every day of the range
     outcomes: list[dict]  # [{"outcome", "label", "count", "share"}]
     top_procedures: list[dict]  # [{"code", "title", "count"}]
-    top_unanswered: list[dict]  # [{"question", "count", "outcome"}]
+    top_unanswered: list[dict]  # [{"question", "count", "reason"}]: unanswered.Group, largest first
     unanswered_fields: list[dict]  # [{"field", "count"}]
     feedback: dict  # {"good", "bad", "good_share"}
     latency: dict  # {"turn_p50_ms", "turn_p95_ms", "turns", "action_p50_ms", "action_p95_ms"}
@@ -144,16 +141,6 @@ def _ranked(counts: Counter) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:TOP]
 
 
-def _shown_form(forms: Counter) -> str:
-    """How a topic is shown: its most frequent written form; on a tie the one with diacritics, then text order."""
-    return min(forms.items(), key=lambda item: (-item[1], not has_diacritics(item[0]), item[0]))[0]
-
-
-def topic_key(question: str) -> str:
-    """How unanswered questions are grouped: folded, no punctuation, spaces collapsed."""
-    return " ".join(fold(_PUNCTUATION.sub(" ", normalize(question))).split())
-
-
 def compute(
     since: date | None = None,
     until: date | None = None,
@@ -161,8 +148,10 @@ def compute(
     db_path: Path | None = None,
     procedure_info: Callable[[str], tuple[str, str] | None] | None = None,
     today: date | None = None,
+    kb=None,
 ) -> Dashboard:
-    """The dashboard's figures. `procedure_info(code) -> (title, field)` names procedures (None: code only)."""
+    """The dashboard's figures. `procedure_info(code) -> (title, field)` names procedures (None: code only);
+    `kb`: the knowledge base whose embedding model groups the unanswered questions (None: lexical grouping)."""
     since, until = check_range(since, until, today)
     lower = _utc_bound(since)
     after = _next_day(until)
@@ -179,9 +168,6 @@ def compute(
         answered = connection.execute(
             f"SELECT codes, COUNT(*) FROM interactions WHERE {where} AND outcome = 'answered' GROUP BY codes",
             parameters).fetchall()
-        unanswered = connection.execute(
-            f"SELECT question, outcome, codes, COUNT(*) FROM interactions WHERE {question_rows} "
-            "AND outcome IN ('not_in_catalogue', 'abstained') GROUP BY question, outcome, codes", parameters).fetchall()
         timings = connection.execute(
             f"SELECT substr(created_at, 1, 13), action_ms, turn_ms FROM interactions WHERE {question_rows}",
             parameters).fetchall()
@@ -223,19 +209,14 @@ def compute(
         if first:
             procedures[first[0]] += count
 
-    topics: dict[str, Counter] = defaultdict(Counter)
-    topic_outcomes: dict[str, Counter] = defaultdict(Counter)
+    # The staff page's unanswered questions for the same days and channel, grouped the same way.
+    not_answered = unanswered.collect(since, until, channel, db_path=db_path)
+    groups = unanswered.group(not_answered, kb, db_path)[:TOP]
     fields: Counter = Counter()
-    for question, outcome, codes, count in unanswered:
-        if question and not question.startswith("/"):
-            key = topic_key(question)
-            if key:
-                topics[key][mask_pii(question)] += count
-                topic_outcomes[key][outcome] += count
-        first = json.loads(codes or "[]")[:1]
-        found = info(first[0]) if first else None
+    for occurrence in not_answered:
+        found = info(occurrence.codes[0]) if occurrence.codes else None
         if found and found[1]:
-            fields[found[1]] += count
+            fields[found[1]] += 1
 
     turns: list[int] = []
     actions: list[int] = []
@@ -249,7 +230,6 @@ def compute(
                 turns_by_day[day].append(int(turn_ms))
 
     questions = sum(outcomes.values())
-    ranked_topics = sorted(topics.items(), key=lambda item: (-sum(item[1].values()), item[0]))[:TOP]
     good, bad = int(ratings.get("good", 0)), int(ratings.get("bad", 0))
     return Dashboard(
         since=since.isoformat(),
@@ -265,9 +245,8 @@ def compute(
                   for name in interaction_log.OUTCOMES if outcomes[name]],
         top_procedures=[{"code": code, "title": (info(code) or ("", ""))[0], "count": count}
                         for code, count in _ranked(procedures)],
-        top_unanswered=[{"question": _shown_form(forms), "count": sum(forms.values()),
-                         "outcome": min(topic_outcomes[key].items(), key=lambda item: (-item[1], UNANSWERED.index(item[0])))[0]}
-                        for key, forms in ranked_topics],
+        top_unanswered=[{"question": mask_pii(g.question), "count": g.count, "reason": next(iter(g.reasons))}
+                        for g in groups],
         unanswered_fields=[{"field": name, "count": count} for name, count in _ranked(fields)],
         feedback={"good": good, "bad": bad, "good_share": round(good / (good + bad), 4) if good + bad else None},
         latency={"turn_p50_ms": percentile(turns, 0.5), "turn_p95_ms": percentile(turns, 0.95), "turns": len(turns),
@@ -290,22 +269,24 @@ def compute_cached(
     channel: str | None = None,
     db_path: Path | None = None,
     procedure_info: Callable[[str], tuple[str, str] | None] | None = None,
+    kb=None,
 ) -> Dashboard:
     """compute(), kept while nothing new is recorded (a page asks for the figures and six charts of one range:
-    one computation). The key holds the newest interaction and feedback ids, so a new row means new figures;
-    a purge (rows deleted) shows after CACHE_SECONDS at most."""
+    one computation). The key holds the newest interaction and feedback ids and the knowledge base (its model
+    groups the unanswered questions), so a new row or a reloaded index means new figures; a purge (rows
+    deleted) shows after CACHE_SECONDS at most."""
     since, until = check_range(since, until)
     with closing(conversation_log.connect(db_path, interaction_log._SCHEMA)) as connection:
         newest = (connection.execute("SELECT MAX(id) FROM interactions").fetchone()[0],
                   connection.execute("SELECT MAX(id) FROM feedback").fetchone()[0]
                   if connection.has_table("feedback") else None)
-    key = (str(db_path or conversation_log.default_db_path()), since, until, channel, newest)
+    key = (str(db_path or conversation_log.default_db_path()), since, until, channel, newest, id(kb))
     now = time.monotonic()
     with _cache_lock:
         hit = _cache.get(key)
         if hit and now - hit[0] < CACHE_SECONDS:
             return hit[1]
-    figures = compute(since, until, channel, db_path, procedure_info)
+    figures = compute(since, until, channel, db_path, procedure_info, kb=kb)
     with _cache_lock:
         for stale in [k for k, (stamp, _) in _cache.items() if now - stamp >= CACHE_SECONDS or k[:4] == key[:4]]:
             del _cache[stale]

@@ -11,6 +11,7 @@ from fastapi import Request
 
 from assistant.knowledge_provider import provider
 from assistant.settings import Settings
+from knowledge_base.errors import KnowledgeBaseError
 from knowledge_base.store import KnowledgeBase
 
 
@@ -22,6 +23,15 @@ def app_settings(request: Request) -> Settings:
 def get_kb() -> KnowledgeBase:
     """The active knowledge base (opened in the lifespan, else on first use); raises KnowledgeBaseError."""
     return provider.get()
+
+
+def kb_or_none() -> KnowledgeBase | None:
+    """The active knowledge base, or None when it cannot be opened (the staff pages then group questions
+    lexically and name no procedures; `assistant.unanswered.vectors_for`)."""
+    try:
+        return get_kb()
+    except KnowledgeBaseError:
+        return None
 
 
 def reset_kb() -> None:

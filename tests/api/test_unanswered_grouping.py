@@ -2,10 +2,12 @@
 rewordings of one question together, neighbouring procedures and other topics apart."""
 from __future__ import annotations
 
+from datetime import datetime
+
 import numpy as np
 import pytest
 
-from assistant import unanswered
+from assistant import conversation_log, dashboard, interaction_log, unanswered
 from assistant.settings import load_settings
 from knowledge_base.importers import load_catalog
 from knowledge_base.store import KnowledgeBase
@@ -43,6 +45,28 @@ def test_rewordings_group_and_other_questions_stay_apart(kb_with_model, tmp_path
     assert ["đăng ký thường trú vào nhà người thân"] in members  # a neighbouring procedure: its own group
     assert ["hôm nay trời có mưa không"] in members
     assert len(groups) == 4
+
+
+def test_the_dashboard_groups_unanswered_questions_like_the_page(kb_with_model, tmp_path):
+    db = tmp_path / "app.db"
+    questions = ["thủ tục xin trợ cấp thất nghiệp", "xin trợ cấp thất nghiệp thì làm sao",
+                 "thu tuc xin tro cap that nghiep", "thủ tục xin trợ cấp thất nghiệp", "trợ cấp mất việc làm",
+                 "đăng ký tạm trú cho người thuê trọ", "đăng ký tạm trú cho sinh viên thuê nhà",
+                 "đăng ký thường trú vào nhà người thân", "đăng ký thường trú cho người thuê trọ",
+                 "hôm nay trời có mưa không"]
+    for n, question in enumerate(questions):
+        interaction_log.save(interaction_log.InteractionRecord(
+            id=0, created_at=conversation_log.utc_now(), sender_id=f"web-{n}", channel="rest",
+            action="action_answer_procedure", intent="ask_documents", question=question, outcome="abstained",
+            codes=[], chosen_option=None, chosen_code=None, feedback=None, action_ms=5, turn_ms=None), db)
+    today = datetime.now(interaction_log.VIETNAM_TIME).date()
+    shown = {}
+    for kb in (kb_with_model, None):  # the model, and the lexical fallback when the index runs without it
+        page = unanswered.unanswered_groups(today, today, kb=kb, db_path=db)
+        board = dashboard.compute(today, today, db_path=db, kb=kb, today=today)
+        shown[kb is None] = [(row["question"], row["count"]) for row in board.top_unanswered]
+        assert shown[kb is None] == [(g.question, g.count) for g in page.groups], kb
+    assert shown[False] != shown[True]  # the two groupings differ here: the dashboard follows the model
 
 
 class CountingEncoder:

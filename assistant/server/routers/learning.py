@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 
 from assistant import question_labels, unanswered
 from assistant.server.api_models import ApiError
-from assistant.server.deps import get_kb
+from assistant.server.deps import get_kb, kb_or_none
 from assistant.server.security import require_admin_token
 from knowledge_base.errors import KnowledgeBaseError
 from knowledge_base.labelled import KINDS
@@ -50,7 +50,8 @@ class Label(BaseModel):
     kind: LabelKind
     code: str | None = Field(description="The procedure, for kind procedure")
     title: str | None = Field(None, description="The procedure's title in the active catalogue (None if not in it)")
-    asked_at: str = Field(description="ISO 8601 UTC: when the question was first asked (retention)")
+    asked_at: str = Field(description="ISO 8601 UTC: when the question was first asked, among the recorded interactions "
+                                      "still kept; \"\" once the retention purge removed them (the label stays)")
     created_at: str
     updated_at: str
 
@@ -117,13 +118,6 @@ class LabelChange(BaseModel):
 
 # ---- helpers -----------------------------------------------------------------------------------------
 
-def _kb_or_none():
-    try:
-        return get_kb()
-    except KnowledgeBaseError:
-        return None
-
-
 def _title(kb, code: str | None) -> str | None:
     if kb is None or not code:
         return None
@@ -182,7 +176,7 @@ def current_answer(kb, record: question_labels.LabelRecord) -> CurrentAnswer | N
 def _check_code(kind: LabelKind, code: str | None):
     """The catalogue must hold the labelled procedure (422 naming the fix); 503 without an index."""
     if kind.value != "procedure":
-        return _kb_or_none()
+        return kb_or_none()
     if not code:
         raise HTTPException(422, detail="Nhãn «thuộc thủ tục» cần mã thủ tục: tìm và chọn thủ tục trước khi lưu.")
     try:
@@ -197,7 +191,7 @@ def _check_code(kind: LabelKind, code: str | None):
 def _report(since, until, channel, reason, unlabelled, limit) -> tuple[unanswered.Report, str]:
     if since and until and since > until:
         raise HTTPException(400, detail="Ngày bắt đầu (since) phải trước hoặc bằng ngày kết thúc (until).")
-    kb = _kb_or_none()
+    kb = kb_or_none()
     reasons = [r.value for r in reason] if reason else list(unanswered.REASONS)
     report = unanswered.unanswered_groups(since=since, until=until, channel=channel or None, reasons=reasons, kb=kb,
                                           limit=limit, unlabelled_only=unlabelled)
@@ -219,7 +213,7 @@ def unanswered_list(since: Since = None, until: Until = None, channel: Channel =
                     unlabelled: Unlabelled = False,
                     limit: Annotated[int, Query(ge=1, le=500, description="Groups at most")] = 100) -> UnansweredReport:
     report, grouping = _report(since, until, channel, reason, unlabelled, limit)
-    kb = _kb_or_none()
+    kb = kb_or_none()
     return UnansweredReport(
         questions=report.questions, distinct=report.distinct, truncated=report.truncated, grouping=grouping,
         groups=[UnansweredGroup(
@@ -248,7 +242,7 @@ def unanswered_csv(since: Since = None, until: Until = None, channel: Channel = 
             summary="Labelled questions, with what the assistant would answer now (latest change first)", **STAFF_ONLY)
 def labels(response: Response, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[LabelView]:
     response.headers["X-Total-Count"] = str(question_labels.count_labels())  # all labels, `limit` listed
-    kb = _kb_or_none()
+    kb = kb_or_none()
     return [LabelView(**_label(record, kb).model_dump(), now=current_answer(kb, record))
             for record in question_labels.list_labels(limit=limit)]
 

@@ -55,9 +55,11 @@ class ProcedureCount(BaseModel):
 
 
 class UnansweredTopic(BaseModel):
-    question: str = Field(description="the most frequent written form (masked)")
-    count: int
-    outcome: str
+    """A group of the staff page's unanswered questions (GET /api/staff/unanswered, same days and channel)."""
+
+    question: str = Field(description="the group's most frequent question (masked)")
+    count: int = Field(description="how many times the group's questions went unanswered")
+    reason: str = Field(description="the most frequent reason: declined, abstained, abandoned or rated_bad")
 
 
 class FieldCount(BaseModel):
@@ -118,7 +120,9 @@ def _procedure_info(code: str) -> tuple[str, str] | None:
 
 def _compute(since: date | None, until: date | None, channel: str | None) -> dashboard.Dashboard:
     try:
-        return dashboard.compute_cached(since, until, channel or None, procedure_info=_procedure_info)
+        # The same knowledge base as the unanswered page (deps.kb_or_none), so both group alike.
+        return dashboard.compute_cached(since, until, channel or None, procedure_info=_procedure_info,
+                                        kb=deps.kb_or_none())
     except dashboard.RangeError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=str(exc)) from None
 
