@@ -11,9 +11,13 @@ app database (`<catalog.data_dir>`).
 Masking: the question is masked by `privacy.mask_pii` before it is stored and the file is written from the
 stored rows only, so nothing unmasked leaves the database.
 
-Retention: a label keeps the time its question was first asked (`asked_at`: the earliest recorded
-interaction with that text, else the labelling time); `tthc privacy purge` deletes labels whose question
-was asked before the cutoff, like every other record of what citizens wrote, and rewrites the file.
+Retention (docs/security.md, "Labels"): a label is the catalogue team's work, not a citizen's record, and
+is what the growing evaluation set is made of, so it is kept until staff delete it. It holds only the masked
+question text, the label and the staff's times: no sender id, channel or conversation. Its one tie to the
+citizens' records is `asked_at`, when the question was first asked (the earliest recorded interaction with
+that text, else the labelling time). `tthc privacy purge` keeps the labels and cuts that tie
+(`unlink_older_than`): an `asked_at` before the cutoff, whose interactions are purged, becomes the earliest
+interaction with that text still kept, or "" when none is.
 
 Functions (all take an optional `db_path`; default: the app database):
 - `set_labels(questions, kind, code=None, db_path=None) -> list[LabelRecord]` (insert or correct)
@@ -22,7 +26,7 @@ Functions (all take an optional `db_path`; default: the app database):
 - `list_labels(limit=100, db_path=None) -> list[LabelRecord]` (newest change first)
 - `labels_for(questions, db_path=None) -> dict[str, LabelRecord]`
 - `export(db_path=None) -> Path` (rewrites the JSONL file; called by every change)
-- `purge_older_than(cutoff, db_path=None) -> int`
+- `unlink_older_than(cutoff, db_path=None) -> int`
 """
 from __future__ import annotations
 
@@ -207,13 +211,15 @@ def export(db_path: Path | None = None) -> Path:
     return path
 
 
-def purge_older_than(cutoff: datetime, db_path: Path | None = None) -> int:
-    """Delete labels of questions asked before `cutoff` (retention) and rewrite the file; returns how many."""
+def unlink_older_than(cutoff: datetime, db_path: Path | None = None) -> int:
+    """Retention: keep every label, and cut its tie to interactions recorded before `cutoff` (run after they are
+    purged): `asked_at` becomes the earliest interaction with that text still kept, or "" when none is.
+    Returns how many labels were unlinked."""
     if cutoff.tzinfo is None:
         raise ValueError("cutoff must be timezone-aware (UTC)")
     limit = cutoff.astimezone(timezone.utc).isoformat(timespec="seconds")
     with closing(_connect(db_path)) as connection, connection:
-        deleted = int(connection.execute("DELETE FROM question_labels WHERE asked_at < ?", (limit,)).rowcount)
-    if deleted or labelled_path(_data_dir(db_path)).exists():
-        export(db_path)
-    return deleted
+        return int(connection.execute(
+            "UPDATE question_labels SET asked_at = COALESCE((SELECT MIN(interactions.created_at) FROM interactions "
+            "WHERE interactions.question = question_labels.question AND interactions.created_at >= ?), '') "
+            "WHERE asked_at <> '' AND asked_at < ?", (limit, limit)).rowcount)

@@ -8,8 +8,9 @@ Two stores hold what citizens typed:
 - The app database: hand-offs, feedback and questions missing from the catalogue
   (`assistant.conversation_log.purge_older_than`), every question with what the assistant did
   (`assistant.interaction_log.purge_older_than`), and staff replies and handled marks of hand-offs
-  (`assistant.handoff_desk.purge_older_than`), and the catalogue team's labels of questions asked before
-  the cutoff (`assistant.question_labels.purge_older_than`, which rewrites <data_dir>/labels/labelled.jsonl).
+  (`assistant.handoff_desk.purge_older_than`). The catalogue team's labels (masked question text, no sender)
+  are kept until staff delete them; their tie to the purged interactions (`asked_at`) is cut
+  (`assistant.question_labels.unlink_older_than`).
 
 Through assistant/storage.py (SQLite or PostgreSQL); no Rasa import, so it runs in the app env.
 """
@@ -51,11 +52,11 @@ def purge_tracker_store(db_path: Path | str, cutoff: datetime, dry_run: bool = F
 
 def purge_app_records(cutoff: datetime, db_path: Path | None = None) -> dict[str, int]:
     """Delete hand-offs, feedback, missing-procedure questions and recorded interactions created before
-    `cutoff`; counts per table."""
+    `cutoff`, and unlink the labels from them; counts per table."""
     from assistant import conversation_log, handoff_desk, interaction_log, question_labels
 
     counts = dict(conversation_log.purge_older_than(cutoff, db_path))
     counts["interactions"] = interaction_log.purge_older_than(cutoff, db_path)
     counts.update(handoff_desk.purge_older_than(cutoff, db_path))  # after the hand-offs: their orphans go too
-    counts["question_labels"] = question_labels.purge_older_than(cutoff, db_path)  # and rewrites labelled.jsonl
+    counts["question_labels_unlinked"] = question_labels.unlink_older_than(cutoff, db_path)  # after the interactions
     return counts

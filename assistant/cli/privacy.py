@@ -28,7 +28,9 @@ def purge(args: argparse.Namespace) -> int:
         print("Hand-offs, feedback and recorded questions: not counted in a dry run")
         return 0
     app_counts = purge_app_records(cutoff, args.app_db or None)
+    unlinked = app_counts.pop("question_labels_unlinked", 0)
     print("App records: " + ", ".join(f"{verb} {n} {table}" for table, n in app_counts.items()))
+    print(f"Labels: all kept (masked text only); {unlinked} unlinked from the purged questions")
     return 0
 
 

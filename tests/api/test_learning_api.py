@@ -241,14 +241,39 @@ def test_nothing_unmasked_is_stored_or_leaves_the_database(client, tmp_path):
     assert stored == [question_labels.clean_question(typed)] and "0912345678" not in stored[0]
 
 
-def test_retention_purge_deletes_labels_of_old_questions_and_rewrites_the_file(client, tmp_path):
+def test_retention_purge_keeps_labels_masked_and_unlinked_from_the_purged_conversations(client, tmp_path):
     from assistant.retention import purge_app_records
 
-    add("old", "cấp phép bay flycam", "abstained", NOW - timedelta(days=200))
-    add("new", "giấy phép bay flycam", "abstained", NOW - timedelta(days=1))
+    zalo_user, phone = "8512345678901234567", "0912 345 678"
+    typed = f"xin cấp phép bay flycam, gọi {phone}"
+    add(zalo_user, question_labels.clean_question(typed), "abstained", NOW - timedelta(days=200), channel="zalo")
+    add("web-new", "giấy phép bay flycam", "abstained", NOW - timedelta(days=1))
+    add("web-new", "giấy phép bay flycam", "abstained", NOW - timedelta(days=120))
+    client.post("/api/staff/labels", headers=STAFF, json={"questions": [typed], "kind": "procedure", "code": "1.001193"})
     client.post("/api/staff/labels", headers=STAFF,
-                json={"questions": ["cấp phép bay flycam", "giấy phép bay flycam"], "kind": "not_in_catalogue"})
+                json={"questions": ["giấy phép bay flycam"], "kind": "not_in_catalogue"})
+    before = {label.question: label for label in question_labels.list_labels()}
+
     counts = purge_app_records(NOW - timedelta(days=90))
-    assert counts["question_labels"] == 1 and counts["interactions"] == 1
-    assert [q.question for q in read_labelled(tmp_path)] == ["giấy phép bay flycam"]
+    assert counts["interactions"] == 2 and counts["question_labels_unlinked"] == 2
+    after = {label.question: label for label in question_labels.list_labels()}
+    masked = question_labels.clean_question(typed)
+    # Every label stays, with its masked text, kind and procedure; the evaluation set keeps both.
+    assert set(after) == set(before) == {masked, "giấy phép bay flycam"}
+    assert (after[masked].kind, after[masked].code, after[masked].id) == ("procedure", "1.001193", before[masked].id)
+    assert [q.question for q in read_labelled(tmp_path)] == [masked, "giấy phép bay flycam"]
+    # Nothing ties them to the purged interactions any more: the time of the first asking goes to the earliest
+    # one still kept, or is cleared; no sender, channel or conversation is stored with a label.
+    assert after[masked].asked_at == "" and after["giấy phép bay flycam"].asked_at == stamp(NOW - timedelta(days=1))
+    with sqlite3.connect(conversation_log.default_db_path()) as connection:
+        columns = [row[1] for row in connection.execute("PRAGMA table_info(question_labels)")]
+        assert columns == ["id", "question", "kind", "code", "asked_at", "created_at", "updated_at"]
+        assert connection.execute("SELECT COUNT(*) FROM interactions WHERE sender_id = ?", (zalo_user,)).fetchone()[0] == 0
+    raw = conversation_log.default_db_path().read_bytes()
+    assert zalo_user.encode() not in raw and phone.encode() not in raw and phone.replace(" ", "").encode() not in raw
+    listed = client.get("/api/staff/labels", headers=STAFF).text + labelled_path(tmp_path).read_text(encoding="utf-8")
+    assert zalo_user not in listed and phone not in listed and "[SĐT đã ẩn]" in listed
+    # A second purge has nothing left to unlink; only staff delete a label.
+    assert purge_app_records(NOW - timedelta(days=90))["question_labels_unlinked"] == 0
+    assert client.delete(f"/api/staff/labels/{after[masked].id}", headers=STAFF).status_code == 204
     assert [label.question for label in question_labels.list_labels()] == ["giấy phép bay flycam"]
