@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant import interaction_log, question_labels
-from knowledge_base.text import bigrams, normalize, syllables
+from knowledge_base.text import bigrams, has_diacritics, normalize, syllables
 
 REASONS = ("declined", "abstained", "abandoned", "rated_bad")
 REASON_LABELS = {
@@ -78,7 +78,7 @@ class Variant:
 @dataclass
 class Group:
     id: str
-    question: str  # the most frequent text of the group
+    question: str  # the most frequent text of the group (on a tie, one with diacritics)
     count: int
     variants: list[Variant]
     reasons: Counter
@@ -237,7 +237,9 @@ def group(occurrences: list[Occurrence], kb=None, db_path: Path | None = None) -
         variant.count += 1
         variant.reasons[occurrence.reason] += 1
         seen.setdefault(text, []).append(occurrence)
-    ordered = sorted(variants.values(), key=lambda v: (-v.count, -max(o.interaction_id for o in seen[v.question])))
+    # Most frequent first; on a tie the text with diacritics (it reads better as the group's question), then the latest.
+    ordered = sorted(variants.values(), key=lambda v: (-v.count, not has_diacritics(v.question),
+                                                       -max(o.interaction_id for o in seen[v.question])))
     ordered = ordered[:MAX_DISTINCT]
     labels = question_labels.labels_for([question_labels.clean_question(v.question) for v in ordered], db_path)
     for variant in ordered:
