@@ -99,7 +99,9 @@ def commune_named_in(text: str, settings: Settings) -> Office | None:
     words = f" {_folded_words(text)} "
     for office in sorted(communes(settings), key=lambda office: len(_core_name(office.name)), reverse=True):
         core = _core_name(office.name)
-        if core and f" {core} " in words:
+        # A one-word or numbered name ("Phường 1") alone is too common a word: its kind word must be typed too.
+        needed = core if len(core.split()) > 1 and not core.isdigit() else _folded_words(office.name)
+        if core and f" {needed} " in words:
             return office
     return None
 

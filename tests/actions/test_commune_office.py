@@ -77,3 +77,18 @@ def test_without_listed_communes_nothing_is_asked(seed, monkeypatch):
     chat.turn(ActionAnswerProcedure(), "đăng ký tạm trú nộp ở đâu", "ask_where")
     assert answers.COMMUNE_QUESTION not in chat.text and "(mẫu)" not in chat.text
     get_settings.cache_clear()
+
+
+def test_a_numbered_commune_needs_its_kind_word(tmp_path, monkeypatch):
+    from assistant import local_directory
+
+    facts = tmp_path / "facts.yaml"
+    facts.write_text('version: "t"\ncommunes:\n  - {name: "Phường 1", address: "Số 4 Đường Thử Nghiệm"}\n'
+                     '  - {name: "Phường Tân Ninh", address: "Số 2 Đường Thử Nghiệm"}\n', encoding="utf-8")
+    monkeypatch.setenv("TTHC_PROVINCE__LOCAL_FACTS", str(facts))
+    get_settings.cache_clear()
+    settings = get_settings()
+    assert local_directory.commune_named_in("cái thứ 1", settings) is None
+    assert local_directory.commune_named_in("tôi ở phường 1", settings).name == "Phường 1"
+    assert local_directory.commune_named_in("TAN NINH", settings).name == "Phường Tân Ninh"
+    get_settings.cache_clear()

@@ -102,3 +102,25 @@ def test_english_question_is_answered_in_english_and_its_quick_reply_too(stack):
     assert follow.startswith(f"Fee for «Đăng ký tạm trú» (code {TEMPORARY_RESIDENCE}):")
     again = all_text(ask(stack, "e2e-english", "And how long does it take?"))
     assert again.startswith(f"Processing time for «Đăng ký tạm trú» (code {TEMPORARY_RESIDENCE}):")
+
+
+def test_commune_asked_once_then_its_counter_is_shown(stack):
+    """The province facts list the communes' counters (tests/fixtures/local_facts.yaml): a commune-level place
+    answer asks for the commune; the typed name (the NLU has no intent for it) brings that counter's address."""
+    first = all_text(ask(stack, "e2e-commune", "đăng ký tạm trú nộp ở đâu"))
+    assert "nơi nộp hồ sơ «Đăng ký tạm trú»" in first
+    assert "Anh/Chị cho tôi biết xã/phường nơi cư trú" in first and "Phường Tân Ninh" not in first
+    second = all_text(ask(stack, "e2e-commune", "phường Tân Ninh"))
+    assert "nơi nộp hồ sơ «Đăng ký tạm trú»" in second
+    assert "- Bộ phận Một cửa Phường Tân Ninh: Số 2 Đường Thử Nghiệm (thử nghiệm); giờ làm việc:" in second
+    assert "(thông tin của tỉnh)" in second and "Anh/Chị cho tôi biết xã/phường" not in second
+
+
+@pytest.mark.parametrize("pick", ["2", "the second one"])
+def test_english_ask_back_answered_by_a_typed_number(stack, pick):
+    sender = f"e2e-english-pick-{pick}"
+    offered = [b["payload"].rsplit(" ", 1)[1] for b in _buttons(ask(stack, sender, "How do I get an identity card?"))
+               if b["payload"].startswith("Tell me about procedure ")]
+    assert len(offered) >= 2  # an English ask-back list
+    text = all_text(ask(stack, sender, pick))
+    assert f"(code {offered[1]})" in text and "Note: the procedure's details are quoted in Vietnamese" in text
