@@ -665,6 +665,16 @@ def _unique_by_code(procedures: list[Procedure]) -> list[Procedure]:
     return unique
 
 
+def indexed_procedures(data_dir: Path) -> list[Procedure]:
+    """The records of the active index in `data_dir`, without opening its search indexes (cheap)."""
+    catalog = index_dir(data_dir) / "catalog.jsonl"
+    try:
+        return _read_catalog(catalog)
+    except (OSError, ValueError) as exc:
+        raise KnowledgeBaseError(f"no readable catalogue index at {catalog} ({exc}): "
+                                 "run `tthc kb import PATH` with TTHC_CATALOG__DATA_DIR set to that directory") from exc
+
+
 def _read_catalog(path: Path) -> list[Procedure]:
     with path.open(encoding="utf-8") as handle:
         return [Procedure.model_validate_json(line) for line in handle if line.strip()]

@@ -38,6 +38,15 @@ def memory(pid: int) -> dict[str, float]:
             "uss_mb": round(private / MB, 1)}
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (/proc/<pid>/stat); 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 def stack_processes(app_port: int, rasa_port: int) -> list[dict]:
     found = []
     for entry in Path("/proc").iterdir():
