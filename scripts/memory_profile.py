@@ -2,7 +2,11 @@
 
 RSS counts a page in every process that maps it, so summing RSS over Rasa's parent and the workers it
 forked counts the libraries they share (TensorFlow, Python modules) two or three times; PSS divides each
-shared page among the processes that share it, so the PSS sum is what the stack really takes.
+shared page among the processes that share it. But PSS shares a page out with *every* process that maps
+it, also other stacks on the same machine (other checkouts' servers load the same libraries), so on a
+shared machine the PSS sum understates what the stack needs on a VM of its own. The "counted once" total
+(unique_resident_mb: the physical frames of the stack's resident pages, from /proc/<pid>/pagemap, as
+root) is that figure.
 
     .venv/bin/python scripts/memory_profile.py --app-port 8000 --rasa-port 5005          # the stack of tthc up
     .venv/bin/python scripts/memory_profile.py --app-port 8000 --rasa-port 5005 --json
@@ -45,6 +49,34 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def unique_resident_mb(pids: list[int]) -> float:
+    """Memory the processes hold together: their resident pages counted once (physical frames from
+    /proc/<pid>/pagemap; needs root). PSS would share a page out with *any* process mapping it, so on a
+    machine running other copies of the same libraries it understates what the stack alone needs."""
+    import numpy as np
+
+    page = os.sysconf("SC_PAGE_SIZE")
+    frames = []
+    for pid in pids:
+        try:
+            maps = Path(f"/proc/{pid}/maps").read_text().splitlines()
+            with open(f"/proc/{pid}/pagemap", "rb") as pagemap:
+                for line in maps:
+                    start, end = (int(x, 16) for x in line.split()[0].split("-"))
+                    pagemap.seek(start // page * 8)
+                    entries = np.frombuffer(pagemap.read((end - start) // page * 8), dtype=np.uint64)
+                    present = entries[(entries >> np.uint64(63)) & np.uint64(1) == 1]
+                    frames.append(present & np.uint64((1 << 55) - 1))
+        except OSError:
+            continue
+    if not frames:
+        return 0.0
+    unique = np.unique(np.concatenate(frames))
+    if unique.size and unique.max() == 0:
+        raise PermissionError("/proc/<pid>/pagemap hides physical frames without root; run as root")
+    return round(unique.size * page / MB, 1)
 
 
 def stack_processes(app_port: int, rasa_port: int) -> list[dict]:
@@ -134,6 +166,10 @@ def main() -> int:
               f"{args.rasa_port}; start them (tthc up) or pass --app-port/--rasa-port", file=sys.stderr)
         return 2
     totals = {key: round(sum(p[key] for p in processes), 1) for key in ("rss_mb", "pss_mb", "uss_mb")}
+    try:
+        totals["unique_mb"] = unique_resident_mb([p["pid"] for p in processes])
+    except PermissionError as exc:
+        print(f"memory_profile: {exc}", file=sys.stderr)
     if args.json:
         print(json.dumps({"processes": processes, "total": totals, "calibration_s": round(calibration, 3)}))
         return 0
@@ -141,6 +177,8 @@ def main() -> int:
     for p in processes:
         print(f"{p['role']:<12} {p['pid']:>7} {p['rss_mb']:>8.1f} {p['pss_mb']:>8.1f} {p['uss_mb']:>8.1f}")
     print(f"{'total':<12} {'':>7} {totals['rss_mb']:>8.1f} {totals['pss_mb']:>8.1f} {totals['uss_mb']:>8.1f}")
+    if "unique_mb" in totals:
+        print(f"resident pages of these processes counted once: {totals['unique_mb']:.1f} MB")
     print(f"calibration_s {calibration:.3f}")
     return 0
 

@@ -15,9 +15,10 @@ scripts/bot_benchmark.sh into DATA_DIR/bot-benchmark/run-model), this starts
 
 Then it runs scripts/load_test.py's load through the proxy (diverse questions generated from the
 catalogue, a new citizen per conversation, 1 s think, each user from its own loopback address) and
-prints replies/s, p50/p95, errors, CPU per reply (Rasa, app server; /proc/<pid>/stat), total RSS and
-PSS of the servers after the load (scripts/memory_profile.py), the machine-speed calibration and
-the load average.
+prints replies/s, p50/p95, errors, CPU per reply (Rasa, app server; /proc/<pid>/stat), the memory
+of the servers after the load (scripts/memory_profile.py: their resident pages counted once, which is
+what a VM of their own needs, and the RSS and PSS sums), the machine-speed calibration and the load
+average.
 
 With `--kill-one` (scale-out) a second load runs while Zalo citizens write in as well (each event
 delivered twice, as Zalo redelivers); in its middle one Rasa and the *other* node's app server are
@@ -138,10 +139,12 @@ def memory(nodes: list[dict]) -> dict:
         per_node.append({"node": n["name"],
                          "rss_mb": round(sum(p["rss_mb"] for p in found), 1),
                          "pss_mb": round(sum(p["pss_mb"] for p in found), 1),
+                         "unique_mb": memory_profile.unique_resident_mb([p["pid"] for p in found]),
                          "processes_mb": [{"role": p["role"], "rss_mb": p["rss_mb"], "pss_mb": p["pss_mb"]}
                                           for p in found]})
     return {"rss_mb": round(sum(n["rss_mb"] for n in per_node), 1),
-            "pss_mb": round(sum(n["pss_mb"] for n in per_node), 1), "nodes": per_node}
+            "pss_mb": round(sum(n["pss_mb"] for n in per_node), 1),
+            "unique_mb": round(sum(n["unique_mb"] for n in per_node), 1), "nodes": per_node}
 
 
 def load(proxy, pool, users: int, duration: float, during=None) -> tuple[load_test.Results, float]:
@@ -369,7 +372,8 @@ def describe(report: dict) -> str:
         lines.append(f"  CPU per reply: Rasa {report['cpu_ms_per_reply']['rasa']} ms, app server "
                      f"{report['cpu_ms_per_reply']['app']} ms (cores used: Rasa {report['cores_used']['rasa']}, "
                      f"app {report['cores_used']['app']})")
-        lines.append(f"  memory after the load: total RSS {memory_after['rss_mb']} MB, PSS {memory_after['pss_mb']} MB ("
+        lines.append(f"  memory after the load: resident pages of the servers counted once {memory_after['unique_mb']} MB; "
+                     f"total RSS {memory_after['rss_mb']} MB, PSS {memory_after['pss_mb']} MB ("
                      + "; ".join(f"node {n['node']}: " + ", ".join(f"{p['role']} {p['rss_mb']}/{p['pss_mb']}"
                                                                   for p in n["processes_mb"])
                                  for n in memory_after["nodes"]) + " RSS/PSS MB)")
