@@ -1,1 +1,2 @@
-"""Trợ lý TTHC: Rasa components, custom actions, app server, settings and the `tthc` CLI."""
+"""Trợ lý TTHC, one room per runtime: `core/` (shared), `rasa_process/` (the Rasa process), `app/` (the app server),
+`cli/` (the `tthc` command). docs/architecture.md, "Layout", says who may import whom."""

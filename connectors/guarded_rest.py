@@ -28,7 +28,7 @@ credentials.yml (instead of `rest:`):
       silence_reply: "…"   # optional; default below
       rate_limit_db: "…"   # optional; default env TTHC_RATE_LIMIT_DB (set by tthc up)
 The limits hold across Rasa's worker processes: their buckets live in that SQLite file
-(`assistant.ratelimit.SharedTokenBucketLimiter`); without a path they are per process.
+(`assistant.core.ratelimit.SharedTokenBucketLimiter`); without a path they are per process.
 """
 from __future__ import annotations
 
@@ -45,8 +45,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from assistant.input_cleaning import clean_message
-from assistant.ratelimit import sender_limiter
+from assistant.core.input_cleaning import clean_message
+from assistant.core.ratelimit import sender_limiter
 from connectors.fallback_replies import SILENCE_REPLY
 
 logger = logging.getLogger(__name__)

@@ -38,7 +38,7 @@ import yaml
 from knowledge_base.text import normalize
 
 # Recognition, the glossary and aspects need only the standard library and PyYAML: the Rasa environment
-# imports this module too (assistant/components/english_router.py). Search imports numpy and the schema.
+# imports this module too (assistant/rasa_process/components/english_router.py). Search imports numpy and the schema.
 
 GLOSSARY_FILE = Path(__file__).resolve().parent / "data" / "english_glossary.yml"
 ENGLISH_SHARE = 0.5  # English-only words plus half the shared ones, as a share of all words
@@ -318,7 +318,7 @@ def for_the_catalogue(text: str) -> bool:
 
 
 # English ordinals a foreigner types to pick from an ask-back list ("the second one", "number two"): read by the
-# one option parser, assistant.actions.procedures.parse_option_index, beside the Vietnamese ones.
+# one option parser, assistant.app.actions.procedures.parse_option_index, beside the Vietnamese ones.
 ORDINAL_WORDS = {"first": 1, "one": 1, "second": 2, "two": 2, "third": 3, "three": 3, "fourth": 4, "four": 4,
                  "fifth": 5, "five": 5}
 _CHOICE_WORDS = frozenset("the a option number no please i i'd i'll want take choose pick mean select it one's "
@@ -338,7 +338,7 @@ def is_option_choice(text: str) -> bool:
 
 
 # The NLU intent of each aspect (docs/conversation-contract.md): an English question goes to its aspect's, and
-# the quick replies after an answer (assistant.answers) send them.
+# the quick replies after an answer (assistant.app.answers) send them.
 ASPECT_INTENTS = {
     "overview": "ask_procedure",
     "documents": "ask_documents",
@@ -352,7 +352,7 @@ ASPECT_INTENTS = {
 
 
 def catalogue_intent(text: str) -> str | None:
-    """The intent the NLU's English router gives a message (assistant/components/english_router.py): the aspect's
+    """The intent the NLU's English router gives a message (assistant/rasa_process/components/english_router.py): the aspect's
     ask_* intent for an English question for the catalogue, choose_option for an English pick from a list ("the
     second one"), None (keep the NLU's own) for anything else."""
     if not isinstance(text, str) or text.startswith("/"):

@@ -2,7 +2,7 @@
 
 Each line: {"id": ..., "question": ..., "gold": [codes], "aspect"?: ...}; an empty gold list means no
 answer exists. `aspect` (optional, e.g. "fee") is what the question asks about the procedure; search
-evaluation ignores it, `tthc bot eval` (assistant/bot_evaluation.py) checks the reply speaks to it.
+evaluation ignores it, `tthc bot eval` (assistant/cli/bot_evaluation.py) checks the reply speaks to it.
 hit@1, recall@5 (at least one gold code in the top 5) and mrr@10 are over answerable questions;
 abstain_recall is the share of no-answer questions abstained, false_abstain_rate the share of
 answerable ones abstained.

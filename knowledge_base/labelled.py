@@ -1,6 +1,6 @@
 """Real citizen questions labelled by the catalogue team: training examples and an evaluation set.
 
-The app (assistant/question_labels.py) keeps the labels in its database and rewrites
+The app (assistant/app/question_labels.py) keeps the labels in its database and rewrites
 `<data_dir>/labels/labelled.jsonl` whenever one changes. This module only reads that file: the knowledge
 base never imports the app. One JSON object per line, the question-file format of `tthc kb eval`
 (knowledge_base/evaluation.py) with a few more keys:

@@ -189,7 +189,7 @@ def abbreviations() -> Abbreviations:
 def filler_words() -> tuple[str, ...]:
     """Words and phrases of a question that never carry a procedure's name (normalized, accented).
 
-    The follow-up check (assistant/procedure_context.py) strips them, with the aspect words, to see whether
+    The follow-up check (assistant/app/procedure_context.py) strips them, with the aspect words, to see whether
     a message names a procedure. They are the stopwords except `kept_by_follow_up_check` (words that may be
     part of a name or a situation: "bản sao", "người nước ngoài", "cấp tại") plus `chat_fillers`
     (data/abbreviations.yml).

@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx  # noqa: E402
 import uvicorn  # noqa: E402
 
-from assistant.knowledge_provider import provider  # noqa: E402
-from assistant.server.app import create_app  # noqa: E402
-from assistant.settings import load_settings  # noqa: E402
+from assistant.app.knowledge_provider import provider  # noqa: E402
+from assistant.app.server.app import create_app  # noqa: E402
+from assistant.core.settings import load_settings  # noqa: E402
 from knowledge_base.errors import KnowledgeBaseError  # noqa: E402
 from knowledge_base.importers import load_catalog  # noqa: E402
 from knowledge_base.schema import SearchFilters  # noqa: E402

@@ -21,7 +21,7 @@
 # Nothing in the working tree changes: the Rasa training inputs (config.yml, domain.yml, nlu_data/)
 # are copied to DATA_DIR/bot-benchmark/training, the generated lookups are written there, and the model
 # is trained into DATA_DIR/bot-benchmark/model; it is reused while the hash of its inputs (the copied
-# training data with the catalogue's lookups, assistant/components/, knowledge_base/text.py) is unchanged. The stack runs with
+# training data with the catalogue's lookups, assistant/rasa_process/components/, knowledge_base/text.py) is unchanged. The stack runs with
 # TTHC_CATALOG__DATA_DIR=DATA_DIR and TTHC_RASA__MODEL_DIR=DATA_DIR/bot-benchmark/run-model and is stopped
 # on exit, also on failure or Ctrl-C. One run at a time (a lock in DATA_DIR/bot-benchmark).
 set -euo pipefail
@@ -36,7 +36,7 @@ usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
 if [[ -d $1 ]]; then
   data_dir=$(cd "$1" && pwd -P); shift
 else
-  data_dir=$("$py" -c 'from assistant.settings import get_settings; print(get_settings().data_dir)')
+  data_dir=$("$py" -c 'from assistant.core.settings import get_settings; print(get_settings().data_dir)')
 fi
 [[ $# -ge 1 ]] || usage
 questions=()
@@ -72,12 +72,12 @@ cp -r config.yml domain.yml nlu_data "$train"/
 "$tthc" nlu generate --out "$train/nlu_data/nlu/generated_lookups.yml" | tee "$out/nlu-generate.log" >&2
 inputs_hash=$(
   { (cd "$train" && find config.yml domain.yml nlu_data -type f -print0 | sort -z | xargs -0 sha256sum)
-    find assistant/components knowledge_base/text.py -name '*.py' -print0 | sort -z | xargs -0 sha256sum
+    find assistant/rasa_process/components knowledge_base/text.py -name '*.py' -print0 | sort -z | xargs -0 sha256sum
     "$repo/.venv-rasa/bin/python" -c 'import importlib.metadata as m; print("rasa", m.version("rasa"))'
   } | sha256sum | cut -c1-16)
 log "lookups generated in $(since "$t0") s; training inputs $inputs_hash"
 
-# 2. The Rasa model: trained as assistant/launcher/rasa_model.py trains, reused while its inputs are unchanged.
+# 2. The Rasa model: trained as assistant/cli/launcher/rasa_model.py trains, reused while its inputs are unchanged.
 t0=$(now)
 model_dir=$scratch/model
 if [[ -f $model_dir/tthc.tar.gz && "$(cat "$model_dir/inputs.sha256" 2>/dev/null)" == "$inputs_hash" ]]; then
@@ -106,7 +106,7 @@ log "Rasa model ready in $train_s s"
 run_model=$scratch/run-model
 rm -rf "$run_model"; mkdir -p "$run_model"
 cp "$model_dir/tthc.tar.gz" "$run_model/tthc.tar.gz"
-"$py" -c 'from assistant.launcher.rasa_model import PROJECT_ROOT, fingerprint; print(fingerprint(PROJECT_ROOT / "config.yml"), end="")' \
+"$py" -c 'from assistant.cli.launcher.rasa_model import PROJECT_ROOT, fingerprint; print(fingerprint(PROJECT_ROOT / "config.yml"), end="")' \
   > "$run_model/tthc.fingerprint"
 
 # 3. The stack on free ports, stopped on exit whatever happens.
@@ -171,7 +171,7 @@ for file in "${questions[@]}"; do
   # still asked and judged by procedure, from a copy in BENCH_OUT without that aspect.
   asked=$("$py" - "$file" "$out/$name.asked.jsonl" <<'PY'
 import json, sys
-from assistant.bot_evaluation import ASPECT_ALIASES, normalise_aspect
+from assistant.cli.bot_evaluation import ASPECT_ALIASES, normalise_aspect
 from knowledge_base.errors import KnowledgeBaseError
 source, copy = sys.argv[1:]
 rows, dropped = [], {}

@@ -16,9 +16,9 @@ cpu_ticks() {  # user + system ticks of every process whose command line matches
   echo "$total"
 }
 
-rasa_before=$(cpu_ticks "rasa_entry run"); app_before=$(cpu_ticks "uvicorn assistant")
+rasa_before=$(cpu_ticks "rasa_process.entry run"); app_before=$(cpu_ticks "uvicorn assistant")
 report=$(.venv/bin/python scripts/load_test.py --users "$users" --duration "$seconds" --think 1 --json) || true
-rasa_after=$(cpu_ticks "rasa_entry run"); app_after=$(cpu_ticks "uvicorn assistant")
+rasa_after=$(cpu_ticks "rasa_process.entry run"); app_after=$(cpu_ticks "uvicorn assistant")
 
 .venv/bin/python - "$report" "$ticks" $((rasa_after - rasa_before)) $((app_after - app_before)) <<'PY'
 import json, sys

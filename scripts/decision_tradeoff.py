@@ -21,7 +21,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.settings import get_settings  # noqa: E402
+from assistant.core.settings import get_settings  # noqa: E402
 from knowledge_base.evaluation import read_questions  # noqa: E402
 from knowledge_base.store import OFFER_MASS, OFFER_MAX, KnowledgeBase  # noqa: E402
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from assistant.settings import get_settings  # noqa: E402
+from assistant.core.settings import get_settings  # noqa: E402
 from knowledge_base import english  # noqa: E402
 from knowledge_base.evaluation import read_questions  # noqa: E402
 from knowledge_base.store import KnowledgeBase  # noqa: E402

@@ -1,4 +1,4 @@
-"""Measure the follow-up / new-procedure decision (assistant.procedure_context) on a question set.
+"""Measure the follow-up / new-procedure decision (assistant.app.procedure_context) on a question set.
 
 For every question of a dev set (JSONL: id, question, gold codes) over a catalogue, it reports:
 - answer_hit@1_no_context: resolve() without context answers a gold procedure first
@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from assistant.procedure_context import Outcome, resolve  # noqa: E402
+from assistant.app.procedure_context import Outcome, resolve  # noqa: E402
 from knowledge_base.evaluation import read_questions  # noqa: E402
 from knowledge_base.importers import load_catalog  # noqa: E402
 from knowledge_base.store import KnowledgeBase  # noqa: E402

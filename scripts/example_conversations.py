@@ -9,9 +9,9 @@ import tempfile
 
 os.environ["TTHC_CATALOG__DATA_DIR"] = tempfile.mkdtemp()
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent))
-from assistant.actions import common
-from assistant.actions.procedures import ActionAnswerProcedure
-from assistant.settings import PROJECT_ROOT
+from assistant.app.actions import common
+from assistant.app.actions.procedures import ActionAnswerProcedure
+from assistant.core.settings import PROJECT_ROOT
 from connectors.zalo.messages import build_messages, with_site_links
 from knowledge_base import english
 from knowledge_base.importers import load_catalog

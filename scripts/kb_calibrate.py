@@ -36,7 +36,7 @@ from scipy.optimize import minimize
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.settings import get_settings  # noqa: E402
+from assistant.core.settings import get_settings  # noqa: E402
 from knowledge_base import decision  # noqa: E402
 from knowledge_base.errors import KnowledgeBaseError  # noqa: E402
 from knowledge_base.store import KnowledgeBase  # noqa: E402

@@ -303,7 +303,7 @@ def question_pool(args: argparse.Namespace) -> QuestionPool:
         return file_pool(args.questions)
     data_dir = args.catalogue
     if data_dir is None:
-        from assistant.settings import get_settings
+        from assistant.core.settings import get_settings
 
         data_dir = get_settings().data_dir
     return catalogue_pool(data_dir)

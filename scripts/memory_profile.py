@@ -12,7 +12,7 @@ root) is that figure.
     .venv/bin/python scripts/memory_profile.py --app-port 8000 --rasa-port 5005 --json
     .venv/bin/python scripts/memory_profile.py --breakdown      # where the app server's memory goes, step by step
 
-Processes are found by their command line (`uvicorn ... --port APP_PORT`, `assistant.rasa_entry run ...
+Processes are found by their command line (`uvicorn ... --port APP_PORT`, `assistant.rasa_process.entry run ...
 --port RASA_PORT`, whose Sanic workers are forks with the same command line), so other stacks on the
 machine are left out. Prints the machine-speed calibration (knowledge_base.evaluation) beside the figures.
 """
@@ -93,7 +93,7 @@ def stack_processes(app_port: int, rasa_port: int) -> list[dict]:
         ports = {words[i + 1] for i, word in enumerate(words[:-1]) if word == "--port"}
         if "uvicorn" in words and str(app_port) in ports:
             role = "app server"
-        elif "assistant.rasa_entry" in words and "run" in words and str(rasa_port) in ports:
+        elif "assistant.rasa_process.entry" in words and "run" in words and str(rasa_port) in ports:
             role = "rasa"
         else:
             continue
@@ -128,7 +128,7 @@ def breakdown() -> list[tuple[str, float]]:
     steps.append(("torch", current_rss_mb()))
     import sentence_transformers  # noqa: F401
     steps.append(("sentence-transformers, transformers", current_rss_mb()))
-    from assistant.server import deps
+    from assistant.app.server import deps
 
     kb = deps.get_kb()  # what the app server opens on its first request
     steps.append(("catalogue index opened (records, BM25, faiss)", current_rss_mb()))

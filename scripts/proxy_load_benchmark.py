@@ -59,10 +59,10 @@ sys.path.insert(0, str(REPO / "scripts"))
 import load_test  # noqa: E402
 import memory_profile  # noqa: E402
 
-from assistant import storage  # noqa: E402
-from assistant.errors import SetupError  # noqa: E402
-from assistant.launcher import processes  # noqa: E402
-from assistant.settings import ACTION_TOKEN_ENV, load_settings  # noqa: E402
+from assistant.cli.launcher import processes  # noqa: E402
+from assistant.core import storage  # noqa: E402
+from assistant.core.errors import SetupError  # noqa: E402
+from assistant.core.settings import ACTION_TOKEN_ENV, load_settings  # noqa: E402
 from knowledge_base.errors import KnowledgeBaseError  # noqa: E402
 from tests.support.nginx_proxy import NginxError, start_nginx  # noqa: E402
 from tests.support.ports import free_port  # noqa: E402

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.settings import get_settings
+from assistant.core.settings import get_settings
 from knowledge_base.errors import KnowledgeBaseError
 from knowledge_base.evaluation import machine_calibration_seconds, read_questions
 from knowledge_base.store import KnowledgeBase

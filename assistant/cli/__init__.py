@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from assistant.errors import SetupError
+from assistant.core.errors import SetupError
 from knowledge_base.errors import KnowledgeBaseError
 
 # Modules exposing `register(subparsers)`; each owns one subcommand group.

@@ -5,8 +5,8 @@ import argparse
 import json
 from pathlib import Path
 
-from assistant.errors import SetupError
-from assistant.settings import get_settings
+from assistant.core.errors import SetupError
+from assistant.core.settings import get_settings
 
 
 def register(subparsers) -> None:
@@ -18,7 +18,7 @@ def register(subparsers) -> None:
         "eval", help="ask a JSONL question set through the Rasa REST channel and score the replies",
         description="Each question is sent by a fresh sender id; the first reply is classified as naming a "
                     "procedure, asking back (one gold button is clicked) or declining. See "
-                    "assistant/bot_evaluation.py for how each outcome is judged.")
+                    "assistant/cli/bot_evaluation.py for how each outcome is judged.")
     ev.add_argument("file", type=Path, help='JSONL: {"id", "question", "gold": [codes], "aspect"?} per line')
     ev.add_argument("--json", action="store_true", help="machine-readable output")
     ev.add_argument("--rasa-url", help="Rasa server base URL (default: server.rasa_url setting)")
@@ -32,7 +32,7 @@ def register(subparsers) -> None:
 
 def eval_command(args: argparse.Namespace) -> int:
     # Imported here so `tthc --help` stays fast.
-    from assistant.bot_evaluation import evaluate_bot, write_details
+    from assistant.cli.bot_evaluation import evaluate_bot, write_details
     from knowledge_base.evaluation import read_questions
     from knowledge_base.store import KnowledgeBase
 

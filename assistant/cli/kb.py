@@ -5,7 +5,7 @@ import json
 import sys
 from pathlib import Path
 
-from assistant.settings import get_settings
+from assistant.core.settings import get_settings
 from knowledge_base.errors import KnowledgeBaseError
 from knowledge_base.evaluation import evaluate, read_questions
 from knowledge_base.store import SYSTEMS, KnowledgeBase

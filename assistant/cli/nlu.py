@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from assistant.settings import PROJECT_ROOT, get_settings
+from assistant.core.settings import PROJECT_ROOT, get_settings
 from knowledge_base.schema import Procedure
 
 
@@ -28,7 +28,7 @@ def _procedures(catalog: Path | None) -> tuple[list[Procedure], str]:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from assistant.nlu_generation import GENERATED_LOOKUPS, write_lookups
+    from assistant.cli.nlu_generation import GENERATED_LOOKUPS, write_lookups
 
     procedures, source = _procedures(args.catalog)
     out = get_settings().resolve(Path(args.out or GENERATED_LOOKUPS))

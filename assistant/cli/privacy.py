@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from assistant import storage
-from assistant.retention import cutoff_for, purge_app_records, purge_tracker_store
-from assistant.settings import get_settings
+from assistant.app.retention import cutoff_for, purge_app_records, purge_tracker_store
+from assistant.core import storage
+from assistant.core.settings import get_settings
 
 
 def default_tracker_db() -> Path | str:

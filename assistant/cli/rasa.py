@@ -1,7 +1,7 @@
 """`tthc rasa …`: Rasa's own command line from the project root, set up the way `tthc up` sets Rasa up.
 
 `tthc rasa train`, `shell`, `test`, `interactive`, `data validate`, … run `rasa` in .venv-rasa (through
-assistant/rasa_entry.py, so with the same fixes as the served Rasa) with:
+assistant/rasa_process/entry.py, so with the same fixes as the served Rasa) with:
 - Rasa's default paths made the project's: data in nlu_data/, models in models/rasa/, test stories in
   tests/ (`--data`, `--out`, `--model`, … given on the command line win, as in Rasa);
 - the `${VAR}`s of endpoints.yml and credentials.yml filled from settings.yml as `tthc up` fills them;
@@ -17,9 +17,9 @@ from pathlib import Path
 
 import httpx
 
-from assistant.errors import SetupError
-from assistant.launcher import processes, rasa_model
-from assistant.settings import ACTION_TOKEN_ENV, PROJECT_ROOT, Settings, configured_secret, get_settings
+from assistant.cli.launcher import processes, rasa_model
+from assistant.core.errors import SetupError
+from assistant.core.settings import ACTION_TOKEN_ENV, PROJECT_ROOT, Settings, configured_secret, get_settings
 
 # Rasa commands whose bot runs custom actions, so the app server (the action endpoint) must answer.
 COMMANDS_WITH_ACTIONS = frozenset({"shell", "interactive", "run"})
@@ -63,7 +63,7 @@ def start_action_server(settings: Settings) -> processes.Server | None:
     processes.ensure_port_free(settings.server.host, settings.server.app_port, "app server",
                                "TTHC_SERVER__APP_PORT")
     # Imported here: torch and the index load only when an app server is needed.
-    from assistant.launcher.catalog import ensure_embedding_model, ensure_index
+    from assistant.cli.launcher.catalog import ensure_embedding_model, ensure_index
 
     ensure_embedding_model(settings)
     ensure_index(settings)

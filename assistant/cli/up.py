@@ -15,9 +15,9 @@ import argparse
 import os
 import signal
 
-from assistant.errors import SetupError
-from assistant.launcher import processes, rasa_model
-from assistant.settings import ACTION_TOKEN_ENV, PROJECT_ROOT, configured_secret, get_settings
+from assistant.cli.launcher import processes, rasa_model
+from assistant.core.errors import SetupError
+from assistant.core.settings import ACTION_TOKEN_ENV, PROJECT_ROOT, configured_secret, get_settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def prepare(settings) -> None:
     # Imported here: torch and the index load only when there is work to do, not for `tthc --help`.
-    from assistant.launcher.catalog import ensure_embedding_model, ensure_index
+    from assistant.cli.launcher.catalog import ensure_embedding_model, ensure_index
 
     rasa_model.rasa_executable()  # fail early with the fix when the Rasa env is missing
     ensure_embedding_model(settings)

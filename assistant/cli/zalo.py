@@ -9,8 +9,8 @@ import argparse
 import time
 from pathlib import Path
 
-from assistant.errors import SetupError
-from assistant.settings import get_settings
+from assistant.core.errors import SetupError
+from assistant.core.settings import get_settings
 from connectors.zalo.logs import user_ref
 from connectors.zalo.store import ZaloStore
 

@@ -18,9 +18,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from assistant import storage
-from assistant.input_cleaning import clean_message
-from assistant.ratelimit import sender_limiter
+from assistant.core import storage
+from assistant.core.input_cleaning import clean_message
+from assistant.core.ratelimit import sender_limiter
 from connectors.guarded_rest import EMPTY_MESSAGE_REPLY, rate_limited_reply, too_long_reply
 from connectors.zalo.api import FlushResult, ZaloApiClient
 from connectors.zalo.config import ConfigError, ZaloConfig
@@ -119,7 +119,7 @@ class ZaloInput(InputChannel):
             if not (config.access_token or config.can_refresh):
                 logger.warning("Zalo channel can receive but not reply: set ZALO_ACCESS_TOKEN, or "
                                "ZALO_REFRESH_TOKEN and ZALO_APP_SECRET; replies wait in the outbox")
-        # Shared by all Rasa workers (assistant.ratelimit), so two workers do not double the rate.
+        # Shared by all Rasa workers (assistant.core.ratelimit), so two workers do not double the rate.
         self.sender_limiter = sender_limiter(config.sender_rate_limit_per_minute, config.sender_rate_limit_burst,
                                              "zalo-sender", config.rate_limit_db)
         # At most one "slow down" notice per user per minute, so a flood does not flood back.

@@ -103,7 +103,7 @@ class ZaloConfig:
     app_secret: str = ""
     api_base: str = DEFAULT_API_BASE
     oauth_url: str = DEFAULT_OAUTH_URL
-    # A SQLite file, or a postgresql:// URL on the scale-out profile (assistant/storage.py).
+    # A SQLite file, or a postgresql:// URL on the scale-out profile (assistant/core/storage.py).
     outbox_path: Path | str = Path(DEFAULT_OUTBOX_PATH)
     # Replay window: events whose body timestamp is older than this are refused.
     max_age_seconds: float = 300.0

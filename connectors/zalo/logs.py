@@ -1,6 +1,6 @@
 """Logging for the Zalo connector: personal numbers masked, Zalo user ids pseudonymised.
 
-Masking uses the project's one PII masker (`assistant.logging_setup`), attached to the
+Masking uses the project's one PII masker (`assistant.core.logging_setup`), attached to the
 connector's loggers so their lines are masked even before the process-wide masking is installed.
 Zalo user ids are not typed by citizens but still identify one; log lines carry a short stable
 hash instead, enough to follow one conversation through the log.
@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from assistant.logging_setup import PiiMaskingFilter
+from assistant.core.logging_setup import PiiMaskingFilter
 
 
 def connector_logger(name: str) -> logging.Logger:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from assistant.reply import split_text
+from assistant.core.reply import split_text
 
 MAX_TEXT_CHARS = 2000
 MAX_BUTTONS = 5

@@ -1,5 +1,5 @@
 """Durable state of the Zalo connector: one SQLite file, or PostgreSQL on the scale-out profile
-(`outbox_path` is then a postgresql:// URL; assistant/storage.py).
+(`outbox_path` is then a postgresql:// URL; assistant/core/storage.py).
 
 - outbox: replies Zalo did not accept yet, re-delivered in order when the API is back;
   after too many attempts a reply is parked as dead (kept and logged, never dropped);
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant import storage
+from assistant.core import storage
 
 SEEN_MESSAGES_KEPT = 20_000
 OFFERED_BUTTONS_SECONDS = 24 * 3600  # a button tapped later than this is read as typed text

@@ -8,8 +8,8 @@ import pytest
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from assistant.actions import common
-from assistant.settings import PROJECT_ROOT, get_settings
+from assistant.app.actions import common
+from assistant.core.settings import PROJECT_ROOT, get_settings
 from knowledge_base.importers import load_catalog
 from knowledge_base.store import KnowledgeBase
 from tests.actions.catalog import HOTLINE, ONE_STOP_ADDRESS, PROCEDURES

@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from assistant.actions import common
-from assistant.actions.procedures import ActionAnswerProcedure, ActionChooseOption, ActionDefaultFallback
+from assistant.app.actions import common
+from assistant.app.actions.procedures import ActionAnswerProcedure, ActionChooseOption, ActionDefaultFallback
 from knowledge_base.errors import KnowledgeBaseError
 from tests.actions.catalog import (
     BIRTH_MOBILE,

@@ -6,9 +6,9 @@ import ast
 import threading
 from pathlib import Path
 
-from assistant.actions import common, procedures
-from assistant.actions.procedures import ActionCheckScope, ActionDefaultFallback
-from assistant.procedure_context import Outcome, Resolution
+from assistant.app.actions import common, procedures
+from assistant.app.actions.procedures import ActionCheckScope, ActionDefaultFallback
+from assistant.app.procedure_context import Outcome, Resolution
 from knowledge_base.schema import Scope
 
 ACTIONS_DIR = Path(common.__file__).resolve().parent
@@ -30,7 +30,7 @@ def test_the_scope_check_runs_off_the_event_loop(kb, chat, monkeypatch):
 
 def test_the_catalogue_actions_are_blocking_actions():
     """Every action that touches the catalogue or the database runs its turn through run_blocking."""
-    from assistant.actions import support
+    from assistant.app.actions import support
 
     for action in (procedures.ActionAnswerProcedure, procedures.ActionChooseOption, procedures.ActionCheckScope,
                    procedures.ActionSmallTalk, procedures.ActionOfferAlternatives, procedures.ActionDefaultFallback,
@@ -48,4 +48,4 @@ def test_the_actions_never_import_the_web_layer():
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
             for name in names:
-                assert not name.startswith("assistant.server"), f"{path.name} imports {name}"
+                assert not name.startswith("assistant.app.server"), f"{path.name} imports {name}"

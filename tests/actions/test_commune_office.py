@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from assistant import answers
-from assistant.actions.procedures import ActionAnswerProcedure, ActionCheckScope, ActionDefaultFallback
-from assistant.settings import PROJECT_ROOT, get_settings
+from assistant.app import answers
+from assistant.app.actions.procedures import ActionAnswerProcedure, ActionCheckScope, ActionDefaultFallback
+from assistant.core.settings import PROJECT_ROOT, get_settings
 from tests.actions.catalog import ONE_STOP_ADDRESS
 from tests.actions.conftest import Conversation
 
@@ -80,7 +80,7 @@ def test_without_listed_communes_nothing_is_asked(seed, monkeypatch):
 
 
 def test_a_numbered_commune_needs_its_kind_word(tmp_path, monkeypatch):
-    from assistant import local_directory
+    from assistant.app import local_directory
 
     facts = tmp_path / "facts.yaml"
     facts.write_text('version: "t"\ncommunes:\n  - {name: "Phường 1", address: "Số 4 Đường Thử Nghiệm"}\n'

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.actions.procedures import (
+from assistant.app.actions.procedures import (
     ActionAnswerProcedure,
     ActionCheckScope,
     ActionChooseOption,
     ActionDefaultFallback,
 )
-from assistant.english_replies import VIETNAMESE_NOTE
+from assistant.app.english_replies import VIETNAMESE_NOTE
 from knowledge_base import english
 
 answer = ActionAnswerProcedure()

@@ -2,8 +2,8 @@
 back in the same chat; a web chat is anonymous, so the citizen gets the hotline and the counter instead."""
 from __future__ import annotations
 
-from assistant import conversation_log, handoff_desk
-from assistant.actions.support import ActionHandoff
+from assistant.app import conversation_log, handoff_desk
+from assistant.app.actions.support import ActionHandoff
 from tests.actions.catalog import HOTLINE, ONE_STOP_ADDRESS
 from tests.actions.conftest import Conversation
 

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant import conversation_log, interaction_log
-from assistant.handoff_desk import conversation_ref
-from assistant.reply import OUTCOME_KEY
-from assistant.retention import purge_app_records
+from assistant.app import conversation_log, interaction_log
+from assistant.app.handoff_desk import conversation_ref
+from assistant.app.retention import purge_app_records
+from assistant.core.reply import OUTCOME_KEY
 from tests.actions.catalog import IDENTITY_CARD
 from tests.support.prometheus import metric
 
@@ -70,7 +70,7 @@ class WebhookConversation:
 
 @pytest.fixture
 def app(settings, monkeypatch):
-    from assistant.server.app import create_app
+    from assistant.app.server.app import create_app
 
     monkeypatch.setenv("TTHC_ACTION_TOKEN", ACTION_TOKEN)
     monkeypatch.setenv("TTHC_ADMIN_TOKEN", ADMIN_TOKEN)
@@ -233,7 +233,7 @@ def outcomes(settings) -> list[tuple[str, str]]:
 
 
 def test_every_outcome_is_logged_from_a_real_action_run(seed, settings, http, monkeypatch):
-    from assistant.actions import common
+    from assistant.app.actions import common
     from knowledge_base.errors import KnowledgeBaseError
 
     chat = WebhookConversation(http, "web-outcomes")
@@ -271,7 +271,7 @@ def test_every_outcome_is_logged_from_a_real_action_run(seed, settings, http, mo
 
 
 def test_a_reworded_reply_keeps_its_outcome(seed, settings, http, monkeypatch):
-    from assistant import answers
+    from assistant.app import answers
 
     def reworded(compose):
         return lambda *args, **kwargs: dataclasses.replace(compose(*args, **kwargs), text="Dạ, một câu chữ mới.")
@@ -295,8 +295,8 @@ def test_a_reworded_reply_keeps_its_outcome(seed, settings, http, monkeypatch):
 def test_the_codes_offered_with_each_outcome(settings):
     from rasa_sdk.executor import CollectingDispatcher
 
-    from assistant import answers
-    from assistant.actions import common
+    from assistant.app import answers
+    from assistant.app.actions import common
     from knowledge_base.schema import SearchHit
 
     def sent(reply) -> dict[str, Any]:

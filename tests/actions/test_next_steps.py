@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from assistant.actions.procedures import ActionAnswerProcedure
+from assistant.app.actions.procedures import ActionAnswerProcedure
 from connectors.zalo.messages import MAX_BUTTONS as ZALO_MAX_BUTTONS
 from tests.actions.catalog import BIRTH, IDENTITY_CARD
 from tests.actions.conftest import Conversation

@@ -8,8 +8,8 @@ Messages are chosen so that their scope is unambiguous for the seed catalogue.
 """
 from __future__ import annotations
 
-from assistant import answers, conversation_log
-from assistant.actions.procedures import (
+from assistant.app import answers, conversation_log
+from assistant.app.actions.procedures import (
     ActionAnswerProcedure,
     ActionCheckScope,
     ActionChooseOption,
@@ -17,7 +17,7 @@ from assistant.actions.procedures import (
     ActionOfferAlternatives,
     ActionSmallTalk,
 )
-from assistant.actions.support import ActionStoreFeedback
+from assistant.app.actions.support import ActionStoreFeedback
 from knowledge_base.schema import Decision, Level, Procedure, Scope
 from tests.actions.catalog import HOTLINE
 
@@ -103,7 +103,7 @@ def test_fallback_on_an_administrative_question_says_where_to_ask(seed, chat):
 
 
 def test_no_hotline_configured_means_no_hotline_line(seed, monkeypatch, chat):
-    from assistant.settings import get_settings
+    from assistant.core.settings import get_settings
 
     monkeypatch.setenv("TTHC_PROVINCE__HOTLINE", "")
     get_settings.cache_clear()

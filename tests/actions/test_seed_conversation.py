@@ -1,7 +1,7 @@
 """The actions over the shipped seed catalogue (the default on a fresh machine), BM25 index."""
 from __future__ import annotations
 
-from assistant.actions.procedures import ActionAnswerProcedure
+from assistant.app.actions.procedures import ActionAnswerProcedure
 
 answer = ActionAnswerProcedure()
 

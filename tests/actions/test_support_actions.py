@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from assistant import conversation_log
-from assistant.actions.procedures import ActionAnswerProcedure, ActionChooseOption
-from assistant.actions.support import ActionHandoff, ActionStoreFeedback, ActionTrackDossier
-from assistant.privacy import mask_pii
-from assistant.settings import get_settings
+from assistant.app import conversation_log
+from assistant.app.actions.procedures import ActionAnswerProcedure, ActionChooseOption
+from assistant.app.actions.support import ActionHandoff, ActionStoreFeedback, ActionTrackDossier
+from assistant.core.privacy import mask_pii
+from assistant.core.settings import get_settings
 from tests.actions.catalog import HOTLINE, IDENTITY_CARD, ONE_STOP_ADDRESS
 from tests.support.one_stop_stub import PORT_RANGE, OneStopStub
 from tests.support.ports import free_port

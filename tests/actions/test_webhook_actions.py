@@ -36,7 +36,7 @@ def action_call(action: str, text: str, intent: str, slots: dict | None = None) 
 
 @pytest.fixture
 def client(kb, monkeypatch):
-    from assistant.server.app import create_app
+    from assistant.app.server.app import create_app
 
     monkeypatch.setenv("TTHC_ACTION_TOKEN", "test-action-token")  # only Rasa, with the token, may call /webhook
     with TestClient(create_app(), headers={"X-Action-Token": "test-action-token"}) as test_client:

@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from assistant import answers
-from assistant.settings import load_settings
+from assistant.app import answers
+from assistant.core.settings import load_settings
 
 pytestmark = pytest.mark.full_catalog
 MAX_REPLY_CHARS = 3300  # body (checklist capped at ~2,500) plus the links

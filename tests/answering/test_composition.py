@@ -1,14 +1,14 @@
-"""Reply composition (assistant.answers), context vocabulary and receipt-code validation."""
+"""Reply composition (assistant.app.answers), context vocabulary and receipt-code validation."""
 from __future__ import annotations
 
 import re
 
 import pytest
 
-from assistant import answers
-from assistant.dossier_tracking import find_code_in_text, is_valid_code, normalize_code
-from assistant.procedure_context import residual_text
-from assistant.settings import load_settings
+from assistant.app import answers
+from assistant.app.dossier_tracking import find_code_in_text, is_valid_code, normalize_code
+from assistant.app.procedure_context import residual_text
+from assistant.core.settings import load_settings
 from knowledge_base.schema import (
     ChannelKind,
     DossierDocument,
@@ -191,7 +191,7 @@ def test_code_found_inside_a_sentence():
 
 
 def test_capabilities_promise_dossier_tracking_only_when_it_is_connected(settings):
-    """Issue 15, item 7: never advertise what is not connected (assistant.dossier_tracking)."""
+    """Issue 15, item 7: never advertise what is not connected (assistant.app.dossier_tracking)."""
     settings.one_stop_system.tracking_url = ""
     text = answers.capabilities(settings).text
     assert text.startswith("Dạ, ") and "hồ sơ cần chuẩn bị" in text and "gặp cán bộ" in text

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from assistant import answers
-from assistant.district_reform import COMMUNE_SUCCESSOR, district_mentions, district_note
-from assistant.settings import load_settings
+from assistant.app import answers
+from assistant.app.district_reform import COMMUNE_SUCCESSOR, district_mentions, district_note
+from assistant.core.settings import load_settings
 from knowledge_base.schema import Level, Procedure
 
 DISTRICT = Procedure(code="1.010385", title="Trình báo mất hộ chiếu phổ thông (thực hiện tại cấp huyện)",

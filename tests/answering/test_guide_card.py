@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from assistant import answers
-from assistant.actions.common import WEB_MAX_BUTTONS, max_buttons
-from assistant.reply import Button
-from assistant.settings import load_settings
+from assistant.app import answers
+from assistant.app.actions.common import WEB_MAX_BUTTONS, max_buttons
+from assistant.core.reply import Button
+from assistant.core.settings import load_settings
 from connectors.zalo.messages import MAX_BUTTONS as ZALO_MAX_BUTTONS
 from connectors.zalo.messages import MAX_TEXT_CHARS as ZALO_MAX_TEXT
 from connectors.zalo.messages import build_messages, with_site_links

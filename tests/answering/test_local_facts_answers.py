@@ -2,8 +2,8 @@
 decision that sets it; the national value of the other channels stays; a sample file is never shown as a rule."""
 from __future__ import annotations
 
-from assistant import answers, english_replies
-from assistant.settings import PROJECT_ROOT, load_settings
+from assistant.app import answers, english_replies
+from assistant.core.settings import PROJECT_ROOT, load_settings
 from knowledge_base.importers import load_catalog
 
 SEED = PROJECT_ROOT / "knowledge_base" / "catalog"

@@ -5,8 +5,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from assistant import conversation_log
-from assistant.privacy import mask_pii
+from assistant.app import conversation_log
+from assistant.core.privacy import mask_pii
 
 
 @pytest.mark.parametrize(

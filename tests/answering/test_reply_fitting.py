@@ -1,9 +1,9 @@
-"""Splitting replies to channel limits and degrading buttons (assistant.reply)."""
+"""Splitting replies to channel limits and degrading buttons (assistant.core.reply)."""
 from __future__ import annotations
 
 import pytest
 
-from assistant.reply import Button, Link, Reply, fit_to_channel, split_text
+from assistant.core.reply import Button, Link, Reply, fit_to_channel, split_text
 
 CHECKLIST = "\n".join(f"☐ Giấy tờ số {n}: bản sao có chứng thực — 1 bản" for n in range(1, 40))
 

@@ -8,8 +8,8 @@ import re
 
 import yaml
 
-from assistant import answers
-from assistant.settings import PROJECT_ROOT
+from assistant.app import answers
+from assistant.core.settings import PROJECT_ROOT
 from connectors import fallback_replies
 
 WRONG_WORDS = re.compile(r"(?<!\w)(?:em|mình|bot|nhân viên|anh chị|bạn)(?!\w)", re.IGNORECASE)

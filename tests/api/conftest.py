@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant import conversation_log
-from assistant.knowledge_provider import provider
-from assistant.server.app import create_app
-from assistant.settings import Settings, load_settings
+from assistant.app import conversation_log
+from assistant.app.knowledge_provider import provider
+from assistant.app.server.app import create_app
+from assistant.core.settings import Settings, load_settings
 from knowledge_base.importers import load_catalog
 from knowledge_base.store import KnowledgeBase
 from tests.support.zalo_outbox import outbox  # noqa: F401 - the fixture, defined once for tests/api and tests/web

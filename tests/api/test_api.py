@@ -5,14 +5,14 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from assistant import conversation_log
-from assistant.handoff_desk import conversation_ref
-from assistant.server.app import create_app
-from assistant.server.pages import SHARED_SCRIPT
-from assistant.server.routers import procedures as procedures_router
-from assistant.server.routers.staff import STAFF_WEB_DIR
-from assistant.server.routers.webchat import WEBCHAT_DIR
-from assistant.settings import load_settings
+from assistant.app import conversation_log
+from assistant.app.handoff_desk import conversation_ref
+from assistant.app.server.app import create_app
+from assistant.app.server.pages import SHARED_SCRIPT
+from assistant.app.server.routers import procedures as procedures_router
+from assistant.app.server.routers.staff import STAFF_WEB_DIR
+from assistant.app.server.routers.webchat import WEBCHAT_DIR
+from assistant.core.settings import load_settings
 from knowledge_base.errors import KnowledgeBaseError
 
 
@@ -253,7 +253,7 @@ def test_pages_and_widget_files_are_served(client):
 
 
 def test_the_widget_and_the_staff_page_get_the_one_copy_of_the_dom_helpers(client):
-    """h() and safeHttpUrl live once (assistant/server/web/shared/safe_dom.js) and are served in front of each
+    """h() and safeHttpUrl live once (assistant/app/server/web/shared/safe_dom.js) and are served in front of each
     page script, so an embedding site still loads one file and the two pages cannot drift apart."""
     helpers = SHARED_SCRIPT.read_text(encoding="utf-8")
     assert SHARED_SCRIPT.parent.name == "shared" and "function safeHttpUrl(" in helpers

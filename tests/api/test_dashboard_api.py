@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ElementTree
 
-from assistant import dashboard, interaction_log, unanswered
+from assistant.app import dashboard, interaction_log, unanswered
 from tests.api.conftest import STAFF_TOKEN
 from tests.support import dashboard_data as data
 

@@ -18,10 +18,10 @@ from hypothesis import settings as hypothesis_settings  # noqa: E402
 from hypothesis.errors import Unsatisfiable  # noqa: E402
 from schemathesis import GenerationMode  # noqa: E402
 
-from assistant import conversation_log, handoff_desk  # noqa: E402
-from assistant.knowledge_provider import provider  # noqa: E402
-from assistant.server.app import create_app  # noqa: E402
-from assistant.settings import get_settings  # noqa: E402
+from assistant.app import conversation_log, handoff_desk  # noqa: E402
+from assistant.app.knowledge_provider import provider  # noqa: E402
+from assistant.app.server.app import create_app  # noqa: E402
+from assistant.core.settings import get_settings  # noqa: E402
 from tests.support import dashboard_data  # noqa: E402
 
 EXAMPLES = int(os.environ.get("TTHC_FUZZ_EXAMPLES", "100"))

@@ -1,5 +1,5 @@
 """Unanswered questions (grouped, filtered, CSV) and the catalogue team's labels, through the API
-(assistant/server/routers/learning.py) on the sample catalogue (BM25 only: lexical grouping)."""
+(assistant/app/server/routers/learning.py) on the sample catalogue (BM25 only: lexical grouping)."""
 from __future__ import annotations
 
 import csv
@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from assistant import conversation_log, interaction_log, question_labels, unanswered
+from assistant.app import conversation_log, interaction_log, question_labels, unanswered
 from knowledge_base.evaluation import read_questions
 from knowledge_base.labelled import labelled_path, read_labelled
 
@@ -242,7 +242,7 @@ def test_nothing_unmasked_is_stored_or_leaves_the_database(client, tmp_path):
 
 
 def test_retention_purge_keeps_labels_masked_and_unlinked_from_the_purged_conversations(client, tmp_path):
-    from assistant.retention import purge_app_records
+    from assistant.app.retention import purge_app_records
 
     zalo_user, phone = "8512345678901234567", "0912 345 678"
     typed = f"xin cấp phép bay flycam, gọi {phone}"

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from assistant.knowledge_provider import provider
-from assistant.server.app import create_app
+from assistant.app.knowledge_provider import provider
+from assistant.app.server.app import create_app
 from knowledge_base.importers import load_catalog
 from knowledge_base.store import KnowledgeBase
 from tests.api.conftest import SAMPLE_CATALOG

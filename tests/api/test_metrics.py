@@ -10,11 +10,11 @@ import sys
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant import conversation_log
-from assistant.errors import SetupError
-from assistant.knowledge_provider import provider
-from assistant.server.app import create_app
-from assistant.settings import PROJECT_ROOT, load_settings
+from assistant.app import conversation_log
+from assistant.app.knowledge_provider import provider
+from assistant.app.server.app import create_app
+from assistant.core.errors import SetupError
+from assistant.core.settings import PROJECT_ROOT, load_settings
 from connectors.zalo.store import ZaloStore
 from tests.api.conftest import TEST_ENV
 from tests.support.prometheus import metric
@@ -90,12 +90,12 @@ def test_no_outbox_file_means_no_outbox_gauge_and_none_is_created(local_settings
 
 
 MULTIPROCESS_WORKER = """
-from assistant import metrics
+from assistant.app import metrics
 metrics.observe_action("action_answer_procedure", "answered", "rest", 0.02, 300)
 """
 MULTIPROCESS_SCRAPE = """
-from assistant import metrics
-from assistant.settings import get_settings
+from assistant.app import metrics
+from assistant.core.settings import get_settings
 print(metrics.render(get_settings()).decode())
 """
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant import conversation_log, handoff_desk
+from assistant.app import conversation_log, handoff_desk
 from connectors.zalo.store import ZaloStore
 from tests.api.conftest import STAFF_TOKEN
 

@@ -7,8 +7,8 @@ from datetime import datetime
 import numpy as np
 import pytest
 
-from assistant import conversation_log, dashboard, interaction_log, unanswered
-from assistant.settings import load_settings
+from assistant.app import conversation_log, dashboard, interaction_log, unanswered
+from assistant.core.settings import load_settings
 from knowledge_base.importers import load_catalog
 from knowledge_base.store import KnowledgeBase
 from tests.api.conftest import SAMPLE_CATALOG

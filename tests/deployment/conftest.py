@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant import storage
+from assistant.core import storage
 from tests.support.shared_services import ServiceError, running_postgres
 
 

@@ -11,7 +11,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from assistant import conversation_log, interaction_log, question_labels, retention, storage, unanswered
+from assistant.app import conversation_log, interaction_log, question_labels, retention, unanswered
+from assistant.core import storage
 from knowledge_base.labelled import read_labelled
 
 

@@ -1,4 +1,4 @@
-"""The app's data on PostgreSQL (the scale-out profile's `settings.app_database`, assistant/storage.py):
+"""The app's data on PostgreSQL (the scale-out profile's `settings.app_database`, assistant/core/storage.py):
 hand-offs, feedback, missing procedures, recorded interactions, the retention purge and the /metrics
 outbox gauge, against a real PostgreSQL started by the test (tests/support/shared_services.py). The
 same functions run on SQLite in the rest of the suite. About 10 seconds.
@@ -13,7 +13,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from assistant import conversation_log, interaction_log, metrics, retention, storage
+from assistant.app import conversation_log, interaction_log, metrics, retention
+from assistant.core import storage
 
 
 def record(sender: str, question: str, **extra) -> interaction_log.InteractionRecord:
@@ -104,9 +105,9 @@ def test_the_metrics_read_the_zalo_outbox_in_postgres(database):
 
 
 def test_a_wrong_password_or_host_is_one_clear_error(database, monkeypatch):
-    from assistant.errors import SetupError
-    from assistant.launcher import processes
-    from assistant.settings import load_settings
+    from assistant.cli.launcher import processes
+    from assistant.core.errors import SetupError
+    from assistant.core.settings import load_settings
 
     monkeypatch.setenv("TTHC_DEPLOYMENT__PROFILE", "scale-out")
     monkeypatch.setenv("TTHC_DEPLOYMENT__POSTGRES_PORT", "1")
@@ -138,7 +139,7 @@ def test_tthc_up_profile_scale_out_stops_with_one_line_when_postgres_is_down(tmp
     import os
     import subprocess
 
-    from assistant.settings import PROJECT_ROOT
+    from assistant.core.settings import PROJECT_ROOT
     from tests.support.ports import free_port
 
     env = {**os.environ, "TTHC_ACTION_TOKEN": "t" * 32, "TTHC_DEPLOYMENT__POSTGRES_PORT": str(free_port()),

@@ -24,7 +24,7 @@ import uuid
 import httpx
 import pytest
 
-from assistant.settings import ACTION_TOKEN_HEADER, ADMIN_TOKEN_ENV, PROJECT_ROOT
+from assistant.core.settings import ACTION_TOKEN_HEADER, ADMIN_TOKEN_ENV, PROJECT_ROOT
 from connectors.fallback_replies import SILENCE_REPLY
 from connectors.zalo.signature import signature_header
 from tests.support.live_stack import running_stack

@@ -35,10 +35,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from assistant import storage
-from assistant.launcher import processes, rasa_model
-from assistant.launcher.catalog import ensure_index
-from assistant.settings import ACTION_TOKEN_ENV, ACTION_TOKEN_HEADER, PROJECT_ROOT, load_settings
+from assistant.cli.launcher import processes, rasa_model
+from assistant.cli.launcher.catalog import ensure_index
+from assistant.core import storage
+from assistant.core.settings import ACTION_TOKEN_ENV, ACTION_TOKEN_HEADER, PROJECT_ROOT, load_settings
 from connectors.zalo.signature import signature_header
 from tests.support.nginx_proxy import NginxError, start_nginx
 from tests.support.ports import free_port

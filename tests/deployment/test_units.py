@@ -20,9 +20,9 @@ import httpx
 import pytest
 
 from assistant.cli import up
-from assistant.errors import SetupError
-from assistant.launcher import processes, rasa_model
-from assistant.settings import ACTION_TOKEN_ENV, PROJECT_ROOT, load_settings
+from assistant.cli.launcher import processes, rasa_model
+from assistant.core.errors import SetupError
+from assistant.core.settings import ACTION_TOKEN_ENV, PROJECT_ROOT, load_settings
 from tests.support.ports import free_port
 
 UNITS = PROJECT_ROOT / "deploy" / "systemd"

@@ -38,8 +38,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from assistant.launcher import rasa_model
-from assistant.settings import PROJECT_ROOT
+from assistant.cli.launcher import rasa_model
+from assistant.core.settings import PROJECT_ROOT
 from tests.support.ports import free_port
 
 pytestmark = pytest.mark.e2e

@@ -7,10 +7,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from assistant import answers
-from assistant.bot_evaluation import Catalogue, aspect_spoken, classify_reply, evaluate_bot
+from assistant.app import answers
 from assistant.cli import main
-from assistant.settings import PROJECT_ROOT
+from assistant.cli.bot_evaluation import Catalogue, aspect_spoken, classify_reply, evaluate_bot
+from assistant.core.settings import PROJECT_ROOT
 from connectors.fallback_replies import SILENCE_REPLY
 from knowledge_base.evaluation import Question
 from knowledge_base.importers import load_catalog

@@ -11,7 +11,7 @@ import shutil
 import httpx
 import pytest
 
-from assistant.settings import PROJECT_ROOT
+from assistant.core.settings import PROJECT_ROOT
 from tests.support.live_stack import running_stack
 from tests.support.rest_chat import all_text, ask
 

@@ -16,7 +16,7 @@ import pytest
 pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
-from assistant.reply import OUTCOME_KEY  # noqa: E402
+from assistant.core.reply import OUTCOME_KEY  # noqa: E402
 from knowledge_base.labelled import read_labelled  # noqa: E402
 from knowledge_base.store import KnowledgeBase  # noqa: E402
 from tests.support.live_stack import running_stack  # noqa: E402

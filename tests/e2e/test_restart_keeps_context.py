@@ -9,8 +9,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from assistant.launcher import processes
-from assistant.settings import PROJECT_ROOT
+from assistant.cli.launcher import processes
+from assistant.core.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.e2e
 

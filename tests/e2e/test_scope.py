@@ -11,7 +11,7 @@ import sqlite3
 
 import pytest
 
-from assistant.settings import load_settings
+from assistant.core.settings import load_settings
 from tests.support.rest_chat import all_text, ask
 
 pytestmark = pytest.mark.e2e

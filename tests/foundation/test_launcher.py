@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.errors import SetupError
-from assistant.launcher import processes, rasa_model
-from assistant.settings import PROJECT_ROOT
+from assistant.cli.launcher import processes, rasa_model
+from assistant.core.errors import SetupError
+from assistant.core.settings import PROJECT_ROOT
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
@@ -54,7 +54,7 @@ def test_model_fingerprint_changes_with_any_training_input(tmp_path: Path):
         (tmp_path / name).write_text("version: '3.1'\n")
     (tmp_path / "nlu_data" / "nlu").mkdir(parents=True)
     (tmp_path / "nlu_data" / "nlu" / "greet.yml").write_text("nlu: []\n")
-    (tmp_path / "assistant" / "components").mkdir(parents=True)
+    (tmp_path / "assistant" / "rasa_process" / "components").mkdir(parents=True)
     before = rasa_model.fingerprint(tmp_path / "config.yml", root=tmp_path)
     assert before == rasa_model.fingerprint(tmp_path / "config.yml", root=tmp_path)
     (tmp_path / "nlu_data" / "nlu" / "greet.yml").write_text("nlu: [x]\n")
@@ -85,8 +85,8 @@ def test_help_lists_subcommands():
 
 
 def test_an_index_built_by_an_older_version_is_rebuilt_at_start(tmp_path: Path, capsys):
-    from assistant.launcher.catalog import ensure_index
-    from assistant.settings import CatalogSettings, Settings
+    from assistant.cli.launcher.catalog import ensure_index
+    from assistant.core.settings import CatalogSettings, Settings
     from knowledge_base.store import KnowledgeBase, index_dir
 
     settings = Settings(catalog=CatalogSettings(data_dir=tmp_path))
@@ -107,7 +107,7 @@ def test_an_index_built_by_an_older_version_is_rebuilt_at_start(tmp_path: Path, 
 def test_both_servers_share_one_action_token_and_rasa_runs_without_its_api(monkeypatch, tmp_path: Path):
     """Issue 12: the action endpoint's secret is generated for the run (or configured) and given to both
     servers; Rasa's HTTP API stays off, and Rasa gets no admin token."""
-    from assistant.settings import load_settings
+    from assistant.core.settings import load_settings
 
     for name in ("TTHC_ACTION_TOKEN", "TTHC_SECURITY__ACTION_TOKEN"):
         monkeypatch.delenv(name, raising=False)

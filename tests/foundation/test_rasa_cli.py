@@ -10,7 +10,7 @@ import pytest
 
 from assistant.cli import main as tthc_main
 from assistant.cli import rasa as rasa_cli
-from assistant.settings import PROJECT_ROOT, get_settings
+from assistant.core.settings import PROJECT_ROOT, get_settings
 
 TTHC = PROJECT_ROOT / ".venv" / "bin" / "tthc"
 needs_rasa_env = pytest.mark.skipif(not (PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa").exists(),
@@ -82,7 +82,7 @@ def test_rasa_runs_from_the_root_in_the_rasa_env_with_every_variable_tthc_up_fil
     assert tthc_main(["rasa", "train", "--debug", "--fixed-model-name", "x"]) == 3  # Rasa's exit code
     command = captured["command"]
     assert command[0] == str(PROJECT_ROOT / ".venv-rasa" / "bin" / "python")
-    assert command[1:] == ["-m", "assistant.rasa_entry", "--project-defaults", "train", "--debug",
+    assert command[1:] == ["-m", "assistant.rasa_process.entry", "--project-defaults", "train", "--debug",
                            "--fixed-model-name", "x"]
     assert captured["cwd"] == PROJECT_ROOT
     env = captured["env"]
@@ -105,8 +105,8 @@ def test_shell_gets_an_app_server_for_its_actions_and_stops_it(captured):
 
 
 def test_a_running_app_server_with_its_own_token_is_one_line_naming_the_fix(monkeypatch, tmp_path: Path):
-    from assistant.errors import SetupError
-    from assistant.settings import load_settings
+    from assistant.core.errors import SetupError
+    from assistant.core.settings import load_settings
 
     monkeypatch.setattr(rasa_cli, "_app_server_answers", lambda settings: True)
     monkeypatch.delenv("TTHC_ACTION_TOKEN", raising=False)

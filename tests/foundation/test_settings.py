@@ -3,8 +3,8 @@ from pathlib import Path
 import pytest
 from pydantic_settings import BaseSettings
 
-from assistant.errors import SetupError
-from assistant.settings import PROJECT_ROOT, SettingsError, load_settings
+from assistant.core.errors import SetupError
+from assistant.core.settings import PROJECT_ROOT, SettingsError, load_settings
 
 
 def test_defaults_come_from_settings_yml():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.settings import PROJECT_ROOT
+from assistant.core.settings import PROJECT_ROOT
 from knowledge_base import english
 from knowledge_base.evaluation import evaluate, read_questions
 from knowledge_base.importers import load_catalog

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.settings import PROJECT_ROOT
+from assistant.core.settings import PROJECT_ROOT
 from knowledge_base.errors import KnowledgeBaseError
 from knowledge_base.importers import load_catalog
 from knowledge_base.importers.local_facts import read_local_facts

@@ -1,4 +1,4 @@
-"""Procedure lookup tables and synonyms are generated from the catalogue (assistant/nlu_generation.py)."""
+"""Procedure lookup tables and synonyms are generated from the catalogue (assistant/cli/nlu_generation.py)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import yaml
 
 from assistant.cli import main
-from assistant.nlu_generation import GENERATED_LOOKUPS, build_lookups, short_names
+from assistant.cli.nlu_generation import GENERATED_LOOKUPS, build_lookups, short_names
 from knowledge_base.schema import Procedure
 from knowledge_base.text import fold
 

@@ -14,7 +14,7 @@ RASA = Path(sys.executable).with_name("rasa")
 # Epochs for models trained inside tests: enough for the conversation tests, a fraction of production.
 TINY_EPOCHS = {
     "DIETClassifier": 60,
-    "assistant.components.retrieval_response_selector.RetrievalIntentResponseSelector": 20,
+    "assistant.rasa_process.components.retrieval_response_selector.RetrievalIntentResponseSelector": 20,
 }
 
 
@@ -24,7 +24,7 @@ def rasa_env() -> dict[str, str]:
 
 
 def run_rasa(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    """Run the rasa CLI from the project root (so it finds assistant.components) and capture its output."""
+    """Run the rasa CLI from the project root (so it finds assistant.rasa_process.components) and capture its output."""
     return subprocess.run([str(RASA), *args], cwd=PROJECT_ROOT, env=rasa_env(), capture_output=True,
                           text=True, timeout=timeout)
 

@@ -1,4 +1,4 @@
-"""assistant.rasa_stores.CachedSQLTrackerStore: Rasa's SQL store that reuses a worker's saved trackers
+"""assistant.rasa_process.stores.CachedSQLTrackerStore: Rasa's SQL store that reuses a worker's saved trackers
 only while the database holds nothing newer, so every load still returns what the database says."""
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from rasa.shared.core.domain import Domain  # noqa: E402
 from rasa.shared.core.events import BotUttered, UserUttered  # noqa: E402
 from store_support import DOMAIN, endpoint_config, endpoints_env, tracker_with_context  # noqa: E402
 
-from assistant.rasa_stores import CachedSQLTrackerStore  # noqa: E402
+from assistant.rasa_process.stores import CachedSQLTrackerStore  # noqa: E402
 
 
 def run(coroutine):

@@ -13,7 +13,7 @@ from rasa.engine.storage.resource import Resource  # noqa: E402
 from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT  # noqa: E402
 from rasa.shared.nlu.training_data.message import Message  # noqa: E402
 
-from assistant.components.english_router import EnglishRouter  # noqa: E402
+from assistant.rasa_process.components.english_router import EnglishRouter  # noqa: E402
 
 NLU_GUESS = {"name": "greet", "confidence": 0.41}
 

@@ -20,8 +20,8 @@ from rasa.shared.nlu.constants import TEXT  # noqa: E402
 from rasa.shared.nlu.training_data.message import Message  # noqa: E402
 from rasa.shared.nlu.training_data.training_data import TrainingData  # noqa: E402
 
-from assistant import logging_setup  # noqa: E402
-from assistant.components.input_guard import InputGuard  # noqa: E402
+from assistant.core import logging_setup  # noqa: E402
+from assistant.rasa_process.components.input_guard import InputGuard  # noqa: E402
 
 
 @pytest.fixture
@@ -71,8 +71,8 @@ def test_rasa_accepts_it_first_in_the_pipeline():
         "recipe": "default.v1",
         "language": "vi",
         "pipeline": [
-            {"name": "assistant.components.input_guard.InputGuard", "max_chars": 2000},
-            {"name": "assistant.components.vietnamese_tokenizer.VietnameseTokenizer"},
+            {"name": "assistant.rasa_process.components.input_guard.InputGuard", "max_chars": 2000},
+            {"name": "assistant.rasa_process.components.vietnamese_tokenizer.VietnameseTokenizer"},
             {"name": "CountVectorsFeaturizer"},
             {"name": "DIETClassifier", "epochs": 1},
         ],

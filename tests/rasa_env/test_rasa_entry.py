@@ -1,4 +1,4 @@
-"""assistant/rasa_entry.py: Rasa's CLI with CPU fixes that must not change Rasa's behaviour."""
+"""assistant/rasa_process/entry.py: Rasa's CLI with CPU fixes that must not change Rasa's behaviour."""
 from __future__ import annotations
 
 import subprocess
@@ -14,7 +14,7 @@ from rasa.core.actions.action import RemoteAction  # noqa: E402
 from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered  # noqa: E402
 from store_support import PROJECT_ROOT  # noqa: E402
 
-from assistant import rasa_entry  # noqa: E402
+from assistant.rasa_process import entry as rasa_entry  # noqa: E402
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -47,7 +47,7 @@ def test_events_are_resolved_as_rasa_does():
 
 
 def test_runs_rasas_own_cli():
-    result = subprocess.run([sys.executable, "-m", "assistant.rasa_entry", "--version"], cwd=PROJECT_ROOT,
+    result = subprocess.run([sys.executable, "-m", "assistant.rasa_process.entry", "--version"], cwd=PROJECT_ROOT,
                             capture_output=True, text=True, timeout=120, env={"RASA_TELEMETRY_ENABLED": "false",
                                                                                "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr[-500:]
@@ -118,7 +118,7 @@ def test_every_patch_applies_on_the_rasa_it_was_written_for():
     from sqlalchemy.engine import Engine
 
     assert rasa_entry.install() == [patch.name for patch in rasa_entry.PATCHES]
-    ours = "assistant.rasa_entry"
+    ours = "assistant.rasa_process.entry"
     assert RemoteAction._validate_action_result.__module__ == ours
     assert RemoteAction._action_call_format.__module__ == ours
     assert Event.resolve_by_type.__module__ == ours
@@ -140,7 +140,7 @@ def targets():
     return [RemoteAction.__dict__["_validate_action_result"], RemoteAction.__dict__["_action_call_format"],
             Event.__dict__["resolve_by_type"], tracker_store.create_engine_kwargs]
 
-from assistant import rasa_entry
+from assistant.rasa_process import entry as rasa_entry
 before = targets()
 applied = rasa_entry.install()
 print(json.dumps({"applied": applied, "unchanged": [a is b for a, b in zip(before, targets())],
@@ -169,7 +169,7 @@ def test_on_another_rasa_version_no_patch_applies_and_each_warns_in_one_line():
 
 
 def test_tthc_rasa_refuses_another_rasa_version_with_one_line():
-    code = ("import sys, rasa\nrasa.__version__ = '3.7.0'\nfrom assistant import rasa_entry\n"
+    code = ("import sys, rasa\nrasa.__version__ = '3.7.0'\nfrom assistant.rasa_process import entry as rasa_entry\n"
             "sys.argv = ['rasa_entry', '--project-defaults', 'data', 'validate']\nsys.exit(rasa_entry.main())\n")
     result = _run_python(code)
     assert result.returncode == 2

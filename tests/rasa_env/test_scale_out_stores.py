@@ -99,7 +99,7 @@ def test_a_replicas_remembered_conversation_gives_way_to_what_another_replica_st
     """The per-worker cache of CachedSQLTrackerStore must never hide a turn another node saved."""
     from rasa.shared.core.events import UserUttered
 
-    from assistant.rasa_stores import CachedSQLTrackerStore
+    from assistant.rasa_process.stores import CachedSQLTrackerStore
 
     replica_a, replica_b = open_tracker_store(), open_tracker_store()
     assert isinstance(replica_a, CachedSQLTrackerStore)
@@ -154,7 +154,7 @@ def test_the_zalo_store_on_postgres_is_shared_by_two_instances(postgres_server):
 
 
 def test_rate_limits_in_redis_are_one_bucket_for_every_instance(redis_server):
-    from assistant.ratelimit import RedisTokenBucketLimiter, sender_limiter
+    from assistant.core.ratelimit import RedisTokenBucketLimiter, sender_limiter
 
     url = f"redis://{redis_server['TTHC_REDIS_HOST']}:{redis_server['TTHC_REDIS_PORT']}/{redis_server['TTHC_REDIS_DB']}"
     node_a = sender_limiter(60, 3, "zalo-sender", url)

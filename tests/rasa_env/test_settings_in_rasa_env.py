@@ -5,7 +5,7 @@ import pytest
 
 pytest.importorskip("rasa", reason="runs in the Rasa environment: .venv-rasa/bin/python -m pytest tests/rasa_env")
 
-from assistant.settings import SettingsError, load_settings  # noqa: E402
+from assistant.core.settings import SettingsError, load_settings  # noqa: E402
 
 
 def test_settings_load_with_environment_overrides():

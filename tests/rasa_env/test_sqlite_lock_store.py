@@ -1,4 +1,4 @@
-"""assistant.rasa_stores.SQLiteLockStore: the lock store endpoints.yml gives Rasa, so several Rasa
+"""assistant.rasa_process.stores.SQLiteLockStore: the lock store endpoints.yml gives Rasa, so several Rasa
 worker processes on one machine serve one conversation at a time, in arrival order."""
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from rasa.core.lock_store import LockStore  # noqa: E402
 from rasa.core.utils import number_of_sanic_workers  # noqa: E402
 from store_support import endpoint_config, endpoints_env  # noqa: E402
 
-from assistant.rasa_stores import SQLiteLockStore  # noqa: E402
+from assistant.rasa_process.stores import SQLiteLockStore  # noqa: E402
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from assistant.components.vietnamese_tokenizer import VietnameseTokenizer
+from assistant.rasa_process.components.vietnamese_tokenizer import VietnameseTokenizer
 from knowledge_base.text import fold_keeping_length, nfc
 
 pytestmark = pytest.mark.rasa

@@ -27,7 +27,7 @@ from rasa.core.channels.channel import UserMessage  # noqa: E402
 from rasa.shared.exceptions import RasaException  # noqa: E402
 from sanic import Sanic  # noqa: E402
 
-from assistant.reply import split_text  # noqa: E402
+from assistant.core.reply import split_text  # noqa: E402
 from connectors.guarded_rest import EMPTY_MESSAGE_REPLY  # noqa: E402
 from connectors.zalo.channel import FAILURE_REPLY, NON_TEXT_REPLY, ZaloInput  # noqa: E402
 from connectors.zalo.config import ENV_VARS, URL_ENV_VARS, zalo_env_defaults  # noqa: E402

@@ -199,7 +199,7 @@ def test_two_rasa_workers_deliver_each_reply_once_across_token_expiry_and_outage
         credentials = tmp_path / "credentials.yml"
         credentials.write_text(block, encoding="utf-8")
         endpoints = tmp_path / "endpoints.yml"
-        endpoints.write_text("lock_store:\n  type: assistant.rasa_stores.SQLiteLockStore\n"
+        endpoints.write_text("lock_store:\n  type: assistant.rasa_process.stores.SQLiteLockStore\n"
                              f"  db: {tmp_path / 'locks.db'}\n")
         env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", ZALO_APP_ID=APP_ID, ZALO_OA_SECRET_KEY=OA_SECRET,
                    ZALO_ACCESS_TOKEN="token-1", ZALO_REFRESH_TOKEN="refresh-1", ZALO_APP_SECRET=fake.app_secret,

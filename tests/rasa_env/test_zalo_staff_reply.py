@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("rasa", reason="runs in the Rasa environment: .venv-rasa/bin/python -m pytest tests/rasa_env")
 
-from assistant import conversation_log, handoff_desk  # noqa: E402
+from assistant.app import conversation_log, handoff_desk  # noqa: E402
 from tests.rasa_env.test_zalo_channel import (  # noqa: E402
     USER,
     Recorder,

@@ -8,8 +8,8 @@ import pytest
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 
-from assistant.server.security import ADMIN_TOKEN_ENV, install_security, require_action_token, require_admin_token
-from assistant.settings import ACTION_TOKEN_ENV, ACTION_TOKEN_HEADER, load_settings
+from assistant.app.server.security import ADMIN_TOKEN_ENV, install_security, require_action_token, require_admin_token
+from assistant.core.settings import ACTION_TOKEN_ENV, ACTION_TOKEN_HEADER, load_settings
 
 TOKEN = "s3cret-admin-token"
 ACTION_TOKEN = "s3cret-action-token"
@@ -209,7 +209,7 @@ def test_bad_content_length_is_400():
 
 def test_create_app_wires_security_and_admin_reload(monkeypatch):
     pytest.importorskip("knowledge_base.store", reason="knowledge_base.store has not landed")
-    from assistant.server.app import create_app
+    from assistant.app.server.app import create_app
 
     monkeypatch.setenv(ADMIN_TOKEN_ENV, TOKEN)
     settings = make_settings(max_body_bytes=1024, max_action_call_bytes=4096, rate_limit_per_minute=0)
@@ -233,7 +233,7 @@ def app_paths(app) -> set[str]:
 def test_every_admin_and_staff_data_route_needs_the_token(monkeypatch):
     """Issue 6: admin actions and staff views (hand-offs, feedback) are behind the admin token."""
     pytest.importorskip("knowledge_base.store", reason="knowledge_base.store has not landed")
-    from assistant.server.app import create_app
+    from assistant.app.server.app import create_app
 
     monkeypatch.setenv(ADMIN_TOKEN_ENV, TOKEN)
     app = create_app(make_settings(rate_limit_per_minute=0))
@@ -251,7 +251,7 @@ def test_every_admin_and_staff_data_route_needs_the_token(monkeypatch):
 
 def test_cors_allows_only_configured_origins():
     pytest.importorskip("knowledge_base.store", reason="knowledge_base.store has not landed")
-    from assistant.server.app import create_app
+    from assistant.app.server.app import create_app
 
     settings = make_settings(rate_limit_per_minute=0)
     settings = settings.model_copy(update={"server": settings.server.model_copy(
@@ -270,8 +270,8 @@ def test_admin_reload_serves_a_reimported_catalogue(monkeypatch, tmp_path):
     pytest.importorskip("knowledge_base.store", reason="knowledge_base.store has not landed")
     from pathlib import Path
 
-    from assistant.knowledge_provider import provider
-    from assistant.server.app import create_app
+    from assistant.app.knowledge_provider import provider
+    from assistant.app.server.app import create_app
     from knowledge_base.importers import load_catalog
     from knowledge_base.store import KnowledgeBase
 
@@ -293,8 +293,8 @@ def test_admin_reload_serves_a_reimported_catalogue(monkeypatch, tmp_path):
 
 def test_admin_reload_without_an_index_says_so(monkeypatch, tmp_path):
     pytest.importorskip("knowledge_base.store", reason="knowledge_base.store has not landed")
-    from assistant.knowledge_provider import provider
-    from assistant.server.app import create_app
+    from assistant.app.knowledge_provider import provider
+    from assistant.app.server.app import create_app
 
     monkeypatch.setenv(ADMIN_TOKEN_ENV, TOKEN)
     provider.close()

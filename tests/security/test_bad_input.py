@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 
 pytest.importorskip("knowledge_base.store", reason="knowledge_base.store has not landed")
 
-from assistant import conversation_log  # noqa: E402
-from assistant.knowledge_provider import provider  # noqa: E402
-from assistant.server.app import create_app  # noqa: E402
-from assistant.settings import ACTION_TOKEN_ENV, ACTION_TOKEN_HEADER  # noqa: E402
+from assistant.app import conversation_log  # noqa: E402
+from assistant.app.knowledge_provider import provider  # noqa: E402
+from assistant.app.server.app import create_app  # noqa: E402
+from assistant.core.settings import ACTION_TOKEN_ENV, ACTION_TOKEN_HEADER  # noqa: E402
 from knowledge_base.importers import load_catalog  # noqa: E402
 from knowledge_base.store import KnowledgeBase  # noqa: E402
 

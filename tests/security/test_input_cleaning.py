@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from assistant.input_cleaning import clean_message
+from assistant.core.input_cleaning import clean_message
 
 
 def test_decomposed_text_becomes_composed():

@@ -1,14 +1,14 @@
-"""Who may call the unanswered-question and label paths (assistant/server/routers/learning.py): staff with
+"""Who may call the unanswered-question and label paths (assistant/app/server/routers/learning.py): staff with
 the admin token only. Without it 401, a wrong one 403, none configured 503; nothing is changed or read."""
 from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant import conversation_log, question_labels
-from assistant.knowledge_provider import provider
-from assistant.server.app import create_app
-from assistant.settings import ADMIN_TOKEN_ENV, load_settings
+from assistant.app import conversation_log, question_labels
+from assistant.app.knowledge_provider import provider
+from assistant.app.server.app import create_app
+from assistant.core.settings import ADMIN_TOKEN_ENV, load_settings
 from knowledge_base.importers import load_catalog
 from knowledge_base.labelled import labelled_path
 from knowledge_base.store import KnowledgeBase

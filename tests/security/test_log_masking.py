@@ -5,8 +5,8 @@ import logging
 
 import pytest
 
-from assistant import logging_setup
-from assistant.logging_setup import PiiMaskingFilter, install_pii_log_masking, mask_record
+from assistant.core import logging_setup
+from assistant.core.logging_setup import PiiMaskingFilter, install_pii_log_masking, mask_record
 
 CCCD = "079203012345"
 PHONE = "0912 345 678"

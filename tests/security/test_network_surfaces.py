@@ -1,7 +1,7 @@
 """Every network surface of a running assistant, over HTTP: what must be closed is refused without
 its secret, what must be open answers (issue 12; the table in docs/security.md, "Network surfaces").
 
-Both real servers start the way `./start` → `tthc up` starts them (assistant.launcher.processes: the
+Both real servers start the way `./start` → `tthc up` starts them (assistant.cli.launcher.processes: the
 same commands, environment, endpoints.yml and credentials.yml, a generated action token), on free
 127.0.0.1 ports with a temporary data dir, and with the Zalo channel on, pointed at a local fake Zalo
 API (tests/support/fake_zalo.py, run in the Rasa env because it needs aiohttp). Needs the trained
@@ -25,9 +25,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from assistant.handoff_desk import conversation_ref
-from assistant.launcher import processes, rasa_model
-from assistant.settings import ACTION_TOKEN_ENV, ACTION_TOKEN_HEADER, ADMIN_TOKEN_ENV, PROJECT_ROOT, load_settings
+from assistant.app.handoff_desk import conversation_ref
+from assistant.cli.launcher import processes, rasa_model
+from assistant.core.settings import ACTION_TOKEN_ENV, ACTION_TOKEN_HEADER, ADMIN_TOKEN_ENV, PROJECT_ROOT, load_settings
 from connectors.fallback_replies import SILENCE_REPLY
 from connectors.zalo.signature import signature_header
 from tests.support.ports import free_port
@@ -132,7 +132,7 @@ def running(tmp_path_factory):
     servers = []
     try:
         settings = load_settings()
-        from assistant.launcher.catalog import ensure_index
+        from assistant.cli.launcher.catalog import ensure_index
 
         ensure_index(settings)
         log_dir = data_dir / "logs"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.privacy import ADDRESS_MASK, EMAIL_MASK, mask_pii
+from assistant.core.privacy import ADDRESS_MASK, EMAIL_MASK, mask_pii
 
 
 @pytest.mark.parametrize(

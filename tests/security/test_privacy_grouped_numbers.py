@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from assistant.privacy import CCCD_MASK, CMND_MASK, PHONE_MASK, mask_pii
+from assistant.core.privacy import CCCD_MASK, CMND_MASK, PHONE_MASK, mask_pii
 
 
 @pytest.mark.parametrize(
@@ -50,7 +50,7 @@ def test_amounts_dates_and_codes_stay(text):
 
 
 def test_grouped_numbers_are_masked_in_log_records(caplog):
-    from assistant.logging_setup import PiiMaskingFilter
+    from assistant.core.logging_setup import PiiMaskingFilter
 
     logger = logging.getLogger("tthc.test.grouped")
     logger.addFilter(PiiMaskingFilter())

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.ratelimit import TokenBucketLimiter
+from assistant.core.ratelimit import TokenBucketLimiter
 
 
 class FakeClock:
@@ -57,7 +57,7 @@ def test_rejects_nonsense_configuration():
 # --- shared between processes (Rasa's workers) ---------------------------------------------------
 
 def _take_tokens(path: str, start, results, count: int) -> None:
-    from assistant.ratelimit import SharedTokenBucketLimiter
+    from assistant.core.ratelimit import SharedTokenBucketLimiter
 
     limiter = SharedTokenBucketLimiter(path, per_minute=0.001, burst=10, namespace="rest-sender")
     start.wait()
@@ -85,7 +85,7 @@ def test_a_limiter_made_before_the_fork_opens_its_own_connection_in_the_child(tm
     """Rasa builds the channels (and their limiters) before Sanic forks the workers."""
     import multiprocessing
 
-    from assistant.ratelimit import SharedTokenBucketLimiter
+    from assistant.core.ratelimit import SharedTokenBucketLimiter
 
     limiter = SharedTokenBucketLimiter(tmp_path / "limits.sqlite", per_minute=0.001, burst=3, namespace="zalo-sender")
     assert limiter.acquire("u") == 0.0
@@ -104,7 +104,7 @@ def test_a_limiter_made_before_the_fork_opens_its_own_connection_in_the_child(tm
 
 
 def test_shared_buckets_refill_separate_namespaces_and_prune(tmp_path):
-    from assistant.ratelimit import SharedTokenBucketLimiter
+    from assistant.core.ratelimit import SharedTokenBucketLimiter
 
     clock = FakeClock()
     path = tmp_path / "limits.sqlite"
@@ -122,7 +122,7 @@ def test_shared_buckets_refill_separate_namespaces_and_prune(tmp_path):
 
 
 def test_sender_limiter_is_shared_only_with_a_database(tmp_path, monkeypatch):
-    from assistant.ratelimit import RATE_LIMIT_DB_ENV, SharedTokenBucketLimiter, TokenBucketLimiter, sender_limiter
+    from assistant.core.ratelimit import RATE_LIMIT_DB_ENV, SharedTokenBucketLimiter, TokenBucketLimiter, sender_limiter
 
     monkeypatch.delenv(RATE_LIMIT_DB_ENV, raising=False)
     assert isinstance(sender_limiter(60, 5, "rest-sender"), TokenBucketLimiter)

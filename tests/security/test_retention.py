@@ -7,10 +7,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from assistant import conversation_log, interaction_log
+from assistant.app import conversation_log, interaction_log
+from assistant.app.retention import cutoff_for, purge_tracker_store
 from assistant.cli import main
-from assistant.errors import SetupError
-from assistant.retention import cutoff_for, purge_tracker_store
+from assistant.core.errors import SetupError
 
 DAY = 86400
 

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant import conversation_log, handoff_desk
-from assistant.retention import purge_app_records
-from assistant.server.security import ADMIN_TOKEN_ENV
-from assistant.settings import load_settings
+from assistant.app import conversation_log, handoff_desk
+from assistant.app.retention import purge_app_records
+from assistant.app.server.security import ADMIN_TOKEN_ENV
+from assistant.core.settings import load_settings
 
 TOKEN = "desk-admin-token"
 ZALO_USER = "8512345678901234567"
@@ -34,7 +34,7 @@ def desk(tmp_path, monkeypatch):
     conversation_log.flag_handoff(ZALO_USER, "zalo", [{"sender": "user", "text": "gặp cán bộ"}])
 
     def make(token: str | None) -> TestClient:
-        from assistant.server.app import create_app
+        from assistant.app.server.app import create_app
 
         if token:
             monkeypatch.setenv(ADMIN_TOKEN_ENV, token)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from contextlib import closing
 from datetime import date, datetime, timedelta, timezone
 
-from assistant import conversation_log, interaction_log
-from assistant.interaction_log import InteractionRecord
+from assistant.app import conversation_log, interaction_log
+from assistant.app.interaction_log import InteractionRecord
 
 SINCE, UNTIL = date(2026, 11, 1), date(2026, 11, 7)
 DAYS_WITH_QUESTIONS = [date(2026, 11, 1), date(2026, 11, 3), date(2026, 11, 5), date(2026, 11, 7)]

@@ -1,4 +1,4 @@
-"""Both real servers on free ports, started the way `tthc up` starts them (assistant.launcher.processes).
+"""Both real servers on free ports, started the way `tthc up` starts them (assistant.cli.launcher.processes).
 
 Used by the end-to-end tests (tests/e2e/conftest.py) and the reverse-proxy tests (tests/deployment/),
 each with its own data dir and, where they need it, extra settings in the environment.
@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.launcher import processes, rasa_model
-from assistant.launcher.catalog import ensure_index
-from assistant.settings import PROJECT_ROOT, Settings, load_settings
+from assistant.cli.launcher import processes, rasa_model
+from assistant.cli.launcher.catalog import ensure_index
+from assistant.core.settings import PROJECT_ROOT, Settings, load_settings
 from tests.support.ports import free_port
 
 

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.settings import PROJECT_ROOT
+from assistant.core.settings import PROJECT_ROOT
 
 RENDER_SCRIPT = PROJECT_ROOT / "deploy" / "nginx" / "render.py"
 NGINX_FIX = "install it with 'sudo apt-get install -y nginx' (scripts/ensure_test_packages.sh does it as root)"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant import handoff_desk
+from assistant.app import handoff_desk
 
 
 @pytest.fixture()

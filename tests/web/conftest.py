@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from assistant import conversation_log
-from assistant.knowledge_provider import provider
-from assistant.server.app import create_app
-from assistant.settings import load_settings
+from assistant.app import conversation_log
+from assistant.app.knowledge_provider import provider
+from assistant.app.server.app import create_app
+from assistant.core.settings import load_settings
 from knowledge_base.importers import load_catalog
 from knowledge_base.store import KnowledgeBase
 from tests.support.ports import NoFreePort, free_port
@@ -52,10 +52,10 @@ GUIDE_QUESTION = "hướng dẫn làm khai sinh"
 
 
 def real_answer(code: str, aspect: str) -> list[dict]:
-    """What the action sends for one aspect on the web chat (assistant.answers with the web chat's button count,
-    shaped by assistant.actions.common.send), from the sample catalogue."""
-    from assistant import answers
-    from assistant.actions.common import WEB_MAX_BUTTONS
+    """What the action sends for one aspect on the web chat (assistant.app.answers with the web chat's button count,
+    shaped by assistant.app.actions.common.send), from the sample catalogue."""
+    from assistant.app import answers
+    from assistant.app.actions.common import WEB_MAX_BUTTONS
 
     [record] = [p for p in load_catalog(SAMPLE_CATALOG).procedures if p.code == code]
     reply = answers.answer(record, aspect, load_settings(environ={}), max_buttons=WEB_MAX_BUTTONS)
@@ -85,9 +85,9 @@ def assert_fits_phone_width(page, choices) -> None:
 
 
 def real_english_answer(code: str, aspect: str) -> list[dict]:
-    """What the action sends to an English question on the web chat (assistant.english_replies)."""
-    from assistant import english_replies
-    from assistant.actions.common import WEB_MAX_BUTTONS
+    """What the action sends to an English question on the web chat (assistant.app.english_replies)."""
+    from assistant.app import english_replies
+    from assistant.app.actions.common import WEB_MAX_BUTTONS
 
     [record] = [p for p in load_catalog(SAMPLE_CATALOG).procedures if p.code == code]
     reply = english_replies.answer(record, aspect, load_settings(environ={}), max_buttons=WEB_MAX_BUTTONS)
@@ -105,7 +105,7 @@ def scripted_replies(message: str) -> list[dict]:
     if english.procedure_code(message) and english.catalogue_intent(message):  # an English quick reply
         return real_english_answer(english.procedure_code(message), english.aspect(message))
     if message.startswith("/ask_") and '"procedure_code"' in message:
-        from assistant.answers import ASPECT_INTENTS
+        from assistant.app.answers import ASPECT_INTENTS
 
         intent, entities = message[1:].split("{", 1)
         aspect = {value: key for key, value in ASPECT_INTENTS.items()}[intent]

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from playwright.sync_api import expect
 
-from assistant import interaction_log
+from assistant.app import interaction_log
 from knowledge_base.labelled import labelled_path, read_labelled
 
 pytestmark = pytest.mark.browser

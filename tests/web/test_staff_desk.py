@@ -14,7 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from assistant import conversation_log, handoff_desk
+from assistant.app import conversation_log, handoff_desk
 from tests.support import dashboard_data, png_pixels
 from tests.support.ports import free_port
 

@@ -6,8 +6,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from assistant import conversation_log
-from assistant.handoff_desk import conversation_ref
+from assistant.app import conversation_log
+from assistant.app.handoff_desk import conversation_ref
 
 pytestmark = pytest.mark.browser
 

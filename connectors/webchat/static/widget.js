@@ -48,7 +48,7 @@
   }
 
   // ---- DOM helpers: strings become text nodes, only absolute http(s) URLs become links (the one copy,
-  // assistant/server/web/shared/safe_dom.js, is served in front of this file as /webchat/widget.js) ----
+  // assistant/app/server/web/shared/safe_dom.js, is served in front of this file as /webchat/widget.js) ----
   const { h, safeHttpUrl } = window.TTHC_DOM;
 
   // A link to a page of the app server ("/checklist/<code>") opens on the server that served this widget,
