@@ -37,6 +37,11 @@ class KnowledgeBaseProvider:
         with self._lock:
             self._settings = settings
 
+    def settings(self) -> Settings:
+        """The app's settings, handed over by the lifespan with the knowledge base (the process-wide settings
+        when no app configured the provider: tests and scripts that drive the actions directly)."""
+        return self._settings or get_settings()
+
     def get(self) -> KnowledgeBase:
         """The knowledge base, opened on first use; raises KnowledgeBaseError (one line) when it cannot open."""
         kb = self._kb
@@ -44,7 +49,7 @@ class KnowledgeBaseProvider:
             return kb
         with self._lock:
             if self._kb is None:
-                settings = self._settings or get_settings()
+                settings = self.settings()
                 self._kb = KnowledgeBase.open(
                     settings.data_dir, settings.embedding_model_path, threads=settings.embedding.threads
                 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.actions.catalog import IDENTITY_CARD
+from tests.actions.catalog import HOTLINE, IDENTITY_CARD
 
 
 def action_call(action: str, text: str, intent: str, slots: dict | None = None) -> dict:
@@ -67,3 +67,20 @@ def test_webhook_lists_every_contract_action(client):
         "action_answer_procedure", "action_choose_option", "action_handoff",
         "action_store_feedback", "action_track_dossier", "action_default_fallback",
     } <= names
+
+
+def test_the_actions_answer_with_the_apps_settings(kb, settings, monkeypatch):
+    """create_app(settings) hands its settings to the actions with the knowledge base (the lifespan), so a reply
+    names the app's hotline even when the process-wide settings say another; after shut-down they are gone."""
+    from assistant.app.actions import common
+    from assistant.app.server.app import create_app
+
+    app_hotline = "0999 000 111"
+    app_settings = settings.model_copy(update={"province": settings.province.model_copy(update={"hotline": app_hotline})})
+    monkeypatch.setenv("TTHC_ACTION_TOKEN", "test-action-token")
+    with TestClient(create_app(app_settings), headers={"X-Action-Token": "test-action-token"}) as client:
+        assert common.app_settings() is app_settings
+        body = client.post("/webhook", json=action_call("action_handoff", "cho tôi gặp cán bộ", "request_human")).json()
+        reply = body["responses"][0]["text"]
+        assert app_hotline in reply and HOTLINE not in reply
+    assert common.app_settings() is not app_settings and common.app_settings().province.hotline == HOTLINE

@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from assistant.app.knowledge_provider import provider, run_blocking
 from assistant.core.reply import OUTCOME_KEY, Reply, ReplyOutcome
+from assistant.core.settings import Settings
 from connectors.zalo.messages import MAX_BUTTONS as ZALO_MAX_BUTTONS
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,12 @@ def max_buttons(channel: str) -> int:
 def get_knowledge_base():
     """The app server's KnowledgeBase (assistant/app/knowledge_provider.py; tests replace this function)."""
     return provider.get()
+
+
+def app_settings() -> Settings:
+    """The settings the app server was created with (`create_app(settings)`), handed to the actions through the
+    knowledge provider like the knowledge base: replies name the app's hotline, office and links."""
+    return provider.settings()
 
 
 class BlockingAction(Action, metaclass=ABCMeta):

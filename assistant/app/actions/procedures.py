@@ -15,7 +15,6 @@ from assistant.app import answers, conversation_log, english_replies, local_dire
 from assistant.app.actions import common
 from assistant.app.procedure_context import Outcome, Resolution, check_scope, resolve
 from assistant.core.reply import ReplyOutcome
-from assistant.core.settings import get_settings
 from knowledge_base import english
 from knowledge_base.errors import KnowledgeBaseError
 from knowledge_base.schema import Procedure, Scope, SearchHit
@@ -49,7 +48,7 @@ SEARCH_TOP_K = answers.MAX_OPTIONS + 1
 def citizen_commune(tracker: Tracker):
     """The citizen's commune, when a message of this conversation named one of the communes the province lists
     (assistant.app.local_directory; the latest naming wins), else None."""
-    settings = get_settings()
+    settings = common.app_settings()
     if not local_directory.communes(settings):
         return None
     for event in reversed(tracker.events or []):
@@ -67,8 +66,8 @@ def _answer(
     """Answer `aspect` of `procedure`, with the next steps as quick replies (as many as the tracker's channel
     shows) and the citizen's commune when the conversation named it; `alternatives` (codes) replace the
     remembered next candidates when given (None keeps them: a follow-up on the same procedure)."""
-    reply = answers.answer(procedure, aspect, max_buttons=common.max_buttons(common.input_channel(tracker)),
-                           commune=citizen_commune(tracker))
+    reply = answers.answer(procedure, aspect, common.app_settings(),
+                           max_buttons=common.max_buttons(common.input_channel(tracker)), commune=citizen_commune(tracker))
     common.send(dispatcher, reply)
     events = [SlotSet("procedure_code", procedure.code), SlotSet("last_aspect", aspect)]
     if alternatives is not None:
@@ -81,7 +80,7 @@ def _commune_given(dispatcher: CollectingDispatcher, tracker: Tracker, kb) -> li
     intent for it): the place answer of the procedure in context, now with that commune's counter. None when the
     message is something else."""
     text = common.latest_text(tracker)
-    office = local_directory.commune_named_in(text, get_settings()) if text else None
+    office = local_directory.commune_named_in(text, common.app_settings()) if text else None
     if office is None or not local_directory.commune_name_only(text, office):
         return None
     code = tracker.get_slot("procedure_code")
@@ -133,7 +132,7 @@ def _not_in_catalogue(dispatcher: CollectingDispatcher, tracker: Tracker, aspect
         conversation_log.record_missing_procedure(common.latest_text(tracker), tracker.get_latest_input_channel() or "")
     except Exception:  # recording must never cost the citizen the reply
         logger.exception("could not record a question missing from the catalogue")
-    common.send(dispatcher, answers.not_in_catalogue())
+    common.send(dispatcher, answers.not_in_catalogue(common.app_settings()))
     events = [SlotSet("alternative_codes", [])]
     return events + ([SlotSet("last_aspect", aspect)] if aspect else [])
 
@@ -143,7 +142,7 @@ def _knowledge_base_or_apology(dispatcher: CollectingDispatcher):
         return common.get_knowledge_base()
     except KnowledgeBaseError as error:
         logger.error("knowledge base unavailable: %s", error)
-        common.send(dispatcher, answers.catalogue_unavailable())
+        common.send(dispatcher, answers.catalogue_unavailable(common.app_settings()))
         return None
 
 
@@ -177,7 +176,7 @@ def _english_turn(dispatcher: CollectingDispatcher, tracker: Tracker, kb, aspect
             conversation_log.record_missing_procedure(text, tracker.get_latest_input_channel() or "")
         except Exception:  # recording must never cost the citizen the reply
             logger.exception("could not record a question missing from the catalogue")
-    common.send(dispatcher, english_replies.not_found(resolution.scope == Scope.administrative))
+    common.send(dispatcher, english_replies.not_found(resolution.scope == Scope.administrative, common.app_settings()))
     return [SlotSet("last_aspect", aspect), SlotSet("alternative_codes", [])]
 
 
@@ -185,7 +184,7 @@ def _english_answer(dispatcher: CollectingDispatcher, procedure: Procedure, aspe
                     tracker: Tracker) -> list[dict[str, Any]]:
     """`_answer` in English (assistant/app/english_replies.py)."""
     channel = common.input_channel(tracker)
-    common.send(dispatcher, english_replies.answer(procedure, aspect, max_buttons=common.max_buttons(channel)))
+    common.send(dispatcher, english_replies.answer(procedure, aspect, common.app_settings(), max_buttons=common.max_buttons(channel)))
     events = [SlotSet("procedure_code", procedure.code), SlotSet("last_aspect", aspect)]
     if alternatives is not None:
         events.append(SlotSet("alternative_codes", alternatives[: answers.MAX_OPTIONS]))
@@ -229,7 +228,7 @@ class ActionAnswerProcedure(common.BlockingAction):
             return [SlotSet("last_aspect", aspect)]
         if resolution.scope == Scope.administrative:
             return _not_in_catalogue(dispatcher, tracker, aspect)
-        common.send(dispatcher, answers.abstain())
+        common.send(dispatcher, answers.abstain(common.app_settings()))
         return [SlotSet("last_aspect", aspect), SlotSet("alternative_codes", [])]
 
 
@@ -257,7 +256,7 @@ class ActionChooseOption(common.BlockingAction):
             return []
         procedure = kb.get(candidates[index - 1])
         if procedure is None:  # the catalogue was re-imported since the list was shown
-            common.send(dispatcher, answers.abstain())
+            common.send(dispatcher, answers.abstain(common.app_settings()))
             return [SlotSet("candidate_codes", [])]
         others = [code for code in candidates if code != procedure.code]
         reply_in = _english_answer if in_english(tracker) else _answer
@@ -343,7 +342,7 @@ class ActionSmallTalk(common.BlockingAction):
             return answered
         selected = selected_small_talk(tracker.latest_message)
         if selected == CAPABILITIES:  # composed from settings: never advertises what is not connected
-            common.send(dispatcher, answers.capabilities())
+            common.send(dispatcher, answers.capabilities(common.app_settings()))
         else:
             common.send_response(dispatcher, selected, ReplyOutcome.small_talk)
         return []
@@ -402,7 +401,7 @@ class ActionDefaultFallback(common.BlockingAction):
         if english.for_the_catalogue(text):
             kb = _knowledge_base_or_apology(dispatcher)
             return events + (_english_turn(dispatcher, tracker, kb, None) if kb is not None else [])
-        if local_directory.commune_named_in(text, get_settings()) is not None:  # "Phường Tân Ninh": no intent fits
+        if local_directory.commune_named_in(text, common.app_settings()) is not None:  # "Phường Tân Ninh": no intent fits
             kb = _knowledge_base_or_apology(dispatcher)
             commune_given = _commune_given(dispatcher, tracker, kb) if kb is not None else []
             if commune_given is not None:
@@ -418,5 +417,5 @@ class ActionDefaultFallback(common.BlockingAction):
                                     tracker)
         if resolution.outcome == Outcome.abstain and resolution.scope == Scope.administrative:
             return events + _not_in_catalogue(dispatcher, tracker, None)
-        common.send(dispatcher, answers.suggestions(resolution.hits[: answers.MAX_OPTIONS]))
+        common.send(dispatcher, answers.suggestions(resolution.hits[: answers.MAX_OPTIONS], common.app_settings()))
         return events

@@ -25,7 +25,7 @@ class ActionHandoff(common.BlockingAction):
             tracker.sender_id, channel, common.recent_messages(tracker.events, HANDOFF_MESSAGES)
         )
         # What happens next depends on the channel: on Zalo staff can write back; a web chat is anonymous.
-        common.send(dispatcher, answers.handoff(staff_can_reply=handoff_desk.staff_can_reply(channel)))
+        common.send(dispatcher, answers.handoff(common.app_settings(), staff_can_reply=handoff_desk.staff_can_reply(channel)))
         return [SlotSet("handoff_requested", True)]
 
 
@@ -65,6 +65,7 @@ class ActionTrackDossier(Action):
         if not code:
             common.send(dispatcher, answers.ask_dossier_code())
             return []
-        result = await dossier_tracking.look_up(code)
-        common.send(dispatcher, answers.tracking(result))
+        settings = common.app_settings()
+        result = await dossier_tracking.look_up(code, settings)
+        common.send(dispatcher, answers.tracking(result, settings))
         return [SlotSet("dossier_code", result.code)]
