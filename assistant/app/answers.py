@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from difflib import SequenceMatcher
+from urllib.parse import urlencode
 
 from assistant.app import local_directory
 from assistant.app.district_reform import district_note, names_district_level
@@ -679,7 +680,7 @@ def answer(procedure: Procedure, aspect: str, settings: Settings | None = None, 
         if facts and "Danh mục thủ tục không nêu" not in body.split("\n", 1)[0]:
             body = "\n".join([body, "", "Anh/Chị cũng cần biết:", *facts])
         text = compose(body)
-    buttons = next_steps(procedure, aspect, max_buttons) if max_buttons > 0 else []
+    buttons = next_steps(procedure, aspect, max_buttons, commune) if max_buttons > 0 else []
     return Reply(text=text, buttons=buttons, links=links, outcome=ReplyOutcome.answered)
 
 
@@ -707,18 +708,23 @@ def aspect_payload(aspect: str, code: str) -> str:
     return '/%s{"procedure_code":"%s"}' % (ASPECT_INTENTS[aspect], code)
 
 
-def checklist_path(code: str) -> str:
-    """The public printable checklist page of a procedure (assistant/app/server/checklist.py)."""
-    return f"/checklist/{code}"
+CHECKLIST_COMMUNE_PARAM = "xa"  # /checklist/<code>?xa=<commune>: the page names that commune's counter
 
 
-def next_steps(procedure: Procedure, aspect: str, max_buttons: int) -> list[Button]:
+def checklist_path(code: str, commune: Office | None = None) -> str:
+    """The public printable checklist page of a procedure (assistant/app/server/checklist.py); with the citizen's
+    commune, the page shows its one-stop counter where the procedure is handled at commune level."""
+    query = f"?{urlencode({CHECKLIST_COMMUNE_PARAM: commune.name.strip()})}" if commune is not None else ""
+    return f"/checklist/{code}{query}"
+
+
+def next_steps(procedure: Procedure, aspect: str, max_buttons: int, commune: Office | None = None) -> list[Button]:
     """Quick replies for the other aspects, then «Gửi danh sách giấy tờ» (a link to the printable checklist,
-    when the record lists documents) and «Gặp cán bộ», at most `max_buttons` (the channel's limit): the
-    aspects are cut first, the checklist and the human are always offered."""
+    when the record lists documents; naming the citizen's commune when known) and «Gặp cán bộ», at most
+    `max_buttons` (the channel's limit): the aspects are cut first, the checklist and the human are always offered."""
     tail = [Button(HANDOFF_LABEL, HANDOFF_PAYLOAD)]
     if procedure.documents:
-        tail.insert(0, Button(CHECKLIST_LABEL, url=checklist_path(procedure.code)))
+        tail.insert(0, Button(CHECKLIST_LABEL, url=checklist_path(procedure.code, commune)))
     order = _AFTER_CARD if aspect == "overview" else _AFTER_ASPECT
     room = max(0, max_buttons - len(tail))
     aspects = [item for item in order if item != aspect][:room]
@@ -1015,9 +1021,9 @@ def purpose(procedure: Procedure) -> str:
     return _purpose(procedure)
 
 
-def who_and_where(procedure: Procedure, settings: Settings) -> list[str]:
-    """'- Thực hiện: …' and '- Nơi nộp: …' lines, as on the guide card."""
-    return _who_and_where(procedure, settings)
+def who_and_where(procedure: Procedure, settings: Settings, commune: Office | None = None) -> list[str]:
+    """'- Thực hiện: …', '- Nơi nộp: …' and the office's address and hours lines, as on the guide card."""
+    return _who_and_where(procedure, settings, commune)
 
 
 def online_line(procedure: Procedure) -> str:

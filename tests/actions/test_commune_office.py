@@ -92,3 +92,38 @@ def test_a_numbered_commune_needs_its_kind_word(tmp_path, monkeypatch):
     assert local_directory.commune_named_in("tôi ở phường 1", settings).name == "Phường 1"
     assert local_directory.commune_named_in("TAN NINH", settings).name == "Phường Tân Ninh"
     get_settings.cache_clear()
+
+
+def test_the_checklist_link_and_page_name_the_citizens_commune_counter(facts, seed, monkeypatch):
+    from urllib.parse import parse_qs, urlsplit
+
+    from fastapi.testclient import TestClient
+
+    from assistant.app.server.app import create_app
+    from assistant.app.server.routers import webchat
+
+    chat = Conversation()
+    chat.turn(ActionAnswerProcedure(), "tôi ở P. Tân Ninh, làm đăng ký tạm trú", "ask_procedure")
+    link = next(button["url"] for button in chat.buttons if button["title"] == answers.CHECKLIST_LABEL)
+    assert urlsplit(link).path == f"/checklist/{TEMPORARY_RESIDENCE}"
+    assert parse_qs(urlsplit(link).query) == {"xa": ["Phường Tân Ninh"]}
+
+    monkeypatch.setattr(webchat, "get_kb", lambda: seed)
+    monkeypatch.setenv("TTHC_SECURITY__RATE_LIMIT_PER_MINUTE", "0")
+    with TestClient(create_app()) as http:
+        page = http.get(link)
+        assert page.status_code == 200
+        assert "Bộ phận Một cửa Phường Tân Ninh: Số 2 Đường Thử Nghiệm" in page.text
+        # Without a commune, or with one the province does not list, the page names the province's centre.
+        for general in (f"/checklist/{TEMPORARY_RESIDENCE}", f"/checklist/{TEMPORARY_RESIDENCE}?xa=Xa+Khong+Co"):
+            page = http.get(general)
+            assert page.status_code == 200
+            assert "Phường Tân Ninh" not in page.text and ONE_STOP_ADDRESS in page.text
+        assert http.get(f"/checklist/{TEMPORARY_RESIDENCE}?xa=" + "a" * 101).status_code == 422
+
+
+def test_the_checklist_link_names_no_commune_when_none_is_known(facts):
+    chat = Conversation()
+    chat.turn(ActionAnswerProcedure(), "làm đăng ký tạm trú", "ask_procedure")
+    link = next(button["url"] for button in chat.buttons if button["title"] == answers.CHECKLIST_LABEL)
+    assert link == f"/checklist/{TEMPORARY_RESIDENCE}"

@@ -14,6 +14,7 @@ from html import escape
 from assistant.app import answers
 from assistant.app.district_reform import district_note
 from assistant.core.settings import Settings
+from knowledge_base.importers.local_facts import Office
 from knowledge_base.schema import LEVEL_LABELS, ONLINE_LABELS, Procedure
 
 VIETNAM = timezone(timedelta(hours=7))
@@ -101,10 +102,14 @@ def _links(procedure: Procedure, settings: Settings, portal: str) -> str:
     return _section("link", "Nộp hồ sơ trực tuyến, tra cứu thêm", f'<div class="link-box">{qr}<div>{"".join(lines)}</div></div>')
 
 
-def checklist_page(procedure: Procedure, settings: Settings, portal: str, now: datetime | None = None) -> str:
-    """The whole page for one procedure; `portal` is the procedure's portal link (the QR code's target)."""
+def checklist_page(procedure: Procedure, settings: Settings, portal: str, now: datetime | None = None,
+                   commune: Office | None = None) -> str:
+    """The whole page for one procedure; `portal` is the procedure's portal link (the QR code's target);
+    `commune`: the citizen's, whose one-stop counter is named where the procedure is handled at commune level."""
     now = (now or datetime.now(timezone.utc)).astimezone(VIETNAM)
-    where = answers.who_and_where(procedure, settings)
+    # Where to go, as on the guide card: the place of submission, then the counter's or centre's address and hours.
+    where = [line for line in answers.who_and_where(procedure, settings, commune)
+             if not line.startswith("- Thực hiện")]
     purpose = answers.purpose(procedure)
     note = district_note(procedure, settings)
     body = [
@@ -124,8 +129,7 @@ def checklist_page(procedure: Procedure, settings: Settings, portal: str, now: d
         "</dl>",
         f'<aside class="reform-flag" role="note"><p>{escape(note)}</p></aside>' if note else "",
         _documents(procedure),
-        _section("where", "Nơi nộp hồ sơ", _lines([line for line in where if line.startswith("- Nơi nộp")])
-                 if any(line.startswith("- Nơi nộp") for line in where) else "<p>Danh mục thủ tục không nêu.</p>"),
+        _section("where", "Nơi nộp hồ sơ", _lines(where) if where else "<p>Danh mục thủ tục không nêu.</p>"),
         _section("fee", "Phí, lệ phí", _lines(answers.fee_lines(procedure)) if answers.fee_lines(procedure)
                  else "<p>Danh mục thủ tục không nêu.</p>"),
         _section("time", "Thời hạn giải quyết", _lines(answers.time_lines(procedure)) if answers.time_lines(procedure)

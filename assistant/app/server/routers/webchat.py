@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
+from assistant.app import local_directory
+from assistant.app.answers import CHECKLIST_COMMUNE_PARAM
 from assistant.app.server.checklist import checklist_page, not_found_page
 from assistant.app.server.deps import app_settings, get_kb
 from assistant.app.server.pages import listed_file, script_config
@@ -49,14 +51,18 @@ def widget_file(name: str) -> Response:
 
 @router.get("/checklist/{code}", include_in_schema=False)
 def checklist(
-    code: Annotated[str, PathParam(pattern=CODE_PATTERN)], settings: Settings = Depends(app_settings)
+    code: Annotated[str, PathParam(pattern=CODE_PATTERN)],
+    commune: Annotated[str, Query(alias=CHECKLIST_COMMUNE_PARAM, max_length=100)] = "",
+    settings: Settings = Depends(app_settings),
 ) -> HTMLResponse:
-    """Public, read-only: one catalogue record as a checklist to print or keep on the phone (no personal data)."""
+    """Public, read-only: one catalogue record as a checklist to print or keep on the phone (no personal data).
+    `?xa=`: a commune of the province's facts file, whose counter the page names (any other value is ignored)."""
     try:
         procedure = get_kb().get(code)
     except KnowledgeBaseError:
         return HTMLResponse(not_found_page(code), status_code=503, headers={"Retry-After": "60"})
     if procedure is None:
         return HTMLResponse(not_found_page(code), status_code=404)
-    return HTMLResponse(checklist_page(procedure, settings, portal_url(procedure, settings)),
+    office = local_directory.commune_named_in(commune, settings) if commune.strip() else None
+    return HTMLResponse(checklist_page(procedure, settings, portal_url(procedure, settings), commune=office),
                         headers={"Cache-Control": "public, max-age=300"})
