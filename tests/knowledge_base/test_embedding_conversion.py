@@ -57,7 +57,7 @@ def model_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def encoder(model_dir):
-    return load_encoder(model_dir, threads=2, int8_queries=False)  # the conversion itself, in float
+    return load_encoder(model_dir, threads=2)
 
 
 @pytest.fixture(scope="module")
