@@ -30,6 +30,7 @@ credentials.yml (instead of `rest:`):
 The limits hold across Rasa's worker processes: their buckets live in that SQLite file
 (`assistant.core.ratelimit.SharedTokenBucketLimiter`); without a path they are per process.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -52,7 +53,9 @@ from connectors.fallback_replies import SILENCE_REPLY
 logger = logging.getLogger(__name__)
 
 MAX_SENDER_CHARS = 128
-EMPTY_MESSAGE_REPLY = "Anh/Chị chưa nhập nội dung. Vui lòng gõ câu hỏi về thủ tục hành chính, ví dụ: “làm căn cước cần giấy tờ gì?”."
+EMPTY_MESSAGE_REPLY = (
+    "Anh/Chị chưa nhập nội dung. Vui lòng gõ câu hỏi về thủ tục hành chính, ví dụ: “làm căn cước cần giấy tờ gì?”."
+)
 
 
 def too_long_reply(limit: int) -> str:
@@ -87,10 +90,12 @@ class GuardedRestInput(RestInput):
         silence_reply: str = SILENCE_REPLY,
         rate_limit_db: str = "",
     ) -> None:
-        self.sender_limiter = sender_limiter(float(sender_rate_limit_per_minute), int(sender_rate_limit_burst),
-                                             "rest-sender", rate_limit_db)
-        self.address_limiter = sender_limiter(float(address_rate_limit_per_minute), int(address_rate_limit_burst),
-                                              "rest-address", rate_limit_db)
+        self.sender_limiter = sender_limiter(
+            float(sender_rate_limit_per_minute), int(sender_rate_limit_burst), "rest-sender", rate_limit_db
+        )
+        self.address_limiter = sender_limiter(
+            float(address_rate_limit_per_minute), int(address_rate_limit_burst), "rest-address", rate_limit_db
+        )
         self.max_message_chars = int(max_message_chars)
         self.max_body_bytes = int(max_body_bytes)
         self.silence_reply = silence_reply or SILENCE_REPLY
@@ -124,8 +129,12 @@ class GuardedRestInput(RestInput):
 
     @staticmethod
     def _bot_reply(sender: str, text: str, status: int = 200, headers: dict[str, str] | None = None) -> HTTPResponse:
-        return response.json([{"recipient_id": sender, "text": text}], status=status, headers=headers,
-                             dumps=lambda body: json.dumps(body, ensure_ascii=False))
+        return response.json(
+            [{"recipient_id": sender, "text": text}],
+            status=status,
+            headers=headers,
+            dumps=lambda body: json.dumps(body, ensure_ascii=False),
+        )
 
     def _rate_limited(self, request: Request, sender: str) -> HTTPResponse | None:
         waits = [self.sender_limiter.acquire(f"sender:{sender}")]
@@ -145,12 +154,14 @@ class GuardedRestInput(RestInput):
         try:
             payload = json.loads(request.body or b"")
         except (ValueError, UnicodeDecodeError):
-            return response.json({"error": "Body must be JSON: {\"sender\": \"<id>\", \"message\": \"<text>\"}"}, status=400)
+            return response.json({"error": 'Body must be JSON: {"sender": "<id>", "message": "<text>"}'}, status=400)
         if not isinstance(payload, dict):
             return response.json({"error": "Body must be a JSON object with 'sender' and 'message'"}, status=400)
         sender, message = payload.get("sender"), payload.get("message")
         if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER_CHARS:
-            return response.json({"error": f"'sender' must be a non-empty string of at most {MAX_SENDER_CHARS} characters"}, status=400)
+            return response.json(
+                {"error": f"'sender' must be a non-empty string of at most {MAX_SENDER_CHARS} characters"}, status=400
+            )
         if sender.strip().isdigit():
             # Zalo user ids are all digits and share Rasa's conversation ids: a web client must not
             # write into (and read the answers of) a Zalo citizen's conversation. The widget's ids are UUIDs.
@@ -166,7 +177,9 @@ class GuardedRestInput(RestInput):
             return self._bot_reply(sender, EMPTY_MESSAGE_REPLY)
         return None
 
-    def never_silent(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Callable[[UserMessage], Awaitable[None]]:
+    def never_silent(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Callable[[UserMessage], Awaitable[None]]:
         """Wrap Rasa's handler: a turn that produced no bot message gets the apology instead."""
 
         async def handle(message: UserMessage) -> None:

@@ -31,6 +31,7 @@ and match the question about as well: as much of the question in their names, an
 title words the question did not mention (e.g. "đăng ký lưu động" fits the "... lưu động" variants of
 khai sinh, khai tử and kết hôn alike; "đăng ký khai sinh" is answered with the generic procedure).
 """
+
 from __future__ import annotations
 
 import json
@@ -47,8 +48,17 @@ from knowledge_base.schema import Decision, Scope
 log = logging.getLogger(__name__)
 
 ABSTENTION_FILE = Path(__file__).parent / "data" / "abstention.json"
-FEATURES = ("coverage", "precision", "known_share", "lexical_top", "dense_top", "dense_gap", "agreement",
-            "field_agreement", "topic")
+FEATURES = (
+    "coverage",
+    "precision",
+    "known_share",
+    "lexical_top",
+    "dense_top",
+    "dense_gap",
+    "agreement",
+    "field_agreement",
+    "topic",
+)
 CLARIFY_MARGIN = 0.03  # candidates within this score gap of the best are "close"
 CLARIFY_MAX = 5
 # A close candidate whose title has clearly more words the question did not mention is a special
@@ -83,8 +93,11 @@ def topic_score(vector: np.ndarray | None, topic: dict | None) -> float:
         return 0.0
     weights = np.asarray(topic["weights"], dtype=np.float32)  # no copy for the file's model (converted on load)
     if weights.shape != vector.shape:  # another embedding model than the one calibrated: no topic signal
-        log.warning("abstention topic projection has %d dimensions, the embedding %d: recalibrate (scripts/kb_calibrate.py)",
-                    weights.size, vector.size)
+        log.warning(
+            "abstention topic projection has %d dimensions, the embedding %d: recalibrate (scripts/kb_calibrate.py)",
+            weights.size,
+            vector.size,
+        )
         return 0.0
     return float(weights @ vector) + float(topic["bias"])
 
@@ -117,7 +130,9 @@ def _models() -> dict:
 
 def probability(x: dict[str, float], model: dict) -> float:
     """Logistic model over standardized features (only the features the model has weights for)."""
-    z = model["bias"] + sum(w * (x[name] - model["mean"][name]) / model["scale"][name] for name, w in model["weights"].items())
+    z = model["bias"] + sum(
+        w * (x[name] - model["mean"][name]) / model["scale"][name] for name, w in model["weights"].items()
+    )
     return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
 
 
@@ -143,8 +158,10 @@ def decide(candidates: list[Candidate], signals: Signals) -> Decision:
         return Decision.abstain
     best = candidates[0]
     close = [
-        c for c in candidates[1:CLARIFY_MAX]
-        if best.score - c.score <= CLARIFY_MARGIN and c.coverage >= best.coverage
+        c
+        for c in candidates[1:CLARIFY_MAX]
+        if best.score - c.score <= CLARIFY_MARGIN
+        and c.coverage >= best.coverage
         and c.precision >= best.precision - CLARIFY_PRECISION_TOLERANCE
     ]
     return Decision.clarify if close else Decision.answer

@@ -7,6 +7,7 @@ for ("giấy chứng nhận ...", "được đổi tiền") at twice the embeddi
 recall@5 0.875 -> 0.922, hybrid tune hit@1 0.790 -> 0.797. Vectors are cached per record by content
 hash, so a rebuild embeds only new or changed records.
 """
+
 from __future__ import annotations
 
 import json
@@ -105,7 +106,7 @@ class DenseIndex:
         new_vectors: dict[int, np.ndarray] = {}
         batch = 256  # large chunks: sentence-transformers sorts each chunk by length, so less padding
         for start in range(0, len(todo), batch):
-            chunk = todo[start:start + batch]
+            chunk = todo[start : start + batch]
             pairs = encoder.encode_passages(passages([procedures[i] for i in chunk]))
             encoded = normalized_rows(pairs[0::2] + pairs[1::2])  # mean direction of the two passages
             for i, vector in zip(chunk, encoded, strict=True):
@@ -152,7 +153,7 @@ def bounded_query(text: str) -> str:
     words = text.split(" ")
     if len(words) <= QUERY_WORDS:
         return text
-    return " ".join(words[:QUERY_HEAD_WORDS] + words[-(QUERY_WORDS - QUERY_HEAD_WORDS):])
+    return " ".join(words[:QUERY_HEAD_WORDS] + words[-(QUERY_WORDS - QUERY_HEAD_WORDS) :])
 
 
 def encode_query(encoder, prepared_query: str) -> np.ndarray:

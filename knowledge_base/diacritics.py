@@ -5,6 +5,7 @@ reads "can cuoc" as something else than "căn cước" (earlier measurement: den
 questions). The catalogue titles tell which accented form each folded syllable pair usually has, so
 a bigram/unigram vote restores most words; words the catalogue never uses stay as typed.
 """
+
 from __future__ import annotations
 
 import itertools

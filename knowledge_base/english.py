@@ -26,6 +26,7 @@ terms the best record does not name (under MIN_COVERAGE of their syllables in it
 or field) -> abstain as administrative ("not in our catalogue"); otherwise answer when the best
 record leads the next by ANSWER_MARGIN, else ask back with the records within that margin (2 to 5).
 """
+
 from __future__ import annotations
 
 import re
@@ -54,7 +55,8 @@ _WORD = re.compile(r"[^\W\d_]+(?:'[a-z]+)?", re.UNICODE)
 _ASCII_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 
 # English function words and the common words of a question (what, how, need, get, apply ...). General language.
-FUNCTION_WORDS = frozenset("""
+FUNCTION_WORDS = frozenset(
+    """
 a an the this that these those my your his her its our their me you him them us we they i he she it
 is am are was were be been being do does did done have has had having can could will would shall should may
 might must not no yes and or but if then so because as of in on at to for from with without by about into
@@ -64,13 +66,14 @@ get got getting give make need needs needed want wanted like know tell please th
 i'm i've i'd don't doesn't can't what's how's where's it's let let's would've
 way ways kind anyone someone somebody something anything much many long old new first
 apply applying applied submit submitted send obtain find help go come take takes took live living stay
-""".split())
+""".split()
+)
 
 # Words that say WHAT is asked about a procedure (aspects) or carry no procedure name: a message made only of
 # these and function words is a follow-up on the procedure in context ("how much is the fee?").
 ASPECT_WORDS = {
     "documents": "document documents paper papers paperwork dossier bring prepare required require requirement "
-                 "requirements checklist",
+    "requirements checklist",
     "fee": "fee fees cost costs price charge charges pay paid payment money expensive cheap",
     "time": "day days week weeks time processing quick quickly fast soon wait",
     "where": "where office address counter location place submit",
@@ -89,15 +92,18 @@ _ASPECT_PHRASES = {
 COURTESY_WORDS = frozenset("sir madam ok okay hey excuse sorry procedure procedures vietnam vietnamese".split())
 
 # Suffixes that no Vietnamese syllable (folded) ends with: a longer word ending so is English.
-_ENGLISH_SUFFIX = re.compile(r"(?:tion|sion|ment|ness|ity|ing|ed|ly|ance|ence|ate|ise|ize|ous|ful|able|ship|er|"
-                             r"ers|al|ive|ure|age|ry|ies)$")
+_ENGLISH_SUFFIX = re.compile(
+    r"(?:tion|sion|ment|ness|ity|ing|ed|ly|ance|ence|ate|ise|ize|ous|ful|able|ship|er|"
+    r"ers|al|ive|ure|age|ry|ies)$"
+)
 
 # Folded Vietnamese syllable: optional onset, a vowel nucleus from the Vietnamese set, optional coda.
 _VI_SYLLABLE = re.compile(
     r"^(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|b|c|d|g|h|k|l|m|n|p|r|s|t|v|x)?"
     r"(?:uye|uya|uyu|uoi|uou|ieu|yeu|oai|oay|oeo|uay|uai|uoi|ay|ai|ao|au|eo|eu|ia|ie|iu|oa|oe|oi|oo|ua|ue|ui|uo|"
     r"uu|uy|ye|ya|a|e|i|o|u|y)"
-    r"(?:ng|nh|ch|c|m|n|p|t)?$")
+    r"(?:ng|nh|ch|c|m|n|p|t)?$"
+)
 
 
 def is_vietnamese_syllable(word: str) -> bool:
@@ -164,8 +170,13 @@ def evidence(text: str) -> LanguageEvidence:
     words = _WORD.findall(normalize(text))
     known = FUNCTION_WORDS | _glossary_words() | _aspect_words() | COURTESY_WORDS
     english_only = shared = vietnamese = 0
-    glossary = sum(1 for w in words if _ASCII_WORD.fullmatch(w) and not is_vietnamese_syllable(w)
-                   and (w in _glossary_words() or _lemma(w) in _glossary_words()))
+    glossary = sum(
+        1
+        for w in words
+        if _ASCII_WORD.fullmatch(w)
+        and not is_vietnamese_syllable(w)
+        and (w in _glossary_words() or _lemma(w) in _glossary_words())
+    )
     for word in words:
         if not _ASCII_WORD.fullmatch(word):
             vietnamese += 1  # Vietnamese letters or tone marks
@@ -282,24 +293,29 @@ def search(kb, query: str, top_k: int = 5, filters=None):
     procedures = kb.procedures()
 
     def hits(indices: list[int]) -> list[SearchHit]:
-        return [SearchHit(code=procedures[i].code, title=procedures[i].title, score=round(float(fused[i]), 4))
-                for i in indices]
+        return [
+            SearchHit(code=procedures[i].code, title=procedures[i].title, score=round(float(fused[i]), 4))
+            for i in indices
+        ]
 
     if not terms:
-        return SearchResponse(query=query, decision=Decision.abstain, results=hits(order[:top_k]), scope=Scope.off_topic)
+        return SearchResponse(
+            query=query, decision=Decision.abstain, results=hits(order[:top_k]), scope=Scope.off_topic
+        )
     if top <= 0 or not order:
-        return SearchResponse(query=query, decision=Decision.abstain, results=hits(order[:top_k]),
-                              scope=Scope.administrative)
+        return SearchResponse(
+            query=query, decision=Decision.abstain, results=hits(order[:top_k]), scope=Scope.administrative
+        )
     covered = term_coverage(terms, procedures[order[0]])
     if covered < MIN_COVERAGE:  # the best record does not name what was asked ("work permit" vs "driving permit")
-        return SearchResponse(query=query, decision=Decision.abstain, results=hits(order[:top_k]),
-                              scope=Scope.administrative)
+        return SearchResponse(
+            query=query, decision=Decision.abstain, results=hits(order[:top_k]), scope=Scope.administrative
+        )
     best_score = float(fused[order[0]])
     close = [i for i in order[:OFFER_MAX] if best_score - float(fused[i]) < ANSWER_MARGIN]
     if len(close) == 1:
         return SearchResponse(query=query, decision=Decision.answer, results=hits(order[:top_k]))
     return SearchResponse(query=query, decision=Decision.clarify, results=hits(close[:OFFER_MAX]))
-
 
 
 _CODE = re.compile(r"(?<![\w.])\d{1,2}\.\d{6}(?![\w.])")
@@ -319,10 +335,21 @@ def for_the_catalogue(text: str) -> bool:
 
 # English ordinals a foreigner types to pick from an ask-back list ("the second one", "number two"): read by the
 # one option parser, assistant.app.actions.procedures.parse_option_index, beside the Vietnamese ones.
-ORDINAL_WORDS = {"first": 1, "one": 1, "second": 2, "two": 2, "third": 3, "three": 3, "fourth": 4, "four": 4,
-                 "fifth": 5, "five": 5}
-_CHOICE_WORDS = frozenset("the a option number no please i i'd i'll want take choose pick mean select it one's "
-                          "that one this is".split())
+ORDINAL_WORDS = {
+    "first": 1,
+    "one": 1,
+    "second": 2,
+    "two": 2,
+    "third": 3,
+    "three": 3,
+    "fourth": 4,
+    "four": 4,
+    "fifth": 5,
+    "five": 5,
+}
+_CHOICE_WORDS = frozenset(
+    "the a option number no please i i'd i'll want take choose pick mean select it one's that one this is".split()
+)
 
 
 def is_option_choice(text: str) -> bool:
@@ -334,7 +361,8 @@ def is_option_choice(text: str) -> bool:
         return False
     words = re.findall(r"[a-z']+|\d+", lowered)
     return any(word in ORDINAL_WORDS or word in ("option", "number") for word in words) and all(
-        word in ORDINAL_WORDS or word.isdigit() or word in _CHOICE_WORDS for word in words)
+        word in ORDINAL_WORDS or word.isdigit() or word in _CHOICE_WORDS for word in words
+    )
 
 
 # The NLU intent of each aspect (docs/conversation-contract.md): an English question goes to its aspect's, and

@@ -7,6 +7,7 @@ hit@1, recall@5 (at least one gold code in the top 5) and mrr@10 are over answer
 abstain_recall is the share of no-answer questions abstained, false_abstain_rate the share of
 answerable ones abstained.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,7 +34,9 @@ class Question(BaseModel):
 def read_questions(path: Path) -> list[Question]:
     path = Path(path)
     if not path.is_file():
-        raise KnowledgeBaseError(f"question file {path} not found: pass a JSONL file with one {{\"id\", \"question\", \"gold\"}} per line")
+        raise KnowledgeBaseError(
+            f'question file {path} not found: pass a JSONL file with one {{"id", "question", "gold"}} per line'
+        )
     questions = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
@@ -42,9 +45,11 @@ def read_questions(path: Path) -> list[Question]:
             questions.append(Question.model_validate(json.loads(line)))
         except (json.JSONDecodeError, ValidationError) as exc:
             first = str(exc).splitlines()[0]
-            raise KnowledgeBaseError(f"{path}:{number}: not a valid question line ({first}); expected {{\"id\", \"question\", \"gold\": [codes]}}") from None
+            raise KnowledgeBaseError(
+                f'{path}:{number}: not a valid question line ({first}); expected {{"id", "question", "gold": [codes]}}'
+            ) from None
     if not questions:
-        raise KnowledgeBaseError(f"{path} holds no questions: add JSONL lines {{\"id\", \"question\", \"gold\"}}")
+        raise KnowledgeBaseError(f'{path} holds no questions: add JSONL lines {{"id", "question", "gold"}}')
     return questions
 
 

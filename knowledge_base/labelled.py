@@ -23,6 +23,7 @@ Functions:
   `generated_questions(training, procedures)` turns its answerable pairs into `GeneratedQuestion`s.
 - `evaluation_questions(labelled) -> list[evaluation.Question]`: for `evaluate()`.
 """
+
 from __future__ import annotations
 
 import json
@@ -73,8 +74,7 @@ def labelled_path(data_dir: Path) -> Path:
 
 
 def _fix(path: Path) -> str:
-    return (f"relabel the question on the staff page (Câu hỏi đã gán nhãn) to rewrite {path}, "
-            "or delete the line")
+    return f"relabel the question on the staff page (Câu hỏi đã gán nhãn) to rewrite {path}, or delete the line"
 
 
 def _parse(line: str, path: Path, number: int) -> LabelledQuestion:
@@ -84,18 +84,32 @@ def _parse(line: str, path: Path, number: int) -> LabelledQuestion:
         raise KnowledgeBaseError(f"{path}:{number}: not JSON ({exc.msg}); {_fix(path)}") from None
     if not isinstance(item, dict):
         raise KnowledgeBaseError(f"{path}:{number}: expected a JSON object, got {type(item).__name__}; {_fix(path)}")
-    question, gold, label = item.get("question"), item.get("gold"), item.get("label", "procedure" if item.get("gold") else None)
+    question, gold, label = (
+        item.get("question"),
+        item.get("gold"),
+        item.get("label", "procedure" if item.get("gold") else None),
+    )
     if not isinstance(question, str) or not question.strip():
-        raise KnowledgeBaseError(f"{path}:{number}: \"question\" must be a non-empty string; {_fix(path)}")
+        raise KnowledgeBaseError(f'{path}:{number}: "question" must be a non-empty string; {_fix(path)}')
     if not isinstance(gold, list) or not all(isinstance(code, str) and code.strip() for code in gold):
-        raise KnowledgeBaseError(f"{path}:{number}: \"gold\" must be a list of procedure codes ([] for no answer); {_fix(path)}")
+        raise KnowledgeBaseError(
+            f'{path}:{number}: "gold" must be a list of procedure codes ([] for no answer); {_fix(path)}'
+        )
     if label not in KINDS:
-        raise KnowledgeBaseError(f"{path}:{number}: \"label\" must be one of {', '.join(KINDS)}, got {label!r}; {_fix(path)}")
+        raise KnowledgeBaseError(
+            f'{path}:{number}: "label" must be one of {", ".join(KINDS)}, got {label!r}; {_fix(path)}'
+        )
     if (label == "procedure") != bool(gold):
-        raise KnowledgeBaseError(f"{path}:{number}: label {label!r} with gold {gold}: a procedure label needs its code, "
-                                 f"the others an empty gold; {_fix(path)}")
-    return LabelledQuestion(id=str(item.get("id") or f"label-line-{number}"), question=question.strip(),
-                            gold=[code.strip() for code in gold], label=label)
+        raise KnowledgeBaseError(
+            f"{path}:{number}: label {label!r} with gold {gold}: a procedure label needs its code, "
+            f"the others an empty gold; {_fix(path)}"
+        )
+    return LabelledQuestion(
+        id=str(item.get("id") or f"label-line-{number}"),
+        question=question.strip(),
+        gold=[code.strip() for code in gold],
+        label=label,
+    )
 
 
 def read_labelled(data_dir: Path, required: bool = False) -> list[LabelledQuestion]:
@@ -106,8 +120,10 @@ def read_labelled(data_dir: Path, required: bool = False) -> list[LabelledQuesti
     path = labelled_path(data_dir)
     if not path.is_file():
         if required:
-            raise KnowledgeBaseError(f"no labelled questions at {path}: label questions on the staff page "
-                                     "(/staff, \"Câu hỏi chưa được trả lời\"), then run this again")
+            raise KnowledgeBaseError(
+                f"no labelled questions at {path}: label questions on the staff page "
+                '(/staff, "Câu hỏi chưa được trả lời"), then run this again'
+            )
         return []
     try:
         text = path.read_text(encoding="utf-8")
@@ -145,8 +161,11 @@ def generated_questions(training: LabelledTraining, procedures) -> list:
     from knowledge_base.questions import GeneratedQuestion
 
     fields = {p.code: p.field for p in procedures}
-    return [GeneratedQuestion(text=text, code=code, aspect="general", style=ANSWERABLE_STYLE, group=fields.get(code, ""))
-            for text, code in training.answerable if code in fields]
+    return [
+        GeneratedQuestion(text=text, code=code, aspect="general", style=ANSWERABLE_STYLE, group=fields.get(code, ""))
+        for text, code in training.answerable
+        if code in fields
+    ]
 
 
 def evaluation_questions(labelled: list[LabelledQuestion]):

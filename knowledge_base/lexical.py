@@ -4,6 +4,7 @@ Each field (title, aliases, context) is scored with its own length normalization
 BM25 term weights are summed with field weights (a BM25F-style mix). Because the mix is linear, the
 whole index is one sparse doc x term matrix and a query is a column sum: ~1 ms for 2,600 records.
 """
+
 from __future__ import annotations
 
 import json
@@ -75,7 +76,7 @@ class LexicalIndex:
         words = self.title_words[doc]
         if not words:
             return 0.0
-        weights = [TITLE_POSITION_DECAY ** i for i in range(len(words))]
+        weights = [TITLE_POSITION_DECAY**i for i in range(len(words))]
         return sum(w for w, word in zip(weights, words, strict=True) if word in query_content) / sum(weights)
 
     @classmethod
@@ -115,8 +116,12 @@ class LexicalIndex:
                     cols.append(j)
                     vals.append(weight * idf[j] * tf * (K1 + 1) / (tf + norm))
             total = total + sparse.csr_matrix((vals, (rows, cols)), shape=(n_docs, len(vocab)), dtype=np.float32)
-        return cls(matrix=total.tocsc(), vocab=vocab, title_terms=title_terms,
-                   title_words=[title_content(p) for p in procedures])
+        return cls(
+            matrix=total.tocsc(),
+            vocab=vocab,
+            title_terms=title_terms,
+            title_words=[title_content(p) for p in procedures],
+        )
 
     def scores(self, terms: dict[str, float]) -> np.ndarray:
         """BM25 score of every document for weighted query terms."""
@@ -141,6 +146,9 @@ class LexicalIndex:
     def load(cls, directory: Path, procedures: list[Procedure]) -> LexicalIndex:
         matrix = sparse.load_npz(directory / "bm25.npz").tocsc()
         vocab = json.loads((directory / "bm25_vocab.json").read_text(encoding="utf-8"))
-        return cls(matrix=matrix, vocab=vocab, title_terms=[naming_syllables(p) for p in procedures],
-                   title_words=[title_content(p) for p in procedures])
-
+        return cls(
+            matrix=matrix,
+            vocab=vocab,
+            title_terms=[naming_syllables(p) for p in procedures],
+            title_words=[title_content(p) for p in procedures],
+        )

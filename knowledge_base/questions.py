@@ -16,6 +16,7 @@ Randomness comes only from `random.Random` instances seeded from (seed, record c
 so the same catalogue and seed give the same questions byte for byte, and a record's questions do not
 change when other records are added or removed.
 """
+
 from __future__ import annotations
 
 import random
@@ -43,28 +44,133 @@ class GeneratedQuestion:
 
 # ---- weights ---------------------------------------------------------------------------------------
 
-ASPECT_WEIGHTS = {"overview": 24, "documents": 15, "fee": 10, "time": 10, "where": 10, "online": 8,
-                  "steps": 8, "conditions": 8, "result": 7}
-STYLE_WEIGHTS = {"short": 13, "chat": 14, "story": 11, "polite": 9, "folded": 11, "abbrev": 9, "typo": 8,
-                 "result_doc": 9, "everyday": 8, "sibling": 8}
+ASPECT_WEIGHTS = {
+    "overview": 24,
+    "documents": 15,
+    "fee": 10,
+    "time": 10,
+    "where": 10,
+    "online": 8,
+    "steps": 8,
+    "conditions": 8,
+    "result": 7,
+}
+STYLE_WEIGHTS = {
+    "short": 13,
+    "chat": 14,
+    "story": 11,
+    "polite": 9,
+    "folded": 11,
+    "abbrev": 9,
+    "typo": 8,
+    "result_doc": 9,
+    "everyday": 8,
+    "sibling": 8,
+}
 
 # ---- title analysis ---------------------------------------------------------------------------------
 
 # Administrative action verbs that open titles (longest first when matched): the object follows them.
 _VERBS = (
-    "cấp lại", "cấp đổi", "cấp mới", "cấp bổ sung", "cấp gia hạn", "cấp điều chỉnh", "cấp phép", "cấp",
-    "đăng ký lại", "đăng ký bổ sung", "đăng ký thay đổi", "đăng ký", "gia hạn", "điều chỉnh", "thay đổi",
-    "sửa đổi", "bổ sung", "cập nhật", "xác nhận", "công nhận", "chấp thuận", "phê duyệt", "thẩm định",
-    "giải quyết", "thu hồi", "chấm dứt", "tạm ngừng", "xóa", "hủy", "chuyển đổi", "chuyển nhượng", "đề nghị",
-    "thông báo", "công bố", "khai", "trình báo", "kiểm tra", "quyết định", "xét", "hỗ trợ", "đổi", "khôi phục",
-    "phục hồi", "chứng thực", "chứng nhận", "giải thể", "gia nhập", "thành lập", "cho phép", "miễn", "giảm",
-    "hoàn", "trả lại", "tiếp nhận", "giao", "cho thuê", "lựa chọn", "bổ nhiệm", "miễn nhiệm", "báo cáo",
-    "đình chỉ", "dừng", "ngừng", "mở", "đóng", "nộp", "xác định", "phê chuẩn", "tuyển chọn", "thay thế",
-    "cấp thay thế", "kiểm định", "đánh giá", "đào tạo", "sát hạch", "tái cấp",
+    "cấp lại",
+    "cấp đổi",
+    "cấp mới",
+    "cấp bổ sung",
+    "cấp gia hạn",
+    "cấp điều chỉnh",
+    "cấp phép",
+    "cấp",
+    "đăng ký lại",
+    "đăng ký bổ sung",
+    "đăng ký thay đổi",
+    "đăng ký",
+    "gia hạn",
+    "điều chỉnh",
+    "thay đổi",
+    "sửa đổi",
+    "bổ sung",
+    "cập nhật",
+    "xác nhận",
+    "công nhận",
+    "chấp thuận",
+    "phê duyệt",
+    "thẩm định",
+    "giải quyết",
+    "thu hồi",
+    "chấm dứt",
+    "tạm ngừng",
+    "xóa",
+    "hủy",
+    "chuyển đổi",
+    "chuyển nhượng",
+    "đề nghị",
+    "thông báo",
+    "công bố",
+    "khai",
+    "trình báo",
+    "kiểm tra",
+    "quyết định",
+    "xét",
+    "hỗ trợ",
+    "đổi",
+    "khôi phục",
+    "phục hồi",
+    "chứng thực",
+    "chứng nhận",
+    "giải thể",
+    "gia nhập",
+    "thành lập",
+    "cho phép",
+    "miễn",
+    "giảm",
+    "hoàn",
+    "trả lại",
+    "tiếp nhận",
+    "giao",
+    "cho thuê",
+    "lựa chọn",
+    "bổ nhiệm",
+    "miễn nhiệm",
+    "báo cáo",
+    "đình chỉ",
+    "dừng",
+    "ngừng",
+    "mở",
+    "đóng",
+    "nộp",
+    "xác định",
+    "phê chuẩn",
+    "tuyển chọn",
+    "thay thế",
+    "cấp thay thế",
+    "kiểm định",
+    "đánh giá",
+    "đào tạo",
+    "sát hạch",
+    "tái cấp",
 )
 # Verbs for what the agency does: citizens ask for it ("xin cấp", "xin chấp thuận", "xin gia hạn").
-_AGENCY_VERBS = frozenset(("cấp", "cấp lại", "cấp đổi", "cấp mới", "cấp phép", "chấp thuận", "phê duyệt", "công nhận",
-                           "xác nhận", "gia hạn", "cho phép", "miễn", "giảm", "hoàn", "giao", "cho thuê", "công bố"))
+_AGENCY_VERBS = frozenset(
+    (
+        "cấp",
+        "cấp lại",
+        "cấp đổi",
+        "cấp mới",
+        "cấp phép",
+        "chấp thuận",
+        "phê duyệt",
+        "công nhận",
+        "xác nhận",
+        "gia hạn",
+        "cho phép",
+        "miễn",
+        "giảm",
+        "hoàn",
+        "giao",
+        "cho thuê",
+        "công bố",
+    )
+)
 _VERB_PHRASES = sorted((tuple(v.split()) for v in _VERBS), key=len, reverse=True)
 _VERB_SET = frozenset(_VERBS)
 
@@ -84,17 +190,52 @@ _LEVEL_TAIL = re.compile(
     rf"\s*(?:(?:trực tiếp\s+)?thực hiện\s+)?(?:tại|ở)\s+cấp\s+{_LEVEL_NAMES}(?:\s*,\s*cấp\s+{_LEVEL_NAMES})*"
     rf"|\s+cấp\s+{_LEVEL_NAMES}(?:\s*,\s*cấp\s+{_LEVEL_NAMES})*\s*$"
 )
-_TRAILING_FUNCTION = frozenset("và hoặc của cho các những đối với tại theo trong khi do để từ ở có không được về là "
-                               "phải bị đã mà như với sau trước hay gồm bao đang sẽ thì nhưng làm".split())
+_TRAILING_FUNCTION = frozenset(
+    "và hoặc của cho các những đối với tại theo trong khi do để từ ở có không được về là "
+    "phải bị đã mà như với sau trước hay gồm bao đang sẽ thì nhưng làm".split()
+)
 _FILLERS = ("các ", "những ", "việc ", "được ")
 _FRONTABLE = re.compile(r"^(?:cho|đối với|tại|ở)\s+(.+)$")
 # Result names too generic to stand for a procedure ("xin giấy tờ").
-_GENERIC_DOCS = frozenset(("giấy tờ", "văn bản", "giấy phép", "giấy chứng nhận", "chứng chỉ", "bản sao", "giấy",
-                           "giấy xác nhận", "chứng nhận", "thẻ", "sổ"))
+_GENERIC_DOCS = frozenset(
+    (
+        "giấy tờ",
+        "văn bản",
+        "giấy phép",
+        "giấy chứng nhận",
+        "chứng chỉ",
+        "bản sao",
+        "giấy",
+        "giấy xác nhận",
+        "chứng nhận",
+        "thẻ",
+        "sổ",
+    )
+)
 # Result documents citizens ask for by name ("xin giấy xác nhận ...", "muốn có sổ đỏ").
-_DOC_NOUNS = ("giấy", "thẻ", "phiếu", "chứng chỉ", "chứng nhận", "sổ", "bằng", "hộ chiếu", "trích lục", "biển",
-              "thị thực", "văn bằng", "bản sao", "tem", "chứng thư", "lý lịch", "giấy phép", "căn cước")
-_DOC_CUT = re.compile(r"\s*(?:\(|;|:|,|/|\bmẫu\b|\btheo\b|\bkèm\b|\bban hành\b|\bđối với\b|\btrường hợp\b|\bhoặc\b|\bcó\b)")
+_DOC_NOUNS = (
+    "giấy",
+    "thẻ",
+    "phiếu",
+    "chứng chỉ",
+    "chứng nhận",
+    "sổ",
+    "bằng",
+    "hộ chiếu",
+    "trích lục",
+    "biển",
+    "thị thực",
+    "văn bằng",
+    "bản sao",
+    "tem",
+    "chứng thư",
+    "lý lịch",
+    "giấy phép",
+    "căn cước",
+)
+_DOC_CUT = re.compile(
+    r"\s*(?:\(|;|:|,|/|\bmẫu\b|\btheo\b|\bkèm\b|\bban hành\b|\bđối với\b|\btrường hợp\b|\bhoặc\b|\bcó\b)"
+)
 
 
 def _words(text: str) -> list[str]:
@@ -115,7 +256,7 @@ def _cut(words: list[str], limit: int, hard: bool = True) -> list[str]:
         return _strip_function_tail(words)
     cuts = [i for i in range(2, limit + 1) if words[i] in _TRAILING_FUNCTION]
     if cuts:
-        return _strip_function_tail(words[:cuts[-1]])
+        return _strip_function_tail(words[: cuts[-1]])
     return _strip_function_tail(words[:limit] if hard else words)
 
 
@@ -213,14 +354,18 @@ def _result_doc(procedure: Procedure, obj: str) -> str:
 
 def _remove_marker(head: str, marker: str) -> str:
     if marker == "nước ngoài":
-        cut = re.split(r"\s+(?:có yếu tố|cho|của|đối với|với|do|giữa|tại)?\s*(?:người|tổ chức|công dân|cá nhân)?\s*"
-                       r"(?:nước ngoài|việt nam định cư)", head, maxsplit=1)[0]
+        cut = re.split(
+            r"\s+(?:có yếu tố|cho|của|đối với|với|do|giữa|tại)?\s*(?:người|tổ chức|công dân|cá nhân)?\s*"
+            r"(?:nước ngoài|việt nam định cư)",
+            head,
+            maxsplit=1,
+        )[0]
         return cut if len(_words(cut)) >= 2 else head
     words = _words(head)
     phrase = marker.split()
     for i in range(len(words) - len(phrase) + 1):
-        if words[i:i + len(phrase)] == phrase:
-            rest = words[:i] + words[i + len(phrase):]
+        if words[i : i + len(phrase)] == phrase:
+            rest = words[:i] + words[i + len(phrase) :]
             if not rest or rest[0] not in _VERB_SET and _split_verb(" ".join(rest))[0] == "":
                 rest = (["cấp"] if marker in ("lại", "đổi") else []) + rest
             return " ".join(rest) if rest else head
@@ -242,10 +387,13 @@ def _shape(procedure: Procedure) -> _Shape:
     if len(_words(head)) < 3 and inner:  # "cấp thẻ" + "cho ..." is too thin a name: keep one more part
         head, inner = f"{head} {inner[0]}", inner[1:]
     inner = [" ".join(inner)] if inner else []
-    qualifiers = tuple(q for q in inner + segments[i + 1:] if q)
+    qualifiers = tuple(q for q in inner + segments[i + 1 :] if q)
     verb, obj = _split_verb(head)
-    heads = tuple(dict.fromkeys([f"{v} {obj}" for v in verbs] + [head])) if verb or not verbs else \
-        tuple(dict.fromkeys([f"{v} {head}" for v in verbs]))
+    heads = (
+        tuple(dict.fromkeys([f"{v} {obj}" for v in verbs] + [head]))
+        if verb or not verbs
+        else tuple(dict.fromkeys([f"{v} {head}" for v in verbs]))
+    )
     markers = _markers(procedure.title)
     base = head
     for marker in markers:
@@ -253,8 +401,19 @@ def _shape(procedure: Procedure) -> _Shape:
     base_verb, variant_obj = _split_verb(base)
     variant_obj = " ".join(_cut(_words(variant_obj), 10))
     keywords = tuple(dict.fromkeys(normalize(k) for k in procedure.keywords if normalize(k)))
-    return _Shape(heads, qualifiers, obj, _result_doc(procedure, obj), markers, base, base_verb, variant_obj,
-                  tuple(acronyms), full_online, keywords)
+    return _Shape(
+        heads,
+        qualifiers,
+        obj,
+        _result_doc(procedure, obj),
+        markers,
+        base,
+        base_verb,
+        variant_obj,
+        tuple(acronyms),
+        full_online,
+        keywords,
+    )
 
 
 # ---- abbreviations and everyday names, in reverse ------------------------------------------------------
@@ -269,8 +428,12 @@ class _Reverse:
             for surface in table.surfaces[key]:
                 surface_text = " ".join(surface)
                 # "mất bao lâu" -> "bao lâu" or "giấy tờ" -> "hồ sơ giấy tờ" hold their expansion: no abbreviation
-                if skip_identity and (surface_text == expansion or set(expansion.split()) <= set(surface)
-                                      or set(surface) <= set(expansion.split()) and len(surface) > 1):
+                if skip_identity and (
+                    surface_text == expansion
+                    or set(expansion.split()) <= set(surface)
+                    or set(surface) <= set(expansion.split())
+                    and len(surface) > 1
+                ):
                     continue
                 options.setdefault(expansion, [])
                 if surface_text not in options[expansion]:
@@ -280,8 +443,11 @@ class _Reverse:
         self.leading = {e: s for e, s in options.items() if len(e.split()) == 1}
         self.options = {e: s for e, s in options.items() if len(e.split()) > 1}
         alternatives = sorted(self.options, key=lambda e: (-len(e), e))
-        self.pattern = re.compile(r"(?<!\w)(" + "|".join(re.escape(e) for e in alternatives) + r")(?!\w)") \
-            if alternatives else None
+        self.pattern = (
+            re.compile(r"(?<!\w)(" + "|".join(re.escape(e) for e in alternatives) + r")(?!\w)")
+            if alternatives
+            else None
+        )
 
     def applies(self, text: str) -> bool:
         return bool(self.pattern and self.pattern.search(text)) or text.split(" ", 1)[0] in self.leading
@@ -293,51 +459,127 @@ class _Reverse:
             text = f"{rng.choice(self.leading[first])} {rest}"
         if self.pattern is None:
             return text
-        return self.pattern.sub(lambda m: rng.choice(self.options[m.group(1)]) if rng.random() < share else m.group(1),
-                                text)
+        return self.pattern.sub(
+            lambda m: rng.choice(self.options[m.group(1)]) if rng.random() < share else m.group(1), text
+        )
 
 
 @lru_cache(maxsize=1)
 def _tables() -> tuple[_Reverse, _Reverse, _Reverse]:
     """(abbreviations, everyday names, chat words), each formal phrase -> surfaces."""
-    return (_Reverse(Abbreviations.load(sections=("abbreviations",))),
-            _Reverse(Abbreviations.load(sections=("everyday_names",))),
-            _Reverse(Abbreviations.load(sections=("chat",))))
+    return (
+        _Reverse(Abbreviations.load(sections=("abbreviations",))),
+        _Reverse(Abbreviations.load(sections=("everyday_names",))),
+        _Reverse(Abbreviations.load(sections=("chat",))),
+    )
 
 
 # ---- frames -----------------------------------------------------------------------------------------
 
 # {x}: the procedure as the citizen names it (usually opening with its verb: "cấp lại thẻ căn cước").
 FRAMES: dict[str, tuple[str, ...]] = {
-    "overview": ("{x}", "thủ tục {x}", "muốn {x} thì làm thế nào", "{x} làm sao", "hướng dẫn {x}", "cách {x}",
-                 "tôi cần {x}", "làm thủ tục {x} như thế nào", "{x} thì phải làm gì", "mình muốn {x}",
-                 "{x} thế nào", "{x} là thủ tục gì"),
-    "documents": ("{x} cần giấy tờ gì", "hồ sơ {x} gồm những gì", "{x} cần chuẩn bị những gì",
-                  "đi {x} phải mang theo giấy tờ gì", "{x} cần những giấy tờ nào", "hồ sơ xin {x}",
-                  "chuẩn bị hồ sơ {x} thế nào", "{x} thì nộp những giấy tờ gì", "giấy tờ để {x}"),
-    "fee": ("{x} lệ phí bao nhiêu", "{x} mất bao nhiêu tiền", "phí {x} là bao nhiêu", "{x} có mất phí không",
-            "{x} tốn bao nhiêu tiền", "lệ phí {x}", "{x} có phải đóng tiền không", "{x} hết bao nhiêu tiền"),
-    "time": ("{x} mất bao lâu", "{x} bao lâu thì có kết quả", "{x} mấy ngày thì xong", "thời gian {x} là bao lâu",
-             "nộp hồ sơ {x} bao lâu thì nhận được", "{x} trong bao nhiêu ngày", "{x} có nhanh không"),
-    "where": ("{x} nộp ở đâu", "{x} làm ở đâu", "muốn {x} thì đến cơ quan nào", "cơ quan nào giải quyết {x}",
-              "nộp hồ sơ {x} ở chỗ nào", "{x} thì lên đâu làm", "ai giải quyết việc {x}"),
-    "online": ("{x} làm online được không", "{x} có nộp trực tuyến được không", "có thể {x} qua mạng không",
-               "{x} trên cổng dịch vụ công được không", "nộp hồ sơ {x} qua bưu điện được không",
-               "{x} online như thế nào", "không đến trực tiếp thì {x} được không"),
-    "steps": ("các bước {x} thế nào", "trình tự {x}", "quy trình {x} ra sao", "{x} làm những bước nào",
-              "{x} thì làm trình tự thế nào", "thủ tục {x} gồm các bước gì"),
-    "conditions": ("điều kiện {x} là gì", "{x} cần điều kiện gì", "tôi có đủ điều kiện {x} không",
-                   "muốn {x} cần đáp ứng điều kiện gì", "yêu cầu để {x} là gì"),
-    "result": ("{x} xong thì được cấp giấy gì", "{x} thì nhận được kết quả gì", "kết quả {x} là gì",
-               "{x} được cấp giấy tờ gì", "làm xong {x} nhận được gì"),
+    "overview": (
+        "{x}",
+        "thủ tục {x}",
+        "muốn {x} thì làm thế nào",
+        "{x} làm sao",
+        "hướng dẫn {x}",
+        "cách {x}",
+        "tôi cần {x}",
+        "làm thủ tục {x} như thế nào",
+        "{x} thì phải làm gì",
+        "mình muốn {x}",
+        "{x} thế nào",
+        "{x} là thủ tục gì",
+    ),
+    "documents": (
+        "{x} cần giấy tờ gì",
+        "hồ sơ {x} gồm những gì",
+        "{x} cần chuẩn bị những gì",
+        "đi {x} phải mang theo giấy tờ gì",
+        "{x} cần những giấy tờ nào",
+        "hồ sơ xin {x}",
+        "chuẩn bị hồ sơ {x} thế nào",
+        "{x} thì nộp những giấy tờ gì",
+        "giấy tờ để {x}",
+    ),
+    "fee": (
+        "{x} lệ phí bao nhiêu",
+        "{x} mất bao nhiêu tiền",
+        "phí {x} là bao nhiêu",
+        "{x} có mất phí không",
+        "{x} tốn bao nhiêu tiền",
+        "lệ phí {x}",
+        "{x} có phải đóng tiền không",
+        "{x} hết bao nhiêu tiền",
+    ),
+    "time": (
+        "{x} mất bao lâu",
+        "{x} bao lâu thì có kết quả",
+        "{x} mấy ngày thì xong",
+        "thời gian {x} là bao lâu",
+        "nộp hồ sơ {x} bao lâu thì nhận được",
+        "{x} trong bao nhiêu ngày",
+        "{x} có nhanh không",
+    ),
+    "where": (
+        "{x} nộp ở đâu",
+        "{x} làm ở đâu",
+        "muốn {x} thì đến cơ quan nào",
+        "cơ quan nào giải quyết {x}",
+        "nộp hồ sơ {x} ở chỗ nào",
+        "{x} thì lên đâu làm",
+        "ai giải quyết việc {x}",
+    ),
+    "online": (
+        "{x} làm online được không",
+        "{x} có nộp trực tuyến được không",
+        "có thể {x} qua mạng không",
+        "{x} trên cổng dịch vụ công được không",
+        "nộp hồ sơ {x} qua bưu điện được không",
+        "{x} online như thế nào",
+        "không đến trực tiếp thì {x} được không",
+    ),
+    "steps": (
+        "các bước {x} thế nào",
+        "trình tự {x}",
+        "quy trình {x} ra sao",
+        "{x} làm những bước nào",
+        "{x} thì làm trình tự thế nào",
+        "thủ tục {x} gồm các bước gì",
+    ),
+    "conditions": (
+        "điều kiện {x} là gì",
+        "{x} cần điều kiện gì",
+        "tôi có đủ điều kiện {x} không",
+        "muốn {x} cần đáp ứng điều kiện gì",
+        "yêu cầu để {x} là gì",
+    ),
+    "result": (
+        "{x} xong thì được cấp giấy gì",
+        "{x} thì nhận được kết quả gì",
+        "kết quả {x} là gì",
+        "{x} được cấp giấy tờ gì",
+        "làm xong {x} nhận được gì",
+    ),
 }
 # Level-aware "where" questions: a citizen guesses the level ("làm ở xã được không").
-_LEVEL_WHERE = {Level.commune: ("ở xã", "ở ủy ban xã", "ở phường"), Level.province: ("ở tỉnh", "ở sở"),
-                Level.ministry: ("ở bộ", "ở trung ương")}
+_LEVEL_WHERE = {
+    Level.commune: ("ở xã", "ở ủy ban xã", "ở phường"),
+    Level.province: ("ở tỉnh", "ở sở"),
+    Level.ministry: ("ở bộ", "ở trung ương"),
+}
 # {d}: the result document ("giấy xác nhận tình trạng hôn nhân").
 DOC_FRAMES: dict[str, tuple[str, ...]] = {
-    "overview": ("xin {d}", "muốn có {d} thì làm sao", "cách xin {d}", "làm sao để được cấp {d}", "làm {d}",
-                 "xin cấp {d} thế nào", "tôi cần {d}"),
+    "overview": (
+        "xin {d}",
+        "muốn có {d} thì làm sao",
+        "cách xin {d}",
+        "làm sao để được cấp {d}",
+        "làm {d}",
+        "xin cấp {d} thế nào",
+        "tôi cần {d}",
+    ),
     "documents": ("xin {d} cần những gì", "làm {d} cần giấy tờ gì", "hồ sơ xin {d}"),
     "where": ("xin {d} ở đâu", "làm {d} ở đâu", "{d} xin ở cơ quan nào"),
     "fee": ("xin {d} mất bao nhiêu tiền", "làm {d} tốn bao nhiêu"),
@@ -360,11 +602,43 @@ ASPECT_ALONE: dict[str, tuple[str, ...]] = {
     "result": ("làm xong được cấp giấy gì", "kết quả nhận được là gì", "sẽ nhận được giấy tờ gì"),
 }
 # How a condition that describes the applicant starts ("có đủ năng lực ...", "không thuộc trường hợp ...").
-_APPLICANT_STATES = ("có ", "đã ", "đủ ", "là ", "được ", "đang ", "không có ", "không thuộc ", "không bị ", "không đang ")
-_CITIZEN_PERSONAS = ("Tôi năm nay", "Tôi là người dân", "Tôi là công dân", "Nhà tôi", "Tôi là việt kiều",
-                     "Tôi là người nước ngoài", "Tôi là công chức")
-_HELD_DOCS = ("đơn", "tờ khai", "bản sao", "bản chính", "giấy", "sổ", "thẻ", "hộ chiếu", "hợp đồng", "văn bản", "ảnh",
-              "chứng chỉ", "trích lục", "bằng")
+_APPLICANT_STATES = (
+    "có ",
+    "đã ",
+    "đủ ",
+    "là ",
+    "được ",
+    "đang ",
+    "không có ",
+    "không thuộc ",
+    "không bị ",
+    "không đang ",
+)
+_CITIZEN_PERSONAS = (
+    "Tôi năm nay",
+    "Tôi là người dân",
+    "Tôi là công dân",
+    "Nhà tôi",
+    "Tôi là việt kiều",
+    "Tôi là người nước ngoài",
+    "Tôi là công chức",
+)
+_HELD_DOCS = (
+    "đơn",
+    "tờ khai",
+    "bản sao",
+    "bản chính",
+    "giấy",
+    "sổ",
+    "thẻ",
+    "hộ chiếu",
+    "hợp đồng",
+    "văn bản",
+    "ảnh",
+    "chứng chỉ",
+    "trích lục",
+    "bằng",
+)
 _CHAT_OPENERS = ("", "", "", "cho e hỏi ", "ad ơi ", "mn ơi ", "cho mình hỏi ", "hỏi chút ", "e muốn hỏi ")
 _CHAT_CLOSERS = ("", "", "", " ạ", " a", " vậy", " thế", " nhỉ", " ad ơi", " nhé")
 _SHORT_OPENERS = ("", "", "", "", "cho hỏi ", "xin hỏi ", "cho tôi hỏi ")
@@ -376,10 +650,30 @@ _POLITE_FORMS = (
     "Kính gửi {to}, tôi có một thắc mắc mong được giải đáp: {q}? Xin chân thành cảm ơn.",
     "Chào {to}. Cho tôi hỏi {q}? Cảm ơn.",
 )
-_STORY_ASKS = ("Xin hỏi {q}?", "Cho tôi hỏi {q}?", "Vậy {q}?", "Tôi muốn hỏi {q}?", "Nhờ hướng dẫn giúp {q}?",
-               "Không biết {q}?")
-_PLACES = ("Hà Nội", "TP.HCM", "Đà Nẵng", "Cần Thơ", "Hải Phòng", "Nghệ An", "Thanh Hóa", "Đồng Nai", "Bình Định",
-           "Quảng Ninh", "Lâm Đồng", "Thái Bình", "An Giang", "Gia Lai")
+_STORY_ASKS = (
+    "Xin hỏi {q}?",
+    "Cho tôi hỏi {q}?",
+    "Vậy {q}?",
+    "Tôi muốn hỏi {q}?",
+    "Nhờ hướng dẫn giúp {q}?",
+    "Không biết {q}?",
+)
+_PLACES = (
+    "Hà Nội",
+    "TP.HCM",
+    "Đà Nẵng",
+    "Cần Thơ",
+    "Hải Phòng",
+    "Nghệ An",
+    "Thanh Hóa",
+    "Đồng Nai",
+    "Bình Định",
+    "Quảng Ninh",
+    "Lâm Đồng",
+    "Thái Bình",
+    "An Giang",
+    "Gia Lai",
+)
 _FOREIGN_GENERIC = frozenset(("nước ngoài", "ngoại quốc", "ngoại kiều", "việt kiều", "quốc tịch"))
 _COUNTRIES = tuple(c for c in VARIANT_MARKERS["nước ngoài"] if c not in _FOREIGN_GENERIC)
 
@@ -387,21 +681,45 @@ _COUNTRIES = tuple(c for c in VARIANT_MARKERS["nước ngoài"] if c not in _FOR
 # used only when the record names one), {o} what the variant acts on, {v} the base verb, {b} the base
 # procedure, {c} a country. Every template carries one of the marker's cues (variants.VARIANT_MARKERS).
 SIBLING_FRAMES: dict[str, tuple[str, ...]] = {
-    "lại": ("bị mất {d} muốn làm lại", "{d} bị hỏng thì xin cấp lại thế nào", "làm lại {d} cần giấy tờ gì",
-            "bị mất {d} rồi làm lại ở đâu", "{d} bị rách muốn cấp lại", "xin cấp lại {d}",
-            "{d} bị thất lạc phải làm lại thế nào", "làm mất {d} thì phải làm sao", "muốn làm lại {o}",
-            "{v} lại {o} cần những gì", "đã {v} {o} rồi giờ muốn {v} lại"),
-    "đổi": ("đổi {d}", "muốn đổi {d} mới", "{d} cũ đổi ở đâu", "đổi {d} cần những gì", "đi đổi {d} mất bao lâu",
-            "muốn đổi {o}"),
-    "thay đổi": ("thay đổi thông tin trên {d}", "muốn thay đổi {o}", "thay đổi {o} thế nào",
-                 "có thay đổi {o} thì báo ở đâu"),
+    "lại": (
+        "bị mất {d} muốn làm lại",
+        "{d} bị hỏng thì xin cấp lại thế nào",
+        "làm lại {d} cần giấy tờ gì",
+        "bị mất {d} rồi làm lại ở đâu",
+        "{d} bị rách muốn cấp lại",
+        "xin cấp lại {d}",
+        "{d} bị thất lạc phải làm lại thế nào",
+        "làm mất {d} thì phải làm sao",
+        "muốn làm lại {o}",
+        "{v} lại {o} cần những gì",
+        "đã {v} {o} rồi giờ muốn {v} lại",
+    ),
+    "đổi": (
+        "đổi {d}",
+        "muốn đổi {d} mới",
+        "{d} cũ đổi ở đâu",
+        "đổi {d} cần những gì",
+        "đi đổi {d} mất bao lâu",
+        "muốn đổi {o}",
+    ),
+    "thay đổi": (
+        "thay đổi thông tin trên {d}",
+        "muốn thay đổi {o}",
+        "thay đổi {o} thế nào",
+        "có thay đổi {o} thì báo ở đâu",
+    ),
     "chuyển đổi": ("chuyển đổi {o}", "muốn đổi {o} sang loại khác", "đổi {o} thế nào"),
     "sửa đổi": ("sửa đổi {o}", "muốn sửa {o}", "sửa nội dung {d} thế nào"),
     "điều chỉnh": ("điều chỉnh {o}", "muốn chỉnh {o}", "thông tin trên {d} bị sai cần chỉnh thế nào"),
     "bổ sung": ("bổ sung {o}", "muốn bổ sung {o}", "thêm {o} thì làm thủ tục gì"),
     "cập nhật": ("cập nhật {o}", "muốn cập nhật {o}"),
-    "gia hạn": ("{d} sắp hết hạn muốn gia hạn", "gia hạn {d} làm sao", "{d} hết hạn rồi thì làm thế nào",
-                "xin gia hạn {o}", "muốn gia hạn {o}"),
+    "gia hạn": (
+        "{d} sắp hết hạn muốn gia hạn",
+        "gia hạn {d} làm sao",
+        "{d} hết hạn rồi thì làm thế nào",
+        "xin gia hạn {o}",
+        "muốn gia hạn {o}",
+    ),
     "xóa": ("muốn xóa {o}", "xóa {o} thế nào", "xin xóa {o}"),
     "hủy": ("muốn hủy {o}", "hủy {o} làm sao"),
     "thu hồi": ("thu hồi {o}", "xin thu hồi {o}", "thủ tục thu hồi {o}"),
@@ -412,16 +730,29 @@ SIBLING_FRAMES: dict[str, tuple[str, ...]] = {
     "giải thể": ("giải thể {o}", "muốn giải thể {o} thì làm sao", "đóng {o} luôn thì làm gì"),
     "khôi phục": ("khôi phục {o}", "muốn khôi phục {o}"),
     "phục hồi": ("phục hồi {o}", "xin phục hồi {o}"),
-    "nước ngoài": ("người nước ngoài muốn {b} thì làm thế nào", "tôi là việt kiều, muốn {b}", "{b} với người {c}",
-                   "người có quốc tịch {c} muốn {b}", "{b} cho người nước ngoài", "chồng tôi là người {c}, {b} ở đâu"),
+    "nước ngoài": (
+        "người nước ngoài muốn {b} thì làm thế nào",
+        "tôi là việt kiều, muốn {b}",
+        "{b} với người {c}",
+        "người có quốc tịch {c} muốn {b}",
+        "{b} cho người nước ngoài",
+        "chồng tôi là người {c}, {b} ở đâu",
+    ),
 }
 # Situation sentences for a record that is a variant (used in stories).
 _SIBLING_SITUATIONS: dict[str, tuple[str, ...]] = {
-    "lại": ("Tôi lỡ làm mất {d}.", "{D} của tôi bị hỏng, rách nát không dùng được nữa.",
-            "Hôm trước chuyển nhà tôi bị thất lạc {d}."),
+    "lại": (
+        "Tôi lỡ làm mất {d}.",
+        "{D} của tôi bị hỏng, rách nát không dùng được nữa.",
+        "Hôm trước chuyển nhà tôi bị thất lạc {d}.",
+    ),
     "gia hạn": ("{D} của tôi sắp hết hạn.", "{D} của bên tôi hết hạn tháng trước."),
     "đổi": ("{D} của tôi đã cũ, muốn đổi cái mới.",),
-    "nước ngoài": ("Tôi là việt kiều đang sống ở {c}.", "Vợ tôi là người {c}.", "Tôi là người nước ngoài đang sống ở Việt Nam."),
+    "nước ngoài": (
+        "Tôi là việt kiều đang sống ở {c}.",
+        "Vợ tôi là người {c}.",
+        "Tôi là người nước ngoài đang sống ở Việt Nam.",
+    ),
 }
 
 
@@ -439,13 +770,13 @@ def _typo(text: str, rng: random.Random, count: int = 0) -> str:
         op = rng.randrange(4)
         j = rng.randrange(1, len(w) - 1)
         if op == 0:
-            w = w[:j] + w[j + 1] + w[j] + w[j + 2:]
+            w = w[:j] + w[j + 1] + w[j] + w[j + 2 :]
         elif op == 1:
-            w = w[:j] + w[j + 1:]
+            w = w[:j] + w[j + 1 :]
         elif op == 2:
             w = w[:j] + w[j] + w[j:]
         else:
-            w = fold(w) if fold(w) != w else w[:j] + w[j + 1:]
+            w = fold(w) if fold(w) != w else w[:j] + w[j + 1 :]
         words[i] = w
     return " ".join(words)
 
@@ -639,8 +970,11 @@ class _RecordGenerator:
         if situation and rng.random() < 0.5:
             extra.append(situation)
         if p.field and rng.random() < 0.4:
-            extra.append(rng.choice(("Việc của tôi liên quan đến {f}.", "Tôi đang tìm hiểu về {f}.",
-                                     "Tôi có việc cần làm về {f}.")).format(f=normalize(p.field)))
+            extra.append(
+                rng.choice(
+                    ("Việc của tôi liên quan đến {f}.", "Tôi đang tìm hiểu về {f}.", "Tôi có việc cần làm về {f}.")
+                ).format(f=normalize(p.field))
+            )
         if aspect == "documents" and rng.random() < 0.5:
             held = self._document_held()
             if held:
@@ -673,12 +1007,18 @@ class _RecordGenerator:
         foreign = "nước ngoài" in " ".join(self.s.markers)
         options = []
         if "công dân" in audience or not audience:
-            options += [f"Tôi năm nay {rng.randint(19, 70)} tuổi, đang sống ở {rng.choice(_PLACES)}.",
-                        f"Tôi là người dân ở {rng.choice(_PLACES)}.", "Tôi là công dân Việt Nam.",
-                        f"Nhà tôi ở {rng.choice(_PLACES)}."]
+            options += [
+                f"Tôi năm nay {rng.randint(19, 70)} tuổi, đang sống ở {rng.choice(_PLACES)}.",
+                f"Tôi là người dân ở {rng.choice(_PLACES)}.",
+                "Tôi là công dân Việt Nam.",
+                f"Nhà tôi ở {rng.choice(_PLACES)}.",
+            ]
         if "doanh nghiệp" in audience:
-            options += ["Tôi là kế toán của một công ty.", "Công ty tôi mới thành lập được vài năm.",
-                        f"Tôi phụ trách giấy tờ cho một doanh nghiệp ở {rng.choice(_PLACES)}."]
+            options += [
+                "Tôi là kế toán của một công ty.",
+                "Công ty tôi mới thành lập được vài năm.",
+                f"Tôi phụ trách giấy tờ cho một doanh nghiệp ở {rng.choice(_PLACES)}.",
+            ]
         if "hợp tác xã" in audience:
             options.append("Tôi là chủ nhiệm một hợp tác xã.")
         if "tổ chức" in audience:
@@ -694,7 +1034,11 @@ class _RecordGenerator:
         items = []
         for item in re.split(r"[\n;]|\s[-+]\s|\.\s", self.p.conditions):
             item = normalize(re.sub(r"^\W*(?:\w{1,2}[.)]\s*)?", "", item.strip())).strip(" .,;:")
-            if 4 <= len(item.split()) <= 16 and item.startswith(_APPLICANT_STATES) and not item.endswith(("sau", "sau đây")):
+            if (
+                4 <= len(item.split()) <= 16
+                and item.startswith(_APPLICANT_STATES)
+                and not item.endswith(("sau", "sau đây"))
+            ):
                 items.append(item)
         if not items:
             return ""
@@ -772,8 +1116,15 @@ def questions_for(procedure: Procedure, count: int = 6, seed: int = 13) -> list[
             if attempt == 3:
                 style = "short"
     if not out:  # every attempt collided: a record is never left without a question
-        out.append(GeneratedQuestion(_finish_short(gen.frame("overview", gen.topic()), rng), procedure.code,
-                                     "overview", "short", procedure.field))
+        out.append(
+            GeneratedQuestion(
+                _finish_short(gen.frame("overview", gen.topic()), rng),
+                procedure.code,
+                "overview",
+                "short",
+                procedure.field,
+            )
+        )
     return out
 
 
@@ -797,33 +1148,68 @@ def generate(procedures: list[Procedure], per_record: int = 6, seed: int = 13) -
 # ---- questions about rules (no-answer negatives) --------------------------------------------------------
 
 RULE_FRAMES: dict[str, tuple[str, ...]] = {
-    "rule_penalty": ("không {b} thì bị phạt bao nhiêu tiền", "chậm {b} bị xử phạt thế nào",
-                     "không có {d} thì bị phạt bao nhiêu", "mức phạt vi phạm về {f} là bao nhiêu",
-                     "{d} hết hạn mà vẫn dùng có bị phạt không", "vi phạm quy định về {f} bị xử lý ra sao",
-                     "làm giả {d} thì bị xử lý hình sự không", "cho người khác mượn {d} có bị phạt không"),
-    "rule_rate": ("thuế suất đối với {o} là bao nhiêu phần trăm", "mức đóng góp tối đa trong lĩnh vực {f} là bao nhiêu",
-                  "mức trần áp dụng cho {o} năm nay là bao nhiêu", "tỷ lệ phần trăm phải nộp khi có thu nhập từ {o}",
-                  "lãi suất tối đa trong lĩnh vực {f} theo quy định là bao nhiêu",
-                  "mức hưởng tối đa liên quan đến {f} được tính theo công thức nào"),
-    "rule_entitlement": ("con riêng có được thừa kế {o} không", "vợ chồng ly hôn thì {o} chia thế nào",
-                         "{o} là tài sản chung hay tài sản riêng của vợ chồng",
-                         "bố mẹ già yếu thì con nào có nghĩa vụ nuôi dưỡng", "người thuê có quyền gì đối với {o}",
-                         "anh em trong nhà ai được hưởng {o} bố mẹ để lại",
-                         "người lao động làm việc về {f} được hưởng những quyền lợi gì"),
-    "rule_law": ("luật mới về {f} có hiệu lực từ khi nào", "{d} cấp theo quy định cũ có còn giá trị không",
-                 "quy định mới về {f} thay đổi những gì so với trước", "nghị định mới về {f} áp dụng từ ngày nào",
-                 "luật quy định thế nào về trách nhiệm của chủ {o}", "văn bản nào quy định về {f} hiện nay"),
-    "rule_dispute": ("hàng xóm tranh chấp {o} với nhà tôi thì giải quyết sao",
-                     "người mua không trả đủ tiền {o} thì tôi phải làm gì",
-                     "bạn tôi giữ {d} của tôi không chịu trả thì xử lý thế nào",
-                     "anh em tranh chấp {o} do bố mẹ để lại thì phân chia ra sao",
-                     "công ty làm về {f} nợ lương tôi ba tháng thì phải làm sao",
-                     "đối tác vi phạm hợp đồng về {o} thì đòi bồi thường thế nào"),
+    "rule_penalty": (
+        "không {b} thì bị phạt bao nhiêu tiền",
+        "chậm {b} bị xử phạt thế nào",
+        "không có {d} thì bị phạt bao nhiêu",
+        "mức phạt vi phạm về {f} là bao nhiêu",
+        "{d} hết hạn mà vẫn dùng có bị phạt không",
+        "vi phạm quy định về {f} bị xử lý ra sao",
+        "làm giả {d} thì bị xử lý hình sự không",
+        "cho người khác mượn {d} có bị phạt không",
+    ),
+    "rule_rate": (
+        "thuế suất đối với {o} là bao nhiêu phần trăm",
+        "mức đóng góp tối đa trong lĩnh vực {f} là bao nhiêu",
+        "mức trần áp dụng cho {o} năm nay là bao nhiêu",
+        "tỷ lệ phần trăm phải nộp khi có thu nhập từ {o}",
+        "lãi suất tối đa trong lĩnh vực {f} theo quy định là bao nhiêu",
+        "mức hưởng tối đa liên quan đến {f} được tính theo công thức nào",
+    ),
+    "rule_entitlement": (
+        "con riêng có được thừa kế {o} không",
+        "vợ chồng ly hôn thì {o} chia thế nào",
+        "{o} là tài sản chung hay tài sản riêng của vợ chồng",
+        "bố mẹ già yếu thì con nào có nghĩa vụ nuôi dưỡng",
+        "người thuê có quyền gì đối với {o}",
+        "anh em trong nhà ai được hưởng {o} bố mẹ để lại",
+        "người lao động làm việc về {f} được hưởng những quyền lợi gì",
+    ),
+    "rule_law": (
+        "luật mới về {f} có hiệu lực từ khi nào",
+        "{d} cấp theo quy định cũ có còn giá trị không",
+        "quy định mới về {f} thay đổi những gì so với trước",
+        "nghị định mới về {f} áp dụng từ ngày nào",
+        "luật quy định thế nào về trách nhiệm của chủ {o}",
+        "văn bản nào quy định về {f} hiện nay",
+    ),
+    "rule_dispute": (
+        "hàng xóm tranh chấp {o} với nhà tôi thì giải quyết sao",
+        "người mua không trả đủ tiền {o} thì tôi phải làm gì",
+        "bạn tôi giữ {d} của tôi không chịu trả thì xử lý thế nào",
+        "anh em tranh chấp {o} do bố mẹ để lại thì phân chia ra sao",
+        "công ty làm về {f} nợ lương tôi ba tháng thì phải làm sao",
+        "đối tác vi phạm hợp đồng về {o} thì đòi bồi thường thế nào",
+    ),
 }
 
 
-_PROPERTY_WORDS = ("đất", "nhà", "nhà ở", "xe", "tàu", "tài sản", "vốn", "cổ phần", "cổ phiếu", "phần vốn góp",
-                   "căn hộ", "phương tiện", "rừng", "quyền sử dụng đất")
+_PROPERTY_WORDS = (
+    "đất",
+    "nhà",
+    "nhà ở",
+    "xe",
+    "tàu",
+    "tài sản",
+    "vốn",
+    "cổ phần",
+    "cổ phiếu",
+    "phần vốn góp",
+    "căn hộ",
+    "phương tiện",
+    "rừng",
+    "quyền sử dụng đất",
+)
 _PROPERTY_STYLES = ("rule_entitlement", "rule_dispute")
 
 
@@ -855,8 +1241,11 @@ def rule_questions(procedures: list[Procedure], count: int, seed: int = 13) -> l
         style = rng.choice(RULE_STYLES)
         # inheritance and disputes are about property: other objects only fill the other frames
         owned = any(f" {word} " in f" {obj} " for word in _PROPERTY_WORDS)
-        frames = [f for f in RULE_FRAMES[style] if (owned or "{o}" not in f or style not in _PROPERTY_STYLES)
-                  and (shape.doc or "{d}" not in f)]
+        frames = [
+            f
+            for f in RULE_FRAMES[style]
+            if (owned or "{o}" not in f or style not in _PROPERTY_STYLES) and (shape.doc or "{d}" not in f)
+        ]
         text = _tidy(rng.choice(frames).format(b=base, d=doc, o=obj, f=field))
         roll = rng.random()
         if roll < 0.25:

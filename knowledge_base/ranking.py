@@ -16,6 +16,7 @@ All four are learned from questions generated from the catalogue itself (`questi
 leave-field-out negatives, so nothing is fitted to a hand-written question. The models live in the
 index build (`models.json`), so every imported catalogue carries its own.
 """
+
 from __future__ import annotations
 
 import json
@@ -51,7 +52,10 @@ CANDIDATE_FEATURES = (
     "title_words",  # content words of the title
     "same_title",  # records with the same title (the same procedure at several levels)
     "field_share",  # share of the pool's best 10 (by fusion) in this record's field
-    "level_ministry", "level_province", "level_commune", "level_other",
+    "level_ministry",
+    "level_province",
+    "level_commune",
+    "level_other",
     "question_words",  # content words of the question
     "known_share",  # share of the question's content words found anywhere in the catalogue
 )
@@ -60,14 +64,20 @@ QUESTION_FEATURES = (
     "rank_top",  # ranker score of the first candidate
     "rank_margin",  # ... minus the second's
     "rank_spread",  # ... minus the fifth's
-    "top_bm25_per_word", "top_dense", "top_title_precision", "top_coverage", "top_context_coverage",
-    "top_markers_unasked", "top_bigram_share",
+    "top_bm25_per_word",
+    "top_dense",
+    "top_title_precision",
+    "top_coverage",
+    "top_context_coverage",
+    "top_markers_unasked",
+    "top_bigram_share",
     "bm25_best_per_word",  # best BM25 over the whole catalogue per content word
     "dense_best",  # best cosine over the whole catalogue
     "dense_gap",  # best cosine - 50th best: a flat profile means nothing in particular matches
     "agreement",  # the best BM25 record is among dense's top 5
     "field_agreement",  # share of the ranker's top 5 in the first one's field
-    "question_words", "known_share",
+    "question_words",
+    "known_share",
     "scope",  # administrative-language score of the question embedding
     "topic",  # this-catalogue score of the question embedding
 )
@@ -154,9 +164,11 @@ class RankingModels:
         if not path.exists():
             return None
         payload = json.loads(path.read_text(encoding="utf-8"))
-        if (payload.get("features_version") != FEATURES_VERSION
-                or payload.get("candidate_features") != list(CANDIDATE_FEATURES)
-                or payload.get("question_features") != list(QUESTION_FEATURES)):
+        if (
+            payload.get("features_version") != FEATURES_VERSION
+            or payload.get("candidate_features") != list(CANDIDATE_FEATURES)
+            or payload.get("question_features") != list(QUESTION_FEATURES)
+        ):
             return None
         scope = payload["scope"]
         return cls(
@@ -171,9 +183,18 @@ class RankingModels:
         )
 
 
-def question_features(pool_features: np.ndarray, rank_scores: np.ndarray, order: np.ndarray, fields: list[str],
-                      bm25_best_per_word: float, dense_best: float, dense_gap: float, agreement: float,
-                      scope: float, topic: float) -> np.ndarray:
+def question_features(
+    pool_features: np.ndarray,
+    rank_scores: np.ndarray,
+    order: np.ndarray,
+    fields: list[str],
+    bm25_best_per_word: float,
+    dense_best: float,
+    dense_gap: float,
+    agreement: float,
+    scope: float,
+    topic: float,
+) -> np.ndarray:
     """One row of QUESTION_FEATURES from the pool's candidate features in re-ranked `order`."""
     index = {name: i for i, name in enumerate(CANDIDATE_FEATURES)}
     if not len(order):

@@ -1,4 +1,5 @@
 """Typed procedure records: the contract between importers, the index, the API and the bot."""
+
 from __future__ import annotations
 
 import hashlib
@@ -96,7 +97,9 @@ class LocalFacts(BaseModel):
 
     province: str = ""
     fields: list[str] = Field(default_factory=list)  # "fee", "time", "where_to_submit"
-    fee_channels: list[str] = Field(default_factory=list)  # the channels whose fee the province set (ChannelKind values)
+    fee_channels: list[str] = Field(
+        default_factory=list
+    )  # the channels whose fee the province set (ChannelKind values)
     source: str = ""  # the provincial decision or resolution, e.g. "Nghị quyết số …/NQ-HĐND"
     version: str = ""  # the facts file's version
     sample: bool = False  # from a file marked as a sample: shown as sample data, never as the province's rule

@@ -8,6 +8,7 @@ On disk (under <data_dir>/kb, a symlink to one immutable build directory):
 A build writes a new directory and then atomically repoints the symlink, so a reader never sees a
 half-built index; a process keeps serving the build it opened until it reopens.
 """
+
 from __future__ import annotations
 
 import json
@@ -106,8 +107,13 @@ class _QuestionView:
 
     @classmethod
     def of(cls, prepared: str, literal: bool, embedded: str = "") -> _QuestionView:
-        return cls(content_syllables(prepared, literal), question_text(prepared, literal), literal,
-                   query_terms(prepared, literal), embedded)
+        return cls(
+            content_syllables(prepared, literal),
+            question_text(prepared, literal),
+            literal,
+            query_terms(prepared, literal),
+            embedded,
+        )
 
     @property
     def words(self) -> set[str]:
@@ -157,12 +163,22 @@ class _RecordFacts:
             counts[title] = counts.get(title, 0) + 1
         record_words, title_bigrams = [], []
         for p in procedures:
-            parts = [p.title, p.field, p.result[:400], p.conditions[:600], p.audience, p.steps[:400], *p.keywords, p.summary]
+            parts = [
+                p.title,
+                p.field,
+                p.result[:400],
+                p.conditions[:600],
+                p.audience,
+                p.steps[:400],
+                *p.keywords,
+                p.summary,
+            ]
             parts += [d.name for d in p.documents[:20]]
             record_words.append(frozenset(syllables(normalize(" ".join(parts)))))
             title_bigrams.append(frozenset(bigrams(content_syllables(normalize(p.title), True))))
-        return cls(record_words, title_bigrams, titles, [counts[t] for t in titles],
-                   [level_bits(p.levels) for p in procedures])
+        return cls(
+            record_words, title_bigrams, titles, [counts[t] for t in titles], [level_bits(p.levels) for p in procedures]
+        )
 
 
 class KnowledgeBase:
@@ -216,7 +232,9 @@ class KnowledgeBase:
         try:
             procedures = _read_catalog(catalog)
         except (OSError, ValueError) as exc:
-            raise KnowledgeBaseError(f"cannot rebuild the index from {catalog} ({exc}): run `tthc kb import PATH`") from exc
+            raise KnowledgeBaseError(
+                f"cannot rebuild the index from {catalog} ({exc}): run `tthc kb import PATH`"
+            ) from exc
         return cls.build(procedures, data_dir, model_path, progress=progress)
 
     @classmethod
@@ -234,7 +252,9 @@ class KnowledgeBase:
             restorer = DiacriticRestorer.load(directory)
             models = RankingModels.load(directory)
         except (OSError, ValueError, KeyError) as exc:
-            raise KnowledgeBaseError(f"knowledge-base index in {link} is unreadable ({exc}): rebuild it with `tthc kb import PATH`") from exc
+            raise KnowledgeBaseError(
+                f"knowledge-base index in {link} is unreadable ({exc}): rebuild it with `tthc kb import PATH`"
+            ) from exc
         encoder = None
         if model_path is not None and dense is not None:
             if not Path(model_path).exists():
@@ -242,7 +262,9 @@ class KnowledgeBase:
             else:
                 encoder = load_encoder(Path(model_path), threads)
         if models is None and encoder is not None:
-            log.warning("index %s has no trained ranking models: using the hand-tuned ranking; run `tthc kb train`", link)
+            log.warning(
+                "index %s has no trained ranking models: using the hand-tuned ranking; run `tthc kb train`", link
+            )
         return cls(directory, procedures, lexical, dense, encoder, manifest, restorer, models)
 
     @property
@@ -286,7 +308,10 @@ class KnowledgeBase:
             previous = _active_dense(data_dir)
             bar = _progress_bar(len(procedures), "embedding") if progress else None
             dense, embedded = DenseIndex.build(
-                procedures, encoder, model_id=Path(model_path).name, previous=previous,
+                procedures,
+                encoder,
+                model_id=Path(model_path).name,
+                previous=previous,
                 progress=bar.update if bar else None,
             )
             if bar:
@@ -354,7 +379,9 @@ class KnowledgeBase:
         decision = decide(candidates, signals)
         scope = Scope.catalogue if decision != Decision.abstain else administrative_scope(candidates, signals)
         hits = [
-            SearchHit(code=self._procedures[c.index].code, title=self._procedures[c.index].title, score=round(c.score, 4))
+            SearchHit(
+                code=self._procedures[c.index].code, title=self._procedures[c.index].title, score=round(c.score, 4)
+            )
             for c in candidates[:top_k]
         ]
         return SearchResponse(query=query, decision=decision, results=hits, scope=scope)
@@ -364,10 +391,15 @@ class KnowledgeBase:
     def _learned_search(self, query: str, top_k: int, filters: SearchFilters | None) -> SearchResponse:
         pool = self.pool(query, filters)
         judged = self.judge(pool)
-        shown = judged.order[:judged.offered] if judged.decision == Decision.clarify else judged.order[:top_k]
-        hits = [SearchHit(code=self._procedures[pool.indices[i]].code, title=self._procedures[pool.indices[i]].title,
-                          score=round(float(judged.shares[n]), 4))
-                for n, i in enumerate(shown)]
+        shown = judged.order[: judged.offered] if judged.decision == Decision.clarify else judged.order[:top_k]
+        hits = [
+            SearchHit(
+                code=self._procedures[pool.indices[i]].code,
+                title=self._procedures[pool.indices[i]].title,
+                score=round(float(judged.shares[n]), 4),
+            )
+            for n, i in enumerate(shown)
+        ]
         return SearchResponse(query=query, decision=judged.decision, results=hits, scope=judged.scope)
 
     def pool(self, query: str, filters: SearchFilters | None = None) -> Pool:
@@ -386,8 +418,9 @@ class KnowledgeBase:
         """Embeddings of many questions at once (training): the same vectors a search computes."""
         return normalized_rows(self.encoder.encode_queries([q.embedded for q in questions]))
 
-    def pool_from(self, question: _QuestionView, lexical: np.ndarray, vector: np.ndarray | None,
-                  mask: np.ndarray) -> Pool:
+    def pool_from(
+        self, question: _QuestionView, lexical: np.ndarray, vector: np.ndarray | None, mask: np.ndarray
+    ) -> Pool:
         facts = self._facts()
         dense = self.dense.scores(vector) if vector is not None else np.zeros(len(self._procedures), dtype=np.float32)
         fused = _fuse(lexical, dense, "hybrid")
@@ -411,39 +444,52 @@ class KnowledgeBase:
             field = self._procedures[i].field
             precision = self.lexical.title_precision(i, words)
             unasked = unmentioned(self._markers[i], question.said, question.literal)
-            rows.append((
-                float(lexical[i]) / lexical_top if lexical_top > 0 else 0.0,
-                math.log1p(float(lexical[i]) / max(n_words, 1)),
-                math.log1p(lexical_rank[i]),
-                float(dense[i]),
-                dense_top - float(dense[i]),
-                math.log1p(dense_rank[i]),
-                float(fused[i]),
-                float(fused[i]) + float(self._prior[i]) + TITLE_PRECISION_WEIGHT * precision
-                - VARIANT_PENALTY * unasked,
-                precision,
-                _coverage(content, self.lexical.title_terms[i]),
-                _coverage(content, facts.record_words[i]),
-                (len(facts.title_bigrams[i] & question_bigrams) / len(facts.title_bigrams[i])) if facts.title_bigrams[i] else 0.0,
-                float(unasked),
-                float(len(self._markers[i])),
-                float(_for_individuals(self._procedures[i])),
-                float(len(self.lexical.title_words[i])),
-                float(facts.same_title[i]),
-                sum(1 for f in top_fields if f == field) / max(len(top_fields), 1),
-                *facts.levels[i],
-                float(n_words),
-                known,
-            ))
+            rows.append(
+                (
+                    float(lexical[i]) / lexical_top if lexical_top > 0 else 0.0,
+                    math.log1p(float(lexical[i]) / max(n_words, 1)),
+                    math.log1p(lexical_rank[i]),
+                    float(dense[i]),
+                    dense_top - float(dense[i]),
+                    math.log1p(dense_rank[i]),
+                    float(fused[i]),
+                    float(fused[i])
+                    + float(self._prior[i])
+                    + TITLE_PRECISION_WEIGHT * precision
+                    - VARIANT_PENALTY * unasked,
+                    precision,
+                    _coverage(content, self.lexical.title_terms[i]),
+                    _coverage(content, facts.record_words[i]),
+                    (len(facts.title_bigrams[i] & question_bigrams) / len(facts.title_bigrams[i]))
+                    if facts.title_bigrams[i]
+                    else 0.0,
+                    float(unasked),
+                    float(len(self._markers[i])),
+                    float(_for_individuals(self._procedures[i])),
+                    float(len(self.lexical.title_words[i])),
+                    float(facts.same_title[i]),
+                    sum(1 for f in top_fields if f == field) / max(len(top_fields), 1),
+                    *facts.levels[i],
+                    float(n_words),
+                    known,
+                )
+            )
         features = np.array(rows, dtype=np.float32).reshape(len(rows), len(CANDIDATE_FEATURES))
         agreement = 0.0
         if lexical_top > 0 and vector is not None:
             top = min(5, dense_masked.size - 1)
-            agreement = float(int(np.argmax(lexical_masked)) in set(int(i) for i in np.argpartition(-dense_masked, top)[:5]))
+            agreement = float(
+                int(np.argmax(lexical_masked)) in set(int(i) for i in np.argpartition(-dense_masked, top)[:5])
+            )
         return Pool(
-            indices=indices, features=features, vector=vector,
-            bm25_best_per_word=math.log1p(lexical_top / max(n_words, 1)), dense_best=dense_top,
-            dense_gap=_dense_gap(dense_masked) or 0.0, agreement=agreement, empty=n_words == 0,
+            indices=indices,
+            features=features,
+            vector=vector,
+            bm25_best_per_word=math.log1p(lexical_top / max(n_words, 1)),
+            dense_best=dense_top,
+            dense_gap=_dense_gap(dense_masked) or 0.0,
+            agreement=agreement,
+            empty=n_words == 0,
         )
 
     def judge(self, pool: Pool) -> Judgement:
@@ -455,9 +501,18 @@ class KnowledgeBase:
         rank_scores = models.ranker.predict(pool.features)
         order = np.argsort(-rank_scores, kind="stable")
         fields = [self._procedures[i].field for i in pool.indices]
-        row = question_features(pool.features, rank_scores, order, fields, pool.bm25_best_per_word, pool.dense_best,
-                                pool.dense_gap, pool.agreement, models.scope.score(pool.vector),
-                                models.topic.score(pool.vector))[None, :]
+        row = question_features(
+            pool.features,
+            rank_scores,
+            order,
+            fields,
+            pool.bm25_best_per_word,
+            pool.dense_best,
+            pool.dense_gap,
+            pool.agreement,
+            models.scope.score(pool.vector),
+            models.topic.score(pool.vector),
+        )[None, :]
         answerable = float(models.answerable.predict(row)[0])
         top_right = float(models.top_right.predict(row)[0])
         shares = softmax(rank_scores[order])
@@ -475,12 +530,16 @@ class KnowledgeBase:
             self._record_facts = _RecordFacts.of(self._procedures)
         return self._record_facts
 
-    def rank(self, query: str, filters: SearchFilters | None = None, system: str = "hybrid") -> tuple[list[Candidate], Signals]:
+    def rank(
+        self, query: str, filters: SearchFilters | None = None, system: str = "hybrid"
+    ) -> tuple[list[Candidate], Signals]:
         """Ranked candidates (best first, at most RESULTS_KEPT) and the signals the decision uses."""
         if system not in SYSTEMS:
             raise KnowledgeBaseError(f"unknown search system {system!r}: use one of {', '.join(SYSTEMS)}")
         if system == "dense" and not self.has_dense:
-            raise KnowledgeBaseError("dense search needs the embedding model and a dense index: run `tthc kb import PATH` with the model in place")
+            raise KnowledgeBaseError(
+                "dense search needs the embedding model and a dense index: run `tthc kb import PATH` with the model in place"
+            )
         if system == "hybrid" and not self.has_dense:
             system = "bm25"
         prepared = prepare_query(query)
@@ -523,13 +582,18 @@ class KnowledgeBase:
         if system != "dense":  # dense-only stays the plain embedding baseline
             fused = np.where(fused > 0, fused + self._prior, fused)
         fused = np.where(mask, fused, -np.inf)
-        pool = [int(i) for i in np.argsort(-fused, kind="stable")[:CANDIDATES] if np.isfinite(fused[i]) and fused[i] > 0]
+        pool = [
+            int(i) for i in np.argsort(-fused, kind="stable")[:CANDIDATES] if np.isfinite(fused[i]) and fused[i] > 0
+        ]
         words = question.words
         precision = {i: self.lexical.title_precision(i, words) for i in pool}
         if system != "dense":  # lexical evidence for "which of the matching titles": prefer the generic one
-            rescored = {i: float(fused[i]) + TITLE_PRECISION_WEIGHT * precision[i]
-                        - VARIANT_PENALTY * unmentioned(self._markers[i], question.said, question.literal)
-                        for i in pool}
+            rescored = {
+                i: float(fused[i])
+                + TITLE_PRECISION_WEIGHT * precision[i]
+                - VARIANT_PENALTY * unmentioned(self._markers[i], question.said, question.literal)
+                for i in pool
+            }
         else:
             rescored = {i: float(fused[i]) for i in pool}
         order = sorted(pool, key=lambda i: -rescored[i])[:RESULTS_KEPT]
@@ -671,8 +735,10 @@ def indexed_procedures(data_dir: Path) -> list[Procedure]:
     try:
         return _read_catalog(catalog)
     except (OSError, ValueError) as exc:
-        raise KnowledgeBaseError(f"no readable catalogue index at {catalog} ({exc}): "
-                                 "run `tthc kb import PATH` with TTHC_CATALOG__DATA_DIR set to that directory") from exc
+        raise KnowledgeBaseError(
+            f"no readable catalogue index at {catalog} ({exc}): "
+            "run `tthc kb import PATH` with TTHC_CATALOG__DATA_DIR set to that directory"
+        ) from exc
 
 
 def _read_catalog(path: Path) -> list[Procedure]:

@@ -11,6 +11,7 @@ NFC -> lower-case -> abbreviation expansion -> diacritics folding -> syllables (
 Folded syllables are what made search robust to missing diacritics in earlier measurements.
 The word lists (abbreviations, stopwords, filler words) live in data/abbreviations.yml.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -124,8 +125,9 @@ class Abbreviations:
         return not literal and fold(word) == word and word in self.folded_stopwords
 
     @classmethod
-    def load(cls, path: Path = ABBREVIATIONS_FILE,
-             sections: tuple[str, ...] = ("abbreviations", "everyday_names", "chat")) -> Abbreviations:
+    def load(
+        cls, path: Path = ABBREVIATIONS_FILE, sections: tuple[str, ...] = ("abbreviations", "everyday_names", "chat")
+    ) -> Abbreviations:
         data = _word_lists(path)
         table: dict[str, str] = {}
         keep: set[str] = set()
@@ -151,11 +153,11 @@ class Abbreviations:
         while i < len(words):
             matched = False
             for length in range(min(self.max_len, len(words) - i), 0, -1):
-                key = tuple(" ".join(folded[i:i + length]).split())
-                if key and key in self.table and self._accents_agree(key, words[i:i + length]):
+                key = tuple(" ".join(folded[i : i + length]).split())
+                if key and key in self.table and self._accents_agree(key, words[i : i + length]):
                     expansion, keep_surface = self.table[key]
-                    if keep_surface and " ".join(words[i:i + length]) != expansion:
-                        out.extend(words[i:i + length])
+                    if keep_surface and " ".join(words[i : i + length]) != expansion:
+                        out.extend(words[i : i + length])
                     out.append(expansion)
                     i += length
                     matched = True
@@ -172,8 +174,10 @@ class Abbreviations:
         surface that folds alike, so "so do" is "sổ đỏ" even among accented words.
         """
         typed = _ACCENTED_WORD.findall(" ".join(typed_words))
-        return any(len(surface) != len(typed) or all(fold(t) == t or t == w for t, w in zip(typed, surface, strict=True))
-                   for surface in self.surfaces[key])
+        return any(
+            len(surface) != len(typed) or all(fold(t) == t or t == w for t, w in zip(typed, surface, strict=True))
+            for surface in self.surfaces[key]
+        )
 
 
 def _word_lists(path: Path = ABBREVIATIONS_FILE) -> dict:
@@ -232,8 +236,9 @@ def content_syllables(text: str, literal: bool | None = None) -> list[str]:
     """
     table = abbreviations()
     literal = typed_with_diacritics(text) if literal is None else literal
-    return [fold(w) for w in _ACCENTED_WORD.findall(text)
-            if not table.is_stopword(w, literal) and _WORD.fullmatch(fold(w))]
+    return [
+        fold(w) for w in _ACCENTED_WORD.findall(text) if not table.is_stopword(w, literal) and _WORD.fullmatch(fold(w))
+    ]
 
 
 def index_terms(text: str) -> list[str]:

@@ -19,6 +19,7 @@
 The abstention threshold is the ABSTAIN_QUANTILE quantile of the out-of-fold answerable probability of
 held-in questions: chosen on generated data by a fixed rule, never on an evaluation set.
 """
+
 from __future__ import annotations
 
 import json
@@ -129,22 +130,44 @@ def _question_row(row: _Row, ranker: Booster, scope: float, topic: float) -> tup
     """QUESTION_FEATURES of a row scored by `ranker`, and whether its first candidate is right."""
     pool = row.pool
     if not pool.indices:
-        empty = question_features(np.zeros((0, len(CANDIDATE_FEATURES))), np.zeros(0), np.zeros(0, dtype=int), [],
-                                  pool.bm25_best_per_word, pool.dense_best, pool.dense_gap, pool.agreement, scope,
-                                  topic)
+        empty = question_features(
+            np.zeros((0, len(CANDIDATE_FEATURES))),
+            np.zeros(0),
+            np.zeros(0, dtype=int),
+            [],
+            pool.bm25_best_per_word,
+            pool.dense_best,
+            pool.dense_gap,
+            pool.agreement,
+            scope,
+            topic,
+        )
         return empty, 0.0
     scores = ranker.predict(pool.features)
     order = np.argsort(-scores, kind="stable")
-    features = question_features(pool.features, scores, order, row.fields, pool.bm25_best_per_word, pool.dense_best,
-                                 pool.dense_gap, pool.agreement, scope, topic)
+    features = question_features(
+        pool.features,
+        scores,
+        order,
+        row.fields,
+        pool.bm25_best_per_word,
+        pool.dense_best,
+        pool.dense_gap,
+        pool.agreement,
+        scope,
+        topic,
+    )
     return features, float(row.relevant[order[0]])
 
 
 def _read_lines(path: Path) -> list[str]:
     if not path.exists():
         return []
-    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip() and not line.startswith("#")]
+    return [
+        line.strip()
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
 
 
 def _no_answer_training() -> tuple[list[str], list[str]]:
@@ -169,8 +192,13 @@ def _fit_projection(positives: np.ndarray, negatives: np.ndarray, strength: floa
     return Projection(model.coef_[0].astype(np.float32), float(model.intercept_[0]))
 
 
-def train_models(kb, progress: bool = False, seed: int = SEED, max_questions: int = MAX_QUESTIONS,
-                 labelled: Sequence[LabelledQuestion] = ()) -> RankingModels:
+def train_models(
+    kb,
+    progress: bool = False,
+    seed: int = SEED,
+    max_questions: int = MAX_QUESTIONS,
+    labelled: Sequence[LabelledQuestion] = (),
+) -> RankingModels:
     """Train the ranking and decision models of `kb` (a store.KnowledgeBase with its embedding model).
 
     `labelled`: real questions the catalogue team labelled (knowledge_base.labelled); they join the
@@ -182,8 +210,10 @@ def train_models(kb, progress: bool = False, seed: int = SEED, max_questions: in
     say = (lambda text: print(f"  training: {text}", file=sys.stderr, flush=True)) if progress else (lambda text: None)
     procedures = kb.procedures()
     if len(procedures) < MIN_RECORDS:
-        raise KnowledgeBaseError(f"{len(procedures)} procedures are too few to train a ranking (at least {MIN_RECORDS}): "
-                                 "searching with the untrained ranking")
+        raise KnowledgeBaseError(
+            f"{len(procedures)} procedures are too few to train a ranking (at least {MIN_RECORDS}): "
+            "searching with the untrained ranking"
+        )
     per_record = max(MIN_PER_RECORD, min(MAX_PER_RECORD, max_questions // max(len(procedures), 1)))
     generated = generate(procedures, per_record=per_record, seed=seed)
     labels = training_examples(list(labelled), {p.code for p in procedures})
@@ -209,12 +239,13 @@ def train_models(kb, progress: bool = False, seed: int = SEED, max_questions: in
     extra_views = [kb.read_question(t) for t in extra_texts]
     vectors = kb.embed_questions(views + extra_views)
     say(f"embedded {len(vectors)} questions in {time.monotonic() - started:.0f} s")
-    question_vectors, extra_vectors = vectors[:len(views)], vectors[len(views):]
+    question_vectors, extra_vectors = vectors[: len(views)], vectors[len(views) :]
 
     # Scope first: its score is a decision feature (administrative vs everyday chat).
     n_rules, n_other = len(rules), len(other_sector)
-    scope = _fit_projection(np.vstack([question_vectors, extra_vectors[:n_rules + n_other]]),
-                            extra_vectors[n_rules + n_other:])
+    scope = _fit_projection(
+        np.vstack([question_vectors, extra_vectors[: n_rules + n_other]]), extra_vectors[n_rules + n_other :]
+    )
     scope_threshold = 0.0  # balanced classes: even odds
 
     # 1. Ranker on the whole catalogue.
@@ -276,12 +307,18 @@ def train_models(kb, progress: bool = False, seed: int = SEED, max_questions: in
             if left_out and any(record_fold[i] != fold for i in by_text[q.text]):
                 continue  # a sibling record in another field still answers it
             view = views[n]
-            pool = sub.pool_from(view, sub.lexical.scores(view.terms), question_vectors[n], np.ones(len(kept), dtype=bool))
+            pool = sub.pool_from(
+                view, sub.lexical.scores(view.terms), question_vectors[n], np.ones(len(kept), dtype=bool)
+            )
             right = {new_position[i] for i in by_text[q.text] if i in new_position}
             relevant = np.array([float(i in right) for i in pool.indices], dtype=np.float32)
             row = _Row(pool, relevant, [procedures[kept[i]].field for i in pool.indices], halves[n])
-            features, top_is_right = _question_row(row, half_rankers[1 - halves[n]], scope.score(question_vectors[n]),
-                                                   topics[fold].score(question_vectors[n]))
+            features, top_is_right = _question_row(
+                row,
+                half_rankers[1 - halves[n]],
+                scope.score(question_vectors[n]),
+                topics[fold].score(question_vectors[n]),
+            )
             decision_x.append(features)
             answerable_y.append(0.0 if left_out else 1.0)
             top_y.append(top_is_right if not left_out else np.nan)
@@ -289,7 +326,9 @@ def train_models(kb, progress: bool = False, seed: int = SEED, max_questions: in
     for text, view, vector, fold in zip(extra_texts, extra_views, extra_vectors, extra_fold, strict=True):
         pool = kb.pool_from(view, kb.lexical.scores(view.terms), vector, everything)
         row = _Row(pool, np.zeros(len(pool.indices), dtype=np.float32), [procedures[i].field for i in pool.indices], -1)
-        features, _ = _question_row(row, half_rankers[_stable(text) % 2], scope.score(vector), topics[fold].score(vector))
+        features, _ = _question_row(
+            row, half_rankers[_stable(text) % 2], scope.score(vector), topics[fold].score(vector)
+        )
         decision_x.append(features)
         answerable_y.append(0.0)
         top_y.append(np.nan)
@@ -314,8 +353,12 @@ def train_models(kb, progress: bool = False, seed: int = SEED, max_questions: in
         "per_record": per_record,
         "rule_questions": len(rules),
         "no_answer_written": len(other_sector) + len(chat_texts),
-        "labelled": {"answerable": len(labels.answerable), "not_in_catalogue": len(labels.other_sector),
-                     "not_procedure": len(labels.chat), "unknown_code": len(labels.unknown_code)},
+        "labelled": {
+            "answerable": len(labels.answerable),
+            "not_in_catalogue": len(labels.other_sector),
+            "not_procedure": len(labels.chat),
+            "unknown_code": len(labels.unknown_code),
+        },
         "decision_rows": int(len(answerable_y)),
         "left_out": "fields" if by_field else "records",
         "left_out_negatives": int((answerable_y == 0).sum() - len(extra_texts)),
@@ -323,8 +366,11 @@ def train_models(kb, progress: bool = False, seed: int = SEED, max_questions: in
         "oof_abstain_recall": round(float((negatives < threshold).mean()), 4) if len(negatives) else None,
         "oof_false_abstain": round(float((positives < threshold).mean()), 4) if len(positives) else None,
         "top_right_share": round(float(np.nanmean(top_y)), 4) if has_answer.any() else None,
-        "oof_positive_quantiles": {str(q): round(float(np.quantile(positives, q)), 5)
-                                   for q in (0.005, 0.01, 0.02, 0.04, 0.08)} if len(positives) else None,
+        "oof_positive_quantiles": {
+            str(q): round(float(np.quantile(positives, q)), 5) for q in (0.005, 0.01, 0.02, 0.04, 0.08)
+        }
+        if len(positives)
+        else None,
         "seed": seed,
         "seconds": round(time.monotonic() - started, 1),
     }

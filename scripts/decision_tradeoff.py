@@ -9,6 +9,7 @@ tune split only; the index's own threshold is printed with the quantiles of its 
 
     TTHC_CATALOG__DATA_DIR=... .venv/bin/python scripts/decision_tradeoff.py knowledge_base/devset/dev.jsonl --split tune
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,9 +64,11 @@ def main() -> int:
                 else:
                     offered = max(2, min(OFFER_MAX, int(np.searchsorted(cumulative, OFFER_MASS) + 1)))
                     within += bool(gold & set(codes[:offered]))
-            print(f"abstain below {below:<5} answer at {at:<5} right directly {direct / answerable:.3f}  "
-                  f"within one ask-back {(direct + within) / answerable:.3f}  wrong {wrong / answerable:.3f}  "
-                  f"no-answer given a procedure {given / no_answer:.3f}")
+            print(
+                f"abstain below {below:<5} answer at {at:<5} right directly {direct / answerable:.3f}  "
+                f"within one ask-back {(direct + within) / answerable:.3f}  wrong {wrong / answerable:.3f}  "
+                f"no-answer given a procedure {given / no_answer:.3f}"
+            )
     return 0
 
 

@@ -12,6 +12,7 @@ on the English question alone (no glossary terms: the decision then always absta
 
     .venv/bin/python scripts/english_eval.py --detector knowledge_base/devset/*.jsonl
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,8 +48,17 @@ def main() -> int:
     if args.no_glossary:
         english.glossary_terms = lambda text: []
     questions = read_questions(args.file)
-    counts = {"answerable": 0, "detected": 0, "hit@1": 0, "answered_right": 0, "clarify_with_gold": 0,
-              "answered_wrong": 0, "abstained": 0, "no_answer": 0, "no_answer_abstained": 0}
+    counts = {
+        "answerable": 0,
+        "detected": 0,
+        "hit@1": 0,
+        "answered_right": 0,
+        "clarify_with_gold": 0,
+        "answered_wrong": 0,
+        "abstained": 0,
+        "no_answer": 0,
+        "no_answer_abstained": 0,
+    }
     for question in questions:
         gold = set(question.gold)
         response = kb.search(question.question, top_k=5)
@@ -68,13 +78,21 @@ def main() -> int:
         else:
             counts["abstained"] += 1
     n = max(counts["answerable"], 1)
-    report = {"file": str(args.file), "questions": len(questions), "detected_english": counts["detected"],
-              "answerable": counts["answerable"], "hit@1": round(counts["hit@1"] / n, 4),
-              "answered_right": round(counts["answered_right"] / n, 4),
-              "clarify_with_gold": round(counts["clarify_with_gold"] / n, 4),
-              "answered_wrong": round(counts["answered_wrong"] / n, 4), "abstained": round(counts["abstained"] / n, 4),
-              "no_answer": counts["no_answer"], "no_answer_abstained": counts["no_answer_abstained"],
-              "glossary": not args.no_glossary, "procedures": len(kb.procedures())}
+    report = {
+        "file": str(args.file),
+        "questions": len(questions),
+        "detected_english": counts["detected"],
+        "answerable": counts["answerable"],
+        "hit@1": round(counts["hit@1"] / n, 4),
+        "answered_right": round(counts["answered_right"] / n, 4),
+        "clarify_with_gold": round(counts["clarify_with_gold"] / n, 4),
+        "answered_wrong": round(counts["answered_wrong"] / n, 4),
+        "abstained": round(counts["abstained"] / n, 4),
+        "no_answer": counts["no_answer"],
+        "no_answer_abstained": counts["no_answer_abstained"],
+        "glossary": not args.no_glossary,
+        "procedures": len(kb.procedures()),
+    }
     print(json.dumps(report, ensure_ascii=False))
     return 0
 

@@ -19,6 +19,7 @@ Usage (app env):
         --catalog ../shared/data/dvc-procedures [--model models/multilingual-e5-small]
 Without --model the index is BM25 only. Prints one JSON object.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,20 +39,44 @@ from knowledge_base.store import KnowledgeBase  # noqa: E402
 
 # Aspect-only follow-ups as citizens type them; none names a procedure.
 FOLLOW_UPS = [
-    "còn lệ phí thì sao?", "le phi bao nhieu", "mất bao lâu vậy ạ", "bao lâu thì có kết quả",
-    "nộp online được không?", "nop truc tuyen duoc ko", "nộp ở đâu ạ", "thủ tục này nộp ở chỗ nào",
-    "cần giấy tờ gì", "can nhung giay to gi", "các bước làm thế nào", "điều kiện là gì",
-    "kết quả nhận được gì", "cho em hỏi cái đó hết bao nhiêu tiền", "vậy hồ sơ gồm những gì ạ",
-    "thế còn thời gian giải quyết?", "có làm qua mạng được không", "phí bao nhiêu vậy ad",
+    "còn lệ phí thì sao?",
+    "le phi bao nhieu",
+    "mất bao lâu vậy ạ",
+    "bao lâu thì có kết quả",
+    "nộp online được không?",
+    "nop truc tuyen duoc ko",
+    "nộp ở đâu ạ",
+    "thủ tục này nộp ở chỗ nào",
+    "cần giấy tờ gì",
+    "can nhung giay to gi",
+    "các bước làm thế nào",
+    "điều kiện là gì",
+    "kết quả nhận được gì",
+    "cho em hỏi cái đó hết bao nhiêu tiền",
+    "vậy hồ sơ gồm những gì ạ",
+    "thế còn thời gian giải quyết?",
+    "có làm qua mạng được không",
+    "phí bao nhiêu vậy ad",
 ]
 # Written after the first run and never added to the vocabulary; their leftovers were inspected
 # while designing names_another_procedure, so this is not a clean held-out set (docs/answering.md).
 FOLLOW_UPS_HELDOUT = [
-    "thế lệ phí hết bao nhiêu ạ", "làm mất mấy ngày", "bao giờ thì xong", "nộp qua mạng được ko ạ",
-    "mang những giấy tờ gì đi", "ở đâu làm vậy", "thủ tục đó cần điều kiện gì không",
-    "làm xong được nhận giấy gì", "trình tự làm ra sao", "co mat phi khong", "lam o dau",
-    "có phải đóng tiền không", "thời hạn giải quyết bao lâu", "cần chuẩn bị hồ sơ ra sao ạ",
-    "nộp bản sao hay bản chính", "hồ sơ có cần công chứng không",
+    "thế lệ phí hết bao nhiêu ạ",
+    "làm mất mấy ngày",
+    "bao giờ thì xong",
+    "nộp qua mạng được ko ạ",
+    "mang những giấy tờ gì đi",
+    "ở đâu làm vậy",
+    "thủ tục đó cần điều kiện gì không",
+    "làm xong được nhận giấy gì",
+    "trình tự làm ra sao",
+    "co mat phi khong",
+    "lam o dau",
+    "có phải đóng tiền không",
+    "thời hạn giải quyết bao lâu",
+    "cần chuẩn bị hồ sơ ra sao ạ",
+    "nộp bản sao hay bản chính",
+    "hồ sơ có cần công chứng không",
 ]
 
 
@@ -85,7 +110,18 @@ def main() -> int:
 
         started = time.perf_counter()
         counts = dict.fromkeys(
-            ["search_hit1", "resolve_hit1", "switched", "switch_hit", "kept_out", "followed", "heldout_followed", "same_field", "same_field_switched"], 0
+            [
+                "search_hit1",
+                "resolve_hit1",
+                "switched",
+                "switch_hit",
+                "kept_out",
+                "followed",
+                "heldout_followed",
+                "same_field",
+                "same_field_switched",
+            ],
+            0,
         )
         for q in answerable:
             gold = set(q.gold)
@@ -112,22 +148,27 @@ def main() -> int:
         elapsed = time.perf_counter() - started
 
     n, m = len(answerable), len(no_answer)
-    print(json.dumps({
-        "catalog_records": len(codes),
-        "system": "hybrid" if args.model else "bm25",
-        "answerable": n,
-        "no_answer": m,
-        "search_hit@1": round(counts["search_hit1"] / n, 3),
-        "answer_hit@1_no_context": round(counts["resolve_hit1"] / n, 3),
-        "switch_rate": round(counts["switched"] / n, 3),
-        "switch_hit": round(counts["switch_hit"] / n, 3),
-        "switch_rate_same_field": round(counts["same_field_switched"] / max(counts["same_field"], 1), 3),
-        "no_answer_kept_out": round(counts["kept_out"] / m, 3) if m else None,
-        "follow_up_rate": round(counts["followed"] / (n * len(FOLLOW_UPS)), 3),
-        "follow_up_rate_heldout": round(counts["heldout_followed"] / (n * len(FOLLOW_UPS_HELDOUT)), 3),
-        "follow_up_cases": n * (len(FOLLOW_UPS) + len(FOLLOW_UPS_HELDOUT)),
-        "seconds": round(elapsed, 1),
-    }, ensure_ascii=False))
+    print(
+        json.dumps(
+            {
+                "catalog_records": len(codes),
+                "system": "hybrid" if args.model else "bm25",
+                "answerable": n,
+                "no_answer": m,
+                "search_hit@1": round(counts["search_hit1"] / n, 3),
+                "answer_hit@1_no_context": round(counts["resolve_hit1"] / n, 3),
+                "switch_rate": round(counts["switched"] / n, 3),
+                "switch_hit": round(counts["switch_hit"] / n, 3),
+                "switch_rate_same_field": round(counts["same_field_switched"] / max(counts["same_field"], 1), 3),
+                "no_answer_kept_out": round(counts["kept_out"] / m, 3) if m else None,
+                "follow_up_rate": round(counts["followed"] / (n * len(FOLLOW_UPS)), 3),
+                "follow_up_rate_heldout": round(counts["heldout_followed"] / (n * len(FOLLOW_UPS_HELDOUT)), 3),
+                "follow_up_cases": n * (len(FOLLOW_UPS) + len(FOLLOW_UPS_HELDOUT)),
+                "seconds": round(elapsed, 1),
+            },
+            ensure_ascii=False,
+        )
+    )
     return 0
 
 

@@ -2,6 +2,7 @@
 catalogue (BM25, no model), for docs/answering.md:  .venv/bin/python scripts/example_conversations.py rest|zalo
 `english`: an English conversation in the web chat, with the test province facts (tests/fixtures/local_facts.yaml)
 merged over the seed, so the provincial fee shows too."""
+
 import json
 import os
 import sys
@@ -19,9 +20,15 @@ from knowledge_base.store import KnowledgeBase
 from tests.actions.conftest import Conversation
 
 facts = PROJECT_ROOT / "tests/fixtures/local_facts.yaml" if sys.argv[1] == "english" else None
-kb = KnowledgeBase.build(load_catalog(PROJECT_ROOT / "knowledge_base/catalog", facts).procedures, tempfile.mkdtemp(), model_path=None, progress=False)
+kb = KnowledgeBase.build(
+    load_catalog(PROJECT_ROOT / "knowledge_base/catalog", facts).procedures,
+    tempfile.mkdtemp(),
+    model_path=None,
+    progress=False,
+)
 common.get_knowledge_base = lambda: kb
 answer = ActionAnswerProcedure()
+
 
 def tap(chat, title):
     [b] = [b for b in chat.buttons if b["title"] == title]
@@ -32,12 +39,20 @@ def tap(chat, title):
     chat.turn(answer, b["payload"], intent, **json.loads("{" + entities))
     return b["payload"]
 
+
 channel = "rest" if sys.argv[1] == "english" else sys.argv[1]
 chat = Conversation(channel=channel)
-steps = [("làm căn cước cần giấy tờ gì", "ask_documents"), ("Lệ phí", None)] if channel == "rest" else [("thủ tục đăng ký khai sinh", "ask_procedure"), ("Nộp trực tuyến", None)]
+steps = (
+    [("làm căn cước cần giấy tờ gì", "ask_documents"), ("Lệ phí", None)]
+    if channel == "rest"
+    else [("thủ tục đăng ký khai sinh", "ask_procedure"), ("Nộp trực tuyến", None)]
+)
 if sys.argv[1] == "english":
-    steps = [("How do I register temporary residence?", "ask_procedure"), ("Fee", None),
-             ("And how long does it take?", "ask_processing_time")]
+    steps = [
+        ("How do I register temporary residence?", "ask_procedure"),
+        ("Fee", None),
+        ("And how long does it take?", "ask_processing_time"),
+    ]
 who = "User" if sys.argv[1] == "english" else "Anh/Chị"
 for text, intent in steps:
     if intent:
@@ -49,7 +64,13 @@ for text, intent in steps:
     for m in chat.messages:
         if channel == "rest":
             print("Trợ lý:\n" + m["text"])
-            print("  buttons: " + " · ".join(b["title"] + (f" → {b['url']}" if b.get("url") else f" → {b['payload']}") for b in m.get("buttons") or []))
+            print(
+                "  buttons: "
+                + " · ".join(
+                    b["title"] + (f" → {b['url']}" if b.get("url") else f" → {b['payload']}")
+                    for b in m.get("buttons") or []
+                )
+            )
         else:
             for zm in build_messages(m["text"], with_site_links(m.get("buttons"), "https://tthc.example.gov.vn")):
                 print("Zalo message (%d characters):\n%s" % (len(zm["text"]), zm["text"]))

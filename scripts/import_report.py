@@ -5,6 +5,7 @@ Usage (from the repo root, in .venv):
     python scripts/import_report.py knowledge_base/catalog   # the seed catalogue
 The coverage lines count, among imported records whose page text has the table, those that got it parsed.
 """
+
 from __future__ import annotations
 
 import sys
@@ -19,7 +20,9 @@ from knowledge_base.importers import load_catalog  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
-    path = Path(argv[0]) if argv else Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "dvc-procedures"
+    path = (
+        Path(argv[0]) if argv else Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "dvc-procedures"
+    )
     started = time.perf_counter()
     try:
         report = load_catalog(path)
@@ -30,9 +33,11 @@ def main(argv: list[str]) -> int:
     print(report.render())
     online = Counter(p.online.value for p in report.procedures)
     print("Online availability: " + ", ".join(f"{key}={value}" for key, value in sorted(online.items())))
-    print(f"Documents: {sum(len(p.documents) for p in report.procedures)}, "
-          f"channels: {sum(len(p.channels) for p in report.procedures)}, "
-          f"legal documents: {sum(len(p.legal_basis) for p in report.procedures)}")
+    print(
+        f"Documents: {sum(len(p.documents) for p in report.procedures)}, "
+        f"channels: {sum(len(p.channels) for p in report.procedures)}, "
+        f"legal documents: {sum(len(p.legal_basis) for p in report.procedures)}"
+    )
     print(f"Import time: {elapsed:.1f} s")
     return 0
 

@@ -8,6 +8,7 @@ Usage (after `tthc kb import ../shared/data/dvc-procedures`):
     .venv/bin/python scripts/kb_benchmark.py knowledge_base/devset/dev.jsonl [--check knowledge_base/devset/citizen.jsonl]
 --check adds rows for an independent question set (all of it; never used for tuning).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,21 +27,31 @@ COLUMNS = ["n", "answerable", "hit@1", "recall@5", "mrr@10", "abstain_recall", "
 def run_eval(devset: Path, system: str) -> tuple[dict, float]:
     """One `tthc kb eval` run: its metrics and its peak RSS in MB."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        process = subprocess.Popen([str(TTHC), "kb", "eval", str(devset), "--json", "--system", system],
-                                   stdout=out, stderr=err, cwd=ROOT, text=True)
+        process = subprocess.Popen(
+            [str(TTHC), "kb", "eval", str(devset), "--json", "--system", system],
+            stdout=out,
+            stderr=err,
+            cwd=ROOT,
+            text=True,
+        )
         _, status, usage = os.wait4(process.pid, 0)  # reap it ourselves to get this child's own peak RSS
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read(), err.read()
     if process.returncode:
-        sys.exit(f"tthc kb eval --system {system} failed: {stderr.strip().splitlines()[-1] if stderr.strip() else process.returncode}")
+        sys.exit(
+            f"tthc kb eval --system {system} failed: {stderr.strip().splitlines()[-1] if stderr.strip() else process.returncode}"
+        )
     return json.loads(stdout.strip().splitlines()[-1]), usage.ru_maxrss / 1024
 
 
 def holdout_file(devset: Path) -> Path:
-    lines = [line for line in devset.read_text(encoding="utf-8").splitlines()
-             if line.strip() and json.loads(line).get("split") == "holdout"]
+    lines = [
+        line
+        for line in devset.read_text(encoding="utf-8").splitlines()
+        if line.strip() and json.loads(line).get("split") == "holdout"
+    ]
     handle = tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False, encoding="utf-8")
     handle.write("\n".join(lines) + "\n")
     handle.close()
@@ -50,7 +61,9 @@ def holdout_file(devset: Path) -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("devset", type=Path)
-    parser.add_argument("--check", type=Path, action="append", default=[], help="another question set to report in full (repeatable)")
+    parser.add_argument(
+        "--check", type=Path, action="append", default=[], help="another question set to report in full (repeatable)"
+    )
     args = parser.parse_args()
     for path in (args.devset, *args.check):
         if not path.is_file():

@@ -23,6 +23,7 @@ Usage:
     .venv/bin/python scripts/lexicon_audit.py --catalog-dir /work/var-full   # an imported index (kb/catalog.jsonl)
     .venv/bin/python scripts/lexicon_audit.py --max-dev 1 --ids  # entries in at most one dev question, with ids
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,7 +68,7 @@ def read_procedures(path: Path | None) -> list[Procedure]:
 
 def contains(haystack: tuple[str, ...], needle: tuple[str, ...]) -> bool:
     n = len(needle)
-    return n > 0 and any(haystack[i:i + n] == needle for i in range(len(haystack) - n + 1))
+    return n > 0 and any(haystack[i : i + n] == needle for i in range(len(haystack) - n + 1))
 
 
 def key_of(surface: str) -> tuple[str, ...]:
@@ -77,8 +78,12 @@ def key_of(surface: str) -> tuple[str, ...]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--catalog-dir", type=Path, help="index data dir (with kb/catalog.jsonl), catalog.jsonl or "
-                        "an importable catalogue; default: the seed catalogue")
+    parser.add_argument(
+        "--catalog-dir",
+        type=Path,
+        help="index data dir (with kb/catalog.jsonl), catalog.jsonl or "
+        "an importable catalogue; default: the seed catalogue",
+    )
     parser.add_argument("--max-dev", type=int, help="only rows used by at most this many dev questions")
     parser.add_argument("--ids", action="store_true", help="list the ids of the questions each row occurs in")
     parser.add_argument("--json", action="store_true", help="one JSON object per row instead of a table")
@@ -103,10 +108,13 @@ def main() -> int:
 
     def usage(hits: list) -> dict:
         dev = [q for name, q in hits if name == "dev"]
-        return {"dev": len(dev), "tune": sum(q.split == "tune" for q in dev),
-                "holdout": sum(q.split == "holdout" for q in dev),
-                "citizen": sum(name == "citizen" for name, _ in hits),
-                "ids": [str(q.id) for _, q in hits]}
+        return {
+            "dev": len(dev),
+            "tune": sum(q.split == "tune" for q in dev),
+            "holdout": sum(q.split == "holdout" for q in dev),
+            "citizen": sum(name == "citizen" for name, _ in hits),
+            "ids": [str(q.id) for _, q in hits],
+        }
 
     rows = []
     data = yaml.safe_load(ABBREVIATIONS_FILE.read_text(encoding="utf-8")) or {}
@@ -120,14 +128,25 @@ def main() -> int:
             fires = sum(without.expand(normalize(q.question)) != expanded[q.id] for _, q in hits)
             target = key_of(str(expansion))
             titles = sum(contains(t, target) for t in title_keys)
-            rows.append({"kind": section, "entry": f"{surface} → {expansion}", **usage(hits), "fires": fires,
-                         "titles": titles})
+            rows.append(
+                {"kind": section, "entry": f"{surface} → {expansion}", **usage(hits), "fires": fires, "titles": titles}
+            )
     for marker, cues in VARIANT_MARKERS.items():
         for cue in cues:
-            hits = [(name, q) for name, q in questions
-                    if f" {cue if cue_text[q.id][1] else fold(cue)} " in cue_text[q.id][0]]
-            rows.append({"kind": "cue", "entry": f"{marker} ← {cue}", **usage(hits), "fires": None,
-                         "titles": marker_titles[marker]})
+            hits = [
+                (name, q)
+                for name, q in questions
+                if f" {cue if cue_text[q.id][1] else fold(cue)} " in cue_text[q.id][0]
+            ]
+            rows.append(
+                {
+                    "kind": "cue",
+                    "entry": f"{marker} ← {cue}",
+                    **usage(hits),
+                    "fires": None,
+                    "titles": marker_titles[marker],
+                }
+            )
 
     if args.max_dev is not None:
         rows = [r for r in rows if r["dev"] <= args.max_dev]
@@ -139,8 +158,10 @@ def main() -> int:
     print(f"{'kind':<15} {'entry':<58} {'dev':>4} {'tune':>4} {'hold':>4} {'cit':>4} {'fire':>4} {'titles':>6}")
     for r in rows:
         fires = "" if r["fires"] is None else r["fires"]
-        line = (f"{r['kind']:<15} {r['entry'][:58]:<58} {r['dev']:>4} {r['tune']:>4} {r['holdout']:>4} "
-                f"{r['citizen']:>4} {fires:>4} {r['titles']:>6}")
+        line = (
+            f"{r['kind']:<15} {r['entry'][:58]:<58} {r['dev']:>4} {r['tune']:>4} {r['holdout']:>4} "
+            f"{r['citizen']:>4} {fires:>4} {r['titles']:>6}"
+        )
         print(line + (f"  {' '.join(r['ids'])}" if args.ids and r["ids"] else ""))
     return 0
 

@@ -27,6 +27,7 @@ somebody else's server. Users ≤ 500, duration ≤ 600 s. Against an IPv4 loopb
 user connects from its own loopback address (127.0.0.2, 127.0.0.3, ...), as citizens come from their
 own addresses: a proxy's per-address limit then applies per citizen, as in production.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -94,12 +95,18 @@ class Results:
     def record(self, sender: str, turn: Turn) -> None:
         self.conversations.setdefault(sender, []).append(turn)
         if turn.outcome != "ok":
-            attribute = {"http_error": "http_errors", "timeout": "timeouts", "connection_error": "connection_errors",
-                         "empty_reply": "empty_replies", "apology_reply": "apology_replies"}[turn.outcome]
+            attribute = {
+                "http_error": "http_errors",
+                "timeout": "timeouts",
+                "connection_error": "connection_errors",
+                "empty_reply": "empty_replies",
+                "apology_reply": "apology_replies",
+            }[turn.outcome]
             setattr(self, attribute, getattr(self, attribute) + 1)
 
 
 # ---- the question pool ------------------------------------------------------------------------------
+
 
 class QuestionPool:
     """Conversations (lists of questions about one procedure), handed out in a shuffled order and
@@ -121,7 +128,7 @@ class QuestionPool:
             if not self._order:
                 self._order = list(range(len(self.conversations)))
                 self._rng.shuffle(self._order)
-            questions.extend(self.conversations[self._order.pop()][:turns - len(questions)])
+            questions.extend(self.conversations[self._order.pop()][: turns - len(questions)])
         return questions
 
 
@@ -142,8 +149,10 @@ def file_pool(path: Path, seed: int = LOAD_SEED) -> QuestionPool:
 
     resolved = Path(path).resolve()
     if resolved.is_relative_to(SHARED_DATA):
-        raise ValueError(f"{path} is shared evaluation data, never load-test input; use --catalogue DATA_DIR "
-                         "or a file of knowledge_base/devset/")
+        raise ValueError(
+            f"{path} is shared evaluation data, never load-test input; use --catalogue DATA_DIR "
+            "or a file of knowledge_base/devset/"
+        )
     groups: dict[str, list[str]] = {}
     for question in read_questions(resolved):
         key = question.gold[0] if question.gold else f"no-gold:{question.id}"
@@ -152,6 +161,7 @@ def file_pool(path: Path, seed: int = LOAD_SEED) -> QuestionPool:
 
 
 # ---- the load ---------------------------------------------------------------------------------------
+
 
 def loopback_only(url: str) -> str:
     """The base URL if its host is loopback; otherwise raise ValueError naming the fix."""
@@ -207,8 +217,18 @@ def classify(response: httpx.Response) -> str:
     return "ok"
 
 
-async def simulated_user(client: httpx.AsyncClient, url: str, run_id: str, user: int, pool: QuestionPool,
-                         turns: int, started: float, deadline: float, think_s: float, results: Results) -> None:
+async def simulated_user(
+    client: httpx.AsyncClient,
+    url: str,
+    run_id: str,
+    user: int,
+    pool: QuestionPool,
+    turns: int,
+    started: float,
+    deadline: float,
+    think_s: float,
+    results: Results,
+) -> None:
     conversation = 0
     while time.monotonic() < deadline:
         sender = f"loadtest-{run_id}-{user}-{conversation}"  # a new citizen for every conversation
@@ -238,21 +258,40 @@ async def simulated_user(client: httpx.AsyncClient, url: str, run_id: str, user:
                 await asyncio.sleep(think_s)
 
 
-async def run(url: str, users: int, duration_s: float, think_s: float, timeout_s: float, pool: QuestionPool,
-              turns: int = 3, cafile: str | None = None) -> tuple[Results, float]:
+async def run(
+    url: str,
+    users: int,
+    duration_s: float,
+    think_s: float,
+    timeout_s: float,
+    pool: QuestionPool,
+    turns: int = 3,
+    cafile: str | None = None,
+) -> tuple[Results, float]:
     results = Results()
     verify = tls_verification(cafile)
     sources = source_addresses(url)
-    clients = [httpx.AsyncClient(timeout=timeout_s, transport=httpx.AsyncHTTPTransport(
-        local_address=next(sources), verify=verify, limits=httpx.Limits(max_connections=1)))
-        for _ in range(users)]
+    clients = [
+        httpx.AsyncClient(
+            timeout=timeout_s,
+            transport=httpx.AsyncHTTPTransport(
+                local_address=next(sources), verify=verify, limits=httpx.Limits(max_connections=1)
+            ),
+        )
+        for _ in range(users)
+    ]
     try:
         started = time.monotonic()
         deadline = started + duration_s
         run_id = uuid.uuid4().hex[:8]
-        await asyncio.gather(*(simulated_user(clients[user], url + WEBHOOK_PATH, run_id, user, pool, turns, started,
-                                              deadline, think_s, results)
-                               for user in range(users)))
+        await asyncio.gather(
+            *(
+                simulated_user(
+                    clients[user], url + WEBHOOK_PATH, run_id, user, pool, turns, started, deadline, think_s, results
+                )
+                for user in range(users)
+            )
+        )
         wall_s = time.monotonic() - started
     finally:
         await asyncio.gather(*(client.aclose() for client in clients))
@@ -269,7 +308,9 @@ def machine_state() -> dict:
 def summary(results: Results, wall_s: float, users: int, url: str) -> dict:
     latencies = results.latencies_ms
     return {
-        "url": url, "users": users, "wall_s": round(wall_s, 1),
+        "url": url,
+        "users": users,
+        "wall_s": round(wall_s, 1),
         "replies": len(latencies),
         "throughput_rps": round(len(latencies) / wall_s, 1) if wall_s else 0.0,
         "p50_ms": round(percentile(latencies, 0.50), 1),
@@ -277,25 +318,37 @@ def summary(results: Results, wall_s: float, users: int, url: str) -> dict:
         "p99_ms": round(percentile(latencies, 0.99), 1),
         "mean_ms": round(statistics.fmean(latencies), 1) if latencies else float("nan"),
         "max_ms": round(max(latencies), 1) if latencies else float("nan"),
-        "errors": results.errors, "http_errors": results.http_errors, "timeouts": results.timeouts,
-        "connection_errors": results.connection_errors, "empty_replies": results.empty_replies,
+        "errors": results.errors,
+        "http_errors": results.http_errors,
+        "timeouts": results.timeouts,
+        "connection_errors": results.connection_errors,
+        "empty_replies": results.empty_replies,
         "apology_replies": results.apology_replies,
-        "conversations": len(results.conversations), "distinct_questions": len(results.asked),
+        "conversations": len(results.conversations),
+        "distinct_questions": len(results.asked),
     }
 
 
 def print_report(report: dict, url: str) -> None:
     print(f"{report['users']} users for {report['wall_s']} s against {url}{WEBHOOK_PATH}")
-    print(f"questions: {report['question_pool']}; {report['conversations']} conversations (a new citizen each), "
-          f"{report['distinct_questions']} distinct questions asked")
+    print(
+        f"questions: {report['question_pool']}; {report['conversations']} conversations (a new citizen each), "
+        f"{report['distinct_questions']} distinct questions asked"
+    )
     print(f"replies {report['replies']}  throughput {report['throughput_rps']} replies/s")
-    print(f"reply time over the {report['replies']} completed replies (timeouts excluded): "
-          f"p50 {report['p50_ms']} ms  p95 {report['p95_ms']} ms  p99 {report['p99_ms']} ms  max {report['max_ms']} ms")
-    print(f"errors {report['errors']} (http {report['http_errors']}, timeouts {report['timeouts']}, "
-          f"connection {report['connection_errors']}, empty replies {report['empty_replies']}, "
-          f"apologies instead of answers {report['apology_replies']})")
-    print(f"calibration_s {report['calibration_s']}  load average (1 min) before {report['load_average_1m']}, "
-          f"after {report['load_average_1m_after']}")
+    print(
+        f"reply time over the {report['replies']} completed replies (timeouts excluded): "
+        f"p50 {report['p50_ms']} ms  p95 {report['p95_ms']} ms  p99 {report['p99_ms']} ms  max {report['max_ms']} ms"
+    )
+    print(
+        f"errors {report['errors']} (http {report['http_errors']}, timeouts {report['timeouts']}, "
+        f"connection {report['connection_errors']}, empty replies {report['empty_replies']}, "
+        f"apologies instead of answers {report['apology_replies']})"
+    )
+    print(
+        f"calibration_s {report['calibration_s']}  load average (1 min) before {report['load_average_1m']}, "
+        f"after {report['load_average_1m_after']}"
+    )
 
 
 def question_pool(args: argparse.Namespace) -> QuestionPool:
@@ -311,19 +364,28 @@ def question_pool(args: argparse.Namespace) -> QuestionPool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--url", default="http://127.0.0.1:5005",
-                        help="Rasa server, or the proxy in front of it, base URL (loopback only)")
+    parser.add_argument(
+        "--url",
+        default="http://127.0.0.1:5005",
+        help="Rasa server, or the proxy in front of it, base URL (loopback only)",
+    )
     parser.add_argument("--cafile", help="certificate to trust for an https --url (a proxy's self-signed one)")
     parser.add_argument("--users", type=int, default=50, help=f"concurrent simulated users (1–{MAX_USERS})")
     parser.add_argument("--duration", type=float, default=60, help=f"seconds (1–{MAX_DURATION_S})")
     # A citizen reads the reply before typing again; faster than one message a second per sender
     # would also trip the chat channel's per-sender rate limit (connectors/guarded_rest.py).
     parser.add_argument("--think", type=float, default=1.0, help="seconds each user waits after a reply (default 1)")
-    parser.add_argument("--turns", type=int, default=3, help="messages per conversation (default 3: a question, two follow-ups)")
+    parser.add_argument(
+        "--turns", type=int, default=3, help="messages per conversation (default 3: a question, two follow-ups)"
+    )
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds before a reply counts as a timeout")
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--catalogue", type=Path, metavar="DATA_DIR",
-                        help="generate the questions from the catalogue imported there (default: catalog.data_dir)")
+    source.add_argument(
+        "--catalogue",
+        type=Path,
+        metavar="DATA_DIR",
+        help="generate the questions from the catalogue imported there (default: catalog.data_dir)",
+    )
     source.add_argument("--questions", type=Path, metavar="FILE.jsonl", help="ask the questions of this file instead")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args(argv)
@@ -344,14 +406,21 @@ def main(argv: list[str] | None = None) -> int:
     try:
         httpx.get(url + "/", timeout=5, verify=tls_verification(args.cafile))
     except httpx.TransportError as exc:
-        print(f"load_test: error: nothing answers at {url} ({type(exc).__name__}); start the stack first (tthc up)",
-              file=sys.stderr)
+        print(
+            f"load_test: error: nothing answers at {url} ({type(exc).__name__}); start the stack first (tthc up)",
+            file=sys.stderr,
+        )
         return 2
     before = machine_state()
-    results, wall_s = asyncio.run(run(url, args.users, args.duration, args.think, args.timeout, pool, args.turns,
-                                      args.cafile))
-    report = {**summary(results, wall_s, args.users, url), "question_pool": pool.source, **before,
-              "load_average_1m_after": round(os.getloadavg()[0], 2)}
+    results, wall_s = asyncio.run(
+        run(url, args.users, args.duration, args.think, args.timeout, pool, args.turns, args.cafile)
+    )
+    report = {
+        **summary(results, wall_s, args.users, url),
+        "question_pool": pool.source,
+        **before,
+        "load_average_1m_after": round(os.getloadavg()[0], 2),
+    }
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
     else:

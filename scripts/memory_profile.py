@@ -16,6 +16,7 @@ Processes are found by their command line (`uvicorn ... --port APP_PORT`, `assis
 --port RASA_PORT`, whose Sanic workers are forks with the same command line), so other stacks on the
 machine are left out. Prints the machine-speed calibration (knowledge_base.evaluation) beside the figures.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,8 +39,11 @@ def memory(pid: int) -> dict[str, float]:
         if parts and parts[-1] == "kB":
             values[name.strip()] = int(parts[0]) * 1024
     private = values.get("Private_Clean", 0) + values.get("Private_Dirty", 0)
-    return {"rss_mb": round(values.get("Rss", 0) / MB, 1), "pss_mb": round(values.get("Pss", 0) / MB, 1),
-            "uss_mb": round(private / MB, 1)}
+    return {
+        "rss_mb": round(values.get("Rss", 0) / MB, 1),
+        "pss_mb": round(values.get("Pss", 0) / MB, 1),
+        "uss_mb": round(private / MB, 1),
+    }
 
 
 def cpu_seconds(pid: int) -> float:
@@ -123,10 +127,13 @@ def breakdown() -> list[tuple[str, float]]:
     steps = [("python", current_rss_mb())]
     import fastapi  # noqa: F401
     import rasa_sdk  # noqa: F401
+
     steps.append(("fastapi, rasa-sdk", current_rss_mb()))
     import torch  # noqa: F401
+
     steps.append(("torch", current_rss_mb()))
     import sentence_transformers  # noqa: F401
+
     steps.append(("sentence-transformers, transformers", current_rss_mb()))
     from assistant.app.server import deps
 
@@ -147,8 +154,11 @@ def main() -> int:
     parser.add_argument("--app-port", type=int, default=8000)
     parser.add_argument("--rasa-port", type=int, default=5005)
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--breakdown", action="store_true",
-                        help="load what the app server loads, in this process, printing RSS after each step")
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="load what the app server loads, in this process, printing RSS after each step",
+    )
     args = parser.parse_args()
     calibration = machine_calibration_seconds()
     if args.breakdown:
@@ -162,8 +172,11 @@ def main() -> int:
         return 0
     processes = stack_processes(args.app_port, args.rasa_port)
     if not processes:
-        print(f"memory_profile: error: no app server on port {args.app_port} and no Rasa server on port "
-              f"{args.rasa_port}; start them (tthc up) or pass --app-port/--rasa-port", file=sys.stderr)
+        print(
+            f"memory_profile: error: no app server on port {args.app_port} and no Rasa server on port "
+            f"{args.rasa_port}; start them (tthc up) or pass --app-port/--rasa-port",
+            file=sys.stderr,
+        )
         return 2
     totals = {key: round(sum(p[key] for p in processes), 1) for key in ("rss_mb", "pss_mb", "uss_mb")}
     try:

@@ -9,6 +9,7 @@ Usage (repo root, Rasa env):
   .venv-rasa/bin/python scripts/nlu_fixed_split.py [--config config.yml] [--commit 338e626] [--parse-timing]
 Prints macro F1 over the intents, accuracy, training time and the lowest intents.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,8 +41,19 @@ def _test_split(commit: str, work: Path) -> Path:
     if archive.returncode != 0:
         sys.exit(f"error: commit {commit} not found; pass --commit with a commit of this repository")
     subprocess.run(["tar", "-x", "-C", str(old)], input=archive.stdout, check=True)
-    _run("data", "split", "nlu", "--nlu", str(old / "nlu_data" / "nlu"), "--training-fraction", "0.8",
-         "--random-seed", "11", "--out", str(work / "split"))
+    _run(
+        "data",
+        "split",
+        "nlu",
+        "--nlu",
+        str(old / "nlu_data" / "nlu"),
+        "--training-fraction",
+        "0.8",
+        "--random-seed",
+        "11",
+        "--out",
+        str(work / "split"),
+    )
     return work / "split" / "test_data.yml"
 
 
@@ -82,21 +94,42 @@ def main() -> None:
         test_texts = [m.get("text") for m in load_data(str(test)).training_examples]
         data = load_data("nlu_data/nlu")
         kept = [m for m in data.training_examples if m.get("text") not in set(test_texts)]
-        TrainingData(training_examples=kept, entity_synonyms=data.entity_synonyms, regex_features=data.regex_features,
-                     lookup_tables=data.lookup_tables).persist_nlu(str(work / "train.yml"))
+        TrainingData(
+            training_examples=kept,
+            entity_synonyms=data.entity_synonyms,
+            regex_features=data.regex_features,
+            lookup_tables=data.lookup_tables,
+        ).persist_nlu(str(work / "train.yml"))
         start = time.time()
-        _run("train", "nlu", "--nlu", str(work / "train.yml"), "--config", args.config, "--domain", "domain.yml",
-             "--out", str(work), "--fixed-model-name", "fixed")
+        _run(
+            "train",
+            "nlu",
+            "--nlu",
+            str(work / "train.yml"),
+            "--config",
+            args.config,
+            "--domain",
+            "domain.yml",
+            "--out",
+            str(work),
+            "--fixed-model-name",
+            "fixed",
+        )
         train_s = time.time() - start
         _run("test", "nlu", "--nlu", str(test), "--model", str(work / "fixed.tar.gz"), "--out", str(work / "results"))
         report = json.loads((work / "results" / "intent_report.json").read_text(encoding="utf-8"))
-        intents = {k: v for k, v in report.items() if isinstance(v, dict) and v.get("support", 0) > 0
-                   and k not in ("macro avg", "weighted avg", "micro avg")}
+        intents = {
+            k: v
+            for k, v in report.items()
+            if isinstance(v, dict) and v.get("support", 0) > 0 and k not in ("macro avg", "weighted avg", "micro avg")
+        }
         macro_f1 = sum(v["f1-score"] for v in intents.values()) / len(intents)
         worst = sorted((v["f1-score"], k) for k, v in intents.items())[:4]
-        print(f"fixed split ({args.config}, test texts of {args.commit} seed 11): {len(kept)} training examples, "
-              f"{sum(v['support'] for v in intents.values())} test: macro F1 {macro_f1:.3f}, "
-              f"accuracy {report['accuracy']:.3f}; training {train_s:.0f} s")
+        print(
+            f"fixed split ({args.config}, test texts of {args.commit} seed 11): {len(kept)} training examples, "
+            f"{sum(v['support'] for v in intents.values())} test: macro F1 {macro_f1:.3f}, "
+            f"accuracy {report['accuracy']:.3f}; training {train_s:.0f} s"
+        )
         print("lowest F1: " + ", ".join(f"{name} {f1:.2f}" for f1, name in worst))
         if args.parse_timing:
             print(_parse_timing(work / "fixed.tar.gz", test_texts))

@@ -7,6 +7,7 @@ had made every prediction.
 
     .venv/bin/python scripts/policy_counts.py /tmp/bench-data/rasa_tracker.db [more.db ...]
 """
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,10 @@ def main(paths: list[str]) -> int:
     total: Counter = Counter()
     for path in map(Path, paths):
         if not path.is_file():
-            print(f"{path}: no such file; pass Rasa's tracker database (<catalog.data_dir>/rasa_tracker.db)",
-                  file=sys.stderr)
+            print(
+                f"{path}: no such file; pass Rasa's tracker database (<catalog.data_dir>/rasa_tracker.db)",
+                file=sys.stderr,
+            )
             return 2
         try:
             counts = policy_counts(path)

@@ -34,6 +34,7 @@ Needs nginx, openssl, and for scale-out postgresql and redis-server (scripts/ens
 Everything listens on 127.0.0.1 only and is stopped on exit; logs go to --out (default /tmp/proxy-bench-<time>).
 DATA_DIR is written to (single-vm: its SQLite tracker and app databases): benchmark a copy.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -78,6 +79,7 @@ class BenchmarkError(RuntimeError):
 
 # ---- starting the stack ----------------------------------------------------------------------------
 
+
 @contextmanager
 def environment(overrides: dict[str, str]):
     """`overrides` in os.environ while the servers are built (settings and server env read it), then restored."""
@@ -93,10 +95,14 @@ def environment(overrides: dict[str, str]):
 def node(name: str, data_dir: Path, model: Path, log_dir: Path, common: dict[str, str]) -> dict:
     """One node's two servers on free ports, as `tthc up` (--only app|rasa, --profile) builds them."""
     app_port, rasa_port = free_port(), free_port()
-    overrides = {**common, "TTHC_CATALOG__DATA_DIR": str(data_dir), "TTHC_SERVER__APP_PORT": str(app_port),
-                 "TTHC_SERVER__RASA_PORT": str(rasa_port),
-                 # as tthc-app.service sets it: the app trusts X-Forwarded-For from the local proxy only
-                 "FORWARDED_ALLOW_IPS": "127.0.0.1"}
+    overrides = {
+        **common,
+        "TTHC_CATALOG__DATA_DIR": str(data_dir),
+        "TTHC_SERVER__APP_PORT": str(app_port),
+        "TTHC_SERVER__RASA_PORT": str(rasa_port),
+        # as tthc-app.service sets it: the app trusts X-Forwarded-For from the local proxy only
+        "FORWARDED_ALLOW_IPS": "127.0.0.1",
+    }
     with environment(overrides):
         settings = load_settings()
         processes.check_shared_services(settings)
@@ -119,6 +125,7 @@ def log(message: str) -> None:
 
 # ---- measuring ---------------------------------------------------------------------------------------
 
+
 def stack_pids(nodes: list[dict]) -> dict[str, list[int]]:
     """PIDs of the Rasa processes (parent and workers) and of the app servers of every node."""
     pids: dict[str, list[int]] = {"rasa": [], "app": []}
@@ -136,15 +143,21 @@ def memory(nodes: list[dict]) -> dict:
     per_node = []
     for n in nodes:
         found = memory_profile.stack_processes(n["app_port"], n["rasa_port"])
-        per_node.append({"node": n["name"],
-                         "rss_mb": round(sum(p["rss_mb"] for p in found), 1),
-                         "pss_mb": round(sum(p["pss_mb"] for p in found), 1),
-                         "unique_mb": memory_profile.unique_resident_mb([p["pid"] for p in found]),
-                         "processes_mb": [{"role": p["role"], "rss_mb": p["rss_mb"], "pss_mb": p["pss_mb"]}
-                                          for p in found]})
-    return {"rss_mb": round(sum(n["rss_mb"] for n in per_node), 1),
-            "pss_mb": round(sum(n["pss_mb"] for n in per_node), 1),
-            "unique_mb": round(sum(n["unique_mb"] for n in per_node), 1), "nodes": per_node}
+        per_node.append(
+            {
+                "node": n["name"],
+                "rss_mb": round(sum(p["rss_mb"] for p in found), 1),
+                "pss_mb": round(sum(p["pss_mb"] for p in found), 1),
+                "unique_mb": memory_profile.unique_resident_mb([p["pid"] for p in found]),
+                "processes_mb": [{"role": p["role"], "rss_mb": p["rss_mb"], "pss_mb": p["pss_mb"]} for p in found],
+            }
+        )
+    return {
+        "rss_mb": round(sum(n["rss_mb"] for n in per_node), 1),
+        "pss_mb": round(sum(n["pss_mb"] for n in per_node), 1),
+        "unique_mb": round(sum(n["unique_mb"] for n in per_node), 1),
+        "nodes": per_node,
+    }
 
 
 def load(proxy, pool, users: int, duration: float, during=None) -> tuple[load_test.Results, float]:
@@ -154,6 +167,7 @@ def load(proxy, pool, users: int, duration: float, during=None) -> tuple[load_te
             return await work
         results, _ = await asyncio.gather(work, during())
         return results
+
     return asyncio.run(both())
 
 
@@ -163,10 +177,15 @@ def measured_run(proxy, pool, nodes: list[dict], users: int, duration: float) ->
     cpu_before = cpu(pids)
     results, wall_s = load(proxy, pool, users, duration)
     cpu_after = cpu(pids)
-    report = {**load_test.summary(results, wall_s, users, proxy.origin), **before_state,
-              "load_average_1m_after": round(os.getloadavg()[0], 2)}
+    report = {
+        **load_test.summary(results, wall_s, users, proxy.origin),
+        **before_state,
+        "load_average_1m_after": round(os.getloadavg()[0], 2),
+    }
     replies = max(report["replies"], 1)
-    report["cpu_ms_per_reply"] = {role: round(1000 * (cpu_after[role] - cpu_before[role]) / replies, 1) for role in pids}
+    report["cpu_ms_per_reply"] = {
+        role: round(1000 * (cpu_after[role] - cpu_before[role]) / replies, 1) for role in pids
+    }
     report["cores_used"] = {role: round((cpu_after[role] - cpu_before[role]) / wall_s, 2) for role in pids}
     report["memory_after_load"] = memory(nodes)
     report["calibration_after_s"] = load_test.machine_state()["calibration_s"]
@@ -174,6 +193,7 @@ def measured_run(proxy, pool, nodes: list[dict], users: int, duration: float) ->
 
 
 # ---- kill one of each under load (scale-out) -------------------------------------------------------
+
 
 def kill(server: processes.Server) -> None:
     os.killpg(server.process.pid, signal.SIGKILL)
@@ -188,26 +208,35 @@ def zalo_citizens(proxy, pool, duration: float, sent: list[str]):
     async def citizens():
         verify = load_test.tls_verification(str(proxy.certificate))
         async with httpx.AsyncClient(base_url=proxy.origin, verify=verify, timeout=30) as client:
+
             async def deliver(raw: bytes, headers: dict, delay: float) -> None:
                 await asyncio.sleep(delay)
                 try:
                     await client.post("/webhooks/zalo/webhook", content=raw, headers=headers)
                 except httpx.HTTPError:
                     pass  # Zalo would redeliver; the reply count says whether it was answered
+
             deadline, tasks = time.monotonic() + duration, []
             while time.monotonic() < deadline:
                 user = f"zalo-bench-{uuid.uuid4().hex[:10]}"
-                event = {"app_id": ZALO_APP_ID, "event_name": "user_send_text", "sender": {"id": user},
-                         "recipient": {"id": "oa"},
-                         "message": {"msg_id": f"msg-{uuid.uuid4().hex}", "text": pool.next_conversation(1)[0]},
-                         "timestamp": str(int(time.time() * 1000))}
+                event = {
+                    "app_id": ZALO_APP_ID,
+                    "event_name": "user_send_text",
+                    "sender": {"id": user},
+                    "recipient": {"id": "oa"},
+                    "message": {"msg_id": f"msg-{uuid.uuid4().hex}", "text": pool.next_conversation(1)[0]},
+                    "timestamp": str(int(time.time() * 1000)),
+                }
                 raw = json.dumps(event).encode()
-                headers = {"Content-Type": "application/json",
-                           "X-ZEvent-Signature": signature_header(ZALO_APP_ID, raw, event["timestamp"], ZALO_OA_SECRET)}
+                headers = {
+                    "Content-Type": "application/json",
+                    "X-ZEvent-Signature": signature_header(ZALO_APP_ID, raw, event["timestamp"], ZALO_OA_SECRET),
+                }
                 sent.append(user)
                 tasks += [asyncio.create_task(deliver(raw, headers, 0)), asyncio.create_task(deliver(raw, headers, 2))]
                 await asyncio.sleep(1)
             await asyncio.gather(*tasks)
+
     return citizens
 
 
@@ -247,13 +276,20 @@ def kill_one_run(proxy, pool, nodes: list[dict], database: str, fake_zalo: str, 
 
     state = load_test.machine_state()
     results, wall_s = load(proxy, pool, users, duration, during)
-    report = {**load_test.summary(results, wall_s, users, proxy.origin), **state,
-              "load_average_1m_after": round(os.getloadavg()[0], 2), "killed_at_s": killed.get("at_s")}
+    report = {
+        **load_test.summary(results, wall_s, users, proxy.origin),
+        **state,
+        "load_average_1m_after": round(os.getloadavg()[0], 2),
+        "killed_at_s": killed.get("at_s"),
+    }
     # Every turn the citizen got an answer for must be in the shared tracker store, once.
     with closing(storage.connect(database)) as connection:
-        stored = dict(connection.execute(
-            "SELECT sender_id, COUNT(*) FROM events WHERE type_name = 'user' AND sender_id LIKE 'loadtest-%' "
-            "GROUP BY sender_id").fetchall())
+        stored = dict(
+            connection.execute(
+                "SELECT sender_id, COUNT(*) FROM events WHERE type_name = 'user' AND sender_id LIKE 'loadtest-%' "
+                "GROUP BY sender_id"
+            ).fetchall()
+        )
     at = killed.get("at_s", float("inf"))
     lost, missing_turns, stored_twice, in_flight_errors, later_errors = [], 0, 0, 0, 0
     for sender, turns in results.conversations.items():
@@ -268,23 +304,32 @@ def kill_one_run(proxy, pool, nodes: list[dict], database: str, fake_zalo: str, 
             lost.append(sender)
     bodies = zalo_deliveries(fake_zalo, zalo_users)
     duplicates = sum(len(items) - len(set(items)) for items in bodies.values())
-    report.update({
-        "lost_conversations": len(lost), "turns_missing_from_tracker": missing_turns,
-        "turns_stored_twice": stored_twice, "errors_in_flight_at_kill": in_flight_errors,
-        "errors_sent_after_kill": later_errors,
-        "zalo_events": len(zalo_users), "zalo_events_unanswered": sum(1 for u in zalo_users if not bodies.get(u)),
-        "zalo_duplicate_deliveries": duplicates,
-        "zalo_messages_delivered": sum(map(len, bodies.values())),
-    })
+    report.update(
+        {
+            "lost_conversations": len(lost),
+            "turns_missing_from_tracker": missing_turns,
+            "turns_stored_twice": stored_twice,
+            "errors_in_flight_at_kill": in_flight_errors,
+            "errors_sent_after_kill": later_errors,
+            "zalo_events": len(zalo_users),
+            "zalo_events_unanswered": sum(1 for u in zalo_users if not bodies.get(u)),
+            "zalo_duplicate_deliveries": duplicates,
+            "zalo_messages_delivered": sum(map(len, bodies.values())),
+        }
+    )
     return report
 
 
 # ---- the profiles -----------------------------------------------------------------------------------
 
+
 def web_env(origin: str) -> dict[str, str]:
     """docs/deploy.md step 5: one action token for both servers, the public origin for the chat page."""
-    return {ACTION_TOKEN_ENV: secrets.token_hex(32), "TTHC_WEBCHAT__RASA_URL": origin,
-            "TTHC_SERVER__ALLOWED_ORIGINS": json.dumps([origin])}
+    return {
+        ACTION_TOKEN_ENV: secrets.token_hex(32),
+        "TTHC_WEBCHAT__RASA_URL": origin,
+        "TTHC_SERVER__ALLOWED_ORIGINS": json.dumps([origin]),
+    }
 
 
 def run_profile(args, pool, out: Path) -> list[dict]:
@@ -301,39 +346,67 @@ def run_profile(args, pool, out: Path) -> list[dict]:
             except ServiceError as exc:
                 raise BenchmarkError(str(exc)) from None
             zalo_port, action_port = free_port(), free_port()
-            fake = subprocess.Popen([str(REPO / ".venv-rasa" / "bin" / "python"), "-m", "tests.support.fake_zalo",
-                                     "--port", str(zalo_port), "--app-id", ZALO_APP_ID], cwd=REPO,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            fake = subprocess.Popen(
+                [
+                    str(REPO / ".venv-rasa" / "bin" / "python"),
+                    "-m",
+                    "tests.support.fake_zalo",
+                    "--port",
+                    str(zalo_port),
+                    "--app-id",
+                    ZALO_APP_ID,
+                ],
+                cwd=REPO,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             stack.callback(lambda: (fake.terminate(), fake.wait(10)))
             fake_zalo = f"http://127.0.0.1:{zalo_port}"
             database = storage.postgres_url(pg["host"], pg["port"], pg["db"], pg["user"])
-            common.update({
-                "TTHC_DEPLOYMENT__PROFILE": "scale-out",
-                "TTHC_DEPLOYMENT__POSTGRES_HOST": pg["host"], "TTHC_DEPLOYMENT__POSTGRES_PORT": pg["port"],
-                "TTHC_DEPLOYMENT__POSTGRES_DB": pg["db"], "TTHC_DEPLOYMENT__POSTGRES_USER": pg["user"],
-                "TTHC_DEPLOYMENT__REDIS_HOST": redis["host"], "TTHC_DEPLOYMENT__REDIS_PORT": redis["port"],
-                "TTHC_DEPLOYMENT__REDIS_DB": "0",
-                "TTHC_DEPLOYMENT__ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook",
-                "ZALO_APP_ID": ZALO_APP_ID, "ZALO_OA_SECRET_KEY": ZALO_OA_SECRET, "ZALO_ACCESS_TOKEN": "token-1",
-                "ZALO_REFRESH_TOKEN": "", "ZALO_APP_SECRET": "", "ZALO_PUBLIC_URL": origin,
-                "ZALO_API_BASE": fake_zalo, "ZALO_OAUTH_URL": f"{fake_zalo}/v4/oa/access_token",
-            })
+            common.update(
+                {
+                    "TTHC_DEPLOYMENT__PROFILE": "scale-out",
+                    "TTHC_DEPLOYMENT__POSTGRES_HOST": pg["host"],
+                    "TTHC_DEPLOYMENT__POSTGRES_PORT": pg["port"],
+                    "TTHC_DEPLOYMENT__POSTGRES_DB": pg["db"],
+                    "TTHC_DEPLOYMENT__POSTGRES_USER": pg["user"],
+                    "TTHC_DEPLOYMENT__REDIS_HOST": redis["host"],
+                    "TTHC_DEPLOYMENT__REDIS_PORT": redis["port"],
+                    "TTHC_DEPLOYMENT__REDIS_DB": "0",
+                    "TTHC_DEPLOYMENT__ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook",
+                    "ZALO_APP_ID": ZALO_APP_ID,
+                    "ZALO_OA_SECRET_KEY": ZALO_OA_SECRET,
+                    "ZALO_ACCESS_TOKEN": "token-1",
+                    "ZALO_REFRESH_TOKEN": "",
+                    "ZALO_APP_SECRET": "",
+                    "ZALO_PUBLIC_URL": origin,
+                    "ZALO_API_BASE": fake_zalo,
+                    "ZALO_OAUTH_URL": f"{fake_zalo}/v4/oa/access_token",
+                }
+            )
             # Both nodes read the same catalogue index and model (on two VMs: copies of them).
             nodes = [node(name, args.data_dir, args.model, out, common) for name in ("A", "B")]
         else:
             common["TTHC_DEPLOYMENT__PROFILE"] = "single-vm"
             nodes = [node("single", args.data_dir, args.model, out, common)]
         try:
-            proxy = start_nginx([f"127.0.0.1:{n['app_port']}" for n in nodes],
-                                [f"127.0.0.1:{n['rasa_port']}" for n in nodes], free_port(), https_port,
-                                staff_networks=["127.0.0.1/32"], embed_origins=[],
-                                action_listen=f"127.0.0.1:{action_port}" if action_port else "",
-                                rasa_networks=["127.0.0.1/32"] if action_port else [])
+            proxy = start_nginx(
+                [f"127.0.0.1:{n['app_port']}" for n in nodes],
+                [f"127.0.0.1:{n['rasa_port']}" for n in nodes],
+                free_port(),
+                https_port,
+                staff_networks=["127.0.0.1/32"],
+                embed_origins=[],
+                action_listen=f"127.0.0.1:{action_port}" if action_port else "",
+                rasa_networks=["127.0.0.1/32"] if action_port else [],
+            )
         except NginxError as exc:
             raise BenchmarkError(str(exc)) from None
         stack.callback(lambda: (proxy.stop(), shutil.rmtree(proxy.root, ignore_errors=True)))
-        log(f"nginx on {proxy.origin} (site rendered from deploy/nginx/tthc.conf in {proxy.root}); "
-            f"starting {len(nodes)} node(s), Rasa workers {args.rasa_workers}; logs in {out}")
+        log(
+            f"nginx on {proxy.origin} (site rendered from deploy/nginx/tthc.conf in {proxy.root}); "
+            f"starting {len(nodes)} node(s), Rasa workers {args.rasa_workers}; logs in {out}"
+        )
         start_servers(nodes, stack)
         log(f"warm-up: {WARM_UP['users']} users for {WARM_UP['duration']} s (not measured)")
         load(proxy, pool, WARM_UP["users"], WARM_UP["duration"])
@@ -341,14 +414,30 @@ def run_profile(args, pool, out: Path) -> list[dict]:
         for number in range(1, args.runs + 1):
             log(f"measured run {number}: {args.users} users for {args.duration:.0f} s through the proxy")
             report = measured_run(proxy, pool, nodes, args.users, args.duration)
-            reports.append({"profile": args.profile, "run": f"load {number}", "rasa_workers": args.rasa_workers,
-                            "nodes": len(nodes), "question_pool": pool.source, **report})
+            reports.append(
+                {
+                    "profile": args.profile,
+                    "run": f"load {number}",
+                    "rasa_workers": args.rasa_workers,
+                    "nodes": len(nodes),
+                    "question_pool": pool.source,
+                    **report,
+                }
+            )
             emit(reports[-1], out)
         if args.kill_one:
             log(f"kill-one run: {args.users} users and a Zalo citizen a second for {args.duration:.0f} s")
             report = kill_one_run(proxy, pool, nodes, database, fake_zalo, args.users, args.duration)
-            reports.append({"profile": args.profile, "run": "kill one of each", "rasa_workers": args.rasa_workers,
-                            "nodes": len(nodes), "question_pool": pool.source, **report})
+            reports.append(
+                {
+                    "profile": args.profile,
+                    "run": "kill one of each",
+                    "rasa_workers": args.rasa_workers,
+                    "nodes": len(nodes),
+                    "question_pool": pool.source,
+                    **report,
+                }
+            )
             emit(reports[-1], out)
         return reports
 
@@ -360,35 +449,49 @@ def emit(report: dict, out: Path) -> None:
 
 
 def describe(report: dict) -> str:
-    lines = [f"{report['profile']}, {report['nodes']} node(s), {report['rasa_workers']} Rasa worker(s) each, "
-             f"{report['run']}: {report['users']} users for {report['wall_s']} s through {report['url']}",
-             f"  {report['replies']} replies, {report['throughput_rps']} replies/s, p50 {report['p50_ms']} ms, "
-             f"p95 {report['p95_ms']} ms, max {report['max_ms']} ms; errors {report['errors']} (http "
-             f"{report['http_errors']}, timeouts {report['timeouts']}, connection {report['connection_errors']}, "
-             f"empty {report['empty_replies']}, apologies {report['apology_replies']}); "
-             f"{report['conversations']} conversations, {report['distinct_questions']} distinct questions"]
+    lines = [
+        f"{report['profile']}, {report['nodes']} node(s), {report['rasa_workers']} Rasa worker(s) each, "
+        f"{report['run']}: {report['users']} users for {report['wall_s']} s through {report['url']}",
+        f"  {report['replies']} replies, {report['throughput_rps']} replies/s, p50 {report['p50_ms']} ms, "
+        f"p95 {report['p95_ms']} ms, max {report['max_ms']} ms; errors {report['errors']} (http "
+        f"{report['http_errors']}, timeouts {report['timeouts']}, connection {report['connection_errors']}, "
+        f"empty {report['empty_replies']}, apologies {report['apology_replies']}); "
+        f"{report['conversations']} conversations, {report['distinct_questions']} distinct questions",
+    ]
     if "cpu_ms_per_reply" in report:
         memory_after = report["memory_after_load"]
-        lines.append(f"  CPU per reply: Rasa {report['cpu_ms_per_reply']['rasa']} ms, app server "
-                     f"{report['cpu_ms_per_reply']['app']} ms (cores used: Rasa {report['cores_used']['rasa']}, "
-                     f"app {report['cores_used']['app']})")
-        lines.append(f"  memory after the load: resident pages of the servers counted once {memory_after['unique_mb']} MB; "
-                     f"total RSS {memory_after['rss_mb']} MB, PSS {memory_after['pss_mb']} MB ("
-                     + "; ".join(f"node {n['node']}: " + ", ".join(f"{p['role']} {p['rss_mb']}/{p['pss_mb']}"
-                                                                  for p in n["processes_mb"])
-                                 for n in memory_after["nodes"]) + " RSS/PSS MB)")
+        lines.append(
+            f"  CPU per reply: Rasa {report['cpu_ms_per_reply']['rasa']} ms, app server "
+            f"{report['cpu_ms_per_reply']['app']} ms (cores used: Rasa {report['cores_used']['rasa']}, "
+            f"app {report['cores_used']['app']})"
+        )
+        lines.append(
+            f"  memory after the load: resident pages of the servers counted once {memory_after['unique_mb']} MB; "
+            f"total RSS {memory_after['rss_mb']} MB, PSS {memory_after['pss_mb']} MB ("
+            + "; ".join(
+                f"node {n['node']}: " + ", ".join(f"{p['role']} {p['rss_mb']}/{p['pss_mb']}" for p in n["processes_mb"])
+                for n in memory_after["nodes"]
+            )
+            + " RSS/PSS MB)"
+        )
     if "lost_conversations" in report:
-        lines.append(f"  killed one Rasa and the other node's app server at {report['killed_at_s']} s: "
-                     f"lost conversations {report['lost_conversations']} (turns missing from the tracker store "
-                     f"{report['turns_missing_from_tracker']}; errors for messages in flight at the kill "
-                     f"{report['errors_in_flight_at_kill']}, for messages sent after it "
-                     f"{report['errors_sent_after_kill']}), turns stored twice {report['turns_stored_twice']}")
-        lines.append(f"  Zalo: {report['zalo_events']} events (each delivered twice), "
-                     f"{report['zalo_messages_delivered']} messages delivered, duplicate deliveries "
-                     f"{report['zalo_duplicate_deliveries']}, events unanswered {report['zalo_events_unanswered']}")
+        lines.append(
+            f"  killed one Rasa and the other node's app server at {report['killed_at_s']} s: "
+            f"lost conversations {report['lost_conversations']} (turns missing from the tracker store "
+            f"{report['turns_missing_from_tracker']}; errors for messages in flight at the kill "
+            f"{report['errors_in_flight_at_kill']}, for messages sent after it "
+            f"{report['errors_sent_after_kill']}), turns stored twice {report['turns_stored_twice']}"
+        )
+        lines.append(
+            f"  Zalo: {report['zalo_events']} events (each delivered twice), "
+            f"{report['zalo_messages_delivered']} messages delivered, duplicate deliveries "
+            f"{report['zalo_duplicate_deliveries']}, events unanswered {report['zalo_events_unanswered']}"
+        )
     after = f", after {report['calibration_after_s']}" if "calibration_after_s" in report else ""
-    lines.append(f"  calibration_s {report['calibration_s']}{after}; load average (1 min) before "
-                 f"{report['load_average_1m']}, after {report['load_average_1m_after']}")
+    lines.append(
+        f"  calibration_s {report['calibration_s']}{after}; load average (1 min) before "
+        f"{report['load_average_1m']}, after {report['load_average_1m_after']}"
+    )
     return "\n".join(lines)
 
 
@@ -400,14 +503,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data_dir", type=Path, metavar="DATA_DIR", help="directory with an imported catalogue")
     parser.add_argument("--profile", choices=("single-vm", "scale-out"), default="single-vm")
-    parser.add_argument("--rasa-workers", type=int, default=None,
-                        help="Rasa worker processes per node (default: the settings' server.rasa_workers)")
+    parser.add_argument(
+        "--rasa-workers",
+        type=int,
+        default=None,
+        help="Rasa worker processes per node (default: the settings' server.rasa_workers)",
+    )
     parser.add_argument("--model", type=Path, help="Rasa model (default DATA_DIR/bot-benchmark/run-model/tthc.tar.gz)")
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--duration", type=float, default=60)
     parser.add_argument("--runs", type=int, default=1, help="measured runs in a row on the same stack (default 1)")
-    parser.add_argument("--kill-one", action="store_true",
-                        help="scale-out: then a run that kills one Rasa and the other node's app server in its middle")
+    parser.add_argument(
+        "--kill-one",
+        action="store_true",
+        help="scale-out: then a run that kills one Rasa and the other node's app server in its middle",
+    )
     parser.add_argument("--out", type=Path, help="logs and reports.jsonl (default /tmp/proxy-bench-<time>)")
     parser.add_argument("--json", action="store_true", help="one JSON line per run instead of text")
     args = parser.parse_args(argv)
@@ -418,8 +528,10 @@ def main(argv: list[str] | None = None) -> int:
             raise BenchmarkError(f"{args.data_dir} is not a directory; pass the DATA_DIR of an imported catalogue")
         args.model = (args.model or args.data_dir / "bot-benchmark" / "run-model" / "tthc.tar.gz").resolve()
         if not args.model.is_file():
-            raise BenchmarkError(f"no Rasa model at {args.model}; train one for this catalogue with "
-                                 "scripts/bot_benchmark.sh DATA_DIR FILE.jsonl, or pass --model")
+            raise BenchmarkError(
+                f"no Rasa model at {args.model}; train one for this catalogue with "
+                "scripts/bot_benchmark.sh DATA_DIR FILE.jsonl, or pass --model"
+            )
         if args.kill_one and args.profile != "scale-out":
             raise BenchmarkError("--kill-one needs --profile scale-out (one node has nothing to fail over to)")
         if args.rasa_workers is None:
@@ -427,7 +539,9 @@ def main(argv: list[str] | None = None) -> int:
         if not 1 <= args.rasa_workers <= 8:
             raise BenchmarkError("--rasa-workers must be between 1 and 8")
         if not 1 <= args.users <= load_test.MAX_USERS or not 10 <= args.duration <= load_test.MAX_DURATION_S:
-            raise BenchmarkError(f"--users must be 1–{load_test.MAX_USERS} and --duration 10–{load_test.MAX_DURATION_S} s")
+            raise BenchmarkError(
+                f"--users must be 1–{load_test.MAX_USERS} and --duration 10–{load_test.MAX_DURATION_S} s"
+            )
         out = (args.out or Path(f"/tmp/proxy-bench-{time.strftime('%Y%m%d-%H%M%S')}")).resolve()
         if out.is_relative_to(REPO):
             raise BenchmarkError(f"--out {out} is inside the repository; pick a path outside it")

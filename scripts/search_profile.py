@@ -7,6 +7,7 @@ e5 encoding with the query cache bypassed, BM25, the candidate pool and its feat
 decision models) and the machine-speed calibration before and after, so figures from different machines
 and loads can be compared. Searches run one after the other on the active index of the settings' data dir.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,11 @@ def main() -> int:
         print(f"search_profile: error: {error}", file=sys.stderr)
         return 2
     if not kb.learned:
-        print("search_profile: error: the active index has no trained models or no embedding model: "
-              "run `tthc kb train` (and `tthc up --prepare-only` for the model)", file=sys.stderr)
+        print(
+            "search_profile: error: the active index has no trained models or no embedding model: "
+            "run `tthc kb train` (and `tthc up --prepare-only` for the model)",
+            file=sys.stderr,
+        )
         return 2
     print(f"calibration_s {machine_calibration_seconds():.3f} (before)")
     kb.search("làm căn cước cần giấy tờ gì")  # loads the models

@@ -1,4 +1,5 @@
 """Shared by both pytest runs (the app env and the Rasa env): keep this stdlib-only."""
+
 from __future__ import annotations
 
 import os

@@ -3,6 +3,7 @@
 Every fact in a reply comes from the `Procedure` record; when the record does not state a
 field, the reply says so and points to the one-stop counter instead of guessing a fee or a time.
 """
+
 from __future__ import annotations
 
 import re
@@ -107,9 +108,7 @@ def procedure_links(procedure: Procedure, settings: Settings) -> list[Link]:
     else:
         links.append(Link("Cổng Dịch vụ công quốc gia", settings.national_portal_url))
     if settings.province.portal_url.strip():
-        links.append(
-            Link(f"Cổng Dịch vụ công tỉnh {settings.province.name}", settings.province.portal_url.strip())
-        )
+        links.append(Link(f"Cổng Dịch vụ công tỉnh {settings.province.name}", settings.province.portal_url.strip()))
     return links
 
 
@@ -184,10 +183,14 @@ def _per_case(procedure: Procedure, has_value, render) -> list[str]:
         where = "" if set(kinds) == every else f" ({', '.join(kinds).lower()})"
         lines.append(f"- {case}: {value}{where}" if case else f"- {value}{where}")
     if len(lines) > MAX_CASE_LINES:
-        lines = lines[:MAX_CASE_LINES] + [f"- … và {len(lines) - MAX_CASE_LINES} trường hợp khác (xem đường dẫn bên dưới)"]
+        lines = lines[:MAX_CASE_LINES] + [
+            f"- … và {len(lines) - MAX_CASE_LINES} trường hợp khác (xem đường dẫn bên dưới)"
+        ]
     if any(not case for case, _ in grouped):
-        lines.append("(Danh mục không ghi rõ trường hợp nào áp dụng mức nào: Anh/Chị xem chi tiết ở đường dẫn bên dưới "
-                     "hoặc hỏi nơi tiếp nhận hồ sơ.)")
+        lines.append(
+            "(Danh mục không ghi rõ trường hợp nào áp dụng mức nào: Anh/Chị xem chi tiết ở đường dẫn bên dưới "
+            "hoặc hỏi nơi tiếp nhận hồ sơ.)"
+        )
     return lines
 
 
@@ -228,6 +231,7 @@ def _fee_lines(procedure: Procedure) -> list[str]:
 
 
 # ---- province facts over the national record (issue 15, item 5; knowledge_base/importers/local_facts.py) ----
+
 
 def _local_fee_mark(procedure: Procedure, channel) -> str:
     """' (theo quy định của tỉnh)' after a fee the province's facts file set for this channel."""
@@ -314,19 +318,23 @@ def shorten_clause(text: str, limit: int) -> str:
 # dữ liệu quốc gia về dân cư để công dân kiểm tra, ký"), or it is only shown ("xuất trình bản chính để đối chiếu").
 _PRINTED_BY_COUNTER = re.compile(
     r"\bin (?:từ|trong quá trình|tại nơi|khi) |\bin sẵn\b|\bdo (?:cơ quan|bộ phận|cán bộ|nơi)[^.;]{0,40}\bin\b",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 _SHOWN_ONLY = re.compile(r"\bxuất trình\b|\bđể đối chiếu\b|\bđối chiếu\b", re.IGNORECASE)
 PRINTED_MARK = "nơi tiếp nhận in sẵn, Anh/Chị kiểm tra và ký"
 SHOWN_MARK = "chỉ xuất trình"
 
 
 def document_mark(document) -> str:
-    """"nơi tiếp nhận in sẵn…" or "chỉ xuất trình" when the record says so (in the name, the copies or the
+    """ "nơi tiếp nhận in sẵn…" or "chỉ xuất trình" when the record says so (in the name, the copies or the
     group, e.g. "Giấy tờ phải xuất trình"); "" otherwise."""
     if _PRINTED_BY_COUNTER.search(document.name):
         return PRINTED_MARK
-    if (_SHOWN_ONLY.search(document.copies) or _SHOWN_ONLY.search(document.group)
-            or fold(document.name.strip().lower()).startswith("xuat trinh")):
+    if (
+        _SHOWN_ONLY.search(document.copies)
+        or _SHOWN_ONLY.search(document.group)
+        or fold(document.name.strip().lower()).startswith("xuat trinh")
+    ):
         return SHOWN_MARK
     return ""
 
@@ -346,8 +354,15 @@ def merged_documents(documents: Sequence) -> list:
     kept: list = []
     for document in documents:
         key, bare = _document_key(document)
-        twin = next((i for i, other in enumerate(kept) if other.group == document.group and (
-            _document_key(other)[0] == key or (len(bare) >= 20 and _document_key(other)[1] == bare))), None)
+        twin = next(
+            (
+                i
+                for i, other in enumerate(kept)
+                if other.group == document.group
+                and (_document_key(other)[0] == key or (len(bare) >= 20 and _document_key(other)[1] == bare))
+            ),
+            None,
+        )
         if twin is None:
             kept.append(document)
         elif len(document.name) + len(document.form) > len(kept[twin].name) + len(kept[twin].form):
@@ -403,7 +418,9 @@ def _time_body(procedure: Procedure, settings: Settings) -> str:
     lines = _time_lines(procedure)
     if not lines:
         return _not_stated("thời hạn giải quyết", settings)
-    by_case = " (khác nhau theo từng trường hợp)" if _by_case(procedure, _has_time, lambda c: _format_time(c.time)) else ""
+    by_case = (
+        " (khác nhau theo từng trường hợp)" if _by_case(procedure, _has_time, lambda c: _format_time(c.time)) else ""
+    )
     return "\n".join([f"Thời hạn giải quyết «{short_title(procedure)}»{by_case}:", *lines])
 
 
@@ -446,12 +463,16 @@ def _online_body(procedure: Procedure, settings: Settings) -> str:
         return f"«{title}»: {ONLINE_LABELS[procedure.online].lower()}; Anh/Chị nộp trực tiếp hoặc qua bưu chính."
     lines = []
     if procedure.online == OnlineAvailability.full:
-        lines.append(f"«{title}» có thể làm trực tuyến toàn trình: Anh/Chị nộp hồ sơ và nhận kết quả qua "
-                     "Cổng Dịch vụ công (đường dẫn bên dưới).")
+        lines.append(
+            f"«{title}» có thể làm trực tuyến toàn trình: Anh/Chị nộp hồ sơ và nhận kết quả qua "
+            "Cổng Dịch vụ công (đường dẫn bên dưới)."
+        )
     else:
         lines.append(f"«{title}» có thể nộp hồ sơ trực tuyến qua Cổng Dịch vụ công (đường dẫn bên dưới).")
-        lines.append("Danh mục thủ tục không nêu có làm trực tuyến được toàn bộ hay không: Anh/Chị có thể vẫn "
-                     "phải đến nơi tiếp nhận (ví dụ để xuất trình bản chính hoặc nhận kết quả).")
+        lines.append(
+            "Danh mục thủ tục không nêu có làm trực tuyến được toàn bộ hay không: Anh/Chị có thể vẫn "
+            "phải đến nơi tiếp nhận (ví dụ để xuất trình bản chính hoặc nhận kết quả)."
+        )
     note = _online_note(procedure)
     if note:
         lines.append(f"Danh mục ghi thêm: {note}")
@@ -491,21 +512,24 @@ def _who_and_where(procedure: Procedure, settings: Settings, commune: Office | N
         lines.append(f"- Nơi nộp: {DEFAULT_COUNTER} nơi Anh/Chị cư trú")
     elif Level.province in procedure.levels:
         place = local_directory.one_stop_address(settings) or (
-            f"Trung tâm Phục vụ hành chính công tỉnh {settings.province.name}")
+            f"Trung tâm Phục vụ hành chính công tỉnh {settings.province.name}"
+        )
         lines.append(f"- Nơi nộp: {place}")
     return lines + office_lines(procedure, settings, commune, "\n".join(lines))
 
 
 LOCAL_DIRECTORY_MARK = "(thông tin của tỉnh)"  # an address or hours from the province's facts file
-COMMUNE_QUESTION = ("Anh/Chị cho tôi biết xã/phường nơi cư trú, tôi sẽ gửi địa chỉ và giờ làm việc của "
-                    "Bộ phận Một cửa ở đó ạ.")
+COMMUNE_QUESTION = (
+    "Anh/Chị cho tôi biết xã/phường nơi cư trú, tôi sẽ gửi địa chỉ và giờ làm việc của Bộ phận Một cửa ở đó ạ."
+)
 
 
 def handled_by_commune(procedure: Procedure, settings: Settings) -> bool:
     """Submitted at the citizen's commune: a commune-level record, or one still naming the abolished district
     level when the province hands those to the communes (assistant.app.district_reform)."""
     return Level.commune in procedure.levels or (
-        names_district_level(procedure) and settings.province.district_successor != "province")
+        names_district_level(procedure) and settings.province.district_successor != "province"
+    )
 
 
 def office_lines(procedure: Procedure, settings: Settings, commune: Office | None, shown: str = "") -> list[str]:
@@ -542,8 +566,9 @@ def _card_documents(procedure: Procedure, limit: int) -> list[str]:
     return lines
 
 
-def _overview_body(procedure: Procedure, settings: Settings, documents_limit: int = MAX_CARD_DOCUMENTS,
-                   commune: Office | None = None) -> str:
+def _overview_body(
+    procedure: Procedure, settings: Settings, documents_limit: int = MAX_CARD_DOCUMENTS, commune: Office | None = None
+) -> str:
     """The guide card: what it is for, who and where, the checklist, fee, time, online."""
     lines = [f"«{short_title(procedure)}» (mã {procedure.code})"]
     purpose = _purpose(procedure)
@@ -636,6 +661,7 @@ def aspect_body(procedure: Procedure, aspect: str, settings: Settings, commune: 
 
 # ---- whole replies ------------------------------------------------------------------------
 
+
 def polite(text: str) -> str:
     """An answer opens with "Dạ," as a counter clerk's does (docs/conversation-contract.md, "Voice")."""
     if not text or text.startswith("Dạ"):
@@ -646,8 +672,13 @@ def polite(text: str) -> str:
     return f"Dạ, {text}"
 
 
-def answer(procedure: Procedure, aspect: str, settings: Settings | None = None, max_buttons: int = 0,
-           commune: Office | None = None) -> Reply:
+def answer(
+    procedure: Procedure,
+    aspect: str,
+    settings: Settings | None = None,
+    max_buttons: int = 0,
+    commune: Office | None = None,
+) -> Reply:
     """The reply to a question about one aspect of one procedure, with its links; a record that still names
     the district level carries the 2025 reform note (assistant.app.district_reform).
 
@@ -658,10 +689,17 @@ def answer(procedure: Procedure, aspect: str, settings: Settings | None = None, 
     where the procedure is handled at commune level); when it decides the address and is unknown, the guide card
     and the place answer end with one question asking for it (`asks_for_commune`)."""
     settings = settings or get_settings()
-    question = COMMUNE_QUESTION if aspect in ("overview", "where") and asks_for_commune(procedure, settings, commune) \
-        else ""
-    note = "\n\n".join(part for part in (local_note(procedure, settings) if shows_local_facts(procedure, aspect) else "",
-                                         district_note(procedure, settings)) if part)
+    question = (
+        COMMUNE_QUESTION if aspect in ("overview", "where") and asks_for_commune(procedure, settings, commune) else ""
+    )
+    note = "\n\n".join(
+        part
+        for part in (
+            local_note(procedure, settings) if shows_local_facts(procedure, aspect) else "",
+            district_note(procedure, settings),
+        )
+        if part
+    )
     links = procedure_links(procedure, settings)
 
     def compose(body: str) -> str:
@@ -728,7 +766,9 @@ def next_steps(procedure: Procedure, aspect: str, max_buttons: int, commune: Off
     order = _AFTER_CARD if aspect == "overview" else _AFTER_ASPECT
     room = max(0, max_buttons - len(tail))
     aspects = [item for item in order if item != aspect][:room]
-    return [Button(NEXT_STEP_LABELS[item], aspect_payload(item, procedure.code)) for item in aspects] + tail[:max_buttons]
+    return [Button(NEXT_STEP_LABELS[item], aspect_payload(item, procedure.code)) for item in aspects] + tail[
+        :max_buttons
+    ]
 
 
 def option_payload(index: int) -> str:
@@ -785,8 +825,10 @@ def ask_back(hits: Sequence[SearchHit], labels: Sequence[str] | None = None) -> 
 
 
 def offer_alternatives(labels: Sequence[str]) -> Reply:
-    """"Không phải thủ tục này": the next candidates of the last search (payload = option number)."""
-    buttons = [Button(title, option_payload(number)) for number, title in enumerate(list(labels)[:MAX_OPTIONS], start=1)]
+    """ "Không phải thủ tục này": the next candidates of the last search (payload = option number)."""
+    buttons = [
+        Button(title, option_payload(number)) for number, title in enumerate(list(labels)[:MAX_OPTIONS], start=1)
+    ]
     return Reply(
         text="Dạ, xin lỗi Anh/Chị. Có phải Anh/Chị muốn hỏi một trong các thủ tục dưới đây không ạ? "
         "Nếu không có thủ tục nào đúng, Anh/Chị cho tôi biết rõ hơn tên thủ tục cần làm.",
@@ -796,7 +838,7 @@ def offer_alternatives(labels: Sequence[str]) -> Reply:
 
 
 def no_alternatives() -> Reply:
-    """"Không phải thủ tục này" with nothing else to offer: ask for the name, offer a human."""
+    """ "Không phải thủ tục này" with nothing else to offer: ask for the name, offer a human."""
     return Reply(
         text="Dạ, xin lỗi Anh/Chị. Anh/Chị cho tôi biết rõ hơn tên thủ tục cần làm (ví dụ «đăng ký tạm trú», "
         "«cấp phiếu lý lịch tư pháp») để tôi tra lại, hoặc gõ «gặp cán bộ» để được cán bộ hỗ trợ ạ.",
@@ -829,7 +871,9 @@ def suggestions(hits: Sequence[SearchHit], settings: Settings | None = None) -> 
     """NLU was unsure: say so, offer the closest procedures (payload = the code) and a human."""
     settings = settings or get_settings()
     text = "Dạ, xin lỗi Anh/Chị, tôi chưa hiểu rõ câu hỏi."
-    buttons = [Button(_shorten(hit.title, MAX_TITLE_CHARS), procedure_payload(hit.code)) for hit in list(hits)[:MAX_OPTIONS]]
+    buttons = [
+        Button(_shorten(hit.title, MAX_TITLE_CHARS), procedure_payload(hit.code)) for hit in list(hits)[:MAX_OPTIONS]
+    ]
     if buttons:
         text += " Có phải Anh/Chị muốn hỏi một trong các thủ tục sau?"
     else:
@@ -846,13 +890,16 @@ def tracking_connected(settings: Settings) -> bool:
 def capabilities(settings: Settings | None = None) -> Reply:
     """What the assistant can do: only what is connected (no dossier tracking without a tracking system)."""
     settings = settings or get_settings()
-    things = ["hỏi về một thủ tục hành chính: hồ sơ cần chuẩn bị, lệ phí, thời gian giải quyết, nơi nộp, có nộp "
-              "trực tuyến được không, các bước và kết quả"]
+    things = [
+        "hỏi về một thủ tục hành chính: hồ sơ cần chuẩn bị, lệ phí, thời gian giải quyết, nơi nộp, có nộp "
+        "trực tuyến được không, các bước và kết quả"
+    ]
     if tracking_connected(settings):
         things.append("tra cứu tình trạng hồ sơ đã nộp bằng mã biên nhận")
     things.append("gặp cán bộ khi cần")
-    return Reply(text=f"Dạ, Anh/Chị có thể {'; '.join(things[:-1])}; hoặc {things[-1]} ạ.",
-                 outcome=ReplyOutcome.small_talk)
+    return Reply(
+        text=f"Dạ, Anh/Chị có thể {'; '.join(things[:-1])}; hoặc {things[-1]} ạ.", outcome=ReplyOutcome.small_talk
+    )
 
 
 def _with_contacts(lines: list[str], settings: Settings, outcome: ReplyOutcome) -> Reply:
@@ -875,22 +922,27 @@ def abstain(settings: Settings | None = None) -> Reply:
 
 def commune_noted(commune: str) -> Reply:
     """The citizen named their commune before any procedure: keep it for the answers, ask which procedure."""
-    return Reply(text=f"Dạ, tôi đã ghi nhận Anh/Chị ở {commune}. Anh/Chị cần hỏi thủ tục nào ạ?",
-                 outcome=ReplyOutcome.asked_back)
+    return Reply(
+        text=f"Dạ, tôi đã ghi nhận Anh/Chị ở {commune}. Anh/Chị cần hỏi thủ tục nào ạ?", outcome=ReplyOutcome.asked_back
+    )
 
 
 def which_procedure() -> Reply:
     """An aspect was asked but no procedure is known yet."""
-    return Reply(text="Anh/Chị muốn hỏi về thủ tục nào ạ? Ví dụ: «lệ phí đăng ký kết hôn».",
-                 outcome=ReplyOutcome.asked_back)
+    return Reply(
+        text="Anh/Chị muốn hỏi về thủ tục nào ạ? Ví dụ: «lệ phí đăng ký kết hôn».", outcome=ReplyOutcome.asked_back
+    )
 
 
 def unknown_option(count: int) -> Reply:
     if count:
-        return Reply(text=f"Anh/Chị vui lòng chọn một số từ 1 đến {count} trong danh sách vừa rồi.",
-                     outcome=ReplyOutcome.asked_back)
-    return Reply(text="Hiện chưa có danh sách nào để chọn. Anh/Chị muốn hỏi về thủ tục nào ạ?",
-                 outcome=ReplyOutcome.asked_back)
+        return Reply(
+            text=f"Anh/Chị vui lòng chọn một số từ 1 đến {count} trong danh sách vừa rồi.",
+            outcome=ReplyOutcome.asked_back,
+        )
+    return Reply(
+        text="Hiện chưa có danh sách nào để chọn. Anh/Chị muốn hỏi về thủ tục nào ạ?", outcome=ReplyOutcome.asked_back
+    )
 
 
 def handoff(settings: Settings | None = None, staff_can_reply: bool = False) -> Reply:
@@ -914,8 +966,9 @@ def handoff(settings: Settings | None = None, staff_can_reply: bool = False) -> 
 
 def feedback_thanks(good: bool) -> Reply:
     if good:
-        return Reply(text="Dạ, cảm ơn Anh/Chị đã phản hồi! Chúc Anh/Chị làm thủ tục thuận lợi.",
-                     outcome=ReplyOutcome.feedback)
+        return Reply(
+            text="Dạ, cảm ơn Anh/Chị đã phản hồi! Chúc Anh/Chị làm thủ tục thuận lợi.", outcome=ReplyOutcome.feedback
+        )
     return Reply(
         text="Dạ, cảm ơn Anh/Chị đã góp ý. Ý kiến đã được ghi lại để bộ phận phụ trách kiểm tra và cải thiện câu trả lời.",
         outcome=ReplyOutcome.feedback,
@@ -925,9 +978,7 @@ def feedback_thanks(good: bool) -> Reply:
 def _portal_links(settings: Settings) -> list[Link]:
     links = [Link("Cổng Dịch vụ công quốc gia", settings.national_portal_url)]
     if settings.province.portal_url.strip():
-        links.append(
-            Link(f"Cổng Dịch vụ công tỉnh {settings.province.name}", settings.province.portal_url.strip())
-        )
+        links.append(Link(f"Cổng Dịch vụ công tỉnh {settings.province.name}", settings.province.portal_url.strip()))
     return links
 
 
@@ -954,7 +1005,9 @@ def tracking(result: TrackingResult, settings: Settings | None = None) -> Reply:
     counter = counter_name(settings)
     if result.status == TrackingStatus.found:
         lines = [f"Dạ, hồ sơ {result.code}: {result.details['status']}"]
-        lines += [f"- {label}: {result.details[key]}" for key, label in _TRACKING_LABELS.items() if key in result.details]
+        lines += [
+            f"- {label}: {result.details[key]}" for key, label in _TRACKING_LABELS.items() if key in result.details
+        ]
         return Reply(text="\n".join(lines), outcome=ReplyOutcome.dossier_tracking)
     if result.status == TrackingStatus.malformed:
         return Reply(
@@ -1005,6 +1058,7 @@ def catalogue_unavailable(settings: Settings | None = None) -> Reply:
 
 
 # ---- the printable checklist page (assistant/app/server/checklist.py) ---------------------------
+
 
 def fee_lines(procedure: Procedure) -> list[str]:
     """The fee as the answers show it: one line per channel or case ("- Trực tiếp: 50.000 đồng")."""

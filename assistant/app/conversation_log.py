@@ -15,6 +15,7 @@ Functions for other areas (all take an optional `db_path`; default from settings
 - `list_missing_procedures(limit=100, db_path=None) -> list[MissingProcedureRecord]` (newest first)
 - `purge_older_than(cutoff, db_path=None) -> dict[str, int]` (retention; counts per table)
 """
+
 from __future__ import annotations
 
 import json
@@ -127,14 +128,10 @@ def _clean(text: str | None) -> str:
     return mask_pii((text or "")[:MAX_TEXT_CHARS])
 
 
-def flag_handoff(
-    sender_id: str, channel: str, messages: list[dict[str, str]], db_path: Path | None = None
-) -> int:
+def flag_handoff(sender_id: str, channel: str, messages: list[dict[str, str]], db_path: Path | None = None) -> int:
     """Flag a conversation for staff. `messages`: [{"sender": "user"|"bot", "text": ...}], oldest
     first; only the last MAX_STORED_MESSAGES are kept, masked. Returns the new record id."""
-    kept = [
-        {"sender": m.get("sender", ""), "text": _clean(m.get("text"))} for m in messages[-MAX_STORED_MESSAGES:]
-    ]
+    kept = [{"sender": m.get("sender", ""), "text": _clean(m.get("text"))} for m in messages[-MAX_STORED_MESSAGES:]]
     with closing(connect(db_path)) as connection, connection:
         return connection.insert(
             "INSERT INTO handoffs (sender_id, channel, created_at, messages) VALUES (?, ?, ?, ?)",
@@ -155,8 +152,7 @@ def store_feedback(
         raise ValueError(f"rating must be one of {RATINGS}, got {rating!r}")
     with closing(connect(db_path)) as connection, connection:
         return connection.insert(
-            "INSERT INTO feedback (sender_id, channel, created_at, rating, question, answer)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO feedback (sender_id, channel, created_at, rating, question, answer) VALUES (?, ?, ?, ?, ?, ?)",
             (sender_id, channel or "", utc_now(), rating, _clean(question), _clean(answer)),
         )
 
@@ -181,9 +177,7 @@ def list_missing_procedures(limit: int = 100, db_path: Path | None = None) -> li
 def list_handoffs(limit: int = 100, db_path: Path | None = None) -> list[HandoffRecord]:
     """Flagged conversations, newest first (at most `limit`)."""
     with closing(connect(db_path)) as connection:
-        rows = connection.execute(
-            "SELECT * FROM handoffs ORDER BY id DESC LIMIT ?", (limit,)
-        ).fetchall()
+        rows = connection.execute("SELECT * FROM handoffs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
     return [
         HandoffRecord(
             id=row["id"],
@@ -196,9 +190,7 @@ def list_handoffs(limit: int = 100, db_path: Path | None = None) -> list[Handoff
     ]
 
 
-def list_feedback(
-    limit: int = 100, rating: str | None = None, db_path: Path | None = None
-) -> list[FeedbackRecord]:
+def list_feedback(limit: int = 100, rating: str | None = None, db_path: Path | None = None) -> list[FeedbackRecord]:
     """Feedback, newest first (at most `limit`); `rating` = "good" / "bad" filters."""
     if rating is not None and rating not in RATINGS:
         raise ValueError(f"rating must be one of {RATINGS}, got {rating!r}")

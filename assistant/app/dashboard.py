@@ -19,6 +19,7 @@ Only masked text leaves the database: questions are stored masked and are masked
 `compute(since, until, channel=None, db_path=None, procedure_info=None) -> Dashboard`; `chart(name, dashboard)`
 returns one chart as an SVG document (`assistant.app.svg_charts`).
 """
+
 from __future__ import annotations
 
 import json
@@ -52,8 +53,14 @@ OUTCOME_LABELS = {
     "other": "Khác",
 }
 OUTCOME_COLORS = {
-    "answered": "#1e8e3e", "asked_back": "#f29900", "not_in_catalogue": "#c5221f", "off_topic": "#a142f4",
-    "abstained": "#d93025", "handed_off": "#1a73e8", "dossier_tracking": "#12b5cb", "unavailable": "#5f6368",
+    "answered": "#1e8e3e",
+    "asked_back": "#f29900",
+    "not_in_catalogue": "#c5221f",
+    "off_topic": "#a142f4",
+    "abstained": "#d93025",
+    "handed_off": "#1a73e8",
+    "dossier_tracking": "#12b5cb",
+    "unavailable": "#5f6368",
     "other": "#9aa0a6",
 }
 CHANNEL_LABELS = {"rest": "Trang web", "zalo": "Zalo"}
@@ -164,16 +171,22 @@ def compute(
     with closing(conversation_log.connect(db_path, interaction_log._SCHEMA)) as connection:
         by_hour = connection.execute(
             f"SELECT substr(created_at, 1, 13), channel, outcome, COUNT(*) FROM interactions WHERE {question_rows} "
-            "GROUP BY substr(created_at, 1, 13), channel, outcome", parameters).fetchall()
+            "GROUP BY substr(created_at, 1, 13), channel, outcome",
+            parameters,
+        ).fetchall()
         answered = connection.execute(
             f"SELECT codes, COUNT(*) FROM interactions WHERE {where} AND outcome = 'answered' GROUP BY codes",
-            parameters).fetchall()
+            parameters,
+        ).fetchall()
         timings = connection.execute(
-            f"SELECT substr(created_at, 1, 13), action_ms, turn_ms FROM interactions WHERE {question_rows}",
-            parameters).fetchall()
+            f"SELECT substr(created_at, 1, 13), action_ms, turn_ms FROM interactions WHERE {question_rows}", parameters
+        ).fetchall()
     with closing(conversation_log.connect(db_path)) as connection:
-        ratings = dict(connection.execute(
-            f"SELECT rating, COUNT(*) FROM feedback WHERE {where} GROUP BY rating", parameters).fetchall())
+        ratings = dict(
+            connection.execute(
+                f"SELECT rating, COUNT(*) FROM feedback WHERE {where} GROUP BY rating", parameters
+            ).fetchall()
+        )
 
     days = [since + timedelta(days=offset) for offset in range((until - since).days + 1)]
     # The UTC start of every day as the log writes it: an hour's day is found by comparing text.
@@ -236,24 +249,48 @@ def compute(
         until=until.isoformat(),
         channel=channel,
         questions=questions,
-        channels=[{"channel": name, "label": CHANNEL_LABELS.get(name, name or "không rõ"), "count": count}
-                  for name, count in channel_counts.most_common()],
-        per_day=[{"day": day.isoformat(), "total": sum(counts.values()), "by_channel": dict(counts)}
-                 for day, counts in per_day.items()],
-        outcomes=[{"outcome": name, "label": OUTCOME_LABELS.get(name, name), "count": outcomes[name],
-                   "share": round(outcomes[name] / questions, 4)}
-                  for name in interaction_log.OUTCOMES if outcomes[name]],
-        top_procedures=[{"code": code, "title": (info(code) or ("", ""))[0], "count": count}
-                        for code, count in _ranked(procedures)],
-        top_unanswered=[{"question": mask_pii(g.question), "count": g.count, "reason": next(iter(g.reasons))}
-                        for g in groups],
+        channels=[
+            {"channel": name, "label": CHANNEL_LABELS.get(name, name or "không rõ"), "count": count}
+            for name, count in channel_counts.most_common()
+        ],
+        per_day=[
+            {"day": day.isoformat(), "total": sum(counts.values()), "by_channel": dict(counts)}
+            for day, counts in per_day.items()
+        ],
+        outcomes=[
+            {
+                "outcome": name,
+                "label": OUTCOME_LABELS.get(name, name),
+                "count": outcomes[name],
+                "share": round(outcomes[name] / questions, 4),
+            }
+            for name in interaction_log.OUTCOMES
+            if outcomes[name]
+        ],
+        top_procedures=[
+            {"code": code, "title": (info(code) or ("", ""))[0], "count": count} for code, count in _ranked(procedures)
+        ],
+        top_unanswered=[
+            {"question": mask_pii(g.question), "count": g.count, "reason": next(iter(g.reasons))} for g in groups
+        ],
         unanswered_fields=[{"field": name, "count": count} for name, count in _ranked(fields)],
         feedback={"good": good, "bad": bad, "good_share": round(good / (good + bad), 4) if good + bad else None},
-        latency={"turn_p50_ms": percentile(turns, 0.5), "turn_p95_ms": percentile(turns, 0.95), "turns": len(turns),
-                 "action_p50_ms": percentile(actions, 0.5), "action_p95_ms": percentile(actions, 0.95)},
-        latency_per_day=[{"day": day.isoformat(), "p50_ms": percentile(values, 0.5),
-                          "p95_ms": percentile(values, 0.95), "turns": len(values)}
-                         for day, values in sorted(turns_by_day.items())],
+        latency={
+            "turn_p50_ms": percentile(turns, 0.5),
+            "turn_p95_ms": percentile(turns, 0.95),
+            "turns": len(turns),
+            "action_p50_ms": percentile(actions, 0.5),
+            "action_p95_ms": percentile(actions, 0.95),
+        },
+        latency_per_day=[
+            {
+                "day": day.isoformat(),
+                "p50_ms": percentile(values, 0.5),
+                "p95_ms": percentile(values, 0.95),
+                "turns": len(values),
+            }
+            for day, values in sorted(turns_by_day.items())
+        ],
     )
 
 
@@ -277,9 +314,12 @@ def compute_cached(
     deleted) shows after CACHE_SECONDS at most."""
     since, until = check_range(since, until)
     with closing(conversation_log.connect(db_path, interaction_log._SCHEMA)) as connection:
-        newest = (connection.execute("SELECT MAX(id) FROM interactions").fetchone()[0],
-                  connection.execute("SELECT MAX(id) FROM feedback").fetchone()[0]
-                  if connection.has_table("feedback") else None)
+        newest = (
+            connection.execute("SELECT MAX(id) FROM interactions").fetchone()[0],
+            connection.execute("SELECT MAX(id) FROM feedback").fetchone()[0]
+            if connection.has_table("feedback")
+            else None,
+        )
     key = (str(db_path or conversation_log.default_db_path()), since, until, channel, newest, id(kb))
     now = time.monotonic()
     with _cache_lock:
@@ -309,33 +349,51 @@ def chart(name: str, dashboard: Dashboard) -> str:
     title = CHARTS[name]
     if name == "questions-per-day":
         names = [row["channel"] for row in dashboard.channels]
-        series = {channel: {date.fromisoformat(row["day"]): row["by_channel"].get(channel, 0)
-                            for row in dashboard.per_day} for channel in names}
+        series = {
+            channel: {date.fromisoformat(row["day"]): row["by_channel"].get(channel, 0) for row in dashboard.per_day}
+            for channel in names
+        }
         labels = {row["channel"]: row["label"] for row in dashboard.channels}
         colors = {channel: CHANNEL_COLORS[index % len(CHANNEL_COLORS)] for index, channel in enumerate(names)}
         return svg_charts.stacked_day_bars(dashboard.days, series, labels, colors, title)
     if name == "outcomes":
-        return svg_charts.horizontal_bars([(row["label"], row["share"]) for row in dashboard.outcomes], title,
-                                          value_label=_percent)
+        return svg_charts.horizontal_bars(
+            [(row["label"], row["share"]) for row in dashboard.outcomes], title, value_label=_percent
+        )
     if name == "top-procedures":
         return svg_charts.horizontal_bars(
-            [(f"{row['title'] or row['code']}" + (f" ({row['code']})" if row["title"] else ""), row["count"])
-             for row in dashboard.top_procedures], title, color="#1e8e3e")
+            [
+                (f"{row['title'] or row['code']}" + (f" ({row['code']})" if row["title"] else ""), row["count"])
+                for row in dashboard.top_procedures
+            ],
+            title,
+            color="#1e8e3e",
+        )
     if name == "top-unanswered":
-        return svg_charts.horizontal_bars([(row["question"], row["count"]) for row in dashboard.top_unanswered],
-                                          title, color="#d93025")
+        return svg_charts.horizontal_bars(
+            [(row["question"], row["count"]) for row in dashboard.top_unanswered], title, color="#d93025"
+        )
     if name == "feedback":
         rated = dashboard.feedback["good"] + dashboard.feedback["bad"]
         if not rated:
             return svg_charts.empty(title, "Chưa có đánh giá nào trong khoảng thời gian này.")
         return svg_charts.horizontal_bars(
             [("Hài lòng", dashboard.feedback["good"] / rated), ("Chưa hài lòng", dashboard.feedback["bad"] / rated)],
-            title, color="#1a73e8", value_label=_percent)
+            title,
+            color="#1a73e8",
+            value_label=_percent,
+        )
     if name == "latency":
         series = {
             "p50": {date.fromisoformat(row["day"]): row["p50_ms"] for row in dashboard.latency_per_day},
             "p95": {date.fromisoformat(row["day"]): row["p95_ms"] for row in dashboard.latency_per_day},
         }
-        return svg_charts.day_lines(dashboard.days, series, {"p50": "Trung vị (p50)", "p95": "p95"},
-                                    {"p50": "#1a73e8", "p95": "#d93025"}, title, unit=_seconds)
+        return svg_charts.day_lines(
+            dashboard.days,
+            series,
+            {"p50": "Trung vị (p50)", "p95": "p95"},
+            {"p50": "#1a73e8", "p95": "#d93025"},
+            title,
+            unit=_seconds,
+        )
     raise KeyError(name)

@@ -9,6 +9,7 @@ Some published records still name it as the level or agency that handles the pro
 Only the fields that say who handles the procedure and where are read (title, agencies, place of
 submission): a step that mentions a district office in passing is not a handling district level.
 """
+
 from __future__ import annotations
 
 import re

@@ -11,6 +11,7 @@ Accepted receipt-code format (checked before any request, so typos get a precise
 6–30 characters, letters and digits in groups joined by "." or "-", with at least one digit,
 e.g. "000.00.12.H59-250101-0001". Case and surrounding spaces are ignored (codes are upper-cased).
 """
+
 from __future__ import annotations
 
 import re

@@ -7,6 +7,7 @@ English router (assistant/rasa_process/components/english_router.py) sends them 
 English. Which procedure a message is about: `resolve` (a code in the message, a follow-up that names nothing,
 else an English catalogue search, knowledge_base.english).
 """
+
 from __future__ import annotations
 
 from assistant.app import answers, local_directory
@@ -17,8 +18,10 @@ from assistant.core.settings import Settings, get_settings
 from knowledge_base import english
 from knowledge_base.schema import LEVEL_LABELS, ChannelKind, OnlineAvailability, Procedure, SearchHit
 
-VIETNAMESE_NOTE = ("Note: the procedure's details are quoted in Vietnamese, as the official catalogue publishes them. "
-                   "Staff at the one-stop counter (Bộ phận Một cửa) can explain them.")
+VIETNAMESE_NOTE = (
+    "Note: the procedure's details are quoted in Vietnamese, as the official catalogue publishes them. "
+    "Staff at the one-stop counter (Bộ phận Một cửa) can explain them."
+)
 ONLINE_LABELS_EN = {
     OnlineAvailability.full: "can be done fully online",
     OnlineAvailability.partial: "the application can be submitted online",
@@ -78,8 +81,11 @@ def _where(procedure: Procedure, settings: Settings) -> list[str]:
     agency = procedure.agencies[0] if procedure.agencies else ""
     if levels or agency:
         lines.append(f"- Handled by: {' — '.join(part for part in (levels, agency) if part)}")
-    place = [line.removeprefix("- Nơi nộp: ") for line in answers.who_and_where(procedure, settings)
-             if line.startswith("- Nơi nộp: ")]
+    place = [
+        line.removeprefix("- Nơi nộp: ")
+        for line in answers.who_and_where(procedure, settings)
+        if line.startswith("- Nơi nộp: ")
+    ]
     if place:
         lines.append(f"- Where to apply: {place[0]}")
     return lines
@@ -92,8 +98,10 @@ def _documents(procedure: Procedure, limit: int) -> list[str]:
     lines = [f"- Documents to bring ({len(documents)}):"]
     for document in documents[:limit]:
         mark = answers.document_mark(document)
-        mark = {answers.PRINTED_MARK: " [printed by the office, you check and sign]",
-                answers.SHOWN_MARK: " [show only]"}.get(mark, "")
+        mark = {
+            answers.PRINTED_MARK: " [printed by the office, you check and sign]",
+            answers.SHOWN_MARK: " [show only]",
+        }.get(mark, "")
         lines.append(f"  ☐ {answers.shorten_clause(document.name, answers.MAX_CARD_DOCUMENT_CHARS)}{mark}")
     if len(documents) > limit:
         lines.append(f"  … and {len(documents) - limit} more (tap «Documents»)")
@@ -117,8 +125,13 @@ def _body(procedure: Procedure, aspect: str, settings: Settings, limit: int) -> 
         lines = [title]
         if procedure.summary.strip():
             lines.append(f"Purpose: {answers.purpose(procedure)}")
-        elif procedure.result.strip() and procedure.result.strip().lower() not in ("không có thông tin", "đang cập nhật"):
-            lines.append(f"Result: {answers.shorten_clause(procedure.result.splitlines()[0], answers.MAX_CARD_PURPOSE_CHARS)}")
+        elif procedure.result.strip() and procedure.result.strip().lower() not in (
+            "không có thông tin",
+            "đang cập nhật",
+        ):
+            lines.append(
+                f"Result: {answers.shorten_clause(procedure.result.splitlines()[0], answers.MAX_CARD_PURPOSE_CHARS)}"
+            )
         lines += _where(procedure, settings)
         lines += _documents(procedure, limit)
         lines += _facts("Fee", answers.fee_lines(procedure))
@@ -137,12 +150,19 @@ def _body(procedure: Procedure, aspect: str, settings: Settings, limit: int) -> 
     elif aspect == "online":
         lines = [f"Online for {title}: {_online(procedure)}."]
     else:
-        labels = {"steps": ("Steps", procedure.steps), "conditions": ("Conditions", procedure.conditions),
-                  "result": ("Result", procedure.result)}
+        labels = {
+            "steps": ("Steps", procedure.steps),
+            "conditions": ("Conditions", procedure.conditions),
+            "result": ("Result", procedure.result),
+        }
         label, text = labels.get(aspect, ("Steps", procedure.steps))
         stated = text.strip() and text.strip().lower() not in ("không có thông tin", "đang cập nhật")
-        lines = [f"{label} for {title}:", answers.shorten_clause(text, answers.MAX_FIELD_CHARS) if stated
-                 else "not stated in the catalogue; please ask at the one-stop counter."]
+        lines = [
+            f"{label} for {title}:",
+            answers.shorten_clause(text, answers.MAX_FIELD_CHARS)
+            if stated
+            else "not stated in the catalogue; please ask at the one-stop counter.",
+        ]
     local = _local_line(procedure, settings)
     if local and answers.shows_local_facts(procedure, aspect):
         lines.append(local)
@@ -166,8 +186,12 @@ def answer(procedure: Procedure, aspect: str, settings: Settings | None = None, 
     """The English reply about one aspect of a procedure: English labels, the record's Vietnamese text, the
     note that details are in Vietnamese, the 2025 reform note when the record names the district level, links."""
     settings = settings or get_settings()
-    links = [Link("Procedure details on the National Public Service Portal (Vietnamese)", link.url)
-             if link.url == procedure.source_url else link for link in answers.procedure_links(procedure, settings)]
+    links = [
+        Link("Procedure details on the National Public Service Portal (Vietnamese)", link.url)
+        if link.url == procedure.source_url
+        else link
+        for link in answers.procedure_links(procedure, settings)
+    ]
     reform = district_note(procedure, settings)
     limit = answers.MAX_CARD_DOCUMENTS
 
@@ -190,34 +214,52 @@ def ask_back(hits: list[SearchHit]) -> Reply:
     """Several procedures fit: the (Vietnamese) titles as buttons sending an English message with the code; typing
     the number ("2", "the second one") picks one too (action_choose_option)."""
     options = hits[: answers.MAX_OPTIONS]
-    buttons = [Button(answers.shorten_clause(hit.title, answers.MAX_TITLE_CHARS), f"Tell me about procedure {hit.code}") for hit in options]
-    return Reply(text="Which of these procedures do you mean? (Their names are in Vietnamese.)", buttons=buttons,
-                 outcome=ReplyOutcome.asked_back)
+    buttons = [
+        Button(answers.shorten_clause(hit.title, answers.MAX_TITLE_CHARS), f"Tell me about procedure {hit.code}")
+        for hit in options
+    ]
+    return Reply(
+        text="Which of these procedures do you mean? (Their names are in Vietnamese.)",
+        buttons=buttons,
+        outcome=ReplyOutcome.asked_back,
+    )
 
 
 def which_procedure() -> Reply:
-    return Reply(text="Which procedure would you like to ask about? For example: «How do I register temporary "
-                      "residence?»", outcome=ReplyOutcome.asked_back)
+    return Reply(
+        text="Which procedure would you like to ask about? For example: «How do I register temporary residence?»",
+        outcome=ReplyOutcome.asked_back,
+    )
 
 
 def not_found(administrative: bool, settings: Settings | None = None) -> Reply:
     """Nothing in the catalogue fits: say so in English, say where to ask, offer a human."""
     settings = settings or get_settings()
-    lines = ["Sorry, I could not find this procedure in the province's catalogue." if administrative else
-             "Sorry, I can only help with administrative procedures (documents, fees, processing time, where to "
-             "apply). Please name the procedure, for example «How do I apply for a passport?»."]
+    lines = [
+        "Sorry, I could not find this procedure in the province's catalogue."
+        if administrative
+        else "Sorry, I can only help with administrative procedures (documents, fees, processing time, where to "
+        "apply). Please name the procedure, for example «How do I apply for a passport?»."
+    ]
     lines.append(f"You can ask in person at {answers.counter_name(settings)}.")
     if local_directory.hotline(settings):
         lines.append(f"Hotline: {local_directory.hotline(settings)}")
-    return Reply(text="\n".join(lines), buttons=[Button(HANDOFF_EN, answers.HANDOFF_PAYLOAD)],
-                 links=[Link("National Public Service Portal (Vietnamese)", settings.national_portal_url)],
-                 outcome=ReplyOutcome.not_in_catalogue if administrative else ReplyOutcome.abstained)
+    return Reply(
+        text="\n".join(lines),
+        buttons=[Button(HANDOFF_EN, answers.HANDOFF_PAYLOAD)],
+        links=[Link("National Public Service Portal (Vietnamese)", settings.national_portal_url)],
+        outcome=ReplyOutcome.not_in_catalogue if administrative else ReplyOutcome.abstained,
+    )
 
 
 def unknown_option(count: int) -> Reply:
     """A pick that is not on the list (`answers.unknown_option`, in English)."""
     if count:
-        return Reply(text=f"Please choose a number from 1 to {count} from the list above (or tap one).",
-                     outcome=ReplyOutcome.asked_back)
-    return Reply(text="There is no list to choose from yet. Which procedure would you like to ask about?",
-                 outcome=ReplyOutcome.asked_back)
+        return Reply(
+            text=f"Please choose a number from 1 to {count} from the list above (or tap one).",
+            outcome=ReplyOutcome.asked_back,
+        )
+    return Reply(
+        text="There is no list to choose from yet. Which procedure would you like to ask about?",
+        outcome=ReplyOutcome.asked_back,
+    )

@@ -29,6 +29,7 @@ Functions (all take an optional `db_path`; default: the app database):
 - `reply(handoff_id, text, ...) -> StaffReply` (LookupError, ReplyRefused)
 - `purge_older_than(cutoff, db_path=None) -> dict[str, int]` (retention)
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -152,8 +153,9 @@ def _delivery(outbox_ids: list[int], outbox: dict[int, tuple[int, str, bool]] | 
     return ("failed" if any(dead for _, _, dead in waiting) else "waiting"), error
 
 
-def _cases(where: str, parameters: tuple, limit: int, db_path: Path | str | None,
-           outbox_path: Path | str | None) -> list[HandoffCase]:
+def _cases(
+    where: str, parameters: tuple, limit: int, db_path: Path | str | None, outbox_path: Path | str | None
+) -> list[HandoffCase]:
     with closing(_connect(db_path)) as connection:
         rows = connection.execute(
             "SELECT h.id, h.sender_id, h.channel, h.created_at, h.messages, d.handled_at FROM handoffs h "
@@ -161,16 +163,21 @@ def _cases(where: str, parameters: tuple, limit: int, db_path: Path | str | None
             (*parameters, max(0, limit)),
         ).fetchall()
         ids = [row["id"] for row in rows]
-        replies = connection.execute(
-            f"SELECT * FROM handoff_replies WHERE handoff_id IN ({', '.join('?' for _ in ids)}) ORDER BY id", ids
-        ).fetchall() if ids else []
+        replies = (
+            connection.execute(
+                f"SELECT * FROM handoff_replies WHERE handoff_id IN ({', '.join('?' for _ in ids)}) ORDER BY id", ids
+            ).fetchall()
+            if ids
+            else []
+        )
     outbox_ids = [int(i) for reply in replies for i in json.loads(reply["outbox_ids"])]
     outbox = _outbox_rows(outbox_path, outbox_ids) if replies else {}
     by_handoff: dict[int, list[StaffReply]] = {}
     for reply in replies:
         delivery, error = _delivery([int(i) for i in json.loads(reply["outbox_ids"])], outbox)
         by_handoff.setdefault(reply["handoff_id"], []).append(
-            StaffReply(reply["id"], reply["created_at"], mask_pii(reply["text"]), delivery, error))
+            StaffReply(reply["id"], reply["created_at"], mask_pii(reply["text"]), delivery, error)
+        )
     return [
         HandoffCase(
             id=row["id"],
@@ -181,16 +188,19 @@ def _cases(where: str, parameters: tuple, limit: int, db_path: Path | str | None
             handled_at=row["handled_at"],
             can_reply=staff_can_reply(row["channel"]),
             # Stored masked; masked again on the way out, so nothing unmasked ever leaves the database.
-            messages=[{"sender": str(m.get("sender", "")), "text": mask_pii(str(m.get("text", "")))}
-                      for m in json.loads(row["messages"])],
+            messages=[
+                {"sender": str(m.get("sender", "")), "text": mask_pii(str(m.get("text", "")))}
+                for m in json.loads(row["messages"])
+            ],
             replies=by_handoff.get(row["id"], []),
         )
         for row in rows
     ]
 
 
-def list_cases(status: str = "open", limit: int = 100, db_path: Path | str | None = None,
-               outbox_path: Path | str | None = None) -> list[HandoffCase]:
+def list_cases(
+    status: str = "open", limit: int = 100, db_path: Path | str | None = None, outbox_path: Path | str | None = None
+) -> list[HandoffCase]:
     """Hand-offs with their state and staff replies, newest first; `status`: open, handled or all."""
     if status not in STATUSES:
         raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
@@ -205,20 +215,26 @@ def get_case(handoff_id: int, db_path: Path | str | None = None, outbox_path: Pa
     return found[0]
 
 
-def set_handled(handoff_id: int, handled: bool = True, db_path: Path | str | None = None,
-                outbox_path: Path | str | None = None) -> HandoffCase:
+def set_handled(
+    handoff_id: int, handled: bool = True, db_path: Path | str | None = None, outbox_path: Path | str | None = None
+) -> HandoffCase:
     """Mark a hand-off handled (or open again); marking twice keeps the first time."""
     get_case(handoff_id, db_path, outbox_path)
     with closing(_connect(db_path)) as connection, connection:
         if handled:
-            connection.execute("INSERT INTO handoff_handled (handoff_id, handled_at) VALUES (?, ?) "
-                               "ON CONFLICT (handoff_id) DO NOTHING", (handoff_id, conversation_log.utc_now()))
+            connection.execute(
+                "INSERT INTO handoff_handled (handoff_id, handled_at) VALUES (?, ?) "
+                "ON CONFLICT (handoff_id) DO NOTHING",
+                (handoff_id, conversation_log.utc_now()),
+            )
         else:
             connection.execute("DELETE FROM handoff_handled WHERE handoff_id = ?", (handoff_id,))
     return get_case(handoff_id, db_path, outbox_path)
 
 
-def reply(handoff_id: int, text: str, db_path: Path | str | None = None, outbox_path: Path | str | None = None) -> StaffReply:
+def reply(
+    handoff_id: int, text: str, db_path: Path | str | None = None, outbox_path: Path | str | None = None
+) -> StaffReply:
     """Queue a staff member's reply to the Zalo citizen of a hand-off in the Zalo outbox; the masked text is
     kept with the hand-off. Raises LookupError (no such hand-off) or ReplyRefused (the reason)."""
     from connectors.zalo.messages import build_messages
@@ -231,14 +247,17 @@ def reply(handoff_id: int, text: str, db_path: Path | str | None = None, outbox_
         raise ReplyRefused(f"Nội dung trả lời dài {len(body)} ký tự: vui lòng rút gọn (tối đa {MAX_REPLY_CHARS}).")
     case = get_case(handoff_id, db_path, outbox_path)
     if not case.can_reply:
-        raise ReplyRefused("Hội thoại trên trang web là ẩn danh nên không gửi trả lời được; người dân đã được "
-                           "hướng dẫn gọi đường dây nóng hoặc đến bộ phận một cửa.")
+        raise ReplyRefused(
+            "Hội thoại trên trang web là ẩn danh nên không gửi trả lời được; người dân đã được "
+            "hướng dẫn gọi đường dây nóng hoặc đến bộ phận một cửa."
+        )
     with closing(_connect(db_path)) as connection:
         sender_id = connection.execute("SELECT sender_id FROM handoffs WHERE id = ?", (handoff_id,)).fetchone()[0]
     store = ZaloStore(outbox_path or default_outbox())
     try:
-        outbox_ids = [store.enqueue(sender_id, message, OUTBOX_REASON)
-                      for message in build_messages(REPLY_PREFIX + body)]
+        outbox_ids = [
+            store.enqueue(sender_id, message, OUTBOX_REASON) for message in build_messages(REPLY_PREFIX + body)
+        ]
     finally:
         store.close()
     with closing(_connect(db_path)) as connection, connection:
@@ -259,7 +278,9 @@ def purge_older_than(cutoff: datetime, db_path: Path | str | None = None) -> dic
     with closing(_connect(db_path)) as connection, connection:
         return {
             "handoff_replies": connection.execute(
-                f"DELETE FROM handoff_replies WHERE created_at < ? OR {orphan}", (limit,)).rowcount,
+                f"DELETE FROM handoff_replies WHERE created_at < ? OR {orphan}", (limit,)
+            ).rowcount,
             "handoff_handled": connection.execute(
-                f"DELETE FROM handoff_handled WHERE handled_at < ? OR {orphan}", (limit,)).rowcount,
+                f"DELETE FROM handoff_handled WHERE handled_at < ? OR {orphan}", (limit,)
+            ).rowcount,
         }

@@ -32,6 +32,7 @@ Functions (all take an optional `db_path`; default: the app database):
 - `list_interactions(since=None, until=None, outcome=None, channel=None, limit=100, db_path=None)`
 - `purge_older_than(cutoff, db_path=None) -> int`
 """
+
 from __future__ import annotations
 
 import json
@@ -108,6 +109,7 @@ class InteractionRecord:
 
 # ---- deriving the outcome ------------------------------------------------------------------------
 
+
 def _slot_events(events: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """The last value each slot is set to by the action's events."""
     return {e.get("name"): e.get("value") for e in events if isinstance(e, dict) and e.get("event") == "slot"}
@@ -132,8 +134,9 @@ def without_outcomes(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{key: value for key, value in message.items() if key != OUTCOME_KEY} for message in messages]
 
 
-def classify(action: str, events: list[dict[str, Any]], messages: list[dict[str, Any]],
-             tracker: dict[str, Any] | None = None) -> Classification:
+def classify(
+    action: str, events: list[dict[str, Any]], messages: list[dict[str, Any]], tracker: dict[str, Any] | None = None
+) -> Classification:
     """What an action call did: the outcome its replies state (`stated_outcome`), and the procedures offered.
 
     The codes come from the actions' contract with the dialogue: an answer sets `procedure_code`; an ask-back
@@ -152,11 +155,14 @@ def classify(action: str, events: list[dict[str, Any]], messages: list[dict[str,
             candidates = _codes(((tracker or {}).get("slots") or {}).get("candidate_codes"))
         return Classification(outcome, candidates)
     if outcome == ReplyOutcome.abstained.value:
-        return Classification(outcome, [match.group("code") for match in map(_PROCEDURE_PAYLOAD.match, payloads) if match])
+        return Classification(
+            outcome, [match.group("code") for match in map(_PROCEDURE_PAYLOAD.match, payloads) if match]
+        )
     return Classification(outcome)
 
 
 # ---- writing -------------------------------------------------------------------------------------
+
 
 def _turn_ms(tracker: dict[str, Any], now: float) -> int | None:
     """Milliseconds since the latest user message reached Rasa (its event's timestamp)."""
@@ -253,14 +259,16 @@ def save(interaction: InteractionRecord, db_path: Path | None = None) -> int:
         )
 
 
-def record(action_call: dict[str, Any], result: dict[str, Any], action_ms: float,
-           db_path: Path | None = None) -> int | None:
+def record(
+    action_call: dict[str, Any], result: dict[str, Any], action_ms: float, db_path: Path | None = None
+) -> int | None:
     """describe() and save() in one: the stored row's id, None for a call without a tracker."""
     interaction = describe(action_call, result, action_ms)
     return save(interaction, db_path) if interaction is not None else None
 
 
 # ---- reading and retention -----------------------------------------------------------------------
+
 
 def _bound(value: date | datetime, end_of_day: bool) -> str:
     """An ISO UTC bound: a date is a whole day in Vietnam time; a datetime must be timezone-aware."""

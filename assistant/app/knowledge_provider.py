@@ -6,6 +6,7 @@ through `assistant/app/actions/common.py`. It lives outside the web layer so the
 `assistant.app.server`. Blocking calls on the knowledge base (search, scope check) made from async code go through
 `run_blocking`, off the event loop.
 """
+
 from __future__ import annotations
 
 import functools

@@ -4,6 +4,7 @@ facts are merged at import). Read at run time from `province.local_facts`, again
 unreadable file is logged and ignored, so a bad edit never costs a citizen a reply. `province.hotline` and
 `province.one_stop_address` in the settings, when set, win over the file.
 """
+
 from __future__ import annotations
 
 import logging
@@ -81,7 +82,7 @@ def _core_name(name: str) -> str:
     words = _folded_words(name)
     for kind in _COMMUNE_KINDS:
         if words.startswith(kind + " "):
-            return words[len(kind) + 1:]
+            return words[len(kind) + 1 :]
     return words
 
 

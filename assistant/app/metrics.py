@@ -23,6 +23,7 @@ service's environment: the metrics are then written there by every worker and `/
 (prometheus-client's multiprocess mode; no per-process CPU/memory metrics then). Without it each
 worker counts its own requests and a scrape sees whichever worker answered.
 """
+
 from __future__ import annotations
 
 import os
@@ -67,20 +68,31 @@ disable_created_metrics()  # no *_created series: a restart shows as a counter r
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 ACTION_CALLS = Counter(
-    "tthc_action_calls", "Custom-action calls from Rasa, by action, outcome and channel",
-    ["action", "outcome", "channel"], registry=REGISTRY,
+    "tthc_action_calls",
+    "Custom-action calls from Rasa, by action, outcome and channel",
+    ["action", "outcome", "channel"],
+    registry=REGISTRY,
 )
 ACTION_DURATION = Histogram(
-    "tthc_action_duration_seconds", "Time to run a custom action (search and reply composition)",
-    ["action"], buckets=LATENCY_BUCKETS, registry=REGISTRY,
+    "tthc_action_duration_seconds",
+    "Time to run a custom action (search and reply composition)",
+    ["action"],
+    buckets=LATENCY_BUCKETS,
+    registry=REGISTRY,
 )
 REPLY_DURATION = Histogram(
-    "tthc_reply_duration_seconds", "From the user message reaching Rasa to the end of its custom action",
-    ["channel"], buckets=LATENCY_BUCKETS, registry=REGISTRY,
+    "tthc_reply_duration_seconds",
+    "From the user message reaching Rasa to the end of its custom action",
+    ["channel"],
+    buckets=LATENCY_BUCKETS,
+    registry=REGISTRY,
 )
 SEARCH_DURATION = Histogram(
-    "tthc_search_duration_seconds", "Catalogue search time, by caller (chat: the actions, api: /api/search)",
-    ["source"], buckets=LATENCY_BUCKETS, registry=REGISTRY,
+    "tthc_search_duration_seconds",
+    "Catalogue search time, by caller (chat: the actions, api: /api/search)",
+    ["source"],
+    buckets=LATENCY_BUCKETS,
+    registry=REGISTRY,
 )
 if not multiprocess_mode():
     for collector in (ProcessCollector, PlatformCollector, GCCollector):
@@ -92,8 +104,7 @@ def label(value: str, limit: int = 40) -> str:
     return _LABEL_VALUE.sub("_", (value or "").lower())[:limit] or "none"
 
 
-def observe_action(action: str, outcome: str, channel: str, seconds: float | None,
-                   turn_ms: int | None = None) -> None:
+def observe_action(action: str, outcome: str, channel: str, seconds: float | None, turn_ms: int | None = None) -> None:
     ACTION_CALLS.labels(label(action), label(outcome), label(channel)).inc()
     if seconds is not None:
         ACTION_DURATION.labels(label(action)).observe(seconds)
@@ -112,6 +123,7 @@ def search_timer(source: str) -> Iterator[None]:
 
 
 # ---- read at each scrape -------------------------------------------------------------------------
+
 
 def zalo_outbox_counts(path: Path | str) -> dict[str, int] | None:
     """Waiting and dead replies in the Zalo outbox (a SQLite file, read-only, or PostgreSQL on the
@@ -165,13 +177,24 @@ class StateCollector(Collector):
         kb = provider.current()  # the index this process serves; not opened by a scrape
         if kb is not None:
             manifest = kb.manifest or {}
-            index = GaugeMetricFamily("tthc_index_info", "The catalogue index this process serves",
-                                      labels=["build", "format", "built_at", "learned"])
-            index.add_metric([Path(kb.directory).name, str(manifest.get("format", "")),
-                              str(manifest.get("built_at", "")), str(kb.learned).lower()], 1)
+            index = GaugeMetricFamily(
+                "tthc_index_info",
+                "The catalogue index this process serves",
+                labels=["build", "format", "built_at", "learned"],
+            )
+            index.add_metric(
+                [
+                    Path(kb.directory).name,
+                    str(manifest.get("format", "")),
+                    str(manifest.get("built_at", "")),
+                    str(kb.learned).lower(),
+                ],
+                1,
+            )
             yield index
-            yield GaugeMetricFamily("tthc_index_procedures", "Procedures in the served index",
-                                    value=len(kb.procedures()))
+            yield GaugeMetricFamily(
+                "tthc_index_procedures", "Procedures in the served index", value=len(kb.procedures())
+            )
         counts = zalo_outbox_counts(self.settings.zalo_store)
         if counts is not None:
             outbox = GaugeMetricFamily("tthc_zalo_outbox_replies", "Replies in the Zalo outbox", labels=["state"])

@@ -8,6 +8,7 @@ procedure among its matches, is it noise, is it about the current record's own c
 as another procedure's title); only a new name switches (answer, ask back when several are close,
 or abstain when the catalogue does not have it).
 """
+
 from __future__ import annotations
 
 import re
@@ -21,7 +22,8 @@ from knowledge_base.text import content_syllables, filler_words, fold, normalize
 
 # Words that say WHAT is asked (aspects) or carry no content in a question. Generic question
 # vocabulary, not procedure names; a token typed without diacritics also matches its accented form.
-ASPECT_PHRASES = """
+ASPECT_PHRASES = (
+    """
 giấy tờ|hồ sơ|thành phần hồ sơ|cần gì|cần những gì|chuẩn bị|mang theo
 lệ phí|phí|chi phí|bao nhiêu tiền|hết bao nhiêu|mất bao nhiêu|tốn
 thời gian|thời hạn|bao lâu|mấy ngày|bao nhiêu ngày|mất bao lâu|mất mấy ngày|trả kết quả
@@ -29,7 +31,10 @@ nộp|ở đâu|chỗ nào|nơi nào|nơi nộp|đâu|địa chỉ|cơ quan nào
 online|onl|trực tuyến|qua mạng|trên mạng|toàn trình|dịch vụ công|internet
 các bước|quy trình|trình tự|cách làm|làm sao|làm thế nào|như thế nào|thế nào|hướng dẫn
 điều kiện|yêu cầu|ai được|đối tượng|kết quả|nhận được gì|được gì|thủ tục|tthc|gồm|bao gồm
-""".replace("\n", "|").strip("|").split("|")
+""".replace("\n", "|")
+    .strip("|")
+    .split("|")
+)
 # Single words only where they never carry a procedure's name ("mất", "lại", "số", "nơi", "sao" do:
 # "cấp lại do mất", "cấp số nhà", "nơi cư trú", "bản sao", so they are not here). The list lives with the
 # other word lists in knowledge_base/data/abbreviations.yml (the search stopwords minus a few, plus chat words).
@@ -173,8 +178,17 @@ def _search(kb: SearchableKnowledgeBase, query: str, top_k: int) -> SearchRespon
 
 def _record_syllables(procedure: Procedure) -> set[str]:
     """Folded syllables of everything the record publishes (what a follow-up may ask about)."""
-    parts = [procedure.title, procedure.steps, procedure.conditions, procedure.result, procedure.audience,
-             procedure.where_to_submit, procedure.summary, *procedure.agencies, *procedure.keywords]
+    parts = [
+        procedure.title,
+        procedure.steps,
+        procedure.conditions,
+        procedure.result,
+        procedure.audience,
+        procedure.where_to_submit,
+        procedure.summary,
+        *procedure.agencies,
+        *procedure.keywords,
+    ]
     parts += [f"{d.name} {d.copies} {d.form} {d.group}" for d in procedure.documents]
     parts += [f"{c.time.text} {c.fee.text} {c.description}" for c in procedure.channels]
     return set(syllables(normalize(" ".join(parts))))

@@ -28,6 +28,7 @@ Functions (all take an optional `db_path`; default: the app database):
 - `export(db_path=None) -> Path` (rewrites the JSONL file; called by every change)
 - `unlink_older_than(cutoff, db_path=None) -> int`
 """
+
 from __future__ import annotations
 
 import json
@@ -80,8 +81,14 @@ class LabelRecord:
 
     def as_question_line(self) -> dict:
         """The line of labelled.jsonl (knowledge_base/labelled.py, `tthc kb eval` question format)."""
-        return {"id": f"label-{self.id}", "question": self.question, "gold": [self.code] if self.code else [],
-                "label": self.kind, "style": STYLES[self.kind], "labelled_at": self.updated_at}
+        return {
+            "id": f"label-{self.id}",
+            "question": self.question,
+            "gold": [self.code] if self.code else [],
+            "label": self.kind,
+            "style": STYLES[self.kind],
+            "labelled_at": self.updated_at,
+        }
 
 
 def clean_question(text: str) -> str:
@@ -120,8 +127,9 @@ def _check(kind: str, code: str | None) -> str | None:
     return code if kind == "procedure" else None
 
 
-def set_labels(questions: Iterable[str], kind: str, code: str | None = None,
-               db_path: Path | None = None) -> list[LabelRecord]:
+def set_labels(
+    questions: Iterable[str], kind: str, code: str | None = None, db_path: Path | None = None
+) -> list[LabelRecord]:
     """Label each question (masked first); a question already labelled gets the new label (a correction).
     The code is not checked against the catalogue here (the API does). Rewrites labelled.jsonl."""
     code = _check(kind, code)
@@ -140,7 +148,8 @@ def set_labels(questions: Iterable[str], kind: str, code: str | None = None,
                 (text, kind, code, _first_asked(connection, text, now), now, now),
             )
         rows = connection.execute(
-            f"SELECT * FROM question_labels WHERE question IN ({', '.join('?' for _ in texts)})", texts).fetchall()
+            f"SELECT * FROM question_labels WHERE question IN ({', '.join('?' for _ in texts)})", texts
+        ).fetchall()
     export(db_path)
     by_text = {row["question"]: _record(row) for row in rows}
     return [by_text[text] for text in texts]
@@ -152,7 +161,8 @@ def update_label(label_id: int, kind: str, code: str | None = None, db_path: Pat
     with closing(_connect(db_path)) as connection, connection:
         changed = connection.execute(
             "UPDATE question_labels SET kind = ?, code = ?, updated_at = ? WHERE id = ?",
-            (kind, code, conversation_log.utc_now(), label_id)).rowcount
+            (kind, code, conversation_log.utc_now(), label_id),
+        ).rowcount
         row = connection.execute("SELECT * FROM question_labels WHERE id = ?", (label_id,)).fetchone()
     if not changed:
         return None
@@ -171,8 +181,9 @@ def delete_label(label_id: int, db_path: Path | None = None) -> bool:
 def list_labels(limit: int = 100, db_path: Path | None = None) -> list[LabelRecord]:
     """Labels, most recently changed first (at most `limit`)."""
     with closing(_connect(db_path)) as connection:
-        rows = connection.execute("SELECT * FROM question_labels ORDER BY updated_at DESC, id DESC LIMIT ?",
-                                  (max(0, limit),)).fetchall()
+        rows = connection.execute(
+            "SELECT * FROM question_labels ORDER BY updated_at DESC, id DESC LIMIT ?", (max(0, limit),)
+        ).fetchall()
     return [_record(row) for row in rows]
 
 
@@ -187,9 +198,10 @@ def labels_for(questions: Iterable[str], db_path: Path | None = None) -> dict[st
     found: dict[str, LabelRecord] = {}
     with closing(_connect(db_path)) as connection:
         for start in range(0, len(texts), 500):
-            chunk = texts[start:start + 500]
+            chunk = texts[start : start + 500]
             rows = connection.execute(
-                f"SELECT * FROM question_labels WHERE question IN ({', '.join('?' for _ in chunk)})", chunk).fetchall()
+                f"SELECT * FROM question_labels WHERE question IN ({', '.join('?' for _ in chunk)})", chunk
+            ).fetchall()
             found.update((row["question"], _record(row)) for row in rows)
     return found
 
@@ -219,7 +231,11 @@ def unlink_older_than(cutoff: datetime, db_path: Path | None = None) -> int:
         raise ValueError("cutoff must be timezone-aware (UTC)")
     limit = cutoff.astimezone(timezone.utc).isoformat(timespec="seconds")
     with closing(_connect(db_path)) as connection, connection:
-        return int(connection.execute(
-            "UPDATE question_labels SET asked_at = COALESCE((SELECT MIN(interactions.created_at) FROM interactions "
-            "WHERE interactions.question = question_labels.question AND interactions.created_at >= ?), '') "
-            "WHERE asked_at <> '' AND asked_at < ?", (limit, limit)).rowcount)
+        return int(
+            connection.execute(
+                "UPDATE question_labels SET asked_at = COALESCE((SELECT MIN(interactions.created_at) FROM interactions "
+                "WHERE interactions.question = question_labels.question AND interactions.created_at >= ?), '') "
+                "WHERE asked_at <> '' AND asked_at < ?",
+                (limit, limit),
+            ).rowcount
+        )

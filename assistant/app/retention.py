@@ -14,6 +14,7 @@ Two stores hold what citizens typed:
 
 Through assistant/core/storage.py (SQLite or PostgreSQL); no Rasa import, so it runs in the app env.
 """
+
 from __future__ import annotations
 
 from contextlib import closing
@@ -43,8 +44,9 @@ def purge_tracker_store(db_path: Path | str, cutoff: datetime, dry_run: bool = F
         if not connection.has_table("events"):
             return 0
         cutoff_ts = cutoff.timestamp()
-        expired = connection.execute(f"SELECT COUNT(*) FROM ({_expired_senders_query()}) AS expired",
-                                     (cutoff_ts,)).fetchone()[0]
+        expired = connection.execute(
+            f"SELECT COUNT(*) FROM ({_expired_senders_query()}) AS expired", (cutoff_ts,)
+        ).fetchone()[0]
         if not dry_run and expired:
             connection.execute(f"DELETE FROM events WHERE sender_id IN ({_expired_senders_query()})", (cutoff_ts,))
     return int(expired)

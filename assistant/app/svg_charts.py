@@ -10,6 +10,7 @@ stylesheets can find: a stacked day bar is `<g class="bar" data-day="…">` with
 - `day_lines(days, series, labels, colors, title, unit)`: one line per series over the days that have a value;
 - `empty(title, message)`: the same frame with a message, when there is nothing to draw.
 """
+
 from __future__ import annotations
 
 import math
@@ -24,26 +25,32 @@ GRID = "#e3e6eb"
 TEXT = "#1d2330"
 
 
-def _text(x: float, y: float, content: str, size: int = 12, anchor: str = "start", fill: str = TEXT,
-          extra: str = "") -> str:
-    return (f"<text x='{x:.1f}' y='{y:.1f}' font-size='{size}' text-anchor='{anchor}' fill='{fill}' {extra}>"
-            f"{escape(content)}</text>")
+def _text(
+    x: float, y: float, content: str, size: int = 12, anchor: str = "start", fill: str = TEXT, extra: str = ""
+) -> str:
+    return (
+        f"<text x='{x:.1f}' y='{y:.1f}' font-size='{size}' text-anchor='{anchor}' fill='{fill}' {extra}>"
+        f"{escape(content)}</text>"
+    )
 
 
 def _document(height: float, title: str, body: list[str], description: str = "") -> str:
     return (
         f"<svg xmlns='http://www.w3.org/2000/svg' width='{WIDTH}' height='{height:.0f}' "
         f"viewBox='0 0 {WIDTH} {height:.0f}' role='img' {FONT}>"
-        f"<title>{escape(title)}</title>" + (f"<desc>{escape(description)}</desc>" if description else "")
+        f"<title>{escape(title)}</title>"
+        + (f"<desc>{escape(description)}</desc>" if description else "")
         + f"<rect class='background' x='0' y='0' width='{WIDTH}' height='{height:.0f}' fill='#ffffff'/>"
         + _text(12, 22, title, size=15, extra="font-weight='bold'")
-        + "".join(body) + "</svg>"
+        + "".join(body)
+        + "</svg>"
     )
 
 
 def empty(title: str, message: str = "Chưa có dữ liệu trong khoảng thời gian này.") -> str:
-    return _document(90, title, [_text(WIDTH / 2, 60, message, size=13, anchor="middle", fill=AXIS,
-                                       extra="class='empty'")])
+    return _document(
+        90, title, [_text(WIDTH / 2, 60, message, size=13, anchor="middle", fill=AXIS, extra="class='empty'")]
+    )
 
 
 def nice_axis(value: float, whole: bool = True) -> tuple[float, int]:
@@ -84,26 +91,34 @@ def _day_axis(days: Sequence[date], left: float, plot_width: float, bottom: floa
     parts = []
     for index, day in enumerate(days):
         if index % every == 0 or index == len(days) - 1 and len(days) <= 12:
-            parts.append(_text(left + slot * (index + 0.5), bottom + 16, f"{day:%d/%m}", size=11, anchor="middle",
-                               fill=AXIS))
+            parts.append(
+                _text(left + slot * (index + 0.5), bottom + 16, f"{day:%d/%m}", size=11, anchor="middle", fill=AXIS)
+            )
     return parts, slot
 
 
-def _y_axis(left: float, right: float, top: float, bottom: float, maximum: float, ticks: int,
-            fmt: Callable[[float], str]) -> list[str]:
+def _y_axis(
+    left: float, right: float, top: float, bottom: float, maximum: float, ticks: int, fmt: Callable[[float], str]
+) -> list[str]:
     parts = []
     for step in range(ticks + 1):
         value = maximum * step / ticks
         y = bottom - (bottom - top) * step / ticks
         parts.append(f"<line x1='{left:.1f}' x2='{right:.1f}' y1='{y:.1f}' y2='{y:.1f}' stroke='{GRID}'/>")
         parts.append(_text(left - 6, y + 4, fmt(value), size=11, anchor="end", fill=AXIS))
-    parts.append(f"<line class='x-axis' x1='{left:.1f}' x2='{right:.1f}' y1='{bottom:.1f}' y2='{bottom:.1f}' "
-                 f"stroke='{AXIS}'/>")
+    parts.append(
+        f"<line class='x-axis' x1='{left:.1f}' x2='{right:.1f}' y1='{bottom:.1f}' y2='{bottom:.1f}' stroke='{AXIS}'/>"
+    )
     return parts
 
 
-def stacked_day_bars(days: Sequence[date], series: dict[str, dict[date, float]], labels: dict[str, str],
-                     colors: dict[str, str], title: str) -> str:
+def stacked_day_bars(
+    days: Sequence[date],
+    series: dict[str, dict[date, float]],
+    labels: dict[str, str],
+    colors: dict[str, str],
+    title: str,
+) -> str:
     """A bar per day with data, stacked by series (e.g. questions per channel)."""
     totals = {day: sum(values.get(day, 0) for values in series.values()) for day in days}
     if not any(totals.values()):
@@ -126,18 +141,26 @@ def stacked_day_bars(days: Sequence[date], series: dict[str, dict[date, float]],
                 continue
             h = (bottom - top) * value / maximum
             y -= h
-            segments.append(f"<rect class='seg' data-series={quoteattr(name)} x='{x:.1f}' y='{y:.1f}' "
-                            f"width='{bar_width:.1f}' height='{h:.1f}' fill='{colors[name]}'>"
-                            f"<title>{escape(f'{day:%d/%m/%Y} · {labels[name]}: {_number(value)}')}</title></rect>")
-        body.append(f"<g class='bar' data-day='{day.isoformat()}' data-total='{totals[day]:g}'>"
-                    + "".join(segments) + "</g>")
+            segments.append(
+                f"<rect class='seg' data-series={quoteattr(name)} x='{x:.1f}' y='{y:.1f}' "
+                f"width='{bar_width:.1f}' height='{h:.1f}' fill='{colors[name]}'>"
+                f"<title>{escape(f'{day:%d/%m/%Y} · {labels[name]}: {_number(value)}')}</title></rect>"
+            )
+        body.append(
+            f"<g class='bar' data-day='{day.isoformat()}' data-total='{totals[day]:g}'>" + "".join(segments) + "</g>"
+        )
     body += axis
     described = ", ".join(f"{day:%d/%m}: {_number(totals[day])}" for day in days if totals[day])
     return _document(height, title, body, description=described)
 
 
-def horizontal_bars(items: Sequence[tuple[str, float]], title: str, color: str = "#2a6fdb",
-                    value_label: Callable[[float], str] = _number, label_chars: int = 48) -> str:
+def horizontal_bars(
+    items: Sequence[tuple[str, float]],
+    title: str,
+    color: str = "#2a6fdb",
+    value_label: Callable[[float], str] = _number,
+    label_chars: int = 48,
+) -> str:
     """Ranked horizontal bars: (label, value), largest first as given."""
     if not items or not any(value for _, value in items):
         return empty(title)
@@ -148,17 +171,27 @@ def horizontal_bars(items: Sequence[tuple[str, float]], title: str, color: str =
     for index, (label, value) in enumerate(items):
         y = top + row * index
         width = max(1.0, (right - label_width) * value / maximum) if value else 0
-        body.append(_text(label_width - 8, y + 17, _shorten(label, label_chars), size=12, anchor="end",
-                          extra="class='label'"))
-        body.append(f"<rect class='hbar' x='{label_width}' y='{y + 5:.1f}' width='{width:.1f}' height='{row - 10}' "
-                    f"fill='{color}'><title>{escape(f'{label}: {value_label(value)}')}</title></rect>")
+        body.append(
+            _text(label_width - 8, y + 17, _shorten(label, label_chars), size=12, anchor="end", extra="class='label'")
+        )
+        body.append(
+            f"<rect class='hbar' x='{label_width}' y='{y + 5:.1f}' width='{width:.1f}' height='{row - 10}' "
+            f"fill='{color}'><title>{escape(f'{label}: {value_label(value)}')}</title></rect>"
+        )
         body.append(_text(label_width + width + 6, y + 17, value_label(value), size=12, extra="class='value'"))
-    return _document(height, title, body, description="; ".join(f"{label}: {value_label(value)}"
-                                                                for label, value in items))
+    return _document(
+        height, title, body, description="; ".join(f"{label}: {value_label(value)}" for label, value in items)
+    )
 
 
-def day_lines(days: Sequence[date], series: dict[str, dict[date, float]], labels: dict[str, str],
-              colors: dict[str, str], title: str, unit: Callable[[float], str] = _number) -> str:
+def day_lines(
+    days: Sequence[date],
+    series: dict[str, dict[date, float]],
+    labels: dict[str, str],
+    colors: dict[str, str],
+    title: str,
+    unit: Callable[[float], str] = _number,
+) -> str:
     """One line (with a dot per day that has a value) per series, e.g. latency p50 and p95 per day."""
     values = [value for points in series.values() for value in points.values()]
     if not values:
@@ -169,15 +202,22 @@ def day_lines(days: Sequence[date], series: dict[str, dict[date, float]], labels
     body += _y_axis(left, right, top, bottom, maximum, ticks, unit)
     axis, slot = _day_axis(days, left, right - left, bottom)
     for name, points in series.items():
-        coordinates = [(left + slot * (index + 0.5), bottom - (bottom - top) * points[day] / maximum, day)
-                       for index, day in enumerate(days) if day in points]
+        coordinates = [
+            (left + slot * (index + 0.5), bottom - (bottom - top) * points[day] / maximum, day)
+            for index, day in enumerate(days)
+            if day in points
+        ]
         if len(coordinates) > 1:
             path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _ in coordinates)
-            body.append(f"<polyline class='line' data-series={quoteattr(name)} points='{path}' fill='none' "
-                        f"stroke='{colors[name]}' stroke-width='2.5'/>")
+            body.append(
+                f"<polyline class='line' data-series={quoteattr(name)} points='{path}' fill='none' "
+                f"stroke='{colors[name]}' stroke-width='2.5'/>"
+            )
         for x, y, day in coordinates:
-            body.append(f"<circle class='point' data-series={quoteattr(name)} cx='{x:.1f}' cy='{y:.1f}' r='4' "
-                        f"fill='{colors[name]}'><title>{escape(f'{day:%d/%m/%Y} · {labels[name]}: ')}"
-                        f"{escape(unit(points[day]))}</title></circle>")
+            body.append(
+                f"<circle class='point' data-series={quoteattr(name)} cx='{x:.1f}' cy='{y:.1f}' r='4' "
+                f"fill='{colors[name]}'><title>{escape(f'{day:%d/%m/%Y} · {labels[name]}: ')}"
+                f"{escape(unit(points[day]))}</title></circle>"
+            )
     body += axis
     return _document(height, title, body)

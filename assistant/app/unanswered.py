@@ -21,6 +21,7 @@ Functions:
 - `unanswered_groups(..., kb=None, limit=100, unlabelled_only=False) -> Report`
 - `csv_rows(groups) -> Iterator[list[str]]`
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -106,16 +107,22 @@ def _is_question(text: str) -> bool:
     return bool(text) and not text.startswith("/") and not text.isdigit()
 
 
-def collect(since: date | datetime | None = None, until: date | datetime | None = None, channel: str | None = None,
-            reasons: Iterable[str] = REASONS, db_path: Path | None = None,
-            now: datetime | None = None) -> list[Occurrence]:
+def collect(
+    since: date | datetime | None = None,
+    until: date | datetime | None = None,
+    channel: str | None = None,
+    reasons: Iterable[str] = REASONS,
+    db_path: Path | None = None,
+    now: datetime | None = None,
+) -> list[Occurrence]:
     """Every unanswered question in the period (days in Vietnam time, inclusive), oldest first."""
     wanted = set(reasons)
     unknown = wanted - set(REASONS)
     if unknown:
         raise ValueError(f"reasons must be among {REASONS}, got {sorted(unknown)}")
-    rows = interaction_log.list_interactions(since=since, until=until, channel=channel or None, limit=SCAN_LIMIT,
-                                             db_path=db_path)
+    rows = interaction_log.list_interactions(
+        since=since, until=until, channel=channel or None, limit=SCAN_LIMIT, db_path=db_path
+    )
     rows.reverse()  # oldest first
     now = now or datetime.now(timezone.utc)
     grace = (now - ABANDON_AFTER).isoformat(timespec="seconds")
@@ -126,7 +133,7 @@ def collect(since: date | datetime | None = None, until: date | datetime | None 
     for turns in by_sender.values():
         last_asked_back = None
         for n, row in enumerate(turns):
-            later = turns[n + 1:]
+            later = turns[n + 1 :]
             typed = _is_question(row.question) and row.action != _PROCEDURE_ACTIONS_CHOICE
             reason = None
             if typed and row.outcome == "not_in_catalogue":
@@ -140,8 +147,9 @@ def collect(since: date | datetime | None = None, until: date | datetime | None 
             if reason is None and row.feedback == "bad" and row.outcome != "feedback":
                 asked = row if typed else last_asked_back
                 if asked is not None:
-                    found.append(Occurrence(row.id, asked.question, "rated_bad", row.channel, row.created_at,
-                                            tuple(row.codes)))
+                    found.append(
+                        Occurrence(row.id, asked.question, "rated_bad", row.channel, row.created_at, tuple(row.codes))
+                    )
             elif reason in wanted:
                 found.append(Occurrence(row.id, row.question, reason, row.channel, row.created_at, tuple(row.codes)))
             if typed and row.outcome == "asked_back":
@@ -152,6 +160,7 @@ def collect(since: date | datetime | None = None, until: date | datetime | None 
 
 
 # ---- similarity ----------------------------------------------------------------------------------
+
 
 def _lexical_vectors(texts: list[str]) -> np.ndarray:
     vocabulary: dict[str, int] = {}
@@ -238,8 +247,10 @@ def group(occurrences: list[Occurrence], kb=None, db_path: Path | None = None) -
         variant.reasons[occurrence.reason] += 1
         seen.setdefault(text, []).append(occurrence)
     # Most frequent first; on a tie the text with diacritics (it reads better as the group's question), then the latest.
-    ordered = sorted(variants.values(), key=lambda v: (-v.count, not has_diacritics(v.question),
-                                                       -max(o.interaction_id for o in seen[v.question])))
+    ordered = sorted(
+        variants.values(),
+        key=lambda v: (-v.count, not has_diacritics(v.question), -max(o.interaction_id for o in seen[v.question])),
+    )
     ordered = ordered[:MAX_DISTINCT]
     labels = question_labels.labels_for([question_labels.clean_question(v.question) for v in ordered], db_path)
     for variant in ordered:
@@ -271,31 +282,60 @@ def group(occurrences: list[Occurrence], kb=None, db_path: Path | None = None) -
         reasons = _by_count(reasons)
         codes = Counter(code for o in occurrences_of for code in o.codes)
         stamps = sorted(o.created_at for o in occurrences_of)
-        groups.append(Group(
-            id=_group_id(parts[0].question), question=parts[0].question, count=len(occurrences_of), variants=parts,
-            reasons=reasons, channels=_by_count(Counter(o.channel or "?" for o in occurrences_of)),
-            codes=[code for code, _ in codes.most_common(5)], first_at=stamps[0], last_at=stamps[-1]))
+        groups.append(
+            Group(
+                id=_group_id(parts[0].question),
+                question=parts[0].question,
+                count=len(occurrences_of),
+                variants=parts,
+                reasons=reasons,
+                channels=_by_count(Counter(o.channel or "?" for o in occurrences_of)),
+                codes=[code for code, _ in codes.most_common(5)],
+                first_at=stamps[0],
+                last_at=stamps[-1],
+            )
+        )
     groups.sort(key=lambda g: (g.count, g.last_at), reverse=True)
     return groups
 
 
-def unanswered_groups(since: date | datetime | None = None, until: date | datetime | None = None,
-                      channel: str | None = None, reasons: Iterable[str] = REASONS, kb=None, limit: int = 100,
-                      unlabelled_only: bool = False, db_path: Path | None = None,
-                      now: datetime | None = None) -> Report:
+def unanswered_groups(
+    since: date | datetime | None = None,
+    until: date | datetime | None = None,
+    channel: str | None = None,
+    reasons: Iterable[str] = REASONS,
+    kb=None,
+    limit: int = 100,
+    unlabelled_only: bool = False,
+    db_path: Path | None = None,
+    now: datetime | None = None,
+) -> Report:
     occurrences = collect(since, until, channel, reasons, db_path=db_path, now=now)
     groups = group(occurrences, kb, db_path)
     if unlabelled_only:
         groups = [g for g in groups if g.labelled < len(g.variants)]
     distinct = len({normalize(o.question) for o in occurrences})
-    return Report(groups=groups[:max(0, limit)], questions=len(occurrences), distinct=distinct,
-                  truncated=len(groups) > limit)
+    return Report(
+        groups=groups[: max(0, limit)], questions=len(occurrences), distinct=distinct, truncated=len(groups) > limit
+    )
 
 
 # ---- CSV -----------------------------------------------------------------------------------------
 
-CSV_HEADER = ["nhom", "cau_hoi_dai_dien", "so_lan_nhom", "cau_hoi", "so_lan", "ly_do", "kenh", "lan_dau_utc",
-              "lan_cuoi_utc", "thu_tuc_da_goi_y", "nhan", "ma_thu_tuc_gan_nhan"]
+CSV_HEADER = [
+    "nhom",
+    "cau_hoi_dai_dien",
+    "so_lan_nhom",
+    "cau_hoi",
+    "so_lan",
+    "ly_do",
+    "kenh",
+    "lan_dau_utc",
+    "lan_cuoi_utc",
+    "thu_tuc_da_goi_y",
+    "nhan",
+    "ma_thu_tuc_gan_nhan",
+]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -311,6 +351,20 @@ def csv_rows(groups: list[Group]) -> Iterator[list[str]]:
         channels = ", ".join(f"{name} {n}" for name, n in g.channels.most_common())
         for v in g.variants:
             reasons = ", ".join(f"{REASON_LABELS[r]} ({n})" for r, n in v.reasons.most_common())
-            yield [_cell(x) for x in (
-                g.id, g.question, g.count, v.question, v.count, reasons, channels, g.first_at, g.last_at,
-                " ".join(g.codes), v.label.kind if v.label else "", (v.label.code or "") if v.label else "")]
+            yield [
+                _cell(x)
+                for x in (
+                    g.id,
+                    g.question,
+                    g.count,
+                    v.question,
+                    v.count,
+                    reasons,
+                    channels,
+                    g.first_at,
+                    g.last_at,
+                    " ".join(g.codes),
+                    v.label.kind if v.label else "",
+                    (v.label.code or "") if v.label else "",
+                )
+            ]

@@ -1,4 +1,5 @@
 """`tthc` command line: each area registers its own subcommands."""
+
 from __future__ import annotations
 
 import argparse
@@ -8,8 +9,15 @@ from assistant.core.errors import SetupError
 from knowledge_base.errors import KnowledgeBaseError
 
 # Modules exposing `register(subparsers)`; each owns one subcommand group.
-SUBCOMMAND_MODULES = ("assistant.cli.up", "assistant.cli.kb", "assistant.cli.bot", "assistant.cli.nlu",
-                       "assistant.cli.privacy", "assistant.cli.zalo", "assistant.cli.rasa")
+SUBCOMMAND_MODULES = (
+    "assistant.cli.up",
+    "assistant.cli.kb",
+    "assistant.cli.bot",
+    "assistant.cli.nlu",
+    "assistant.cli.privacy",
+    "assistant.cli.zalo",
+    "assistant.cli.rasa",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

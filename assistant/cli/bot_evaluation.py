@@ -49,6 +49,7 @@ Latency: the first reply's time (POST to response), percentiles over the questio
 after one untimed warm-up turn; reported with `machine_calibration_seconds()` so runs on a loaded or
 faster machine can be compared. No Rasa import here: this runs in the app environment.
 """
+
 from __future__ import annotations
 
 import json
@@ -77,20 +78,39 @@ WARMUP_MESSAGE = "xin chào"
 RATE_LIMIT_RETRIES = 2  # a 429 is retried after its Retry-After (at most MAX_RETRY_WAIT_S), then counted
 MAX_RETRY_WAIT_S = 30.0
 
-ANSWERABLE_OUTCOMES = ("right_directly", "right_after_askback", "askback_click_failed", "offered_without_gold",
-                       "wrong_procedure", "declined", "error")
+ANSWERABLE_OUTCOMES = (
+    "right_directly",
+    "right_after_askback",
+    "askback_click_failed",
+    "offered_without_gold",
+    "wrong_procedure",
+    "declined",
+    "error",
+)
 NO_ANSWER_OUTCOMES = ("declined", "given_procedure", "error")
 
 # Aspect names of assistant.app.answers.ASPECTS, with the words a question file may use for them.
 ASPECT_ALIASES = {
-    "overview": "overview", "general": "overview",
-    "documents": "documents", "document": "documents", "requirements": "documents", "papers": "documents",
-    "fee": "fee", "fees": "fee", "cost": "fee",
-    "time": "time", "processing_time": "time", "duration": "time",
-    "where": "where", "place": "where", "location": "where",
+    "overview": "overview",
+    "general": "overview",
+    "documents": "documents",
+    "document": "documents",
+    "requirements": "documents",
+    "papers": "documents",
+    "fee": "fee",
+    "fees": "fee",
+    "cost": "fee",
+    "time": "time",
+    "processing_time": "time",
+    "duration": "time",
+    "where": "where",
+    "place": "where",
+    "location": "where",
     "online": "online",
-    "steps": "steps", "process": "steps",
-    "conditions": "conditions", "eligibility": "conditions",
+    "steps": "steps",
+    "process": "steps",
+    "conditions": "conditions",
+    "eligibility": "conditions",
     "result": "result",
 }
 # Markers in a reply heading (lower-cased, «titles» removed) that show it speaks to the aspect.
@@ -135,6 +155,7 @@ def aspect_spoken(aspect: str, text: str) -> bool:
 
 
 # ---- the catalogue's names --------------------------------------------------------------------
+
 
 class Catalogue:
     """How replies name procedures: short titles and source URLs of every record, and full titles."""
@@ -233,6 +254,7 @@ def classify_reply(messages: Sequence[dict], catalogue: Catalogue) -> Classified
 
 # ---- talking to the bot -----------------------------------------------------------------------
 
+
 class TurnError(Exception):
     """A turn the bot did not answer: HTTP error, timeout, unreadable or empty reply."""
 
@@ -279,10 +301,13 @@ def check_reachable(client: httpx.Client, rasa_url: str) -> None:
     """One untimed warm-up turn; SetupError naming the fix when the REST channel cannot be reached."""
     fix = "start the assistant with `tthc up`, or pass --rasa-url of a running Rasa server"
     try:
-        response = client.post(rasa_url + WEBHOOK_PATH, json={"sender": f"eval-warmup-{uuid.uuid4().hex}",
-                                                              "message": WARMUP_MESSAGE})
+        response = client.post(
+            rasa_url + WEBHOOK_PATH, json={"sender": f"eval-warmup-{uuid.uuid4().hex}", "message": WARMUP_MESSAGE}
+        )
     except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
-        raise SetupError(f"Rasa URL {rasa_url!r} is not a valid URL ({exc}): pass e.g. --rasa-url http://127.0.0.1:5005") from None
+        raise SetupError(
+            f"Rasa URL {rasa_url!r} is not a valid URL ({exc}): pass e.g. --rasa-url http://127.0.0.1:5005"
+        ) from None
     except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout):
         return  # reachable but slow: the questions' own timeouts are counted as errors
     except httpx.HTTPError as exc:
@@ -296,23 +321,42 @@ def _excerpt(text: str) -> str:
     return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1] + "…"
 
 
-def evaluate_question(client: httpx.Client, rasa_url: str, question: Question, catalogue: Catalogue,
-                      aspect: str | None = None) -> dict:
+def evaluate_question(
+    client: httpx.Client, rasa_url: str, question: Question, catalogue: Catalogue, aspect: str | None = None
+) -> dict:
     """Ask one question as a new citizen (clicking one gold ask-back button); its detail record."""
     gold = set(question.gold)
     sender = f"eval-{uuid.uuid4().hex}"
-    record = {"id": question.id, "question": question.question, "gold": question.gold, "aspect": aspect,
-              "outcome": "error", "first_reply": None, "named": [], "offered": [], "clicked": None,
-              "clicked_codes": [], "named_after_click": [], "aspect_spoken": None, "latency_ms": None, "reply_excerpt": "",
-              "error": None}
+    record = {
+        "id": question.id,
+        "question": question.question,
+        "gold": question.gold,
+        "aspect": aspect,
+        "outcome": "error",
+        "first_reply": None,
+        "named": [],
+        "offered": [],
+        "clicked": None,
+        "clicked_codes": [],
+        "named_after_click": [],
+        "aspect_spoken": None,
+        "latency_ms": None,
+        "reply_excerpt": "",
+        "error": None,
+    }
     try:
         messages, elapsed_ms = send_turn(client, rasa_url, sender, question.question)
     except TurnError as exc:
         record["error"] = str(exc)
         return record
     first = classify_reply(messages, catalogue)
-    record.update(first_reply=first.kind, named=sorted(first.named), offered=sorted(first.offered),
-                  latency_ms=round(elapsed_ms, 1), reply_excerpt=_excerpt(first.text))
+    record.update(
+        first_reply=first.kind,
+        named=sorted(first.named),
+        offered=sorted(first.offered),
+        latency_ms=round(elapsed_ms, 1),
+        reply_excerpt=_excerpt(first.text),
+    )
     answer = first if first.kind == "named" else None
     if not gold:
         record["outcome"] = "declined" if first.kind == "declined" else "given_procedure"
@@ -381,9 +425,15 @@ def _stderr_line(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def evaluate_bot(questions: Sequence[Question], procedures: Iterable[Procedure], rasa_url: str, *,
-                 concurrency: int = 1, timeout_s: float = 60.0,
-                 on_error: Callable[[str], None] = _stderr_line) -> tuple[dict, list[dict]]:
+def evaluate_bot(
+    questions: Sequence[Question],
+    procedures: Iterable[Procedure],
+    rasa_url: str,
+    *,
+    concurrency: int = 1,
+    timeout_s: float = 60.0,
+    on_error: Callable[[str], None] = _stderr_line,
+) -> tuple[dict, list[dict]]:
     """Ask every question of a live bot; (report, per-question records in question order).
 
     SetupError when the Rasa server is unreachable; KnowledgeBaseError for an unknown aspect.

@@ -1,4 +1,5 @@
 """`tthc nlu …`: Rasa training-data tasks that run in the app environment (no Rasa import)."""
+
 from __future__ import annotations
 
 import argparse
@@ -33,8 +34,10 @@ def _generate(args: argparse.Namespace) -> int:
     procedures, source = _procedures(args.catalog)
     out = get_settings().resolve(Path(args.out or GENERATED_LOOKUPS))
     entries, synonyms = write_lookups(procedures, out, source_label=source)
-    print(f"Wrote {_display(out)}: {entries} lookup entries, {synonyms} synonyms "
-          f"from {len(procedures)} procedures ({source})")
+    print(
+        f"Wrote {_display(out)}: {entries} lookup entries, {synonyms} synonyms "
+        f"from {len(procedures)} procedures ({source})"
+    )
     return 0
 
 
@@ -43,9 +46,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     nlu_commands = nlu.add_subparsers(dest="nlu_command", metavar="NLU_COMMAND")
     nlu.set_defaults(handler=lambda args: nlu.print_help() or 0)
     generate = nlu_commands.add_parser(
-        "generate", help="write nlu_data/nlu/generated_lookups.yml (procedure names) from the catalogue")
-    generate.add_argument("--catalog", type=Path, default=None,
-                          help="catalogue to read (seed YAML or national JSON directory); "
-                               "default: the active index, or catalog.seed_path when none is built")
-    generate.add_argument("--out", type=Path, default=None, help="output file; default: nlu_data/nlu/generated_lookups.yml")
+        "generate", help="write nlu_data/nlu/generated_lookups.yml (procedure names) from the catalogue"
+    )
+    generate.add_argument(
+        "--catalog",
+        type=Path,
+        default=None,
+        help="catalogue to read (seed YAML or national JSON directory); "
+        "default: the active index, or catalog.seed_path when none is built",
+    )
+    generate.add_argument(
+        "--out", type=Path, default=None, help="output file; default: nlu_data/nlu/generated_lookups.yml"
+    )
     generate.set_defaults(handler=_generate)

@@ -6,6 +6,7 @@ writes `nlu_data/nlu/generated_lookups.yml` (a `procedure` lookup table for the 
 synonyms that map a folded name back to its accented form, which the knowledge base searches best).
 Pure Python (no Rasa import): it runs in the app environment, `tthc nlu generate`.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,8 +25,21 @@ _CLAUSE_BREAK = re.compile(
 )
 # Generic administrative verbs: without them the head is the name people use ("đăng ký khai sinh" -> "khai sinh").
 _GENERIC_VERBS = (
-    "thủ tục", "cấp lại", "cấp đổi", "cấp mới", "cấp", "đăng ký lại", "đăng ký", "giải quyết", "xác nhận",
-    "thực hiện", "khai báo", "đề nghị", "điều chỉnh", "thay đổi", "gia hạn",
+    "thủ tục",
+    "cấp lại",
+    "cấp đổi",
+    "cấp mới",
+    "cấp",
+    "đăng ký lại",
+    "đăng ký",
+    "giải quyết",
+    "xác nhận",
+    "thực hiện",
+    "khai báo",
+    "đề nghị",
+    "điều chỉnh",
+    "thay đổi",
+    "gia hạn",
 )
 MIN_SYLLABLES = 2  # a single syllable ("cấp", "sinh") would match almost any message
 MAX_SYLLABLES = 10  # long official titles never occur verbatim in chat
@@ -44,7 +58,7 @@ def _syllable_count(name: str) -> int:
 def _strip_prefix(name: str, prefixes: Iterable[str]) -> str:
     for prefix in prefixes:
         if name.startswith(prefix + " "):
-            return name[len(prefix) + 1:]
+            return name[len(prefix) + 1 :]
     return name
 
 
@@ -98,7 +112,9 @@ def render(lookup: list[str], synonyms: dict[str, list[str]], source: str) -> st
     return "\n".join(lines) + "\n"
 
 
-def write_lookups(procedures: list[Procedure], out: Path = GENERATED_LOOKUPS, source_label: str = "") -> tuple[int, int]:
+def write_lookups(
+    procedures: list[Procedure], out: Path = GENERATED_LOOKUPS, source_label: str = ""
+) -> tuple[int, int]:
     """Write the lookup file for `procedures` to `out`; returns (lookup entries, synonyms).
 
     `source_label` names the catalogue in the file header (a repo-relative path keeps the file stable).

@@ -9,6 +9,7 @@ assistant/rasa_process/entry.py, so with the same fixes as the served Rasa) with
   them, started for the session unless one already runs.
 Every other argument goes to Rasa unchanged; `tthc rasa train --help` shows Rasa's help with these defaults.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     # `assistant.cli.main` hands `tthc rasa …` over untouched (argparse would take Rasa's options as its own);
     # this entry is for `tthc --help`.
     parser = subparsers.add_parser(
-        "rasa", add_help=False,
-        help="Rasa's CLI (train, shell, test, interactive, data validate, …) with this project's paths and settings")
+        "rasa",
+        add_help=False,
+        help="Rasa's CLI (train, shell, test, interactive, data validate, …) with this project's paths and settings",
+    )
     parser.add_argument("rasa_args", nargs=argparse.REMAINDER)
     parser.set_defaults(handler=run)
 
@@ -58,18 +61,20 @@ def start_action_server(settings: Settings) -> processes.Server | None:
         if not configured_secret(ACTION_TOKEN_ENV, settings.security.action_token):
             raise SetupError(
                 f"an app server already runs at {settings.server.app_url} with an action token of its own, so it "
-                f"would refuse this Rasa's action calls; stop it (e.g. `tthc up`) or set {ACTION_TOKEN_ENV} for both")
+                f"would refuse this Rasa's action calls; stop it (e.g. `tthc up`) or set {ACTION_TOKEN_ENV} for both"
+            )
         return None
-    processes.ensure_port_free(settings.server.host, settings.server.app_port, "app server",
-                               "TTHC_SERVER__APP_PORT")
+    processes.ensure_port_free(settings.server.host, settings.server.app_port, "app server", "TTHC_SERVER__APP_PORT")
     # Imported here: torch and the index load only when an app server is needed.
     from assistant.cli.launcher.catalog import ensure_embedding_model, ensure_index
 
     ensure_embedding_model(settings)
     ensure_index(settings)
     server = processes.app_server(settings, settings.data_dir / "logs")
-    print(f"==> Starting the app server for the custom actions at {settings.server.app_url} "
-          f"(log: {server.log_path}) …", flush=True)
+    print(
+        f"==> Starting the app server for the custom actions at {settings.server.app_url} (log: {server.log_path}) …",
+        flush=True,
+    )
     processes.start_all([server])
     return server
 

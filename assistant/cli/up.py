@@ -9,6 +9,7 @@ command and environment `tthc up` gives it: what the systemd units in deploy/sys
 (docs/deploy.md). It builds nothing (run `tthc up --prepare-only` first) and needs the action token
 configured, since the two servers then start apart.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,14 +23,23 @@ from assistant.core.settings import ACTION_TOKEN_ENV, PROJECT_ROOT, configured_s
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("up", help="set up what is missing and run the assistant (Ctrl-C stops)")
-    parser.add_argument("--prepare-only", action="store_true",
-                        help="build the embedding model, index and Rasa model, but start no server")
-    parser.add_argument("--profile", choices=("single-vm", "scale-out"),
-                        help="where shared state lives (default: deployment.profile in settings.yml, single-vm); "
-                             "scale-out: PostgreSQL and Redis from the deployment settings, for several nodes")
-    parser.add_argument("--only", choices=("app", "rasa"),
-                        help="run only this server in the foreground (for a service manager such as systemd); "
-                             "builds nothing and needs TTHC_ACTION_TOKEN")
+    parser.add_argument(
+        "--prepare-only",
+        action="store_true",
+        help="build the embedding model, index and Rasa model, but start no server",
+    )
+    parser.add_argument(
+        "--profile",
+        choices=("single-vm", "scale-out"),
+        help="where shared state lives (default: deployment.profile in settings.yml, single-vm); "
+        "scale-out: PostgreSQL and Redis from the deployment settings, for several nodes",
+    )
+    parser.add_argument(
+        "--only",
+        choices=("app", "rasa"),
+        help="run only this server in the foreground (for a service manager such as systemd); "
+        "builds nothing and needs TTHC_ACTION_TOKEN",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -46,8 +56,10 @@ def prepare(settings) -> None:
 def only_server(settings, which: str) -> processes.Server:
     """The one server `tthc up` would start, checked to be runnable on its own."""
     if not configured_secret(ACTION_TOKEN_ENV, settings.security.action_token):
-        raise SetupError(f"--only starts the two servers apart, so they need the same action token: set "
-                         f"{ACTION_TOKEN_ENV}=<long random string> for both (e.g. in /etc/tthc/tthc.env)")
+        raise SetupError(
+            f"--only starts the two servers apart, so they need the same action token: set "
+            f"{ACTION_TOKEN_ENV}=<long random string> for both (e.g. in /etc/tthc/tthc.env)"
+        )
     server = settings.server
     log_dir = settings.data_dir / "logs"
     if which == "app":
@@ -85,8 +97,10 @@ def run(args: argparse.Namespace) -> int:
     server = settings.server
     if args.only:
         if args.prepare_only:
-            raise SetupError("--only and --prepare-only do not go together; run 'tthc up --prepare-only' first, "
-                             "then 'tthc up --only app' and 'tthc up --only rasa'")
+            raise SetupError(
+                "--only and --prepare-only do not go together; run 'tthc up --prepare-only' first, "
+                "then 'tthc up --only app' and 'tthc up --only rasa'"
+            )
         processes.check_shared_services(settings)
         exec_server(only_server(settings, args.only))
         return 0  # not reached: exec replaced this process

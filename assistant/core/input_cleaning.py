@@ -7,6 +7,7 @@
 - Overlong text is cut at `max_chars`, at a word boundary when there is one nearby, so a
   10,000-character paste costs the NLU pipeline no more than a long question.
 """
+
 from __future__ import annotations
 
 import re

@@ -7,6 +7,7 @@ single handler or logger filter would miss records that bypass it.
 
 Framework-free (stdlib + assistant.core.privacy) so the Rasa process (Python 3.10) can use it too.
 """
+
 from __future__ import annotations
 
 import logging

@@ -13,6 +13,7 @@ so any 12 digits starting with 0 with spaces, dots or dashes between them ("079 
 Digit runs of other lengths (dates, fees, receipt codes with letters) are kept, because staff need
 them to understand the question.
 """
+
 from __future__ import annotations
 
 import re

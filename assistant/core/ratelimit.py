@@ -20,6 +20,7 @@ number of seconds until the next token.
   `rate_limit_db`, else env `TTHC_RATE_LIMIT_DB`, which `tthc up` sets), else the in-memory one.
   A Redis password comes from env TTHC_REDIS_PASSWORD, never from the URL in a file.
 """
+
 from __future__ import annotations
 
 import logging
@@ -84,8 +85,9 @@ class SharedTokenBucketLimiter:
 
     PRUNE_EVERY = 500  # acquires between prunes of refilled buckets
 
-    def __init__(self, path: str | Path, per_minute: float, burst: int, namespace: str,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, path: str | Path, per_minute: float, burst: int, namespace: str, clock: Callable[[], float] = time.time
+    ) -> None:
         if per_minute <= 0 or burst <= 0:
             raise ValueError("per_minute and burst must be positive (use no limiter to disable)")
         self.path = Path(path)
@@ -106,8 +108,9 @@ class SharedTokenBucketLimiter:
             db = sqlite3.connect(str(self.path), timeout=5, isolation_level=None, check_same_thread=False)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("CREATE TABLE IF NOT EXISTS buckets (key TEXT PRIMARY KEY, tokens REAL NOT NULL, "
-                       "updated REAL NOT NULL)")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS buckets (key TEXT PRIMARY KEY, tokens REAL NOT NULL, updated REAL NOT NULL)"
+            )
             self._db, self._pid = db, os.getpid()
         return self._db
 
@@ -126,9 +129,11 @@ class SharedTokenBucketLimiter:
                     tokens -= 1.0
                 else:
                     wait = (1.0 - tokens) / self.rate
-                db.execute("INSERT INTO buckets (key, tokens, updated) VALUES (?, ?, ?) "
-                           "ON CONFLICT(key) DO UPDATE SET tokens = excluded.tokens, updated = excluded.updated",
-                           (full_key, tokens, now))
+                db.execute(
+                    "INSERT INTO buckets (key, tokens, updated) VALUES (?, ?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET tokens = excluded.tokens, updated = excluded.updated",
+                    (full_key, tokens, now),
+                )
                 self._acquires += 1
                 if self._acquires % self.PRUNE_EVERY == 0:
                     self._prune(db, now)
@@ -140,8 +145,9 @@ class SharedTokenBucketLimiter:
 
     def _prune(self, db: sqlite3.Connection, now: float) -> None:
         refill_seconds = self.burst / self.rate
-        db.execute("DELETE FROM buckets WHERE key LIKE ? AND updated < ?",
-                   (f"{self.namespace}:%", now - refill_seconds))
+        db.execute(
+            "DELETE FROM buckets WHERE key LIKE ? AND updated < ?", (f"{self.namespace}:%", now - refill_seconds)
+        )
 
 
 # KEYS[1] bucket; ARGV rate (tokens/s), burst. Returns the wait in seconds as a string (0 = allowed).
@@ -177,8 +183,9 @@ class RedisTokenBucketLimiter:
         self.burst = float(burst)
         self.namespace = namespace
         self._errors = (redis.exceptions.RedisError, OSError)
-        self._client = redis.Redis.from_url(url, password=os.environ.get(REDIS_PASSWORD_ENV) or None,
-                                            socket_timeout=2, socket_connect_timeout=2)
+        self._client = redis.Redis.from_url(
+            url, password=os.environ.get(REDIS_PASSWORD_ENV) or None, socket_timeout=2, socket_connect_timeout=2
+        )
         self._script = self._client.register_script(_REDIS_ACQUIRE)
         self._warned = 0.0
         self._client.ping()  # fail at start-up, not on the first message, when Redis cannot be reached

@@ -4,6 +4,7 @@ The actions compose a `Reply` (text + buttons + links + the `ReplyOutcome` it st
 `fit_to_channel` to split long text at their length limit (`split_text`) and to turn buttons into a numbered
 list where the channel has no buttons. Nothing here knows about procedures or about a specific channel.
 """
+
 from __future__ import annotations
 
 import re
@@ -15,17 +16,17 @@ class ReplyOutcome(str, Enum):
     """What a bot turn did for the citizen: the one list of outcome names (the interaction log, the dashboard,
     /metrics). Each reply states its own (`Reply.outcome`), so rewording a reply never changes the figures."""
 
-    answered = "answered"                  # a procedure was answered
-    asked_back = "asked_back"              # several procedures fit, or which one is meant: the citizen is asked
+    answered = "answered"  # a procedure was answered
+    asked_back = "asked_back"  # several procedures fit, or which one is meant: the citizen is asked
     not_in_catalogue = "not_in_catalogue"  # an administrative question the catalogue does not hold: declined
-    off_topic = "off_topic"                # not an administrative question (utter_out_of_scope)
-    abstained = "abstained"                # nothing fits: "không tìm thấy", the fallback's suggestions
-    handed_off = "handed_off"              # the citizen asked for a human
+    off_topic = "off_topic"  # not an administrative question (utter_out_of_scope)
+    abstained = "abstained"  # nothing fits: "không tìm thấy", the fallback's suggestions
+    handed_off = "handed_off"  # the citizen asked for a human
     small_talk = "small_talk"
     feedback = "feedback"
     dossier_tracking = "dossier_tracking"
-    unavailable = "unavailable"            # the catalogue could not be opened
-    other = "other"                        # a reply that states no outcome
+    unavailable = "unavailable"  # the catalogue could not be opened
+    other = "other"  # a reply that states no outcome
 
 
 # The key a custom action's message carries its outcome under, from the action to the app server's action
@@ -130,8 +131,10 @@ def split_text(text: str, limit: int) -> list[str]:
 def numbered_options(buttons: list[Button] | tuple[Button, ...]) -> str:
     """Buttons as a numbered list; the numbers match the option_index the user can type back (a link
     button shows its address)."""
-    return "\n".join(f"{number}. {button.title}" + (f": {button.url}" if button.url else "")
-                     for number, button in enumerate(buttons, start=1))
+    return "\n".join(
+        f"{number}. {button.title}" + (f": {button.url}" if button.url else "")
+        for number, button in enumerate(buttons, start=1)
+    )
 
 
 def fit_to_channel(

@@ -6,6 +6,7 @@ merged, then `TTHC_SECTION__KEY` variables parsed as YAML scalars/lists). The ap
 and library defaults use `get_settings()`, built once per process the same way. A bad value stops with a
 one-line `SettingsError` naming the key and where to fix it.
 """
+
 from __future__ import annotations
 
 import os
@@ -166,9 +167,14 @@ class Settings(BaseSettings):
         model_config = SettingsConfigDict(extra="ignore")
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-                                   env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
-                                   file_secret_settings: PydanticBaseSettingsSource) -> tuple[PydanticBaseSettingsSource, ...]:
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Keyword arguments first, then the project's files and TTHC_* variables (no .env, no secrets dir)."""
         environ, root = _SOURCE_INPUT.get()
         return init_settings, ProjectSettingsSource(settings_cls, environ=environ, root=root)
@@ -253,7 +259,7 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
     for name, raw in environ.items():
         if not name.startswith(ENV_PREFIX):
             continue
-        path = name[len(ENV_PREFIX):].lower().split("__")
+        path = name[len(ENV_PREFIX) :].lower().split("__")
         node = overrides
         for part in path[:-1]:
             node = node.setdefault(part, {})
@@ -279,8 +285,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 
 # What `load_settings(environ, root)` asks the source to read; (None, PROJECT_ROOT) = os.environ, the project.
-_SOURCE_INPUT: ContextVar[tuple[dict[str, str] | None, Path]] = ContextVar("tthc_settings_input",
-                                                                          default=(None, PROJECT_ROOT))
+_SOURCE_INPUT: ContextVar[tuple[dict[str, str] | None, Path]] = ContextVar(
+    "tthc_settings_input", default=(None, PROJECT_ROOT)
+)
 
 
 class SettingsError(SetupError, ValueError):
@@ -290,8 +297,9 @@ class SettingsError(SetupError, ValueError):
 class ProjectSettingsSource(PydanticBaseSettingsSource):
     """settings.yml (or $TTHC_CONFIG), then settings.local.yml, then TTHC_SECTION__KEY variables."""
 
-    def __init__(self, settings_cls: type[BaseSettings], environ: dict[str, str] | None = None,
-                 root: Path = PROJECT_ROOT) -> None:
+    def __init__(
+        self, settings_cls: type[BaseSettings], environ: dict[str, str] | None = None, root: Path = PROJECT_ROOT
+    ) -> None:
         super().__init__(settings_cls)
         self.environ = dict(os.environ) if environ is None else environ
         self.root = root
@@ -319,8 +327,9 @@ def _one_line(error: ValidationError) -> str:
     variable = ENV_PREFIX + "__".join(part.upper() for part in location)
     value = f" = {first['input']!r}" if "input" in first else ""  # pydantic 1 does not report the value
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return (f"bad setting {key}{value}: {first.get('msg')}{more}; "
-            f"fix it in settings.yml, settings.local.yml or {variable}")
+    return (
+        f"bad setting {key}{value}: {first.get('msg')}{more}; fix it in settings.yml, settings.local.yml or {variable}"
+    )
 
 
 def load_settings(environ: dict[str, str] | None = None, root: Path = PROJECT_ROOT) -> Settings:

@@ -23,6 +23,7 @@ against sqlite3, `INSERT OR IGNORE` and `cursor.lastrowid` work on PostgreSQL to
 Stdlib plus psycopg2 (imported only for PostgreSQL); no Rasa or pydantic import, so it runs in both
 environments (the app server on Python 3.11, the Rasa channels on 3.10).
 """
+
 from __future__ import annotations
 
 import os
@@ -68,9 +69,11 @@ _QUOTED_OR_MARK = re.compile(r"'(?:[^']|'')*'|\?|%")
 
 def _postgres_sql(sql: str) -> str:
     """`?` -> `%s` and every literal `%` -> `%%` (psycopg2's paramstyle); a `?` in a quoted string stays."""
+
     def swap(match: re.Match[str]) -> str:
         token = match.group(0)
         return "%s" if token == "?" else token.replace("%", "%%")
+
     return _QUOTED_OR_MARK.sub(swap, sql)
 
 
@@ -199,16 +202,18 @@ class Database:
     `with db:` commits on success and rolls back on an error (when not in autocommit mode);
     `close()` ends it (a PostgreSQL connection goes back to this process's pool)."""
 
-    def __init__(self, target: str | os.PathLike, autocommit: bool = False, wal: bool = False,
-                 timeout: float = 10) -> None:
+    def __init__(
+        self, target: str | os.PathLike, autocommit: bool = False, wal: bool = False, timeout: float = 10
+    ) -> None:
         self.target = str(target)
         self.dialect = "postgresql" if is_postgres(target) else "sqlite"
         self.autocommit = autocommit
         if self.dialect == "sqlite":
             path = Path(target)
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._connection = sqlite3.connect(str(path), timeout=timeout, check_same_thread=False,
-                                               isolation_level=None if autocommit else "")
+            self._connection = sqlite3.connect(
+                str(path), timeout=timeout, check_same_thread=False, isolation_level=None if autocommit else ""
+            )
             self._connection.row_factory = sqlite3.Row
             if wal:
                 self._connection.execute("PRAGMA journal_mode=WAL")
@@ -273,9 +278,14 @@ class Database:
     def columns(self, table: str) -> set[str]:
         if self.dialect == "sqlite":
             return {row[1] for row in self.execute(f"PRAGMA table_info({table})")}
-        return {row[0] for row in self.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
-            "AND table_name = ?", (table,))}
+        return {
+            row[0]
+            for row in self.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+                "AND table_name = ?",
+                (table,),
+            )
+        }
 
     # -- transactions ------------------------------------------------------------------------------
     @contextmanager
@@ -328,8 +338,13 @@ class Database:
         self._connection = None
 
 
-def connect(target: str | os.PathLike, schema: str | None = None, autocommit: bool = False,
-            wal: bool = False, timeout: float = 10) -> Database:
+def connect(
+    target: str | os.PathLike,
+    schema: str | None = None,
+    autocommit: bool = False,
+    wal: bool = False,
+    timeout: float = 10,
+) -> Database:
     """A connection to `target` (file path or postgresql:// URL) with `schema`'s tables created."""
     database = Database(target, autocommit=autocommit, wal=wal, timeout=timeout)
     if schema:

@@ -19,6 +19,7 @@ version it is not applied: one warning line says which and what to do, and Rasa 
 `python -m assistant.rasa_process.entry --project-defaults …` (what `tthc rasa …` runs) also makes Rasa's own
 defaults the project's: data in nlu_data/, models in models/rasa/ (see `PROJECT_PATHS`).
 """
+
 from __future__ import annotations
 
 import logging
@@ -143,8 +144,12 @@ def _install_action_call_event_window() -> None:
         state = tracker.current_state(EventVerbosity.NONE)
         first = max(0, len(tracker.events) - ACTION_CALL_EVENTS)
         state["events"] = [event.as_dict() for event in itertools.islice(tracker.events, first, None)]
-        result = {"next_action": self._name, "sender_id": tracker.sender_id, "tracker": state,
-                  "version": rasa.__version__}
+        result = {
+            "next_action": self._name,
+            "sender_id": tracker.sender_id,
+            "tracker": state,
+            "version": rasa.__version__,
+        }
         if not self._is_selective_domain_enabled() or domain.does_custom_action_explicitly_need_domain(self.name()):
             result["domain"] = domain.as_dict()
         return result
@@ -161,16 +166,33 @@ class Patch:
 
 
 PATCHES: tuple[Patch, ...] = (
-    Patch("action-response validator", "rasa.core.actions.action.RemoteAction._validate_action_result",
-          RASA_VERSION, _install_response_validator),
-    Patch("event class cache", "rasa.shared.core.events.Event.resolve_by_type", RASA_VERSION,
-          _install_event_class_cache),
-    Patch("SQLite synchronous=NORMAL", "rasa.core.tracker_store.SQLTrackerStore's SQLite engine", RASA_VERSION,
-          _install_sqlite_durability),
-    Patch("SQLite connection pool", "rasa.core.tracker_store.create_engine_kwargs", RASA_VERSION,
-          _install_sqlite_connection_pool),
-    Patch("action-call event window", "rasa.core.actions.action.RemoteAction._action_call_format", RASA_VERSION,
-          _install_action_call_event_window),
+    Patch(
+        "action-response validator",
+        "rasa.core.actions.action.RemoteAction._validate_action_result",
+        RASA_VERSION,
+        _install_response_validator,
+    ),
+    Patch(
+        "event class cache", "rasa.shared.core.events.Event.resolve_by_type", RASA_VERSION, _install_event_class_cache
+    ),
+    Patch(
+        "SQLite synchronous=NORMAL",
+        "rasa.core.tracker_store.SQLTrackerStore's SQLite engine",
+        RASA_VERSION,
+        _install_sqlite_durability,
+    ),
+    Patch(
+        "SQLite connection pool",
+        "rasa.core.tracker_store.create_engine_kwargs",
+        RASA_VERSION,
+        _install_sqlite_connection_pool,
+    ),
+    Patch(
+        "action-call event window",
+        "rasa.core.actions.action.RemoteAction._action_call_format",
+        RASA_VERSION,
+        _install_action_call_event_window,
+    ),
 )
 
 
@@ -187,8 +209,13 @@ def apply_patch(patch: Patch, rasa_version: str | None = None) -> bool:
         logger.warning(
             "assistant.rasa_process.entry: not applying the %s patch (written for Rasa %s, this is Rasa %s): re-read "
             "%s in Rasa %s, adapt the patch and its version in assistant/rasa_process/entry.py PATCHES, "
-            "or install requirements/rasa.lock", patch.name, patch.written_for, rasa_version, patch.target,
-            rasa_version)
+            "or install requirements/rasa.lock",
+            patch.name,
+            patch.written_for,
+            rasa_version,
+            patch.target,
+            rasa_version,
+        )
         return False
     patch.apply()
     return True
@@ -252,8 +279,9 @@ def _install_project_defaults() -> None:
     rasa_main.create_argument_parser = create_argument_parser
 
 
-PROJECT_DEFAULTS = Patch("project paths", "rasa.__main__.create_argument_parser", RASA_VERSION,
-                         _install_project_defaults)
+PROJECT_DEFAULTS = Patch(
+    "project paths", "rasa.__main__.create_argument_parser", RASA_VERSION, _install_project_defaults
+)
 
 
 def main() -> int:
@@ -263,9 +291,12 @@ def main() -> int:
     if sys.argv[1:2] == ["--project-defaults"]:
         del sys.argv[1]
         if not apply_patch(PROJECT_DEFAULTS):
-            print(f"tthc: error: Rasa {installed_rasa_version()} is not the {RASA_VERSION} that `tthc rasa` knows; "
-                  f"install requirements/rasa.lock, or run .venv-rasa/bin/rasa with --data {DATA_DIR} "
-                  f"--out/--model {MODEL_DIR} yourself", file=sys.stderr)
+            print(
+                f"tthc: error: Rasa {installed_rasa_version()} is not the {RASA_VERSION} that `tthc rasa` knows; "
+                f"install requirements/rasa.lock, or run .venv-rasa/bin/rasa with --data {DATA_DIR} "
+                f"--out/--model {MODEL_DIR} yourself",
+                file=sys.stderr,
+            )
             return 2
     sys.argv[0] = "rasa"
     return rasa_main()

@@ -9,6 +9,7 @@ without an extra service. Rasa runs a single worker unless its lock store works 
 then saturates while the other core idles. Redis stays the answer for several machines
 (endpoints.scale-out.yml); this is the single-machine one.
 """
+
 from __future__ import annotations
 
 import json
@@ -80,9 +81,7 @@ class SQLiteLockStore(LockStore):
 
     @staticmethod
     def _read(db: sqlite3.Connection, conversation_id: str) -> TicketLock | None:
-        row = db.execute(
-            "SELECT lock FROM conversation_locks WHERE conversation_id = ?", (conversation_id,)
-        ).fetchone()
+        row = db.execute("SELECT lock FROM conversation_locks WHERE conversation_id = ?", (conversation_id,)).fetchone()
         return TicketLock.from_dict(json.loads(row[0])) if row else None
 
     @staticmethod

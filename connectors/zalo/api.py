@@ -12,6 +12,7 @@ a lease in the store, so exactly one worker spends the single-use refresh token 
 wait for the new pair; and outbox rows are claimed (a user's waiting replies at a time) before they
 are sent, so no reply goes out twice.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -65,7 +66,10 @@ class ZaloApiClient:
     # -- tokens --------------------------------------------------------------------------------
     def _tokens(self) -> tuple[str, str]:
         """The current pair: the stored one (any worker may have refreshed it), else the configured one."""
-        return self.store.load_tokens(self.config.refresh_token) or (self.config.access_token, self.config.refresh_token)
+        return self.store.load_tokens(self.config.refresh_token) or (
+            self.config.access_token,
+            self.config.refresh_token,
+        )
 
     @property
     def access_token(self) -> str:
@@ -96,8 +100,13 @@ class ZaloApiClient:
                 await self._deliver(user_id, message)
             except DeliveryError as exc:
                 reason = str(exc)
-                logger.warning("Zalo delivery to user %s failed (attempt %d/%d): %s",
-                               user_ref(user_id), attempt + 1, attempts, reason)
+                logger.warning(
+                    "Zalo delivery to user %s failed (attempt %d/%d): %s",
+                    user_ref(user_id),
+                    attempt + 1,
+                    attempts,
+                    reason,
+                )
                 if attempt + 1 < attempts:
                     await asyncio.sleep(self.config.retry_delays[attempt])
                 continue
@@ -150,8 +159,13 @@ class ZaloApiClient:
         dead = item.attempts + 1 >= self.config.max_outbox_attempts
         self.store.failed(item.id, str(exc), dead=dead)
         if dead:
-            logger.error("Zalo outbox message %d to user %s parked as dead after %d attempts: %s",
-                         item.id, user_ref(item.user_id), item.attempts + 1, exc)
+            logger.error(
+                "Zalo outbox message %d to user %s parked as dead after %d attempts: %s",
+                item.id,
+                user_ref(item.user_id),
+                item.attempts + 1,
+                exc,
+            )
 
     async def wait_background(self) -> None:
         """Wait for flushes started in the background (tests, shutdown)."""
@@ -161,8 +175,12 @@ class ZaloApiClient:
     # -- internals -----------------------------------------------------------------------------
     def _park(self, user_id: str, message: dict[str, Any], reason: str) -> None:
         item_id = self.store.enqueue(user_id, message, reason)
-        logger.error("Zalo reply to user %s kept in outbox as #%d (%s); it is re-sent when the API returns",
-                     user_ref(user_id), item_id, reason)
+        logger.error(
+            "Zalo reply to user %s kept in outbox as #%d (%s); it is re-sent when the API returns",
+            user_ref(user_id),
+            item_id,
+            reason,
+        )
 
     def _flush_soon(self) -> None:
         if self._flush_lock.locked():
@@ -226,8 +244,9 @@ class ZaloApiClient:
                         self.store.release_lease(REFRESH_LEASE)
                     return
                 if asyncio.get_running_loop().time() > deadline:
-                    raise DeliveryError("another Rasa worker is refreshing the Zalo token and has not finished",
-                                        api_down=False)
+                    raise DeliveryError(
+                        "another Rasa worker is refreshing the Zalo token and has not finished", api_down=False
+                    )
                 await asyncio.sleep(0.1)
 
     async def _refresh_access_token(self, refresh_token: str) -> None:
@@ -235,10 +254,13 @@ class ZaloApiClient:
         if not (refresh_token and self.config.app_secret and self.config.app_id):
             raise DeliveryError(
                 "no usable Zalo access token and no way to refresh it: set ZALO_ACCESS_TOKEN, "
-                "or ZALO_REFRESH_TOKEN with ZALO_APP_ID and ZALO_APP_SECRET", api_down=False)
+                "or ZALO_REFRESH_TOKEN with ZALO_APP_ID and ZALO_APP_SECRET",
+                api_down=False,
+            )
         form = {"refresh_token": refresh_token, "app_id": self.config.app_id, "grant_type": "refresh_token"}
-        payload = await self._request("POST", self.config.oauth_url,
-                                      headers={"secret_key": self.config.app_secret}, data=form)
+        payload = await self._request(
+            "POST", self.config.oauth_url, headers={"secret_key": self.config.app_secret}, data=form
+        )
         access, refresh = payload.get("access_token"), payload.get("refresh_token")
         if not access:
             detail = payload.get("error_description") or payload.get("message") or payload.get("error_name") or payload

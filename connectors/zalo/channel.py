@@ -5,6 +5,7 @@ Zalo posts events to `/webhooks/zalo/webhook`; each one is authenticated (MAC + 
 acknowledged at once, and handled in a background task, because Zalo expects a 200 within
 2 seconds and re-delivers otherwise.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -42,12 +43,10 @@ from connectors.zalo.store import ZaloStore
 logger = connector_logger(__name__)
 
 NON_TEXT_REPLY = (
-    "Dạ, hiện tôi chỉ đọc được tin nhắn văn bản. Anh/Chị vui lòng gõ câu hỏi về thủ tục hành chính "
-    "để tôi hỗ trợ ạ."
+    "Dạ, hiện tôi chỉ đọc được tin nhắn văn bản. Anh/Chị vui lòng gõ câu hỏi về thủ tục hành chính để tôi hỗ trợ ạ."
 )
 FAILURE_REPLY = (
-    "Dạ, xin lỗi Anh/Chị, hệ thống đang gặp sự cố nên tôi chưa trả lời được. Anh/Chị vui lòng thử lại "
-    "sau ít phút ạ."
+    "Dạ, xin lỗi Anh/Chị, hệ thống đang gặp sự cố nên tôi chưa trả lời được. Anh/Chị vui lòng thử lại sau ít phút ạ."
 )
 
 
@@ -95,8 +94,10 @@ class ZaloOutput(OutputChannel):
         if text or buttons:
             await self._send(recipient_id, str(text or ""), buttons if isinstance(buttons, list) else None)
         else:
-            logger.warning("Zalo channel cannot show a custom payload without text (keys: %s); not sent",
-                           sorted(json_message) if isinstance(json_message, dict) else type(json_message).__name__)
+            logger.warning(
+                "Zalo channel cannot show a custom payload without text (keys: %s); not sent",
+                sorted(json_message) if isinstance(json_message, dict) else type(json_message).__name__,
+            )
 
 
 class ZaloInput(InputChannel):
@@ -107,8 +108,7 @@ class ZaloInput(InputChannel):
         self.disabled_reason = ""
         if config.missing_for_webhook:
             self.disabled_reason = (
-                "Zalo channel disabled: set " + " and ".join(config.missing_for_webhook)
-                + " (see docs/zalo.md)"
+                "Zalo channel disabled: set " + " and ".join(config.missing_for_webhook) + " (see docs/zalo.md)"
             )
             logger.warning(self.disabled_reason)
             self.store: ZaloStore | None = None
@@ -117,11 +117,14 @@ class ZaloInput(InputChannel):
             self.store = ZaloStore(config.outbox_path)
             self.client = ZaloApiClient(config, self.store)
             if not (config.access_token or config.can_refresh):
-                logger.warning("Zalo channel can receive but not reply: set ZALO_ACCESS_TOKEN, or "
-                               "ZALO_REFRESH_TOKEN and ZALO_APP_SECRET; replies wait in the outbox")
+                logger.warning(
+                    "Zalo channel can receive but not reply: set ZALO_ACCESS_TOKEN, or "
+                    "ZALO_REFRESH_TOKEN and ZALO_APP_SECRET; replies wait in the outbox"
+                )
         # Shared by all Rasa workers (assistant.core.ratelimit), so two workers do not double the rate.
-        self.sender_limiter = sender_limiter(config.sender_rate_limit_per_minute, config.sender_rate_limit_burst,
-                                             "zalo-sender", config.rate_limit_db)
+        self.sender_limiter = sender_limiter(
+            config.sender_rate_limit_per_minute, config.sender_rate_limit_burst, "zalo-sender", config.rate_limit_db
+        )
         # At most one "slow down" notice per user per minute, so a flood does not flood back.
         self.notice_limiter = sender_limiter(1, 1, "zalo-notice", config.rate_limit_db)
         self._tasks: set[asyncio.Task] = set()
@@ -140,7 +143,8 @@ class ZaloInput(InputChannel):
         except (OSError, *storage.ERRORS) as exc:
             raise RasaException(
                 f"cannot open the Zalo outbox database ({str(exc).strip()}); set 'outbox_path' in credentials.yml "
-                "to a writable file path, or on the scale-out profile check PostgreSQL (docs/deploy.md)") from None
+                "to a writable file path, or on the scale-out profile check PostgreSQL (docs/deploy.md)"
+            ) from None
 
     def get_output_channel(self) -> OutputChannel | None:
         return ZaloOutput(self.client) if self.client else None
@@ -188,11 +192,19 @@ class ZaloInput(InputChannel):
                 metadata = {"zalo_msg_id": event.msg_id, "zalo_event": event.name}
                 if payload:
                     metadata["zalo_button"] = True
-                await on_new_message(UserMessage(
-                    payload or event.text, output, event.user_id, input_channel=self.name(), metadata=metadata,
-                ))
+                await on_new_message(
+                    UserMessage(
+                        payload or event.text,
+                        output,
+                        event.user_id,
+                        input_channel=self.name(),
+                        metadata=metadata,
+                    )
+                )
         except Exception:
-            logger.exception("Zalo event %s (msg %s) from user %s failed", event.name, event.msg_id, user_ref(event.user_id))
+            logger.exception(
+                "Zalo event %s (msg %s) from user %s failed", event.name, event.msg_id, user_ref(event.user_id)
+            )
             await output.send_text_message(event.user_id, FAILURE_REPLY)
 
     # -- webhook -------------------------------------------------------------------------------
@@ -216,8 +228,13 @@ class ZaloInput(InputChannel):
         try:
             if str(body.get("app_id", self.config.app_id)) != self.config.app_id:
                 raise SignatureError("event is addressed to another Zalo app_id")
-            verify_signature(request.headers.get(SIGNATURE_HEADER), self.config.app_id, raw_body,
-                             timestamp_text, self.config.oa_secret_key)
+            verify_signature(
+                request.headers.get(SIGNATURE_HEADER),
+                self.config.app_id,
+                raw_body,
+                timestamp_text,
+                self.config.oa_secret_key,
+            )
             verify_fresh(timestamp_ms, self.config.max_age_seconds)
         except SignatureError as exc:
             logger.warning("Zalo webhook refused (401): %s", exc)
@@ -238,10 +255,15 @@ class ZaloInput(InputChannel):
         wait = self.sender_limiter.acquire(event.user_id)
         if wait > 0:
             # Still 200: Zalo would re-deliver anything else. The citizen hears why, once a minute.
-            logger.warning("Zalo user %s over the rate limit; msg %s not answered", user_ref(event.user_id), event.msg_id)
+            logger.warning(
+                "Zalo user %s over the rate limit; msg %s not answered", user_ref(event.user_id), event.msg_id
+            )
             if self.notice_limiter.acquire(event.user_id) == 0:
-                self._spawn(ZaloOutput(self.client).send_text_message(
-                    event.user_id, rate_limited_reply(max(1, math.ceil(wait)))))
+                self._spawn(
+                    ZaloOutput(self.client).send_text_message(
+                        event.user_id, rate_limited_reply(max(1, math.ceil(wait)))
+                    )
+                )
             return response.json({"status": "rate_limited"})
         self._spawn(self._answer(event, on_new_message))
         return response.json({"status": "accepted"})

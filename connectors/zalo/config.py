@@ -2,6 +2,7 @@
 
 No Rasa import here, so the launcher (Python 3.11 app env) can use `zalo_env_defaults`.
 """
+
 from __future__ import annotations
 
 import os

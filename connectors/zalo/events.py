@@ -1,4 +1,5 @@
 """Parse and validate Zalo OA webhook events into the few kinds the assistant acts on."""
+
 from __future__ import annotations
 
 import json

@@ -5,6 +5,7 @@ connector's loggers so their lines are masked even before the process-wide maski
 Zalo user ids are not typed by citizens but still identify one; log lines carry a short stable
 hash instead, enough to follow one conversation through the log.
 """
+
 from __future__ import annotations
 
 import hashlib

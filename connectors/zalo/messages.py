@@ -10,6 +10,7 @@ the channel remembers which Rasa payload each title stands for (`query_payloads`
 store) to hand Rasa the payload when the title comes back. We show at most 5 buttons (the assistant
 never offers more choices at once); any further ones stay readable as a numbered list.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -23,6 +24,7 @@ MAX_BUTTON_TITLE_CHARS = 100
 QUERY_BUTTON = "oa.query.show"
 URL_BUTTON = "oa.open.url"
 DEFAULT_BUTTON_PROMPT = "Anh/Chị vui lòng chọn một mục dưới đây:"
+
 
 def _short_title(title: Any) -> str:
     text = " ".join(str(title or "").split())
@@ -49,7 +51,11 @@ def zalo_button(button: dict[str, Any], number: int = 1) -> dict[str, Any]:
     """One Rasa button as a Zalo button: links open the URL, others send their title back."""
     title = button_title(button, number)
     if _is_link(button):
-        return {"title": title, "type": URL_BUTTON, "payload": {"url": str(button.get("url") or button.get("payload", ""))}}
+        return {
+            "title": title,
+            "type": URL_BUTTON,
+            "payload": {"url": str(button.get("url") or button.get("payload", ""))},
+        }
     return {"title": title, "type": QUERY_BUTTON, "payload": title}
 
 
@@ -71,8 +77,11 @@ def with_site_links(buttons: list[dict[str, Any]] | None, public_url: str) -> li
 def query_payloads(buttons: list[dict[str, Any]] | None) -> dict[str, str]:
     """Title → Rasa payload of the query buttons `build_messages` shows (the channel stores it)."""
     shown = list(buttons or [])[:MAX_BUTTONS]
-    return {button_title(b, n): str(b.get("payload") or b.get("title") or "")
-            for n, b in enumerate(shown, start=1) if not _is_link(b)}
+    return {
+        button_title(b, n): str(b.get("payload") or b.get("title") or "")
+        for n, b in enumerate(shown, start=1)
+        if not _is_link(b)
+    }
 
 
 def _numbered_lines(buttons: Iterable[dict[str, Any]], start: int) -> str:

@@ -5,6 +5,7 @@ Zalo signs each event as `mac=<hex sha256(app_id + raw_body + timestamp + oa_sec
 `timestamp` field (milliseconds, as the string Zalo sent) and the key is the OA secret key,
 not the app secret.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -42,7 +43,7 @@ def verify_signature(
         raise SignatureError(f"missing {SIGNATURE_HEADER} header")
     supplied = header_value.strip()
     if supplied.lower().startswith(MAC_PREFIX):
-        supplied = supplied[len(MAC_PREFIX):]
+        supplied = supplied[len(MAC_PREFIX) :]
     expected = compute_mac(app_id, raw_body, timestamp, oa_secret_key)
     if not hmac.compare_digest(supplied.strip().lower(), expected):
         raise SignatureError(f"{SIGNATURE_HEADER} does not match the body")

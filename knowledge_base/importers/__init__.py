@@ -6,6 +6,7 @@ then the province's own facts over them when a facts file is given (see importer
 
 Unusable input raises KnowledgeBaseError with a one-line message naming the fix.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,7 +25,9 @@ def _load_file(path: Path) -> ImportReport:
         return load_national(path.parent, [path])
     if path.suffix in YAML_SUFFIXES:
         return load_seed(path)
-    raise KnowledgeBaseError(f"{path} is neither YAML nor JSON; pass a seed .yaml file, a national .json record or a directory of them")
+    raise KnowledgeBaseError(
+        f"{path} is neither YAML nor JSON; pass a seed .yaml file, a national .json record or a directory of them"
+    )
 
 
 def _load_directory(path: Path) -> ImportReport:
@@ -46,7 +49,9 @@ def load_catalog(path: Path, local_facts: Path | None = None) -> ImportReport:
     (knowledge_base.importers.local_facts); the report lists what it replaced."""
     path = Path(path)
     if not path.exists():
-        raise KnowledgeBaseError(f"catalogue path {path} does not exist; pass a national-format directory or a seed YAML file/directory")
+        raise KnowledgeBaseError(
+            f"catalogue path {path} does not exist; pass a national-format directory or a seed YAML file/directory"
+        )
     report = _load_file(path) if path.is_file() else _load_directory(path)
     if report.total == 0:
         raise KnowledgeBaseError(f"{path} contains no procedure records; add records or point to another catalogue")

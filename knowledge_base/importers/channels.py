@@ -20,6 +20,7 @@ Normalization rules (documented because they interpret the data):
   thousands. Other currencies (USD) keep amount_vnd None. amount_vnd is the fee column's amount; further
   charges stated in the note or description ("Lệ phí: 100.000 đồng/hồ sơ.") are appended to the fee text.
 """
+
 from __future__ import annotations
 
 import re
@@ -160,7 +161,9 @@ def _row_cells(match: re.Match, segment: str, preferred_times: list[str]) -> tup
             space = " " if rest[currency_at - 1] == " " else ""
             time_cell, rest = split[0], split[1] + space + rest[currency_at:]
             fee = _FEE_CELL.match(rest)
-            warning = f"read {match.group('time')}{segment[:12]}… as time {time_cell} + fee {fee.group(0) if fee else '?'}"
+            warning = (
+                f"read {match.group('time')}{segment[:12]}… as time {time_cell} + fee {fee.group(0) if fee else '?'}"
+            )
     elif fee is None and rest[:1] == " ":
         rest = rest.lstrip()
         fee = _FEE_CELL.match(rest)
@@ -183,7 +186,9 @@ def parse_channels(text: str) -> ChannelParse:
     if clean_text(body[: starts[0].start()]):
         result.warnings.append(("text before the first row", clean_text(body[: starts[0].start()])[:100]))
     # Bare times not glued to an amount are unambiguous; they settle the split of glued ones in the same record.
-    preferred = [m.group("time") for m in starts if m.group("time").isdigit() and not body[m.end() : m.end() + 1].isdigit()]
+    preferred = [
+        m.group("time") for m in starts if m.group("time").isdigit() and not body[m.end() : m.end() + 1].isdigit()
+    ]
     for index, match in enumerate(starts):
         end = starts[index + 1].start() if index + 1 < len(starts) else len(body)
         time_cell, fee, after_fee, warning = _row_cells(match, body[match.end() : end], preferred)
@@ -192,7 +197,9 @@ def parse_channels(text: str) -> ChannelParse:
         kind = CHANNEL_NAMES[match.group(1)]
         if fee is None:
             result.warnings.append(("unreadable fee cell", clean_text(after_fee)[:100]))
-            result.channels.append(SubmissionChannel(kind=kind, time=parse_time(time_cell), description=clean_text(after_fee)))
+            result.channels.append(
+                SubmissionChannel(kind=kind, time=parse_time(time_cell), description=clean_text(after_fee))
+            )
             continue
         note = balanced_prefix(after_fee) if after_fee.startswith("(") else ""
         description = after_fee[len(note) :]
@@ -223,8 +230,11 @@ def parse_channels(text: str) -> ChannelParse:
 _ITEM_SPLIT = re.compile(r"(?:^|\s)(?:[-+•]|[a-zđ]\))\s+")
 _LABEL_END = re.compile(r"\s*:\s|\s+(?=(?:Trong|trong) (?:thời hạn|vòng)\b)")
 _LABEL_PREFIX = re.compile(r"^(?:Đối với\s+(?:trường hợp\s+)?|Trường hợp\s+)", re.IGNORECASE)
-_GENERIC_LABEL = re.compile(r"^(?:Cách thức thực hiện|Thời hạn(?: giải quyết)?|Thời gian(?: giải quyết)?|Lưu ý|Ghi chú|"
-                            r"Phí|Lệ phí|Mức (?:thu|phí|lệ phí))$", re.IGNORECASE)
+_GENERIC_LABEL = re.compile(
+    r"^(?:Cách thức thực hiện|Thời hạn(?: giải quyết)?|Thời gian(?: giải quyết)?|Lưu ý|Ghi chú|"
+    r"Phí|Lệ phí|Mức (?:thu|phí|lệ phí))$",
+    re.IGNORECASE,
+)
 _CHANNEL_TEXT = re.compile(r"^(?:Nộp|Gửi) (?:hồ sơ|trực|qua|tại)", re.IGNORECASE)  # how to submit, not a case
 CASE_CHARS = 140
 

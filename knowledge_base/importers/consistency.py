@@ -9,6 +9,7 @@ The checks are general, not a list of known bad files:
 - two records share a code, or share the same page (same `detail_url` or identical `raw_text`): only the first
   is kept, the others are reported as duplicates.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -9,6 +9,7 @@ checklist.
 Legal basis: `Tên văn bản pháp lýMã văn bản` then rows `<title><number>`, the number glued to the next
 title (e.g. "…Luật Hộ tịch123/2015/NĐ-CPThông tư …").
 """
+
 from __future__ import annotations
 
 import re
@@ -24,13 +25,17 @@ _ONE_COPY = r"(\d+)\s?[Bb]ản\s?(chính|sao|chụp)"
 COPIES_CELL = re.compile(rf"{_ONE_COPY}(?:\s?,\s?{_ONE_COPY})*")
 _FORM_EXTENSION = re.compile(r"(?i:\.(?:docx?|pdf|xlsx?|odt|rtf|zip|rar))(?![a-z])")
 # Where a form file name starts: a form keyword glued to the name ("…sảnMau 09-Phu luc.docx") …
-_GLUED_FORM_KEYWORD = re.compile(r"(?<=[\w.;:)])(?=Mẫu|Mau|MAU|MẪU|Mus\d|mau(?: so)? ?\d|Phụ lục|Phu luc|PL\b|Biểu mẫu|Bieu mau|BM\b)")
+_GLUED_FORM_KEYWORD = re.compile(
+    r"(?<=[\w.;:)])(?=Mẫu|Mau|MAU|MẪU|Mus\d|mau(?: so)? ?\d|Phụ lục|Phu luc|PL\b|Biểu mẫu|Bieu mau|BM\b)"
+)
 # … or the end of the name's sentence glued to the file name ("…của Bộ Công an.NC14 (1).doc").
 _SENTENCE_END = re.compile(r"(?<=[.;:)])(?=[^\s\d.,;:)])")
 _FILE_TOKEN_AFTER_SENTENCE = re.compile(r"(?<=[.;:)])(?=\S+$)")
 # "…(mẫu NA9).10-Mẫu NA9.doc", "…đối với cá nhân7-Mẫu NA6.doc": a numbered form file glued to the name.
 _NUMBERED_FILE = re.compile(r"(?<=[.;:)])(?=\d{1,4}[-_])|(?<=[^\s\d])(?=\d{1,4}[-_](?:Mẫu|Mau|MẪU|MAU))")
-_NOTE_START = re.compile(r"^\(?\s*(?:Trường hợp|Lưu ý|Ghi chú|Người tiếp nhận|Đối với giấy tờ xuất trình)", re.IGNORECASE)
+_NOTE_START = re.compile(
+    r"^\(?\s*(?:Trường hợp|Lưu ý|Ghi chú|Người tiếp nhận|Đối với giấy tờ xuất trình)", re.IGNORECASE
+)
 _SET_COUNT = re.compile(r"^Số lượng hồ sơ", re.IGNORECASE)  # "Số lượng hồ sơ: 01 (một) bộ." is not a document
 _NOTE_GROUP = re.compile(r"^(?:Lưu ý|Ghi chú|Chú ý)\b", re.IGNORECASE)
 _SUB_HEADING = re.compile(r"(?:gồm|sau đây|sau|như sau)\s*:?\s*$|:\s*$")
@@ -59,9 +64,7 @@ def copies_cells(text: str) -> list[tuple[int, int, str]]:
         if following[:1].isspace() and following[1:2].islower():
             continue
         count = match.group(1)
-        glued = len(count) >= 3 or (
-            len(count) == 2 and count[0] != "0" and text[:start].endswith(_NUMBER_CONTEXT)
-        )
+        glued = len(count) >= 3 or (len(count) == 2 and count[0] != "0" and text[:start].endswith(_NUMBER_CONTEXT))
         if glued:
             start += len(count) - 1
         cells.append((start, end, text[start:end]))
@@ -99,7 +102,11 @@ def split_form(cell: str) -> tuple[str, str]:
         if starts:
             start = starts[-1]
             files = cell[start : extensions[-1].end()]
-            names = [f for f in re.split(r"(?<=\.docx)|(?<=\.doc)(?!x)|(?<=\.pdf)|(?<=\.xlsx)|(?<=\.xls)(?!x)", files) if f.strip()]
+            names = [
+                f
+                for f in re.split(r"(?<=\.docx)|(?<=\.doc)(?!x)|(?<=\.pdf)|(?<=\.xlsx)|(?<=\.xls)(?!x)", files)
+                if f.strip()
+            ]
             return cell[:start] + cell[extensions[-1].end() :], "; ".join(n.strip() for n in names)
     return cell, ""
 
@@ -132,7 +139,9 @@ def parse_documents(text: str) -> DocumentParse:
                 continue  # the second half of a split copies cell ("1 bản chính" "," "1 bản sao")
             if _SET_COUNT.match(name):
                 continue
-            if not counted and (_NOTE_START.match(name) or _NOTE_GROUP.match(group) or _SUB_HEADING.search(clean_text(row))):
+            if not counted and (
+                _NOTE_START.match(name) or _NOTE_GROUP.match(group) or _SUB_HEADING.search(clean_text(row))
+            ):
                 continue  # an explanation or a sub-heading ("… gồm:"), not a document to bring
             result.documents.append(DossierDocument(name=name, copies=copies, form=form, group=group))
         heading = chunk[position:]  # text after the last row: the next group's heading

@@ -27,6 +27,7 @@ province's, and the import report lists every override and every code the catalo
 directory (hotline, centre, communes) is read by the app from the same file (`read_local_facts`).
 Unusable input raises KnowledgeBaseError naming the fix.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -68,15 +69,18 @@ def read_local_facts(path: Path) -> LocalFactsFile:
     """The province's facts file, validated; a one-line error naming the fix when it is unusable."""
     path = Path(path)
     if not path.is_file():
-        raise KnowledgeBaseError(f"province facts file {path} does not exist; fix province.local_facts in settings.yml "
-                                 "or leave it empty")
+        raise KnowledgeBaseError(
+            f"province facts file {path} does not exist; fix province.local_facts in settings.yml or leave it empty"
+        )
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise KnowledgeBaseError(f"{path} is not valid YAML ({first}); fix the file") from None
     if not isinstance(data, dict):
-        raise KnowledgeBaseError(f"{path} must be a YAML mapping with version: and procedures:; see docs/knowledge-base.md")
+        raise KnowledgeBaseError(
+            f"{path} must be a YAML mapping with version: and procedures:; see docs/knowledge-base.md"
+        )
     data["procedures"] = {str(code): facts or {} for code, facts in (data.get("procedures") or {}).items()}
     try:
         return LocalFactsFile.model_validate(data)
@@ -115,8 +119,15 @@ def _merged(procedure: Procedure, facts: ProcedureFacts, file: LocalFactsFile) -
         fields.append("where_to_submit")
     if facts.note.strip():
         changes.append(f"note: {facts.note!r}")
-    record.local = LocalFacts(province=file.province, fields=fields, fee_channels=fee_channels, source=facts.source,
-                              version=file.version, sample=file.sample, note=facts.note.strip())
+    record.local = LocalFacts(
+        province=file.province,
+        fields=fields,
+        fee_channels=fee_channels,
+        source=facts.source,
+        version=file.version,
+        sample=file.sample,
+        note=facts.note.strip(),
+    )
     return record, changes
 
 

@@ -18,6 +18,7 @@ Online availability (`online`) is derived only from what the record states:
 - không (none): channels are listed and none of them is online;
 - không rõ (unknown): no channel could be read.
 """
+
 from __future__ import annotations
 
 import json

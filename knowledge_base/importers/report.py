@@ -3,6 +3,7 @@
 Nothing is dropped silently: every input record ends up either in `procedures` or in `skipped`,
 and every field the parser could not read fully is counted in `warnings`.
 """
+
 from __future__ import annotations
 
 from pydantic import BaseModel, Field

@@ -4,6 +4,7 @@ The seed (knowledge_base/catalog/*.yaml) is written by hand from the national re
 that does not validate or repeats a code is a bug in the catalogue: it is reported and skipped,
 never silently dropped.
 """
+
 from __future__ import annotations
 
 import unicodedata

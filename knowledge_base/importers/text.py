@@ -1,4 +1,5 @@
 """Small text helpers shared by the importers (whitespace, Unicode form, parentheses)."""
+
 from __future__ import annotations
 
 import re

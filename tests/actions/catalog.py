@@ -4,6 +4,7 @@ Written for the tests (codes start with "TEST."), shaped like real records: seve
 variants ("đăng ký … lưu động" is ambiguous), one record without a published fee
 (so the bot must say it is not stated), and full/none online availability.
 """
+
 from __future__ import annotations
 
 from knowledge_base.schema import (
@@ -28,9 +29,7 @@ STEPS = (
 
 
 def _channel(kind, days=None, time_text="", fee=None):
-    return SubmissionChannel(
-        kind=kind, time=ProcessingTime(text=time_text, working_days=days), fee=fee or Fee()
-    )
+    return SubmissionChannel(kind=kind, time=ProcessingTime(text=time_text, working_days=days), fee=fee or Fee())
 
 
 IDENTITY_CARD = Procedure(
@@ -133,5 +132,12 @@ HOTLINE = "0276 3 822 111"
 ONE_STOP_ADDRESS = "Trung tâm Phục vụ hành chính công tỉnh, 83 Phạm Tung, Tây Ninh"
 
 PROCEDURES = [
-    IDENTITY_CARD, BIRTH, BIRTH_FOREIGN, BIRTH_MOBILE, MARRIAGE, MARRIAGE_MOBILE, DEATH_MOBILE, CRIMINAL_RECORD,
+    IDENTITY_CARD,
+    BIRTH,
+    BIRTH_FOREIGN,
+    BIRTH_MOBILE,
+    MARRIAGE,
+    MARRIAGE_MOBILE,
+    DEATH_MOBILE,
+    CRIMINAL_RECORD,
 ]

@@ -1,4 +1,5 @@
 """Fixtures for the action tests: isolated settings and data dir, a real KnowledgeBase, a chat driver."""
+
 from __future__ import annotations
 
 import asyncio
@@ -51,15 +52,19 @@ class Conversation:
         self.sender_id = sender_id
         self.channel = channel
         self.slots: dict[str, Any] = {
-            "procedure_code": None, "candidate_codes": None, "last_aspect": None,
-            "handoff_requested": None, "dossier_code": None,
+            "procedure_code": None,
+            "candidate_codes": None,
+            "last_aspect": None,
+            "handoff_requested": None,
+            "dossier_code": None,
         }
         self.history: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []  # events returned by the last action
         self.messages: list[dict[str, Any]] = []  # messages sent by the last action
 
-    def turn(self, action: Action, text: str, intent: str, response_selector: dict | None = None,
-             **entities: str) -> list[dict[str, Any]]:
+    def turn(
+        self, action: Action, text: str, intent: str, response_selector: dict | None = None, **entities: str
+    ) -> list[dict[str, Any]]:
         parse_data = {
             "text": text,
             "intent": {"name": intent, "confidence": 0.95},
@@ -69,8 +74,14 @@ class Conversation:
             parse_data["response_selector"] = response_selector
         self.history.append({"event": "user", "text": text, "parse_data": parse_data, "input_channel": self.channel})
         tracker = Tracker(
-            self.sender_id, dict(self.slots), parse_data, list(self.history),
-            paused=False, followup_action=None, active_loop={}, latest_action_name="action_listen",
+            self.sender_id,
+            dict(self.slots),
+            parse_data,
+            list(self.history),
+            paused=False,
+            followup_action=None,
+            active_loop={},
+            latest_action_name="action_listen",
         )
         dispatcher = CollectingDispatcher()
         self.events = asyncio.run(action.run(dispatcher, tracker, {}))

@@ -1,4 +1,5 @@
 """action_answer_procedure / action_choose_option / action_default_fallback on a real KnowledgeBase."""
+
 from __future__ import annotations
 
 import re
@@ -78,7 +79,14 @@ def test_general_question_gets_a_summary_of_every_aspect(kb, chat):
     chat.turn(answer, "thủ tục cấp phiếu lý lịch tư pháp", "ask_procedure")
     text = chat.text
     assert CRIMINAL_RECORD.title in text and CRIMINAL_RECORD.code in text
-    for label in ("Hồ sơ (1 giấy tờ)", "Lệ phí: ", "200.000 đồng", "Thời hạn: ", "10 ngày", "Trực tuyến: Nộp trực tuyến toàn trình"):
+    for label in (
+        "Hồ sơ (1 giấy tờ)",
+        "Lệ phí: ",
+        "200.000 đồng",
+        "Thời hạn: ",
+        "10 ngày",
+        "Trực tuyến: Nộp trực tuyến toàn trình",
+    ):
         assert label in text
 
 
@@ -90,7 +98,10 @@ def test_close_matches_ask_back_with_buttons_and_a_choice_answers_the_asked_aspe
     assert {BIRTH_MOBILE.code, MARRIAGE_MOBILE.code, DEATH_MOBILE.code} <= set(codes)  # the three "lưu động"
     assert chat.buttons[1]["payload"] == '/choose_option{"option_index":"2"}'
     assert chat.slot_events() == {
-        "candidate_codes": codes, "procedure_code": None, "last_aspect": "documents", "alternative_codes": [],
+        "candidate_codes": codes,
+        "procedure_code": None,
+        "last_aspect": "documents",
+        "alternative_codes": [],
     }
     chat.turn(choose, "cái thứ 2", "choose_option", option_index="2")
     assert chat.slots["procedure_code"] == codes[1]
@@ -108,8 +119,12 @@ def test_option_typed_as_a_word_and_out_of_range(kb, chat):
 
 
 def test_button_with_a_procedure_code_answers_that_procedure(kb, chat):
-    chat.turn(answer, '/ask_procedure{"procedure_code":"%s"}' % BIRTH_MOBILE.code, "ask_procedure",
-              procedure_code=BIRTH_MOBILE.code)
+    chat.turn(
+        answer,
+        '/ask_procedure{"procedure_code":"%s"}' % BIRTH_MOBILE.code,
+        "ask_procedure",
+        procedure_code=BIRTH_MOBILE.code,
+    )
     assert chat.slots["procedure_code"] == BIRTH_MOBILE.code
     assert BIRTH_MOBILE.title in chat.text
 

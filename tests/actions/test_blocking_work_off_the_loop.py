@@ -1,5 +1,6 @@
 """The actions' catalogue searches and database writes run in a worker thread, never on the event loop, and the
 actions reach the knowledge base without importing the web layer."""
+
 from __future__ import annotations
 
 import ast
@@ -32,9 +33,16 @@ def test_the_catalogue_actions_are_blocking_actions():
     """Every action that touches the catalogue or the database runs its turn through run_blocking."""
     from assistant.app.actions import support
 
-    for action in (procedures.ActionAnswerProcedure, procedures.ActionChooseOption, procedures.ActionCheckScope,
-                   procedures.ActionSmallTalk, procedures.ActionOfferAlternatives, procedures.ActionDefaultFallback,
-                   support.ActionHandoff, support.ActionStoreFeedback):
+    for action in (
+        procedures.ActionAnswerProcedure,
+        procedures.ActionChooseOption,
+        procedures.ActionCheckScope,
+        procedures.ActionSmallTalk,
+        procedures.ActionOfferAlternatives,
+        procedures.ActionDefaultFallback,
+        support.ActionHandoff,
+        support.ActionStoreFeedback,
+    ):
         assert issubclass(action, common.BlockingAction), action.__name__
 
 

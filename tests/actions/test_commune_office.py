@@ -2,6 +2,7 @@
 matched (folded) against the communes the province's facts file lists; a procedure handled at commune level then
 shows that counter's address and hours, marked as the province's facts; when the commune is unknown the place
 answer and the guide card ask for it once, and the province's one-stop centre is shown meanwhile."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,8 +17,10 @@ FACTS = PROJECT_ROOT / "tests" / "fixtures" / "local_facts.yaml"
 SAMPLE = PROJECT_ROOT / "knowledge_base" / "local" / "tay_ninh.sample.yaml"
 TEMPORARY_RESIDENCE = "1.004194"  # commune level (Công an cấp xã)
 LAND_CERTIFICATE = "1.012783"  # province level
-TAN_NINH = ("- Bộ phận Một cửa Phường Tân Ninh: Số 2 Đường Thử Nghiệm (thử nghiệm); giờ làm việc: Thứ Hai – Thứ Sáu, "
-            "7:00–17:00; sáng Thứ Bảy (thông tin của tỉnh)")
+TAN_NINH = (
+    "- Bộ phận Một cửa Phường Tân Ninh: Số 2 Đường Thử Nghiệm (thử nghiệm); giờ làm việc: Thứ Hai – Thứ Sáu, "
+    "7:00–17:00; sáng Thứ Bảy (thông tin của tỉnh)"
+)
 
 
 @pytest.fixture
@@ -64,8 +67,12 @@ def test_commune_given_before_any_procedure_is_kept(facts):
 def test_province_level_procedure_shows_the_centre_and_never_asks(facts):
     chat = Conversation()
     chat.turn(ActionAnswerProcedure(), "phường Tân Ninh", "ask_procedure")
-    chat.turn(ActionAnswerProcedure(), f'/ask_where{{"procedure_code":"{LAND_CERTIFICATE}"}}', "ask_where",
-              procedure_code=LAND_CERTIFICATE)
+    chat.turn(
+        ActionAnswerProcedure(),
+        f'/ask_where{{"procedure_code":"{LAND_CERTIFICATE}"}}',
+        "ask_where",
+        procedure_code=LAND_CERTIFICATE,
+    )
     assert f"- Một cửa của tỉnh: {ONE_STOP_ADDRESS}" in chat.text
     assert "Phường Tân Ninh" not in chat.text and answers.COMMUNE_QUESTION not in chat.text
 
@@ -83,8 +90,11 @@ def test_a_numbered_commune_needs_its_kind_word(tmp_path, monkeypatch):
     from assistant.app import local_directory
 
     facts = tmp_path / "facts.yaml"
-    facts.write_text('version: "t"\ncommunes:\n  - {name: "Phường 1", address: "Số 4 Đường Thử Nghiệm"}\n'
-                     '  - {name: "Phường Tân Ninh", address: "Số 2 Đường Thử Nghiệm"}\n', encoding="utf-8")
+    facts.write_text(
+        'version: "t"\ncommunes:\n  - {name: "Phường 1", address: "Số 4 Đường Thử Nghiệm"}\n'
+        '  - {name: "Phường Tân Ninh", address: "Số 2 Đường Thử Nghiệm"}\n',
+        encoding="utf-8",
+    )
     monkeypatch.setenv("TTHC_PROVINCE__LOCAL_FACTS", str(facts))
     get_settings.cache_clear()
     settings = get_settings()

@@ -1,6 +1,7 @@
 """English for foreigners (issue 15, item 6): an English question is recognised, answered with English labels
 around the record's Vietnamese text and a note that details are in Vietnamese; follow-ups and quick replies
 stay in English."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,25 +18,32 @@ from knowledge_base import english
 answer = ActionAnswerProcedure()
 
 
-@pytest.mark.parametrize("text", [
-    "How do I register temporary residence?",
-    "What documents do I need to register a birth?",
-    "passport",
-    "How much is the fee?",
-    "I lost my ID card. How do I get it reissued?",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "How do I register temporary residence?",
+        "What documents do I need to register a birth?",
+        "passport",
+        "How much is the fee?",
+        "I lost my ID card. How do I get it reissued?",
+    ],
+)
 def test_english_is_recognised(text):
     assert english.is_english(text)
 
 
-@pytest.mark.parametrize("text", [
-    "làm căn cước cần giấy tờ gì",
-    "lam the can cuoc can giay to gi",  # folded Vietnamese: "the", "can", "to" are Vietnamese syllables here
-    "dang ky tam tru o dau",
-    "cccd online duoc ko",
-    "ok", "hello",  # one-word chat Vietnamese uses too
-    "thủ tục 1.004194",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "làm căn cước cần giấy tờ gì",
+        "lam the can cuoc can giay to gi",  # folded Vietnamese: "the", "can", "to" are Vietnamese syllables here
+        "dang ky tam tru o dau",
+        "cccd online duoc ko",
+        "ok",
+        "hello",  # one-word chat Vietnamese uses too
+        "thủ tục 1.004194",
+    ],
+)
 def test_vietnamese_and_chat_are_not_english(text):
     assert not english.is_english(text)
 
@@ -60,8 +68,16 @@ def test_english_question_is_answered_with_english_labels_and_the_vietnamese_not
     assert VIETNAMESE_NOTE in text
     assert "Dạ," not in text and "Anh/Chị" not in text.split(VIETNAMESE_NOTE)[0].split("\n")[0]
     titles = [b["title"] for b in chat.buttons]
-    assert titles == ["Steps", "Documents", "Apply online?", "Where to apply", "Fee", "Processing time",
-                      "Printable checklist", "Talk to staff"]
+    assert titles == [
+        "Steps",
+        "Documents",
+        "Apply online?",
+        "Where to apply",
+        "Fee",
+        "Processing time",
+        "Printable checklist",
+        "Talk to staff",
+    ]
 
 
 def test_english_follow_up_and_quick_reply_stay_in_english(seed, chat):
@@ -78,8 +94,14 @@ def test_english_follow_up_and_quick_reply_stay_in_english(seed, chat):
 
 def test_every_english_quick_reply_routes_to_its_aspect(seed, chat):
     chat.turn(answer, "How do I register temporary residence?", "ask_procedure")
-    expected = {"Steps": "ask_steps", "Documents": "ask_documents", "Apply online?": "ask_online",
-                "Where to apply": "ask_where", "Fee": "ask_fee", "Processing time": "ask_processing_time"}
+    expected = {
+        "Steps": "ask_steps",
+        "Documents": "ask_documents",
+        "Apply online?": "ask_online",
+        "Where to apply": "ask_where",
+        "Fee": "ask_fee",
+        "Processing time": "ask_processing_time",
+    }
     for button in chat.buttons:
         if button["title"] in expected:
             assert english.catalogue_intent(button["payload"]) == expected[button["title"]], button
@@ -100,7 +122,7 @@ def test_english_small_talk_keeps_the_nlu_intent():
     assert english.catalogue_intent("thank you") is None and english.catalogue_intent("hello") is None
     assert english.catalogue_intent("What is the weather like in Hanoi today?") is None
     assert english.catalogue_intent("How much is the passport fee?") == "ask_fee"
-    assert english.catalogue_intent("/ask_fee{\"procedure_code\":\"1.001193\"}") is None
+    assert english.catalogue_intent('/ask_fee{"procedure_code":"1.001193"}') is None
 
 
 def test_fallback_answers_an_english_question(seed, chat):

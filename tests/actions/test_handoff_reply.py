@@ -1,5 +1,6 @@
 """The hand-off reply tells the truth about what happens next (issue 14 item 6): on Zalo a staff member can write
 back in the same chat; a web chat is anonymous, so the citizen gets the hotline and the counter instead."""
+
 from __future__ import annotations
 
 from assistant.app import conversation_log, handoff_desk

@@ -2,6 +2,7 @@
 and counted for /metrics (item 5): a conversation driven through the app server's real /webhook, with
 action calls shaped like Rasa 3.6 sends them, then read back from the app database, the staff API and
 /metrics."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -36,26 +37,49 @@ class WebhookConversation:
         self.http = http
         self.sender_id = sender_id
         self.channel = channel
-        self.slots: dict[str, Any] = {"procedure_code": None, "candidate_codes": None, "last_aspect": None,
-                                      "alternative_codes": None, "handoff_requested": None}
+        self.slots: dict[str, Any] = {
+            "procedure_code": None,
+            "candidate_codes": None,
+            "last_aspect": None,
+            "alternative_codes": None,
+            "handoff_requested": None,
+        }
         self.events: list[dict[str, Any]] = []
         self.body: dict[str, Any] = {}
 
     def turn(self, action: str, text: str, intent: str, **entities: str) -> dict[str, Any]:
-        parse_data = {"text": text, "intent": {"name": intent, "confidence": 0.93},
-                      "entities": [{"entity": name, "value": value} for name, value in entities.items()]}
+        parse_data = {
+            "text": text,
+            "intent": {"name": intent, "confidence": 0.93},
+            "entities": [{"entity": name, "value": value} for name, value in entities.items()],
+        }
         self.events += [
             {"event": "action", "name": "action_listen", "timestamp": time.time()},
-            {"event": "user", "text": text, "parse_data": parse_data, "input_channel": self.channel,
-             "timestamp": time.time()},
+            {
+                "event": "user",
+                "text": text,
+                "parse_data": parse_data,
+                "input_channel": self.channel,
+                "timestamp": time.time(),
+            },
         ]
         call = {
-            "next_action": action, "sender_id": self.sender_id, "version": "3.6.21", "domain": {},
+            "next_action": action,
+            "sender_id": self.sender_id,
+            "version": "3.6.21",
+            "domain": {},
             "tracker": {
-                "sender_id": self.sender_id, "slots": dict(self.slots), "latest_message": parse_data,
-                "latest_event_time": time.time(), "followup_action": None, "paused": False,
-                "events": list(self.events), "latest_input_channel": self.channel, "active_loop": {},
-                "latest_action": {"action_name": "action_listen"}, "latest_action_name": "action_listen",
+                "sender_id": self.sender_id,
+                "slots": dict(self.slots),
+                "latest_message": parse_data,
+                "latest_event_time": time.time(),
+                "followup_action": None,
+                "paused": False,
+                "events": list(self.events),
+                "latest_input_channel": self.channel,
+                "active_loop": {},
+                "latest_action": {"action_name": "action_listen"},
+                "latest_action_name": "action_listen",
             },
         }
         response = self.http.post("/webhook", json=call)
@@ -64,7 +88,9 @@ class WebhookConversation:
         for event in self.body["events"]:
             if event["event"] == "slot":
                 self.slots[event["name"]] = event["value"]
-        self.events += [{"event": "bot", "text": m.get("text"), "timestamp": time.time()} for m in self.body["responses"]]
+        self.events += [
+            {"event": "bot", "text": m.get("text"), "timestamp": time.time()} for m in self.body["responses"]
+        ]
         return self.body
 
 
@@ -144,23 +170,38 @@ def test_a_conversation_is_recorded_turn_by_turn_with_outcome_codes_choice_and_r
 
     # Counted for /metrics, by action, outcome and channel, with latencies.
     after = scrape(app)
-    for action, outcome, count in [("action_check_scope", "asked_back", 1), ("action_answer_procedure", "answered", 1),
-                                   ("action_check_scope", "off_topic", 1), ("action_handoff", "handed_off", 1)]:
+    for action, outcome, count in [
+        ("action_check_scope", "asked_back", 1),
+        ("action_answer_procedure", "answered", 1),
+        ("action_check_scope", "off_topic", 1),
+        ("action_handoff", "handed_off", 1),
+    ]:
         labels = {"action": action, "outcome": outcome, "channel": "rest"}
-        assert metric(after, "tthc_action_calls_total", **labels) - metric(before, "tthc_action_calls_total", **labels) == count
+        assert (
+            metric(after, "tthc_action_calls_total", **labels) - metric(before, "tthc_action_calls_total", **labels)
+            == count
+        )
     calls = {"action": "action_answer_procedure"}
-    assert metric(after, "tthc_action_duration_seconds_count", **calls) - metric(
-        before, "tthc_action_duration_seconds_count", **calls) == 2
-    assert metric(after, "tthc_reply_duration_seconds_count", channel="rest") - metric(
-        before, "tthc_reply_duration_seconds_count", channel="rest") == 7
+    assert (
+        metric(after, "tthc_action_duration_seconds_count", **calls)
+        - metric(before, "tthc_action_duration_seconds_count", **calls)
+        == 2
+    )
+    assert (
+        metric(after, "tthc_reply_duration_seconds_count", channel="rest")
+        - metric(before, "tthc_reply_duration_seconds_count", channel="rest")
+        == 7
+    )
     assert metric(after, "tthc_search_duration_seconds_count", source="chat") > metric(
-        before, "tthc_search_duration_seconds_count", source="chat")
+        before, "tthc_search_duration_seconds_count", source="chat"
+    )
 
 
 def test_a_question_not_in_the_catalogue_is_recorded_as_declined_and_masked(seed, settings, http):
     chat = WebhookConversation(http, "1234567890", channel="zalo")
-    body = chat.turn("action_answer_procedure",
-                     f"thủ tục xin trợ cấp thất nghiệp, số điện thoại của tôi là {PHONE}", "ask_documents")
+    body = chat.turn(
+        "action_answer_procedure", f"thủ tục xin trợ cấp thất nghiệp, số điện thoại của tôi là {PHONE}", "ask_documents"
+    )
     assert body["responses"][0]["text"].startswith("Dạ, thủ tục Anh/Chị hỏi hiện chưa có trong danh mục")
     chat.turn("action_default_fallback", "xyz abc qwe", "nlu_fallback")
     declined, unclear = rows(settings)
@@ -208,7 +249,9 @@ def test_recording_never_costs_the_citizen_the_reply(kb, settings, http, monkeyp
         raise sqlite3.OperationalError("database is locked")
 
     monkeypatch.setattr(interaction_log, "save", broken)
-    body = WebhookConversation(http, "web-b").turn("action_answer_procedure", "căn cước cần giấy tờ gì", "ask_documents")
+    body = WebhookConversation(http, "web-b").turn(
+        "action_answer_procedure", "căn cước cần giấy tờ gì", "ask_documents"
+    )
     assert IDENTITY_CARD.documents[0].name in body["responses"][0]["text"]
 
 
@@ -279,8 +322,9 @@ def test_a_reworded_reply_keeps_its_outcome(seed, settings, http, monkeypatch):
     for name in ("not_in_catalogue", "which_procedure", "suggestions", "answer"):
         monkeypatch.setattr(answers, name, reworded(getattr(answers, name)))
     chat = WebhookConversation(http, "web-reworded")
-    assert chat.turn("action_answer_procedure", "thủ tục xin trợ cấp thất nghiệp",
-                     "ask_documents")["responses"][0]["text"].startswith("Dạ, một câu chữ mới.")
+    assert chat.turn("action_answer_procedure", "thủ tục xin trợ cấp thất nghiệp", "ask_documents")["responses"][0][
+        "text"
+    ].startswith("Dạ, một câu chữ mới.")
     chat.turn("action_answer_procedure", "lệ phí bao nhiêu", "ask_fee")
     chat.turn("action_default_fallback", "xyz abc qwe", "nlu_fallback")
     chat.turn("action_answer_procedure", "đăng ký kết hôn cần giấy tờ gì", "ask_documents")
@@ -307,14 +351,34 @@ def test_the_codes_offered_with_each_outcome(settings):
     hits = [SearchHit(code=code, title=f"Thủ tục {code}", score=0.0) for code in ("A.1", "B.2")]
     listed = {"slots": {"candidate_codes": ["A.1", "B.2"]}}
     cases = [
-        ("action_offer_alternatives", [slot("candidate_codes", ["B.2"]), slot("procedure_code", None)],
-         [sent(answers.offer_alternatives(["B"]))], None, ("asked_back", ["B.2"])),
-        ("action_default_fallback", [{"event": "rewind"}], [sent(answers.suggestions(hits))], None,
-         ("abstained", ["A.1", "B.2"])),
-        ("action_answer_procedure", [slot("last_aspect", "fee")], [sent(answers.ask_back(hits))], listed,
-         ("asked_back", ["A.1", "B.2"])),
-        ("action_answer_procedure", [slot("last_aspect", "fee")], [sent(answers.which_procedure())], listed,
-         ("asked_back", [])),
+        (
+            "action_offer_alternatives",
+            [slot("candidate_codes", ["B.2"]), slot("procedure_code", None)],
+            [sent(answers.offer_alternatives(["B"]))],
+            None,
+            ("asked_back", ["B.2"]),
+        ),
+        (
+            "action_default_fallback",
+            [{"event": "rewind"}],
+            [sent(answers.suggestions(hits))],
+            None,
+            ("abstained", ["A.1", "B.2"]),
+        ),
+        (
+            "action_answer_procedure",
+            [slot("last_aspect", "fee")],
+            [sent(answers.ask_back(hits))],
+            listed,
+            ("asked_back", ["A.1", "B.2"]),
+        ),
+        (
+            "action_answer_procedure",
+            [slot("last_aspect", "fee")],
+            [sent(answers.which_procedure())],
+            listed,
+            ("asked_back", []),
+        ),
         ("action_choose_option", [], [sent(answers.unknown_option(2))], listed, ("asked_back", ["A.1", "B.2"])),
         ("action_something_new", [], [{"text": "một câu không nêu kết quả"}], None, ("other", [])),
         ("action_something_new", [], [{"text": "...", OUTCOME_KEY: "made_up"}], None, ("other", [])),

@@ -6,6 +6,7 @@ an administrative matter the catalogue does not hold -> "not in our catalogue, a
 off-topic -> utter_out_of_scope. Which one is the knowledge base's SearchResponse.scope, not the NLU's.
 Messages are chosen so that their scope is unambiguous for the seed catalogue.
 """
+
 from __future__ import annotations
 
 from assistant.app import answers, conversation_log
@@ -31,8 +32,7 @@ feedback = ActionStoreFeedback()
 
 # A long, story-like question the NLU may well call out_of_scope; the catalogue knows it.
 BIRTH_STORY = (
-    "Tôi muốn hỏi là nhà tôi mới sinh em bé, bây giờ muốn làm giấy khai sinh cho cháu "
-    "thì phải mang theo những gì ạ"
+    "Tôi muốn hỏi là nhà tôi mới sinh em bé, bây giờ muốn làm giấy khai sinh cho cháu thì phải mang theo những gì ạ"
 )
 NOT_IN_CATALOGUE = "thủ tục xin trợ cấp thất nghiệp"  # administrative, no such procedure in the seed catalogue
 OFF_TOPIC = "hát cho tôi nghe một bài đi"
@@ -47,6 +47,7 @@ def test_the_chosen_messages_have_the_scope_these_tests_rely_on(seed):
 
 
 # ---- (a) the catalogue answers what the NLU called out of scope ----------------------------------------
+
 
 def test_out_of_scope_message_the_catalogue_answers_is_answered(seed, chat):
     chat.turn(check_scope, BIRTH_STORY, "out_of_scope")
@@ -70,6 +71,7 @@ def test_out_of_scope_message_with_close_matches_asks_back(kb, chat):
 
 
 # ---- (b) administrative, not in the catalogue ------------------------------------------------------------
+
 
 def test_out_of_scope_administrative_question_gets_the_not_in_catalogue_reply_and_is_recorded(seed, settings, chat):
     chat.turn(check_scope, NOT_IN_CATALOGUE, "out_of_scope")
@@ -113,6 +115,7 @@ def test_no_hotline_configured_means_no_hotline_line(seed, monkeypatch, chat):
 
 # ---- (c) off-topic ---------------------------------------------------------------------------------------
 
+
 def test_off_topic_message_gets_the_out_of_scope_response(seed, chat):
     chat.turn(check_scope, OFF_TOPIC, "out_of_scope")
     assert [m.get("response") for m in chat.messages] == ["utter_out_of_scope"]  # the domain's reply, as before
@@ -128,8 +131,9 @@ def test_button_payload_classified_out_of_scope_is_off_topic(seed, chat):
 # With the learned decision (e5 + trained models), as `tthc up` builds the seed catalogue; the untrained
 # BM25-only decision is not trusted to override an intent.
 
-NAME_SELECTED = {"chitchat": {"response": {"intent_response_key": "chitchat/ask_name",
-                                           "utter_action": "utter_chitchat/ask_name"}}}
+NAME_SELECTED = {
+    "chitchat": {"response": {"intent_response_key": "chitchat/ask_name", "utter_action": "utter_chitchat/ask_name"}}
+}
 
 
 def test_small_talk_gets_the_reply_the_response_selector_chose(learned_seed, chat):
@@ -138,8 +142,14 @@ def test_small_talk_gets_the_reply_the_response_selector_chose(learned_seed, cha
     assert chat.events == []
 
 
-CAPABILITIES_SELECTED = {"chitchat": {"response": {"intent_response_key": "chitchat/ask_capabilities",
-                                                   "utter_action": "utter_chitchat/ask_capabilities"}}}
+CAPABILITIES_SELECTED = {
+    "chitchat": {
+        "response": {
+            "intent_response_key": "chitchat/ask_capabilities",
+            "utter_action": "utter_chitchat/ask_capabilities",
+        }
+    }
+}
 
 
 def test_small_talk_without_a_selected_reply_says_what_the_assistant_can_do(learned_seed, chat):
@@ -215,6 +225,7 @@ def test_without_the_learned_decision_small_talk_is_never_overridden(seed, chat)
 
 # ---- correcting a wrong procedure --------------------------------------------------------------------
 
+
 def test_wrong_procedure_offers_the_next_candidates_and_a_choice_answers_the_same_aspect(seed, chat):
     chat.turn(answer, "đăng ký tạm trú cần giấy tờ gì", "ask_documents")
     first = chat.slots["procedure_code"]
@@ -265,6 +276,7 @@ def test_correction_after_an_out_of_scope_answer(seed, chat):
 
 
 # ---- option titles a citizen can tell apart --------------------------------------------------------------
+
 
 def _procedure(code: str, title: str, level: Level, agency: str) -> Procedure:
     return Procedure(code=code, title=title, levels=[level], agencies=[agency])

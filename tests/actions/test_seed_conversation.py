@@ -1,4 +1,5 @@
 """The actions over the shipped seed catalogue (the default on a fresh machine), BM25 index."""
+
 from __future__ import annotations
 
 from assistant.app.actions.procedures import ActionAnswerProcedure

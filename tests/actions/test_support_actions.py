@@ -1,4 +1,5 @@
 """action_handoff / action_store_feedback / action_track_dossier, with the SQLite log and a stub one-stop system."""
+
 from __future__ import annotations
 
 import pytest
@@ -25,8 +26,12 @@ RECEIPT = "000.00.12.H59-250101-0001"
 
 def test_handoff_flags_the_conversation_masked_and_gives_contacts(kb, chat):
     # The procedure is pinned (as a button would) so this test is about storage, not ranking.
-    chat.turn(answer, f"làm căn cước cần giấy tờ gì ạ, CCCD cũ của em {CITIZEN_ID}", "ask_documents",
-              procedure_code=IDENTITY_CARD.code)
+    chat.turn(
+        answer,
+        f"làm căn cước cần giấy tờ gì ạ, CCCD cũ của em {CITIZEN_ID}",
+        "ask_documents",
+        procedure_code=IDENTITY_CARD.code,
+    )
     assert IDENTITY_CARD.documents[0].name in chat.text
     chat.turn(handoff, f"cho tôi gặp nhân viên, sđt {PHONE}", "request_human")
     assert chat.slot_events() == {"handoff_requested": True}
@@ -45,8 +50,9 @@ def test_handoff_flags_the_conversation_masked_and_gives_contacts(kb, chat):
 
 
 def test_feedback_is_stored_with_the_rated_question_and_answer(kb, chat):
-    chat.turn(answer, f"làm căn cước cần giấy tờ gì ạ, em {CITIZEN_ID}", "ask_documents",
-              procedure_code=IDENTITY_CARD.code)  # pinned: this test is about storage, not ranking
+    chat.turn(
+        answer, f"làm căn cước cần giấy tờ gì ạ, em {CITIZEN_ID}", "ask_documents", procedure_code=IDENTITY_CARD.code
+    )  # pinned: this test is about storage, not ranking
     given = chat.text
     assert IDENTITY_CARD.documents[0].name in given
     chat.turn(feedback, "sai rồi", "feedback_bad")

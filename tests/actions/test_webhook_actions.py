@@ -1,4 +1,5 @@
 """The actions through the app server's /webhook, with a tracker payload shaped like Rasa 3.6 sends."""
+
 from __future__ import annotations
 
 import pytest
@@ -23,8 +24,13 @@ def action_call(action: str, text: str, intent: str, slots: dict | None = None) 
             "paused": False,
             "events": [
                 {"event": "action", "name": "action_listen", "timestamp": 1764214999.0},
-                {"event": "user", "text": text, "parse_data": parse_data, "input_channel": "rest",
-                 "timestamp": 1764215000.0},
+                {
+                    "event": "user",
+                    "text": text,
+                    "parse_data": parse_data,
+                    "input_channel": "rest",
+                    "timestamp": 1764215000.0,
+                },
             ],
             "latest_input_channel": "rest",
             "active_loop": {},
@@ -44,7 +50,9 @@ def client(kb, monkeypatch):
 
 
 def test_webhook_answers_and_sets_slots(client):
-    response = client.post("/webhook", json=action_call("action_answer_procedure", "căn cước cần giấy tờ gì", "ask_documents"))
+    response = client.post(
+        "/webhook", json=action_call("action_answer_procedure", "căn cước cần giấy tờ gì", "ask_documents")
+    )
     assert response.status_code == 200
     body = response.json()
     slots = {e["name"]: e["value"] for e in body["events"] if e["event"] == "slot"}
@@ -56,7 +64,9 @@ def test_webhook_answers_and_sets_slots(client):
 
 
 def test_webhook_follow_up_reads_the_slot_rasa_sends(client):
-    call = action_call("action_answer_procedure", "con le phi thi sao", "ask_fee", {"procedure_code": IDENTITY_CARD.code})
+    call = action_call(
+        "action_answer_procedure", "con le phi thi sao", "ask_fee", {"procedure_code": IDENTITY_CARD.code}
+    )
     body = client.post("/webhook", json=call).json()
     assert "30.000 đồng" in body["responses"][0]["text"]
 
@@ -64,8 +74,12 @@ def test_webhook_follow_up_reads_the_slot_rasa_sends(client):
 def test_webhook_lists_every_contract_action(client):
     names = {item["name"] for item in client.get("/actions").json()}
     assert {
-        "action_answer_procedure", "action_choose_option", "action_handoff",
-        "action_store_feedback", "action_track_dossier", "action_default_fallback",
+        "action_answer_procedure",
+        "action_choose_option",
+        "action_handoff",
+        "action_store_feedback",
+        "action_track_dossier",
+        "action_default_fallback",
     } <= names
 
 
@@ -76,7 +90,9 @@ def test_the_actions_answer_with_the_apps_settings(kb, settings, monkeypatch):
     from assistant.app.server.app import create_app
 
     app_hotline = "0999 000 111"
-    app_settings = settings.model_copy(update={"province": settings.province.model_copy(update={"hotline": app_hotline})})
+    app_settings = settings.model_copy(
+        update={"province": settings.province.model_copy(update={"hotline": app_hotline})}
+    )
     monkeypatch.setenv("TTHC_ACTION_TOKEN", "test-action-token")
     with TestClient(create_app(app_settings), headers={"X-Action-Token": "test-action-token"}) as client:
         assert common.app_settings() is app_settings

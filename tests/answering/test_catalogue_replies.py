@@ -1,4 +1,5 @@
 """Replies composed from every real national-portal record stay short and state only published facts."""
+
 from __future__ import annotations
 
 import re
@@ -46,7 +47,9 @@ def test_fee_replies_quote_only_published_amounts(real_procedures):
     for procedure in real_procedures:
         text = answers.answer(procedure, "fee", settings).text
         published = _published_fee_text(procedure)
-        stated = any(c.fee.text.strip() or c.fee.amount_vnd is not None or c.fee.free is not None for c in procedure.channels)
+        stated = any(
+            c.fee.text.strip() or c.fee.amount_vnd is not None or c.fee.free is not None for c in procedure.channels
+        )
         if ("không nêu phí, lệ phí" in text) == stated:
             invented.append((procedure.code, "stated/not-stated mismatch"))
         for amount in re.findall(r"(\d[\d.]*) ?đồng", text):

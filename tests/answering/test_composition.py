@@ -1,4 +1,5 @@
 """Reply composition (assistant.app.answers), context vocabulary and receipt-code validation."""
+
 from __future__ import annotations
 
 import re
@@ -53,12 +54,22 @@ def test_placeholder_text_counts_as_not_stated(settings):
 
 
 def test_fees_and_times_per_channel(settings):
-    record = BARE.model_copy(update={"channels": [
-        SubmissionChannel(kind=ChannelKind.in_person, time=ProcessingTime(text="3", working_days=3),
-                          fee=Fee(text="50.000 đồng", amount_vnd=50000)),
-        SubmissionChannel(kind=ChannelKind.online, time=ProcessingTime(text="3", working_days=3),
-                          fee=Fee(text="Miễn phí", free=True)),
-    ]})
+    record = BARE.model_copy(
+        update={
+            "channels": [
+                SubmissionChannel(
+                    kind=ChannelKind.in_person,
+                    time=ProcessingTime(text="3", working_days=3),
+                    fee=Fee(text="50.000 đồng", amount_vnd=50000),
+                ),
+                SubmissionChannel(
+                    kind=ChannelKind.online,
+                    time=ProcessingTime(text="3", working_days=3),
+                    fee=Fee(text="Miễn phí", free=True),
+                ),
+            ]
+        }
+    )
     fee = answers.answer(record, "fee", settings).text
     assert "- Trực tiếp: 50.000 đồng" in fee and "- Trực tuyến: Miễn phí" in fee
     assert "- 3 ngày làm việc (mọi hình thức nộp)" in answers.answer(record, "time", settings).text
@@ -80,8 +91,12 @@ def test_online_availability_labels(settings):
 
 def test_an_online_channel_is_called_what_the_record_supports(settings):
     """The national records list channels, not whether the whole procedure is online (issue 15, item 3)."""
-    record = BARE.model_copy(update={"online": OnlineAvailability.partial, "channels": [
-        SubmissionChannel(kind=ChannelKind.in_person), SubmissionChannel(kind=ChannelKind.online)]})
+    record = BARE.model_copy(
+        update={
+            "online": OnlineAvailability.partial,
+            "channels": [SubmissionChannel(kind=ChannelKind.in_person), SubmissionChannel(kind=ChannelKind.online)],
+        }
+    )
     online = answers.answer(record, "online", settings).text
     overview = answers.answer(record, "overview", settings).text
     assert "có thể nộp hồ sơ trực tuyến" in online and "không nêu có làm trực tuyến được toàn bộ" in online
@@ -90,8 +105,12 @@ def test_an_online_channel_is_called_what_the_record_supports(settings):
 
 
 TWO_CASES = [
-    SubmissionChannel(kind=kind, time=ProcessingTime(text=f"{days} ngày làm việc", working_days=days),
-                      fee=Fee(text="Miễn phí", free=True), description=description)
+    SubmissionChannel(
+        kind=kind,
+        time=ProcessingTime(text=f"{days} ngày làm việc", working_days=days),
+        fee=Fee(text="Miễn phí", free=True),
+        description=description,
+    )
     for days, description in (
         (20, "- Cấp giấy phép lần đầu, gia hạn: 20 ngày làm việc kể từ ngày nhận hồ sơ đầy đủ."),
         (7, "- Cấp lại giấy phép bị mất, hỏng: 07 ngày làm việc kể từ ngày nhận hồ sơ đầy đủ."),
@@ -114,26 +133,48 @@ def test_a_time_that_differs_by_case_is_shown_by_case(settings):
 
 
 def test_a_case_only_one_channel_has_names_its_channel(settings):
-    record = BARE.model_copy(update={"channels": [*TWO_CASES[:3], TWO_CASES[3].model_copy(
-        update={"time": ProcessingTime(text="10 ngày làm việc", working_days=10),
-                "description": "- Cấp lại giấy phép bị mất, hỏng: 10 ngày làm việc."})]})
+    record = BARE.model_copy(
+        update={
+            "channels": [
+                *TWO_CASES[:3],
+                TWO_CASES[3].model_copy(
+                    update={
+                        "time": ProcessingTime(text="10 ngày làm việc", working_days=10),
+                        "description": "- Cấp lại giấy phép bị mất, hỏng: 10 ngày làm việc.",
+                    }
+                ),
+            ]
+        }
+    )
     time = answers.answer(record, "time", settings).text
     assert "- Cấp lại giấy phép bị mất, hỏng: 7 ngày làm việc (trực tiếp)" in time
     assert "- Cấp lại giấy phép bị mất, hỏng: 10 ngày làm việc (trực tuyến)" in time
 
 
 def test_different_times_without_a_named_case_say_so(settings):
-    record = BARE.model_copy(update={"channels": [
-        SubmissionChannel(kind=ChannelKind.online, time=ProcessingTime(text=text), description="Nộp hồ sơ trực tuyến qua Cổng.")
-        for text in ("3 ngày làm việc", "12 giờ")]})
+    record = BARE.model_copy(
+        update={
+            "channels": [
+                SubmissionChannel(
+                    kind=ChannelKind.online,
+                    time=ProcessingTime(text=text),
+                    description="Nộp hồ sơ trực tuyến qua Cổng.",
+                )
+                for text in ("3 ngày làm việc", "12 giờ")
+            ]
+        }
+    )
     time = answers.answer(record, "time", settings).text
     assert "- 3 ngày làm việc\n- 12 giờ\n" in time and "không ghi rõ trường hợp nào áp dụng mức nào" in time
 
 
 def test_a_fee_note_listing_amounts_by_case_gets_a_line_each(settings):
     fee = Fee(text="Miễn phí (- Sát hạch lý thuyết: 600.000 đồng/lần. - Sát hạch thực hành: 250.000 đồng/lần.)")
-    record = BARE.model_copy(update={"channels": [SubmissionChannel(kind=kind, fee=fee)
-                                                  for kind in (ChannelKind.in_person, ChannelKind.online)]})
+    record = BARE.model_copy(
+        update={
+            "channels": [SubmissionChannel(kind=kind, fee=fee) for kind in (ChannelKind.in_person, ChannelKind.online)]
+        }
+    )
     text = answers.answer(record, "fee", settings).text
     assert "- Mọi hình thức nộp: Danh mục ghi «Miễn phí» nhưng nêu các mức — theo từng trường hợp:" in text
     assert "\n  + Sát hạch lý thuyết: 600.000 đồng/lần\n  + Sát hạch thực hành: 250.000 đồng/lần" in text

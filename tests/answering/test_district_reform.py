@@ -1,5 +1,6 @@
 """The 2025 reform (issue 15, item 4): records that still name the district level get a note saying where
 the procedure is handled now, worded per province (settings), and are flagged for the catalogue team."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,10 +10,15 @@ from assistant.app.district_reform import COMMUNE_SUCCESSOR, district_mentions, 
 from assistant.core.settings import load_settings
 from knowledge_base.schema import Level, Procedure
 
-DISTRICT = Procedure(code="1.010385", title="Trình báo mất hộ chiếu phổ thông (thực hiện tại cấp huyện)",
-                     levels=[Level.commune], agencies=["Công an huyện"])
-COMMUNE = Procedure(code="1.001193", title="Đăng ký khai sinh", levels=[Level.commune],
-                    agencies=["Ủy ban nhân dân cấp xã"])
+DISTRICT = Procedure(
+    code="1.010385",
+    title="Trình báo mất hộ chiếu phổ thông (thực hiện tại cấp huyện)",
+    levels=[Level.commune],
+    agencies=["Công an huyện"],
+)
+COMMUNE = Procedure(
+    code="1.001193", title="Đăng ký khai sinh", levels=[Level.commune], agencies=["Ủy ban nhân dân cấp xã"]
+)
 NOTE_START = "Lưu ý: thông tin thủ tục này còn ghi «Công an huyện», nhưng từ ngày 01/7/2025 không còn cấp huyện."
 
 
@@ -57,19 +63,31 @@ def test_the_setting_is_read_from_settings_yml_and_the_environment(tmp_path):
         load_settings(environ={"TTHC_PROVINCE__DISTRICT_SUCCESSOR": "huyen"})
 
 
-@pytest.mark.parametrize("record, expected", [
-    (DISTRICT, ["Cơ quan thực hiện: Công an huyện", "Tên thủ tục: cấp huyện"]),
-    (Procedure(code="X", title="Giải quyết hưởng chế độ ốm đau",
-               agencies=["Bảo hiểm xã hội cấp Tỉnh", "Bảo hiểm xã hội cấp huyện"]),
-     ["Cơ quan thực hiện: Bảo hiểm xã hội cấp huyện"]),
-    (Procedure(code="X", title="Xét hưởng chế độ", where_to_submit="Cơ quan Công an cấp huyện nơi thường trú"),
-     ["Nơi tiếp nhận: Công an cấp huyện"]),
-    (Procedure(code="X", title="Thủ tục đăng ký", where_to_submit="Phòng Tư pháp huyện Châu Thành"),
-     ["Nơi tiếp nhận: Phòng Tư pháp huyện"]),
-    # A place, not the handling level: no flag.
-    (Procedure(code="X", title="Hỗ trợ đầu tư cho các huyện nghèo", agencies=["Bộ Tài chính"]), []),
-    (Procedure(code="X", title="Cấp phép thi công trên đường huyện", agencies=["Sở Xây dựng"]), []),
-    (COMMUNE, []),
-])
+@pytest.mark.parametrize(
+    "record, expected",
+    [
+        (DISTRICT, ["Cơ quan thực hiện: Công an huyện", "Tên thủ tục: cấp huyện"]),
+        (
+            Procedure(
+                code="X",
+                title="Giải quyết hưởng chế độ ốm đau",
+                agencies=["Bảo hiểm xã hội cấp Tỉnh", "Bảo hiểm xã hội cấp huyện"],
+            ),
+            ["Cơ quan thực hiện: Bảo hiểm xã hội cấp huyện"],
+        ),
+        (
+            Procedure(code="X", title="Xét hưởng chế độ", where_to_submit="Cơ quan Công an cấp huyện nơi thường trú"),
+            ["Nơi tiếp nhận: Công an cấp huyện"],
+        ),
+        (
+            Procedure(code="X", title="Thủ tục đăng ký", where_to_submit="Phòng Tư pháp huyện Châu Thành"),
+            ["Nơi tiếp nhận: Phòng Tư pháp huyện"],
+        ),
+        # A place, not the handling level: no flag.
+        (Procedure(code="X", title="Hỗ trợ đầu tư cho các huyện nghèo", agencies=["Bộ Tài chính"]), []),
+        (Procedure(code="X", title="Cấp phép thi công trên đường huyện", agencies=["Sở Xây dựng"]), []),
+        (COMMUNE, []),
+    ],
+)
 def test_district_mentions(record, expected):
     assert district_mentions(record) == expected

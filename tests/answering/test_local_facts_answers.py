@@ -1,5 +1,6 @@
 """Province facts in the answers (issue 15, item 5): a fee the province set is shown as the province's, with the
 decision that sets it; the national value of the other channels stays; a sample file is never shown as a rule."""
+
 from __future__ import annotations
 
 from assistant.app import answers, english_replies
@@ -20,8 +21,10 @@ def test_fee_answer_shows_the_province_fee_as_local():
     text = answers.answer(_record(FIXTURE), "fee", SETTINGS).text
     assert "- Trực tiếp: 15.000 đồng/lần đăng ký (theo quy định của tỉnh)" in text
     assert "7.000 đồng/lần đăng ký" in text  # the online fee is still the national record's
-    assert ("Theo quy định của tỉnh Tây Ninh (Nghị quyết số 99/2099/NQ-HĐND (thử nghiệm)): lệ phí ở trên là mức "
-            "của tỉnh, thay cho mức trong danh mục quốc gia.") in text
+    assert (
+        "Theo quy định của tỉnh Tây Ninh (Nghị quyết số 99/2099/NQ-HĐND (thử nghiệm)): lệ phí ở trên là mức "
+        "của tỉnh, thay cho mức trong danh mục quốc gia."
+    ) in text
     national = answers.answer(_record(), "fee", SETTINGS).text
     assert "15.000" not in national and "theo quy định của tỉnh" not in national.lower()
 
@@ -40,8 +43,10 @@ def test_sample_facts_are_called_sample_data():
 def test_english_answer_says_the_province_set_it():
     text = english_replies.answer(_record(FIXTURE), "fee", SETTINGS).text
     assert "15.000 đồng/lần đăng ký (theo quy định của tỉnh)" in text
-    assert ("(Set by the province of Tây Ninh: Nghị quyết số 99/2099/NQ-HĐND (thử nghiệm); shown instead of the "
-            "national record.)") in text
+    assert (
+        "(Set by the province of Tây Ninh: Nghị quyết số 99/2099/NQ-HĐND (thử nghiệm); shown instead of the "
+        "national record.)"
+    ) in text
     assert "Set by the province" not in english_replies.answer(_record(FIXTURE), "time", SETTINGS).text
 
 
@@ -57,8 +62,9 @@ def test_directory_fills_the_contact_details_the_settings_leave_empty(tmp_path):
     assert "- Nơi tiếp nhận trực tiếp: Trung tâm Phục vụ hành chính công tỉnh, Số 1 Đường Thử Nghiệm" in lines
     assert "- Giờ làm việc: Thứ Hai – Thứ Sáu, 7:00–17:00" in lines
     assert "0276 000 0000" in answers.not_in_catalogue(settings).text
-    configured = load_settings(environ={"TTHC_PROVINCE__LOCAL_FACTS": str(FIXTURE),
-                                        "TTHC_PROVINCE__HOTLINE": "0276 111 1111"})
+    configured = load_settings(
+        environ={"TTHC_PROVINCE__LOCAL_FACTS": str(FIXTURE), "TTHC_PROVINCE__HOTLINE": "0276 111 1111"}
+    )
     assert "- Đường dây nóng: 0276 111 1111" in answers.contact_lines(configured)  # the setting wins
 
 

@@ -1,4 +1,5 @@
 """PII masking and the SQLite hand-off/feedback log."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -25,7 +26,13 @@ def test_identity_and_phone_numbers_are_masked(text, expected):
 
 @pytest.mark.parametrize(
     "text",
-    ["lệ phí 100000 đồng", "ngày 12/03/2025", "mã hồ sơ 000.00.12.H59-250101-0001", "mã thủ tục 1.001193", "trẻ 14 tuổi"],
+    [
+        "lệ phí 100000 đồng",
+        "ngày 12/03/2025",
+        "mã hồ sơ 000.00.12.H59-250101-0001",
+        "mã thủ tục 1.001193",
+        "trẻ 14 tuổi",
+    ],
 )
 def test_other_numbers_are_kept(text):
     assert mask_pii(text) == text
@@ -56,9 +63,15 @@ def test_purge_deletes_only_older_records(tmp_path):
     conversation_log.record_missing_procedure("thủ tục cấp giấy phép karaoke", "rest", db_path=db)
     now = datetime.now(timezone.utc)
     assert conversation_log.purge_older_than(now - timedelta(days=1), db_path=db) == {
-        "handoffs": 0, "feedback": 0, "missing_procedures": 0}
+        "handoffs": 0,
+        "feedback": 0,
+        "missing_procedures": 0,
+    }
     assert conversation_log.purge_older_than(now + timedelta(seconds=2), db_path=db) == {
-        "handoffs": 1, "feedback": 1, "missing_procedures": 1}
+        "handoffs": 1,
+        "feedback": 1,
+        "missing_procedures": 1,
+    }
     assert conversation_log.list_feedback(db_path=db) == [] and conversation_log.list_handoffs(db_path=db) == []
     assert conversation_log.list_missing_procedures(db_path=db) == []
 

@@ -1,4 +1,5 @@
 """Splitting replies to channel limits and degrading buttons (assistant.core.reply)."""
+
 from __future__ import annotations
 
 import pytest
@@ -28,8 +29,11 @@ def test_split_rejects_a_non_positive_limit():
 
 
 def test_buttons_stay_on_the_last_message_where_the_channel_has_them():
-    reply = Reply("Anh/Chị muốn hỏi thủ tục nào?", [Button(f"Thủ tục {n}", f"/choose_option{n}") for n in range(1, 8)],
-                  [Link("Cổng", "https://dichvucong.gov.vn")])
+    reply = Reply(
+        "Anh/Chị muốn hỏi thủ tục nào?",
+        [Button(f"Thủ tục {n}", f"/choose_option{n}") for n in range(1, 8)],
+        [Link("Cổng", "https://dichvucong.gov.vn")],
+    )
     messages = fit_to_channel(reply, max_chars=2000, supports_buttons=True, max_buttons=5)
     assert len(messages) == 1
     assert [b.title for b in messages[0].buttons] == [f"Thủ tục {n}" for n in range(1, 6)]
@@ -41,4 +45,6 @@ def test_buttons_become_a_numbered_list_without_button_support():
     messages = fit_to_channel(reply, max_chars=500, supports_buttons=False)
     assert all(not m.buttons for m in messages)
     assert all(len(m.text) <= 500 for m in messages)
-    assert messages[-1].text.endswith("1. Đăng ký khai sinh\n2. Đăng ký khai sinh lưu động\n(Anh/Chị trả lời bằng số thứ tự.)")
+    assert messages[-1].text.endswith(
+        "1. Đăng ký khai sinh\n2. Đăng ký khai sinh lưu động\n(Anh/Chị trả lời bằng số thứ tự.)"
+    )

@@ -1,6 +1,7 @@
 """One voice (issue 15, item 7; docs/conversation-contract.md, "Voice"): every text a citizen reads calls the
 assistant "tôi" (never "em", "mình", "bot"), the staff "cán bộ" (never "nhân viên"), the citizen "Anh/Chị",
 and answers open with "Dạ"."""
+
 from __future__ import annotations
 
 import inspect
@@ -17,8 +18,7 @@ WRONG_WORDS = re.compile(r"(?<!\w)(?:em|mình|bot|nhân viên|anh chị|bạn)(?
 
 def domain_texts() -> dict[str, list[str]]:
     domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
-    return {name: [variation["text"] for variation in variations]
-            for name, variations in domain["responses"].items()}
+    return {name: [variation["text"] for variation in variations] for name, variations in domain["responses"].items()}
 
 
 def citizen_texts_in_source(path) -> list[str]:
@@ -42,8 +42,12 @@ def test_domain_answers_open_with_da():
 
 
 def test_replies_composed_in_code_speak_with_one_voice():
-    sources = [inspect.getsourcefile(answers), inspect.getsourcefile(fallback_replies),
-               PROJECT_ROOT / "connectors" / "zalo" / "channel.py", PROJECT_ROOT / "connectors" / "webchat" / "static" / "widget.js"]
+    sources = [
+        inspect.getsourcefile(answers),
+        inspect.getsourcefile(fallback_replies),
+        PROJECT_ROOT / "connectors" / "zalo" / "channel.py",
+        PROJECT_ROOT / "connectors" / "webchat" / "static" / "widget.js",
+    ]
     for source in sources:
         for text in citizen_texts_in_source(PROJECT_ROOT / source):
             assert not WRONG_WORDS.search(text), f"{source}: {text}"

@@ -1,4 +1,5 @@
 """The app server (FastAPI TestClient) on a small sample catalogue, with its own conversation log."""
+
 from __future__ import annotations
 
 from pathlib import Path

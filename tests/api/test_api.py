@@ -1,4 +1,5 @@
 """JSON API under /api, the page routes, and bad input: behaviour over a small sample catalogue."""
+
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
@@ -21,6 +22,7 @@ def codes(response) -> list[str]:
 
 
 # ---- search ----
+
 
 def test_search_returns_ranked_results_with_their_facets(client):
     response = client.get("/api/search", params={"q": "đăng ký khai sinh cho con"})
@@ -123,6 +125,7 @@ def test_missing_index_is_503_with_the_fix(client, monkeypatch):
 
 # ---- detail, QR, facets ----
 
+
 def test_procedure_detail_has_the_full_record_and_links(client):
     response = client.get("/api/procedures/1.001193")
     assert response.status_code == 200
@@ -196,8 +199,14 @@ def test_facets_list_the_values_present_with_labels(client):
 
 def test_openapi_documents_the_api_and_its_models(client):
     spec = client.get("/openapi.json").json()
-    for path in ("/api/search", "/api/procedures/{code}", "/api/procedures/{code}/qr.svg", "/api/facets",
-                 "/api/staff/handoffs", "/api/staff/feedback"):
+    for path in (
+        "/api/search",
+        "/api/procedures/{code}",
+        "/api/procedures/{code}/qr.svg",
+        "/api/facets",
+        "/api/staff/handoffs",
+        "/api/staff/feedback",
+    ):
         assert path in spec["paths"], path
     q = next(p for p in spec["paths"]["/api/search"]["get"]["parameters"] if p["name"] == "q")
     assert q["schema"]["maxLength"] == 500
@@ -223,8 +232,11 @@ def test_staff_lists_are_empty_before_anything_is_flagged(client):
 
 
 def test_staff_lists_show_flagged_conversations_and_feedback(client):
-    conversation_log.flag_handoff("web-1", "rest", [{"sender": "user", "text": "cho tôi gặp cán bộ"},
-                                                   {"sender": "bot", "text": "Anh/Chị gọi đường dây nóng."}])
+    conversation_log.flag_handoff(
+        "web-1",
+        "rest",
+        [{"sender": "user", "text": "cho tôi gặp cán bộ"}, {"sender": "bot", "text": "Anh/Chị gọi đường dây nóng."}],
+    )
     conversation_log.store_feedback("web-2", "bad", "lệ phí khai sinh?", "Miễn phí", channel="rest")
     handoffs = client.get("/api/staff/handoffs", headers=STAFF).json()
     assert handoffs[0]["conversation"] == conversation_ref("rest", "web-1") != "web-1"
@@ -238,6 +250,7 @@ def test_staff_lists_show_flagged_conversations_and_feedback(client):
 
 
 # ---- pages and widget files ----
+
 
 def test_pages_and_widget_files_are_served(client):
     assert "Tra cứu thủ tục" in client.get("/staff").text
@@ -268,8 +281,12 @@ def test_the_widget_and_the_staff_page_get_the_one_copy_of_the_dom_helpers(clien
 
 
 def test_page_config_comes_from_settings_and_cannot_break_out_of_the_script(client):
-    settings = load_settings({"TTHC_WEBCHAT__RASA_URL": "https://chat.example/rasa",
-                              "TTHC_WEBCHAT__TITLE": "Hỏi </script><script>alert(1)</script>"})
+    settings = load_settings(
+        {
+            "TTHC_WEBCHAT__RASA_URL": "https://chat.example/rasa",
+            "TTHC_WEBCHAT__TITLE": "Hỏi </script><script>alert(1)</script>",
+        }
+    )
     client = type(client)(create_app(settings))
     body = client.get("/chat/config.js").text
     assert '"rasaUrl": "https://chat.example/rasa"' in body

@@ -5,6 +5,7 @@ Every operation of create_app()'s schema gets schema-valid (positive) and schema
 reaches the endpoint code. Prints the number of cases run; TTHC_FUZZ_EXAMPLES (default 100)
 sets the examples per operation and mode. Generation is derandomized so CI runs are repeatable.
 """
+
 from __future__ import annotations
 
 import os
@@ -58,16 +59,23 @@ def test_no_server_error_on_generated_requests(fuzz_app):
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
             @given(case=operation.as_strategy(generation_mode=mode))
-            @hypothesis_settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                                 suppress_health_check=list(HealthCheck))
+            @hypothesis_settings(
+                max_examples=EXAMPLES,
+                deadline=None,
+                derandomize=True,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            )
             def run(case) -> None:
                 # run() is called within this iteration, so the loop variables are the current ones.
                 response = case.call(headers=headers)  # noqa: B023
                 cases[operation.label] += 1  # noqa: B023
                 statuses[response.status_code] += 1
                 if response.status_code >= 500:
-                    failures.append(f"{response.status_code} {case.method} {case.formatted_path} "
-                                    f"query={case.query!r} body={case.body!r}"[:300])
+                    failures.append(
+                        f"{response.status_code} {case.method} {case.formatted_path} "
+                        f"query={case.query!r} body={case.body!r}"[:300]
+                    )
 
             try:
                 run()
@@ -76,7 +84,9 @@ def test_no_server_error_on_generated_requests(fuzz_app):
                 assert mode is GenerationMode.NEGATIVE, f"no valid request for {operation.label}"
 
     total = sum(cases.values())
-    print(f"\nschemathesis: {total} cases over {len(operations)} operations; status codes: {dict(sorted(statuses.items()))}")
+    print(
+        f"\nschemathesis: {total} cases over {len(operations)} operations; status codes: {dict(sorted(statuses.items()))}"
+    )
     for label, count in sorted(cases.items()):
         print(f"  {count:5d}  {label}")
     assert not failures, "server errors:\n" + "\n".join(failures[:20])

@@ -1,4 +1,5 @@
 """Start-up: create_app() holds its settings on app.state, the lifespan opens the knowledge base."""
+
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
@@ -13,7 +14,9 @@ from tests.api.conftest import SAMPLE_CATALOG
 def test_the_lifespan_opens_the_apps_knowledge_base_and_closes_it(settings, tmp_path):
     procedures = load_catalog(SAMPLE_CATALOG).procedures
     KnowledgeBase.build(procedures, tmp_path / "var", model_path=None, progress=False)
-    settings = settings.model_copy(update={"catalog": settings.catalog.model_copy(update={"data_dir": tmp_path / "var"})})
+    settings = settings.model_copy(
+        update={"catalog": settings.catalog.model_copy(update={"data_dir": tmp_path / "var"})}
+    )
     provider.close()
     app = create_app(settings)
     assert app.state.settings is settings
@@ -24,7 +27,9 @@ def test_the_lifespan_opens_the_apps_knowledge_base_and_closes_it(settings, tmp_
 
 
 def test_without_an_index_the_app_starts_and_says_what_is_missing(settings, tmp_path):
-    settings = settings.model_copy(update={"catalog": settings.catalog.model_copy(update={"data_dir": tmp_path / "none"})})
+    settings = settings.model_copy(
+        update={"catalog": settings.catalog.model_copy(update={"data_dir": tmp_path / "none"})}
+    )
     provider.close()
     with TestClient(create_app(settings)) as client:
         response = client.get("/health")

@@ -1,5 +1,6 @@
 """Hand-offs for staff (issue 14 item 6) over the API: open and handled lists, marking handled, a reply to a Zalo
 citizen queued in the Zalo connector's outbox (the store the Zalo channel delivers from), masked storage."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,10 +17,14 @@ STAFF = {"X-Admin-Token": STAFF_TOKEN}
 @pytest.fixture()
 def cases(client, outbox):
     """A Zalo hand-off and a web-chat one (newest first in the lists)."""
-    zalo = conversation_log.flag_handoff(ZALO_USER, "zalo", [
-        {"sender": "user", "text": f"cho tôi gặp cán bộ, sđt {PHONE}"},
-        {"sender": "bot", "text": "Dạ, tôi đã chuyển cuộc trò chuyện này tới cán bộ tiếp nhận."},
-    ])
+    zalo = conversation_log.flag_handoff(
+        ZALO_USER,
+        "zalo",
+        [
+            {"sender": "user", "text": f"cho tôi gặp cán bộ, sđt {PHONE}"},
+            {"sender": "bot", "text": "Dạ, tôi đã chuyển cuộc trò chuyện này tới cán bộ tiếp nhận."},
+        ],
+    )
     web = conversation_log.flag_handoff("web-5b1c", "rest", [{"sender": "user", "text": "gặp nhân viên"}])
     return {"zalo": zalo, "web": web}
 
@@ -29,7 +34,9 @@ def test_open_hand_offs_are_listed_masked_without_the_zalo_user_id(client, cases
     assert response.status_code == 200
     body = response.json()
     assert [(case["id"], case["channel"], case["can_reply"], case["status"]) for case in body] == [
-        (cases["web"], "rest", False, "open"), (cases["zalo"], "zalo", True, "open")]
+        (cases["web"], "rest", False, "open"),
+        (cases["zalo"], "zalo", True, "open"),
+    ]
     zalo = body[1]
     assert zalo["conversation"].startswith("zu-") and ZALO_USER not in response.text
     assert zalo["messages"][0] == {"sender": "user", "text": "cho tôi gặp cán bộ, sđt [SĐT đã ẩn]"}
@@ -44,7 +51,8 @@ def test_mark_handled_moves_a_hand_off_to_the_handled_list_and_back(client, case
     assert again.json()["handled_at"] == handled_at  # marking twice keeps the first time
     assert [c["id"] for c in client.get("/api/staff/handoff-cases", headers=STAFF).json()] == [cases["zalo"]]
     assert [c["id"] for c in client.get("/api/staff/handoff-cases?status=handled", headers=STAFF).json()] == [
-        cases["web"]]
+        cases["web"]
+    ]
     assert len(client.get("/api/staff/handoff-cases?status=all", headers=STAFF).json()) == 2
 
     reopened = client.post(f"/api/staff/handoff-cases/{cases['web']}/handled", json={"handled": False}, headers=STAFF)
@@ -79,8 +87,9 @@ def test_a_reply_queues_behind_replies_the_citizen_is_still_waiting_for(client, 
     store = ZaloStore(outbox)
     earlier = store.enqueue(ZALO_USER, {"text": "Câu trả lời của trợ lý"}, "HTTP 503 from Zalo")
     long_text = "Dạ. " + "Hồ sơ gồm tờ khai và giấy tờ tùy thân. " * 60  # over one Zalo message: split
-    response = client.post(f"/api/staff/handoff-cases/{cases['zalo']}/replies", json={"text": long_text[:2000]},
-                           headers=STAFF)
+    response = client.post(
+        f"/api/staff/handoff-cases/{cases['zalo']}/replies", json={"text": long_text[:2000]}, headers=STAFF
+    )
     assert response.status_code == 201
     items = store.pending()
     assert items[0].id == earlier and len(items) == 3  # the bot's reply first, then the staff reply in two parts
@@ -92,8 +101,9 @@ def test_replies_that_cannot_be_sent_are_refused_with_the_reason(client, cases, 
     assert web.status_code == 409 and "ẩn danh" in web.json()["detail"]
     blank = client.post(f"/api/staff/handoff-cases/{cases['zalo']}/replies", json={"text": "   "}, headers=STAFF)
     assert blank.status_code == 400 and blank.json()["detail"].startswith("Nội dung trả lời trống")
-    too_long = client.post(f"/api/staff/handoff-cases/{cases['zalo']}/replies", json={"text": "a" * 2001},
-                           headers=STAFF)
+    too_long = client.post(
+        f"/api/staff/handoff-cases/{cases['zalo']}/replies", json={"text": "a" * 2001}, headers=STAFF
+    )
     assert too_long.status_code == 422
     missing = client.post("/api/staff/handoff-cases/999/replies", json={"text": "Dạ"}, headers=STAFF)
     assert missing.status_code == 404 and "999" in missing.json()["detail"]
@@ -109,8 +119,10 @@ def test_state_changes_from_another_site_are_refused(client, cases):
     for headers in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}):
         response = client.post(url, headers={**STAFF, **headers})
         assert response.status_code == 403 and "trang web khác" in response.json()["detail"]
-    assert client.post(url, headers={**STAFF, "Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"}
-                       ).status_code == 200
+    assert (
+        client.post(url, headers={**STAFF, "Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"}).status_code
+        == 200
+    )
     # Behind nginx the Host header has no port while the browser's Origin has the public one.
     assert client.post(url, headers={**STAFF, "Origin": "https://testserver:8443"}).status_code == 200
     assert client.post(url, headers={**STAFF, "Origin": "https://testserver.evil.example"}).status_code == 403
@@ -130,7 +142,9 @@ def test_a_row_written_unmasked_by_older_code_is_masked_on_the_way_out(client, c
     from contextlib import closing
 
     with closing(conversation_log.connect(None)) as connection, connection:
-        connection.execute("UPDATE handoffs SET messages = ? WHERE id = ?",
-                           (f'[{{"sender": "user", "text": "gọi {PHONE}"}}]', cases["zalo"]))
+        connection.execute(
+            "UPDATE handoffs SET messages = ? WHERE id = ?",
+            (f'[{{"sender": "user", "text": "gọi {PHONE}"}}]', cases["zalo"]),
+        )
     response = client.get("/api/staff/handoff-cases", headers=STAFF)
     assert PHONE not in response.text and response.json()[1]["messages"][0]["text"] == "gọi [SĐT đã ẩn]"

@@ -1,5 +1,6 @@
 """Grouping unanswered questions with the knowledge base's own embedding model (multilingual-e5-small):
 rewordings of one question together, neighbouring procedures and other topics apart."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -19,27 +20,40 @@ def kb_with_model(tmp_path_factory):
     model = load_settings(environ={}).embedding_model_path
     if not model.exists():
         pytest.skip("the embedding model is converted by set-up (./start or ./run-tests)")
-    return KnowledgeBase.build(load_catalog(SAMPLE_CATALOG).procedures, tmp_path_factory.mktemp("kb-e5"), model,
-                               progress=False, train=False)
+    return KnowledgeBase.build(
+        load_catalog(SAMPLE_CATALOG).procedures, tmp_path_factory.mktemp("kb-e5"), model, progress=False, train=False
+    )
 
 
 def occurrences(*questions: str) -> list[unanswered.Occurrence]:
-    return [unanswered.Occurrence(n, question, "declined", "rest", f"2026-12-07T0{n % 10}:00:00+00:00", ())
-            for n, question in enumerate(questions)]
+    return [
+        unanswered.Occurrence(n, question, "declined", "rest", f"2026-12-07T0{n % 10}:00:00+00:00", ())
+        for n, question in enumerate(questions)
+    ]
 
 
 def test_rewordings_group_and_other_questions_stay_apart(kb_with_model, tmp_path):
-    groups = unanswered.group(occurrences(
-        "thủ tục xin trợ cấp thất nghiệp", "xin trợ cấp thất nghiệp thì làm sao", "thu tuc xin tro cap that nghiep",
-        "thủ tục xin trợ cấp thất nghiệp",
-        "đăng ký tạm trú cho người thuê trọ", "đăng ký tạm trú cho sinh viên thuê nhà",
-        "đăng ký thường trú vào nhà người thân",
-        "hôm nay trời có mưa không",
-    ), kb=kb_with_model, db_path=tmp_path / "app.db")
+    groups = unanswered.group(
+        occurrences(
+            "thủ tục xin trợ cấp thất nghiệp",
+            "xin trợ cấp thất nghiệp thì làm sao",
+            "thu tuc xin tro cap that nghiep",
+            "thủ tục xin trợ cấp thất nghiệp",
+            "đăng ký tạm trú cho người thuê trọ",
+            "đăng ký tạm trú cho sinh viên thuê nhà",
+            "đăng ký thường trú vào nhà người thân",
+            "hôm nay trời có mưa không",
+        ),
+        kb=kb_with_model,
+        db_path=tmp_path / "app.db",
+    )
     assert unanswered.vectors_for(["x"], kb_with_model)[1] == unanswered.EMBEDDING_THRESHOLD
     members = [sorted(v.question for v in g.variants) for g in groups]
-    assert members[0] == ["thu tuc xin tro cap that nghiep", "thủ tục xin trợ cấp thất nghiệp",
-                          "xin trợ cấp thất nghiệp thì làm sao"]
+    assert members[0] == [
+        "thu tuc xin tro cap that nghiep",
+        "thủ tục xin trợ cấp thất nghiệp",
+        "xin trợ cấp thất nghiệp thì làm sao",
+    ]
     assert groups[0].count == 4 and groups[0].question == "thủ tục xin trợ cấp thất nghiệp"
     assert ["đăng ký tạm trú cho người thuê trọ", "đăng ký tạm trú cho sinh viên thuê nhà"] in members
     assert ["đăng ký thường trú vào nhà người thân"] in members  # a neighbouring procedure: its own group
@@ -49,16 +63,38 @@ def test_rewordings_group_and_other_questions_stay_apart(kb_with_model, tmp_path
 
 def test_the_dashboard_groups_unanswered_questions_like_the_page(kb_with_model, tmp_path):
     db = tmp_path / "app.db"
-    questions = ["thủ tục xin trợ cấp thất nghiệp", "xin trợ cấp thất nghiệp thì làm sao",
-                 "thu tuc xin tro cap that nghiep", "thủ tục xin trợ cấp thất nghiệp", "trợ cấp mất việc làm",
-                 "đăng ký tạm trú cho người thuê trọ", "đăng ký tạm trú cho sinh viên thuê nhà",
-                 "đăng ký thường trú vào nhà người thân", "đăng ký thường trú cho người thuê trọ",
-                 "hôm nay trời có mưa không"]
+    questions = [
+        "thủ tục xin trợ cấp thất nghiệp",
+        "xin trợ cấp thất nghiệp thì làm sao",
+        "thu tuc xin tro cap that nghiep",
+        "thủ tục xin trợ cấp thất nghiệp",
+        "trợ cấp mất việc làm",
+        "đăng ký tạm trú cho người thuê trọ",
+        "đăng ký tạm trú cho sinh viên thuê nhà",
+        "đăng ký thường trú vào nhà người thân",
+        "đăng ký thường trú cho người thuê trọ",
+        "hôm nay trời có mưa không",
+    ]
     for n, question in enumerate(questions):
-        interaction_log.save(interaction_log.InteractionRecord(
-            id=0, created_at=conversation_log.utc_now(), sender_id=f"web-{n}", channel="rest",
-            action="action_answer_procedure", intent="ask_documents", question=question, outcome="abstained",
-            codes=[], chosen_option=None, chosen_code=None, feedback=None, action_ms=5, turn_ms=None), db)
+        interaction_log.save(
+            interaction_log.InteractionRecord(
+                id=0,
+                created_at=conversation_log.utc_now(),
+                sender_id=f"web-{n}",
+                channel="rest",
+                action="action_answer_procedure",
+                intent="ask_documents",
+                question=question,
+                outcome="abstained",
+                codes=[],
+                chosen_option=None,
+                chosen_code=None,
+                feedback=None,
+                action_ms=5,
+                turn_ms=None,
+            ),
+            db,
+        )
     today = datetime.now(interaction_log.VIETNAM_TIME).date()
     shown = {}
     for kb in (kb_with_model, None):  # the model, and the lexical fallback when the index runs without it

@@ -1,4 +1,5 @@
 """`tthc zalo outbox` over a real outbox database (app env; the store is stdlib-only)."""
+
 from __future__ import annotations
 
 from assistant.cli import main

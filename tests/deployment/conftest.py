@@ -1,4 +1,5 @@
 """Shared fixtures of the deployment tests."""
+
 from __future__ import annotations
 
 import pytest

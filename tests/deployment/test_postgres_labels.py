@@ -4,6 +4,7 @@ SQLite in tests/api/test_learning_api.py. The labels file goes to the catalogue'
 
     .venv/bin/python -m pytest tests/deployment/test_postgres_labels.py -q
 """
+
 from __future__ import annotations
 
 from contextlib import closing
@@ -23,10 +24,25 @@ def data_dir(tmp_path, monkeypatch):
 
 
 def asked(sender: str, question: str, outcome: str, when: datetime, database: str) -> None:
-    interaction_log.save(interaction_log.InteractionRecord(
-        id=0, created_at=when.isoformat(timespec="seconds"), sender_id=sender, channel="zalo",
-        action="action_check_scope", intent="ask_documents", question=question, outcome=outcome, codes=[],
-        chosen_option=None, chosen_code=None, feedback=None, action_ms=5, turn_ms=None), database)
+    interaction_log.save(
+        interaction_log.InteractionRecord(
+            id=0,
+            created_at=when.isoformat(timespec="seconds"),
+            sender_id=sender,
+            channel="zalo",
+            action="action_check_scope",
+            intent="ask_documents",
+            question=question,
+            outcome=outcome,
+            codes=[],
+            chosen_option=None,
+            chosen_code=None,
+            feedback=None,
+            action_ms=5,
+            turn_ms=None,
+        ),
+        database,
+    )
 
 
 def test_labels_unanswered_and_retention_on_postgres(database, data_dir):

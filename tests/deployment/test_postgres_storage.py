@@ -5,6 +5,7 @@ same functions run on SQLite in the rest of the suite. About 10 seconds.
 
     .venv/bin/python -m pytest tests/deployment/test_postgres_storage.py -q
 """
+
 from __future__ import annotations
 
 import threading
@@ -18,16 +19,30 @@ from assistant.core import storage
 
 
 def record(sender: str, question: str, **extra) -> interaction_log.InteractionRecord:
-    fields = dict(id=0, created_at=conversation_log.utc_now(), sender_id=sender, channel="rest",
-                  action="action_answer_procedure", intent="ask_documents", question=question, outcome="answered",
-                  codes=["1.001"], chosen_option=None, chosen_code=None, feedback=None, action_ms=12, turn_ms=80)
+    fields = dict(
+        id=0,
+        created_at=conversation_log.utc_now(),
+        sender_id=sender,
+        channel="rest",
+        action="action_answer_procedure",
+        intent="ask_documents",
+        question=question,
+        outcome="answered",
+        codes=["1.001"],
+        chosen_option=None,
+        chosen_code=None,
+        feedback=None,
+        action_ms=12,
+        turn_ms=80,
+    )
     fields.update(extra)
     return interaction_log.InteractionRecord(**fields)
 
 
 def test_handoffs_feedback_and_missing_procedures_round_trip_masked(database):
-    first = conversation_log.flag_handoff("web-1", "rest", [{"sender": "user", "text": "gọi tôi 0912345678"}],
-                                          db_path=database)
+    first = conversation_log.flag_handoff(
+        "web-1", "rest", [{"sender": "user", "text": "gọi tôi 0912345678"}], db_path=database
+    )
     second = conversation_log.flag_handoff("web-2", "zalo", [{"sender": "user", "text": "cần người"}], db_path=database)
     assert second > first
     handoffs = conversation_log.list_handoffs(db_path=database)
@@ -37,7 +52,9 @@ def test_handoffs_feedback_and_missing_procedures_round_trip_masked(database):
     conversation_log.store_feedback("web-1", "good", "lệ phí?", "50.000 đồng 100% giảm", "rest", db_path=database)
     conversation_log.store_feedback("web-2", "bad", "hỏi", "đáp", db_path=database)
     assert [f.rating for f in conversation_log.list_feedback(db_path=database)] == ["bad", "good"]
-    assert [f.answer for f in conversation_log.list_feedback(rating="good", db_path=database)] == ["50.000 đồng 100% giảm"]
+    assert [f.answer for f in conversation_log.list_feedback(rating="good", db_path=database)] == [
+        "50.000 đồng 100% giảm"
+    ]
 
     conversation_log.record_missing_procedure("cấp phép bay flycam?", "rest", db_path=database)
     assert conversation_log.list_missing_procedures(db_path=database)[0].question == "cấp phép bay flycam?"
@@ -45,16 +62,30 @@ def test_handoffs_feedback_and_missing_procedures_round_trip_masked(database):
 
 def test_interactions_choices_feedback_and_filters(database):
     interaction_log.save(record("web-i", "làm căn cước", outcome="asked_back", codes=["1.1", "1.2"]), database)
-    interaction_log.save(record("web-i", '/choose_option{"option_index":"2"}', action="action_choose_option",
-                                chosen_option=2, chosen_code="1.2"), database)
-    interaction_log.save(record("web-i", "/feedback_good", action="action_store_feedback", outcome="feedback",
-                                codes=[], feedback="good"), database)
+    interaction_log.save(
+        record(
+            "web-i",
+            '/choose_option{"option_index":"2"}',
+            action="action_choose_option",
+            chosen_option=2,
+            chosen_code="1.2",
+        ),
+        database,
+    )
+    interaction_log.save(
+        record(
+            "web-i", "/feedback_good", action="action_store_feedback", outcome="feedback", codes=[], feedback="good"
+        ),
+        database,
+    )
     rows = interaction_log.list_interactions(db_path=database)
     asked = next(row for row in rows if row.outcome == "asked_back")
     assert asked.chosen_code == "1.2" and asked.chosen_option == 2
     answered = next(row for row in rows if row.action == "action_choose_option")
     assert answered.feedback == "good"
-    assert [row.outcome for row in interaction_log.list_interactions(outcome="feedback", db_path=database)] == ["feedback"]
+    assert [row.outcome for row in interaction_log.list_interactions(outcome="feedback", db_path=database)] == [
+        "feedback"
+    ]
     assert interaction_log.list_interactions(channel="zalo", db_path=database) == []
 
 
@@ -76,7 +107,9 @@ def test_many_threads_write_at_once(database):
         thread.join()
     assert not errors, errors
     with closing(storage.connect(database)) as connection:
-        count = connection.execute("SELECT COUNT(*) FROM interactions WHERE sender_id LIKE 'web-thread-%'").fetchone()[0]
+        count = connection.execute("SELECT COUNT(*) FROM interactions WHERE sender_id LIKE 'web-thread-%'").fetchone()[
+            0
+        ]
     assert count == 80
 
 
@@ -85,8 +118,9 @@ def test_the_retention_purge_on_postgres(database):
     interaction_log.save(record("web-old", "cũ"), database)
     with closing(storage.connect(database)) as connection, connection:
         for table in ("handoffs", "interactions"):
-            connection.execute(f"UPDATE {table} SET created_at = '2020-01-01T00:00:00+00:00' WHERE sender_id = ?",
-                               ("web-old",))
+            connection.execute(
+                f"UPDATE {table} SET created_at = '2020-01-01T00:00:00+00:00' WHERE sender_id = ?", ("web-old",)
+            )
     counts = retention.purge_app_records(datetime.now(timezone.utc) - timedelta(days=90), database)
     assert counts["handoffs"] == 1 and counts["interactions"] == 1, counts
     assert all(h.sender_id != "web-old" for h in conversation_log.list_handoffs(db_path=database))
@@ -97,9 +131,14 @@ def test_the_retention_purge_on_postgres(database):
 
 def test_the_metrics_read_the_zalo_outbox_in_postgres(database):
     assert metrics.zalo_outbox_counts(database) is None  # no Zalo store yet
-    with closing(storage.connect(database, "CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY "
-                                           "AUTOINCREMENT, user_id TEXT, dead INTEGER NOT NULL DEFAULT 0);",
-                                 autocommit=True)) as connection:
+    with closing(
+        storage.connect(
+            database,
+            "CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY "
+            "AUTOINCREMENT, user_id TEXT, dead INTEGER NOT NULL DEFAULT 0);",
+            autocommit=True,
+        )
+    ) as connection:
         connection.executemany("INSERT INTO outbox (user_id, dead) VALUES (?, ?)", [("u", 0), ("u", 0), ("v", 1)])
     assert metrics.zalo_outbox_counts(database) == {"waiting": 2, "dead": 1}
 
@@ -120,8 +159,10 @@ def test_a_wrong_password_or_host_is_one_clear_error(database, monkeypatch):
 
 def test_code_written_against_sqlite3_keeps_working(database, tmp_path):
     """INSERT OR IGNORE and cursor.lastrowid, as other modules use them, on both engines."""
-    schema = ("CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, "
-              "share REAL NOT NULL DEFAULT 0);")
+    schema = (
+        "CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, "
+        "share REAL NOT NULL DEFAULT 0);"
+    )
     for target in (database, tmp_path / "app.db"):
         with closing(storage.connect(target, schema)) as connection, connection:
             first = connection.execute("INSERT INTO notes (name) VALUES (?)", ("a",)).lastrowid
@@ -142,12 +183,23 @@ def test_tthc_up_profile_scale_out_stops_with_one_line_when_postgres_is_down(tmp
     from assistant.core.settings import PROJECT_ROOT
     from tests.support.ports import free_port
 
-    env = {**os.environ, "TTHC_ACTION_TOKEN": "t" * 32, "TTHC_DEPLOYMENT__POSTGRES_PORT": str(free_port()),
-           "TTHC_CATALOG__DATA_DIR": str(tmp_path), "TTHC_SERVER__APP_PORT": str(free_port()),
-           "TTHC_SERVER__RASA_PORT": str(free_port())}
+    env = {
+        **os.environ,
+        "TTHC_ACTION_TOKEN": "t" * 32,
+        "TTHC_DEPLOYMENT__POSTGRES_PORT": str(free_port()),
+        "TTHC_CATALOG__DATA_DIR": str(tmp_path),
+        "TTHC_SERVER__APP_PORT": str(free_port()),
+        "TTHC_SERVER__RASA_PORT": str(free_port()),
+    }
     env.pop("TTHC_DEPLOYMENT__PROFILE", None)
-    result = subprocess.run([str(PROJECT_ROOT / ".venv" / "bin" / "tthc"), "up", "--profile", "scale-out", "--only", "app"],
-                            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [str(PROJECT_ROOT / ".venv" / "bin" / "tthc"), "up", "--profile", "scale-out", "--only", "app"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode != 0
     lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
     assert len(lines) == 1 and "cannot reach PostgreSQL" in lines[0] and "Traceback" not in lines[0], lines

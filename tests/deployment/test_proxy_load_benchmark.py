@@ -2,6 +2,7 @@
 
 The benchmark itself (servers, nginx, PostgreSQL, Redis, minutes of load) is run by hand; its figures
 and commands are in docs/benchmarks.md ("Issue 13, load through the proxy")."""
+
 from __future__ import annotations
 
 import subprocess
@@ -28,13 +29,16 @@ def catalogue_dir(tmp_path: Path, with_model: bool) -> Path:
     return tmp_path
 
 
-@pytest.mark.parametrize("case, args, fix", [
-    ("no directory", ["/nonexistent-data-dir"], "pass the DATA_DIR of an imported catalogue"),
-    ("no model", ["{data}"], "scripts/bot_benchmark.sh"),
-    ("kill-one on one node", ["{data+model}", "--kill-one"], "--kill-one needs --profile scale-out"),
-    ("too many workers", ["{data+model}", "--rasa-workers", "9"], "--rasa-workers must be between 1 and 8"),
-    ("output in the repo", ["{data+model}", "--out", str(REPO / "bench-out")], "inside the repository"),
-])
+@pytest.mark.parametrize(
+    "case, args, fix",
+    [
+        ("no directory", ["/nonexistent-data-dir"], "pass the DATA_DIR of an imported catalogue"),
+        ("no model", ["{data}"], "scripts/bot_benchmark.sh"),
+        ("kill-one on one node", ["{data+model}", "--kill-one"], "--kill-one needs --profile scale-out"),
+        ("too many workers", ["{data+model}", "--rasa-workers", "9"], "--rasa-workers must be between 1 and 8"),
+        ("output in the repo", ["{data+model}", "--out", str(REPO / "bench-out")], "inside the repository"),
+    ],
+)
 def test_bad_input_is_one_line_naming_the_fix(tmp_path, case, args, fix):
     data = catalogue_dir(tmp_path, with_model="{data+model}" in args)
     args = [str(data) if arg in ("{data}", "{data+model}") else arg for arg in args]

@@ -10,6 +10,7 @@ nginx sees as different citizens. About 2 minutes, most of it Rasa loading the m
 
     .venv/bin/python -m pytest tests/deployment/test_reverse_proxy.py -q
 """
+
 from __future__ import annotations
 
 import base64
@@ -33,12 +34,12 @@ from tests.support.ports import free_port
 
 pytestmark = pytest.mark.e2e
 
-STAFF = "127.0.0.2"       # the staff network (--staff-network 127.0.0.2/32)
+STAFF = "127.0.0.2"  # the staff network (--staff-network 127.0.0.2/32)
 OUTSIDER = "127.0.0.1"
 PORTAL = "https://dichvucong.example.gov.vn"  # embeds the chat (server.allowed_origins, --embed-origin)
 ADMIN_TOKEN = "proxy-admin-token-" + uuid.uuid4().hex
 ZALO_APP_ID, ZALO_OA_SECRET = "proxy-app", "proxy-oa-secret"
-CHAT_BURST = 100          # deploy/nginx/render.py defaults: 5r/s, burst 100
+CHAT_BURST = 100  # deploy/nginx/render.py defaults: 5r/s, burst 100
 CHAT_HTML = PROJECT_ROOT / "connectors" / "webchat" / "static" / "chat.html"
 REFUSED = {403, 404}
 
@@ -59,15 +60,25 @@ def proxied(tmp_path_factory):
         "TTHC_SERVER__ALLOWED_ORIGINS": json.dumps([origin, PORTAL]),
         "TTHC_SERVER__RASA_WORKERS": "1",
         ADMIN_TOKEN_ENV: ADMIN_TOKEN,
-        "ZALO_APP_ID": ZALO_APP_ID, "ZALO_OA_SECRET_KEY": ZALO_OA_SECRET, "ZALO_ACCESS_TOKEN": "token-1",
-        "ZALO_REFRESH_TOKEN": "", "ZALO_APP_SECRET": "",
+        "ZALO_APP_ID": ZALO_APP_ID,
+        "ZALO_OA_SECRET_KEY": ZALO_OA_SECRET,
+        "ZALO_ACCESS_TOKEN": "token-1",
+        "ZALO_REFRESH_TOKEN": "",
+        "ZALO_APP_SECRET": "",
         # Replies go nowhere (a closed port): the proxy test needs Zalo's events to arrive, not replies.
-        "ZALO_API_BASE": f"http://127.0.0.1:{free_port()}", "ZALO_OAUTH_URL": f"http://127.0.0.1:{free_port()}",
+        "ZALO_API_BASE": f"http://127.0.0.1:{free_port()}",
+        "ZALO_OAUTH_URL": f"http://127.0.0.1:{free_port()}",
     }
     with running_stack(tmp_path_factory.mktemp("proxied"), env) as stack:
         try:
-            proxy = start_nginx(stack.app_url, stack.rasa_url, http_port, https_port,
-                                staff_networks=[f"{STAFF}/32"], embed_origins=[PORTAL])
+            proxy = start_nginx(
+                stack.app_url,
+                stack.rasa_url,
+                http_port,
+                https_port,
+                staff_networks=[f"{STAFF}/32"],
+                embed_origins=[PORTAL],
+            )
         except NginxError as exc:
             pytest.fail(str(exc))
         try:
@@ -85,11 +96,13 @@ def client(proxied, source: str = OUTSIDER) -> httpx.Client:
 
 
 def chat(http: httpx.Client, message: str, sender: str | None = None) -> httpx.Response:
-    return http.post("/webhooks/rest/webhook",
-                     json={"sender": sender or f"web-{uuid.uuid4().hex[:12]}", "message": message})
+    return http.post(
+        "/webhooks/rest/webhook", json={"sender": sender or f"web-{uuid.uuid4().hex[:12]}", "message": message}
+    )
 
 
 # --- allowed ------------------------------------------------------------------------------------
+
 
 def test_a_chat_message_gets_rasas_answer_through_the_proxy(proxied):
     with client(proxied) as http:
@@ -99,16 +112,28 @@ def test_a_chat_message_gets_rasas_answer_through_the_proxy(proxied):
     assert texts and all(texts) and SILENCE_REPLY not in texts, texts
 
 
-@pytest.mark.parametrize("path, kind", [
-    ("/chat", "text/html"), ("/chat/config.js", "text/javascript"), ("/webchat/widget.js", "text/javascript"),
-    ("/webchat/widget.css", "text/css"), ("/staff", "text/html"), ("/staff/config.js", "text/javascript"),
-    ("/staff/assets/staff.js", "text/javascript"), ("/staff/assets/staff.css", "text/css"),
-    ("/staff/assets/dashboard.js", "text/javascript"), ("/staff/assets/handoffs.js", "text/javascript"),
-    ("/staff/assets/desk.css", "text/css"),
-    ("/staff/assets/learning.js", "text/javascript"), ("/staff/assets/learning.css", "text/css"),
-    ("/api/facets", "application/json"), ("/health", "application/json"),
-    ("/webhooks/rest/", "application/json"), ("/checklist/1.001193", "text/html"),
-])
+@pytest.mark.parametrize(
+    "path, kind",
+    [
+        ("/chat", "text/html"),
+        ("/chat/config.js", "text/javascript"),
+        ("/webchat/widget.js", "text/javascript"),
+        ("/webchat/widget.css", "text/css"),
+        ("/staff", "text/html"),
+        ("/staff/config.js", "text/javascript"),
+        ("/staff/assets/staff.js", "text/javascript"),
+        ("/staff/assets/staff.css", "text/css"),
+        ("/staff/assets/dashboard.js", "text/javascript"),
+        ("/staff/assets/handoffs.js", "text/javascript"),
+        ("/staff/assets/desk.css", "text/css"),
+        ("/staff/assets/learning.js", "text/javascript"),
+        ("/staff/assets/learning.css", "text/css"),
+        ("/api/facets", "application/json"),
+        ("/health", "application/json"),
+        ("/webhooks/rest/", "application/json"),
+        ("/checklist/1.001193", "text/html"),
+    ],
+)
 def test_pages_assets_and_health_load_through_the_proxy(proxied, path, kind):
     with client(proxied) as http:
         response = http.get(path)
@@ -135,12 +160,19 @@ def test_search_and_procedure_detail_through_the_proxy(proxied):
 
 
 def test_zalo_events_reach_the_channel_through_the_proxy(proxied):
-    event = {"app_id": ZALO_APP_ID, "event_name": "user_send_text", "sender": {"id": "8800000000000000042"},
-             "recipient": {"id": "1"}, "message": {"msg_id": f"proxy-{uuid.uuid4().hex}", "text": "xin chào"},
-             "timestamp": str(int(time.time() * 1000))}
+    event = {
+        "app_id": ZALO_APP_ID,
+        "event_name": "user_send_text",
+        "sender": {"id": "8800000000000000042"},
+        "recipient": {"id": "1"},
+        "message": {"msg_id": f"proxy-{uuid.uuid4().hex}", "text": "xin chào"},
+        "timestamp": str(int(time.time() * 1000)),
+    }
     raw = json.dumps(event).encode()
-    signed = {"Content-Type": "application/json",
-              "X-ZEvent-Signature": signature_header(ZALO_APP_ID, raw, event["timestamp"], ZALO_OA_SECRET)}
+    signed = {
+        "Content-Type": "application/json",
+        "X-ZEvent-Signature": signature_header(ZALO_APP_ID, raw, event["timestamp"], ZALO_OA_SECRET),
+    }
     with client(proxied) as http:
         accepted = http.post("/webhooks/zalo/webhook", content=raw, headers=signed)
         unsigned = http.post("/webhooks/zalo/webhook", content=raw, headers={"Content-Type": "application/json"})
@@ -151,9 +183,14 @@ def test_zalo_events_reach_the_channel_through_the_proxy(proxied):
 def test_the_portal_may_call_the_chat_cross_origin(proxied):
     """The widget on the provincial portal: the CORS preflight passes the proxy and Rasa allows it."""
     with client(proxied) as http:
-        response = http.options("/webhooks/rest/webhook", headers={
-            "Origin": PORTAL, "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "content-type"})
+        response = http.options(
+            "/webhooks/rest/webhook",
+            headers={
+                "Origin": PORTAL,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "content-type",
+            },
+        )
     assert response.status_code in (200, 204), response.text[:200]
     assert response.headers.get("access-control-allow-origin") == PORTAL
 
@@ -168,16 +205,48 @@ def test_port_80_answers_acme_challenges_and_redirects_the_rest(proxied):
 
 # --- refused ------------------------------------------------------------------------------------
 
-RASA_API = [("GET", "/status"), ("GET", "/version"), ("GET", "/domain"), ("GET", "/"),
-            ("GET", "/conversations/citizen-1/tracker"), ("POST", "/conversations/citizen-1/tracker/events"),
-            ("POST", "/conversations/citizen-1/messages"), ("POST", "/conversations/citizen-1/execute"),
-            ("GET", "/conversations/citizen-1/story"), ("POST", "/model/parse"), ("PUT", "/model"),
-            ("DELETE", "/model"), ("POST", "/model/train"), ("POST", "/model/predict")]
-UNLISTED = ["/actions", "/redoc/", "/api/", "/api/search/", "/api/procedures/", "/api/unknown", "/static/x",
-            "/webchat/chat.html", "/webchat/../webhook", "/staff/assets/index.html", "/.env", "/var/app.db",
-            "/webhooks/", "/webhooks/rest/webhook/../../webhook", "/webhooks/rasa/webhook"]
-TRICKS = ["/api/search/..%2F..%2Fwebhook", "/chat/..%2Fwebhook", "//webhook", "/%77ebhook", "/WEBHOOK",
-          "/api/procedures/..%2F..%2F..%2Fwebhook", "/webhooks/rest/webhook%2F..%2F..%2F..%2Fmodel"]
+RASA_API = [
+    ("GET", "/status"),
+    ("GET", "/version"),
+    ("GET", "/domain"),
+    ("GET", "/"),
+    ("GET", "/conversations/citizen-1/tracker"),
+    ("POST", "/conversations/citizen-1/tracker/events"),
+    ("POST", "/conversations/citizen-1/messages"),
+    ("POST", "/conversations/citizen-1/execute"),
+    ("GET", "/conversations/citizen-1/story"),
+    ("POST", "/model/parse"),
+    ("PUT", "/model"),
+    ("DELETE", "/model"),
+    ("POST", "/model/train"),
+    ("POST", "/model/predict"),
+]
+UNLISTED = [
+    "/actions",
+    "/redoc/",
+    "/api/",
+    "/api/search/",
+    "/api/procedures/",
+    "/api/unknown",
+    "/static/x",
+    "/webchat/chat.html",
+    "/webchat/../webhook",
+    "/staff/assets/index.html",
+    "/.env",
+    "/var/app.db",
+    "/webhooks/",
+    "/webhooks/rest/webhook/../../webhook",
+    "/webhooks/rasa/webhook",
+]
+TRICKS = [
+    "/api/search/..%2F..%2Fwebhook",
+    "/chat/..%2Fwebhook",
+    "//webhook",
+    "/%77ebhook",
+    "/WEBHOOK",
+    "/api/procedures/..%2F..%2F..%2Fwebhook",
+    "/webhooks/rest/webhook%2F..%2F..%2F..%2Fmodel",
+]
 
 
 def test_the_action_endpoint_is_not_reachable_even_with_the_token(proxied):
@@ -207,7 +276,9 @@ def test_metrics_are_not_reachable_through_the_proxy(proxied):
 @pytest.mark.parametrize("method, path", RASA_API, ids=[f"{m} {p}" for m, p in RASA_API])
 def test_rasa_internal_endpoints_are_refused(proxied, method, path):
     with client(proxied, STAFF) as http:  # not even from the staff network
-        response = http.request(method, path, params={"token": "guess"}, json={"text": "x"} if method != "GET" else None)
+        response = http.request(
+            method, path, params={"token": "guess"}, json={"text": "x"} if method != "GET" else None
+        )
     if path != "/":
         assert refused_by_proxy(response), f"{method} {path}: {response.status_code} {response.text[:200]}"
     else:  # "/" sends citizens to the chat, never to Rasa
@@ -226,22 +297,42 @@ def test_unlisted_paths_and_path_tricks_are_refused(proxied, path):
     assert refused_by_proxy(response, REFUSED | {400}), f"{path}: {response.status_code} {response.text[:200]}"
 
 
-@pytest.mark.parametrize("method, path", [("GET", "/webhooks/rest/webhook"), ("PUT", "/webhooks/rest/webhook"),
-                                          ("POST", "/chat"), ("DELETE", "/api/search"), ("POST", "/api/facets"),
-                                          ("PUT", "/webhooks/zalo/webhook")])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("GET", "/webhooks/rest/webhook"),
+        ("PUT", "/webhooks/rest/webhook"),
+        ("POST", "/chat"),
+        ("DELETE", "/api/search"),
+        ("POST", "/api/facets"),
+        ("PUT", "/webhooks/zalo/webhook"),
+    ],
+)
 def test_methods_the_routes_do_not_need_are_refused(proxied, method, path):
     with client(proxied) as http:
         assert refused_by_proxy(http.request(method, path), {403})
 
 
-@pytest.mark.parametrize("method, path", [("GET", "/api/staff/handoffs"), ("GET", "/api/staff/feedback"),
-                                          ("GET", "/api/staff/interactions"),
-                                          ("GET", "/api/staff/dashboard"), ("GET", "/api/staff/dashboard/outcomes.svg"),
-                                          ("GET", "/api/staff/handoff-cases?status=all"),
-                                          ("GET", "/api/staff/unanswered"), ("GET", "/api/staff/unanswered.csv"),
-                                          ("GET", "/api/staff/labels"), ("GET", "/api/staff/labels.jsonl"),
-                                          ("POST", "/admin/reload"), ("GET", "/docs"), ("GET", "/redoc"),
-                                          ("GET", "/openapi.json"), ("GET", "/webhooks/zalo/")])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("GET", "/api/staff/handoffs"),
+        ("GET", "/api/staff/feedback"),
+        ("GET", "/api/staff/interactions"),
+        ("GET", "/api/staff/dashboard"),
+        ("GET", "/api/staff/dashboard/outcomes.svg"),
+        ("GET", "/api/staff/handoff-cases?status=all"),
+        ("GET", "/api/staff/unanswered"),
+        ("GET", "/api/staff/unanswered.csv"),
+        ("GET", "/api/staff/labels"),
+        ("GET", "/api/staff/labels.jsonl"),
+        ("POST", "/admin/reload"),
+        ("GET", "/docs"),
+        ("GET", "/redoc"),
+        ("GET", "/openapi.json"),
+        ("GET", "/webhooks/zalo/"),
+    ],
+)
 def test_staff_routes_only_from_the_staff_network(proxied, method, path):
     token = {"X-Admin-Token": ADMIN_TOKEN}
     with client(proxied, OUTSIDER) as outsider:
@@ -256,18 +347,20 @@ def test_staff_routes_only_from_the_staff_network(proxied, method, path):
 @pytest.mark.parametrize("path", ["/api/staff/handoff-cases/1/handled", "/api/staff/handoff-cases/1/replies"])
 def test_hand_off_actions_only_from_the_staff_network_and_only_post(proxied, path):
     with client(proxied, OUTSIDER) as outsider:
-        assert refused_by_proxy(outsider.post(path, json={"text": "Dạ"}, headers={"X-Admin-Token": ADMIN_TOKEN}),
-                                {403})
+        assert refused_by_proxy(outsider.post(path, json={"text": "Dạ"}, headers={"X-Admin-Token": ADMIN_TOKEN}), {403})
     with client(proxied, STAFF) as staff:
         assert staff.post(path, json={"text": "Dạ"}).status_code == 401  # passed on: the app wants its token
         assert refused_by_proxy(staff.get(path, headers={"X-Admin-Token": ADMIN_TOKEN}), {403})
 
 
-@pytest.mark.parametrize("method, path, body", [
-    ("POST", "/api/staff/labels", {"questions": ["khai sinh"], "kind": "not_procedure"}),
-    ("PUT", "/api/staff/labels/1", {"kind": "not_procedure"}),
-    ("DELETE", "/api/staff/labels/1", None),
-])
+@pytest.mark.parametrize(
+    "method, path, body",
+    [
+        ("POST", "/api/staff/labels", {"questions": ["khai sinh"], "kind": "not_procedure"}),
+        ("PUT", "/api/staff/labels/1", {"kind": "not_procedure"}),
+        ("DELETE", "/api/staff/labels/1", None),
+    ],
+)
 def test_labelling_only_from_the_staff_network(proxied, method, path, body):
     token = {"X-Admin-Token": ADMIN_TOKEN}
     with client(proxied, OUTSIDER) as outsider:
@@ -281,12 +374,28 @@ def test_labelling_only_from_the_staff_network(proxied, method, path, body):
 def test_every_api_route_of_the_app_has_a_decision_in_the_proxy(proxied):
     """A new route in the app must be added to deploy/nginx/tthc.conf (and here) on purpose."""
     stack, _ = proxied
-    decided = {"/api/search", "/api/facets", "/api/procedures/{code}", "/api/procedures/{code}/qr.svg",
-               "/api/staff/handoffs", "/api/staff/feedback", "/api/staff/interactions", "/admin/reload", "/health",
-               "/actions", "/api/staff/dashboard", "/api/staff/dashboard/{chart}.svg", "/api/staff/handoff-cases",
-               "/api/staff/handoff-cases/{handoff_id}/handled", "/api/staff/handoff-cases/{handoff_id}/replies",
-               "/api/staff/unanswered", "/api/staff/unanswered.csv", "/api/staff/labels", "/api/staff/labels.jsonl",
-               "/api/staff/labels/{label_id}"}
+    decided = {
+        "/api/search",
+        "/api/facets",
+        "/api/procedures/{code}",
+        "/api/procedures/{code}/qr.svg",
+        "/api/staff/handoffs",
+        "/api/staff/feedback",
+        "/api/staff/interactions",
+        "/admin/reload",
+        "/health",
+        "/actions",
+        "/api/staff/dashboard",
+        "/api/staff/dashboard/{chart}.svg",
+        "/api/staff/handoff-cases",
+        "/api/staff/handoff-cases/{handoff_id}/handled",
+        "/api/staff/handoff-cases/{handoff_id}/replies",
+        "/api/staff/unanswered",
+        "/api/staff/unanswered.csv",
+        "/api/staff/labels",
+        "/api/staff/labels.jsonl",
+        "/api/staff/labels/{label_id}",
+    }
     paths = set(httpx.get(f"{stack.app_url}/openapi.json", timeout=10).json()["paths"])
     assert paths <= decided, f"routes with no decision in deploy/nginx/tthc.conf: {sorted(paths - decided)}"
 
@@ -298,6 +407,7 @@ def test_unknown_host_names_get_no_answer(proxied):
 
 
 # --- limits -------------------------------------------------------------------------------------
+
 
 def test_oversized_chat_body_is_refused_by_the_proxy(proxied):
     """32 KB: over the proxy's 16 KB, under Rasa's own 64 KB cap (which would answer 200 "too long")."""
@@ -333,6 +443,7 @@ def test_chat_burst_from_one_address_gets_429_and_others_still_chat(proxied):
 def test_app_rate_limit_keys_each_citizen_and_ignores_forged_forwarded_for(proxied):
     """The app's per-address limit (burst 40) sees the citizen's address through the proxy, and a
     forged X-Forwarded-For neither frees a limited citizen nor lands on someone else's bucket."""
+
     def limited(response):
         return response.status_code == 429 and "quá nhiều yêu cầu" in response.json().get("detail", "")
 
@@ -359,9 +470,12 @@ def test_access_log_has_no_query_strings(proxied):
 
 # --- headers ------------------------------------------------------------------------------------
 
+
 def inline_hashes(html: str, tag: str) -> list[str]:
-    return ["'sha256-" + base64.b64encode(hashlib.sha256(body.encode()).digest()).decode() + "'"
-            for body in re.findall(rf"<{tag}>(.*?)</{tag}>", html, re.S)]
+    return [
+        "'sha256-" + base64.b64encode(hashlib.sha256(body.encode()).digest()).decode() + "'"
+        for body in re.findall(rf"<{tag}>(.*?)</{tag}>", html, re.S)
+    ]
 
 
 def test_chat_page_headers_allow_what_the_page_loads_and_the_portal_to_frame_it(proxied):
@@ -373,7 +487,8 @@ def test_chat_page_headers_allow_what_the_page_loads_and_the_portal_to_frame_it(
         for digest in inline_hashes(html, tag):
             source = re.search(rf"{directive} ([^;]*)", csp).group(1)
             assert digest in source.split(), (
-                f"chat.html's inline <{tag}> changed: put {digest} in {directive} of /chat in deploy/nginx/tthc.conf")
+                f"chat.html's inline <{tag}> changed: put {digest} in {directive} of /chat in deploy/nginx/tthc.conf"
+            )
     assert "connect-src 'self'" in csp and "default-src 'none'" in csp
     assert re.search(r"frame-ancestors 'self' " + re.escape(PORTAL), csp)
     assert "x-frame-options" not in response.headers
@@ -398,6 +513,7 @@ def common_headers(response: httpx.Response) -> None:
 
 # --- in a browser -------------------------------------------------------------------------------
 
+
 @pytest.mark.browser
 def test_chat_and_staff_pages_work_in_a_browser_under_the_proxys_headers(proxied):
     """Chromium through the proxy: the chat answers and the staff search lists results, with no
@@ -410,7 +526,8 @@ def test_chat_and_staff_pages_work_in_a_browser_under_the_proxys_headers(proxied
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path="/usr/bin/chromium",
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"])
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
+        )
         try:
             context = browser.new_context(locale="vi-VN", ignore_https_errors=True)
             page = context.new_page()

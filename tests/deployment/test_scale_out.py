@@ -18,6 +18,7 @@ Rasa loads its model once per node (one worker each): about 3 minutes on a busy 
 
     .venv/bin/python -m pytest tests/deployment/test_scale_out.py -q
 """
+
 from __future__ import annotations
 
 import json
@@ -58,8 +59,9 @@ class Cluster:
         self.fake_zalo, self.env = fake_zalo, env
 
     def client(self, source: str = OUTSIDER) -> httpx.Client:
-        transport = httpx.HTTPTransport(local_address=source,
-                                        verify=ssl.create_default_context(cafile=self.proxy.certificate))
+        transport = httpx.HTTPTransport(
+            local_address=source, verify=ssl.create_default_context(cafile=self.proxy.certificate)
+        )
         return httpx.Client(base_url=self.proxy.origin, transport=transport, timeout=90)
 
     def rows(self, sql: str, parameters: tuple = ()) -> list:
@@ -69,15 +71,22 @@ class Cluster:
 
 def node_servers(node: str, data_dir: Path, common: dict[str, str], model: Path) -> list[processes.Server]:
     """The two servers `tthc up --profile scale-out` would start on this node (commands and environment)."""
-    overrides = {**common, "TTHC_SERVER__APP_PORT": str(free_port()), "TTHC_SERVER__RASA_PORT": str(free_port()),
-                 "TTHC_CATALOG__DATA_DIR": str(data_dir)}
+    overrides = {
+        **common,
+        "TTHC_SERVER__APP_PORT": str(free_port()),
+        "TTHC_SERVER__RASA_PORT": str(free_port()),
+        "TTHC_CATALOG__DATA_DIR": str(data_dir),
+    }
     saved = {key: os.environ.get(key) for key in overrides}
     try:
         os.environ.update(overrides)
         settings = load_settings()
         assert processes.endpoints_file(settings) == "endpoints.scale-out.yml"
         processes.check_shared_services(settings)
-        servers = [processes.app_server(settings, data_dir / "logs"), processes.rasa_server(settings, model, data_dir / "logs")]
+        servers = [
+            processes.app_server(settings, data_dir / "logs"),
+            processes.rasa_server(settings, model, data_dir / "logs"),
+        ]
     finally:
         for key, value in saved.items():
             os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
@@ -98,25 +107,46 @@ def cluster(tmp_path_factory):
         except ServiceError as exc:
             pytest.fail(str(exc))
         fake_port = free_port()
-        fake = subprocess.Popen([str(PROJECT_ROOT / ".venv-rasa" / "bin" / "python"), "-m", "tests.support.fake_zalo",
-                                 "--port", str(fake_port), "--app-id", ZALO_APP_ID], cwd=PROJECT_ROOT,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        fake = subprocess.Popen(
+            [
+                str(PROJECT_ROOT / ".venv-rasa" / "bin" / "python"),
+                "-m",
+                "tests.support.fake_zalo",
+                "--port",
+                str(fake_port),
+                "--app-id",
+                ZALO_APP_ID,
+            ],
+            cwd=PROJECT_ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         stack.callback(lambda: (fake.terminate(), fake.wait(10)))
         fake_url = f"http://127.0.0.1:{fake_port}"
         http_port, https_port, action_port = free_port(), free_port(), free_port()
         origin = f"https://127.0.0.1:{https_port}"
         common = {
             "TTHC_DEPLOYMENT__PROFILE": "scale-out",
-            "TTHC_DEPLOYMENT__POSTGRES_HOST": pg["host"], "TTHC_DEPLOYMENT__POSTGRES_PORT": pg["port"],
-            "TTHC_DEPLOYMENT__POSTGRES_DB": pg["db"], "TTHC_DEPLOYMENT__POSTGRES_USER": pg["user"],
-            "TTHC_DEPLOYMENT__REDIS_HOST": redis["host"], "TTHC_DEPLOYMENT__REDIS_PORT": redis["port"],
+            "TTHC_DEPLOYMENT__POSTGRES_HOST": pg["host"],
+            "TTHC_DEPLOYMENT__POSTGRES_PORT": pg["port"],
+            "TTHC_DEPLOYMENT__POSTGRES_DB": pg["db"],
+            "TTHC_DEPLOYMENT__POSTGRES_USER": pg["user"],
+            "TTHC_DEPLOYMENT__REDIS_HOST": redis["host"],
+            "TTHC_DEPLOYMENT__REDIS_PORT": redis["port"],
             "TTHC_DEPLOYMENT__REDIS_DB": "0",
             "TTHC_DEPLOYMENT__ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook",
-            ACTION_TOKEN_ENV: ACTION_TOKEN, "TTHC_SERVER__RASA_WORKERS": "1",
-            "TTHC_WEBCHAT__RASA_URL": origin, "TTHC_SERVER__ALLOWED_ORIGINS": json.dumps([origin]),
-            "ZALO_APP_ID": ZALO_APP_ID, "ZALO_OA_SECRET_KEY": ZALO_OA_SECRET, "ZALO_ACCESS_TOKEN": "token-1",
-            "ZALO_REFRESH_TOKEN": "", "ZALO_APP_SECRET": "", "ZALO_PUBLIC_URL": origin,
-            "ZALO_API_BASE": fake_url, "ZALO_OAUTH_URL": f"{fake_url}/v4/oa/access_token",
+            ACTION_TOKEN_ENV: ACTION_TOKEN,
+            "TTHC_SERVER__RASA_WORKERS": "1",
+            "TTHC_WEBCHAT__RASA_URL": origin,
+            "TTHC_SERVER__ALLOWED_ORIGINS": json.dumps([origin]),
+            "ZALO_APP_ID": ZALO_APP_ID,
+            "ZALO_OA_SECRET_KEY": ZALO_OA_SECRET,
+            "ZALO_ACCESS_TOKEN": "token-1",
+            "ZALO_REFRESH_TOKEN": "",
+            "ZALO_APP_SECRET": "",
+            "ZALO_PUBLIC_URL": origin,
+            "ZALO_API_BASE": fake_url,
+            "ZALO_OAUTH_URL": f"{fake_url}/v4/oa/access_token",
         }
         # Each node has its own data directory (its own copy of the catalogue index), as on two machines.
         data_a, data_b = tmp_path_factory.mktemp("node-a"), tmp_path_factory.mktemp("node-b")
@@ -125,7 +155,9 @@ def cluster(tmp_path_factory):
         try:
             ensure_index(load_settings())
         finally:
-            os.environ.pop("TTHC_CATALOG__DATA_DIR") if saved is None else os.environ.__setitem__("TTHC_CATALOG__DATA_DIR", saved)
+            os.environ.pop("TTHC_CATALOG__DATA_DIR") if saved is None else os.environ.__setitem__(
+                "TTHC_CATALOG__DATA_DIR", saved
+            )
         shutil.rmtree(data_b)
         shutil.copytree(data_a, data_b)
         nodes = []
@@ -135,17 +167,29 @@ def cluster(tmp_path_factory):
         servers = [server for node in nodes for server in (node["app"], node["rasa"])]
         stack.callback(processes.stop_all, servers)
         try:
-            proxy = start_nginx([node["app"].ready_url.removesuffix("/health") for node in nodes],
-                                [node["rasa"].ready_url.removesuffix(processes.RASA_READY_PATH) for node in nodes],
-                                http_port, https_port, staff_networks=[f"{STAFF}/32"], embed_origins=[],
-                                action_listen=f"127.0.0.1:{action_port}", rasa_networks=["127.0.0.1/32"])
+            proxy = start_nginx(
+                [node["app"].ready_url.removesuffix("/health") for node in nodes],
+                [node["rasa"].ready_url.removesuffix(processes.RASA_READY_PATH) for node in nodes],
+                http_port,
+                https_port,
+                staff_networks=[f"{STAFF}/32"],
+                embed_origins=[],
+                action_listen=f"127.0.0.1:{action_port}",
+                rasa_networks=["127.0.0.1/32"],
+            )
         except NginxError as exc:
             pytest.fail(str(exc))
         stack.callback(lambda: (proxy.stop(), shutil.rmtree(proxy.root, ignore_errors=True)))
         processes.start_all(servers, timeout=400)
         database = storage.postgres_url(pg["host"], pg["port"], pg["db"], pg["user"])
-        yield Cluster(nodes, proxy, database, f"redis://{redis['host']}:{redis['port']}/0", fake_url,
-                      {**common, "TTHC_CATALOG__DATA_DIR": str(data_a)})
+        yield Cluster(
+            nodes,
+            proxy,
+            database,
+            f"redis://{redis['host']}:{redis['port']}/0",
+            fake_url,
+            {**common, "TTHC_CATALOG__DATA_DIR": str(data_a)},
+        )
 
 
 def chat(http: httpx.Client, sender: str, text: str) -> str:
@@ -158,13 +202,21 @@ def chat(http: httpx.Client, sender: str, text: str) -> str:
 
 # --- Zalo: one reply per event, whichever instances it reaches -------------------------------------
 
+
 def zalo_event(user_id: str, text: str) -> tuple[bytes, dict[str, str]]:
-    event = {"app_id": ZALO_APP_ID, "event_name": "user_send_text", "sender": {"id": user_id},
-             "recipient": {"id": "oa"}, "message": {"msg_id": f"msg-{uuid.uuid4().hex}", "text": text},
-             "timestamp": str(int(time.time() * 1000))}
+    event = {
+        "app_id": ZALO_APP_ID,
+        "event_name": "user_send_text",
+        "sender": {"id": user_id},
+        "recipient": {"id": "oa"},
+        "message": {"msg_id": f"msg-{uuid.uuid4().hex}", "text": text},
+        "timestamp": str(int(time.time() * 1000)),
+    }
     raw = json.dumps(event).encode()
-    return raw, {"Content-Type": "application/json",
-                 "X-ZEvent-Signature": signature_header(ZALO_APP_ID, raw, event["timestamp"], ZALO_OA_SECRET)}
+    return raw, {
+        "Content-Type": "application/json",
+        "X-ZEvent-Signature": signature_header(ZALO_APP_ID, raw, event["timestamp"], ZALO_OA_SECRET),
+    }
 
 
 def replies_per_user(cluster: Cluster) -> dict[str, int]:
@@ -206,8 +258,10 @@ def test_a_zalo_event_delivered_to_both_instances_is_answered_once(cluster):
             results.append(response.json()["status"])
 
         # Zalo redelivers an event it thinks was lost: here both instances get it at the same moment.
-        threads = [threading.Thread(target=deliver, args=(node["rasa"].ready_url.removesuffix(processes.RASA_READY_PATH),))
-                   for node in cluster.nodes]
+        threads = [
+            threading.Thread(target=deliver, args=(node["rasa"].ready_url.removesuffix(processes.RASA_READY_PATH),))
+            for node in cluster.nodes
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -219,20 +273,30 @@ def test_a_zalo_event_delivered_to_both_instances_is_answered_once(cluster):
 
     counts = wait_for_quiet_replies(cluster, [control, *users])
     assert counts[control] >= 1
-    assert {user: counts[user] for user in users} == {user: counts[control] for user in users}, \
+    assert {user: counts[user] for user in users} == {user: counts[control] for user in users}, (
         f"each event must be answered exactly as one delivery is ({counts[control]} messages): {counts}"
+    )
     seen = cluster.rows("SELECT COUNT(*) FROM seen_messages")[0][0]
     assert seen == len(users) + 1
 
 
 # --- who may call what ----------------------------------------------------------------------------
 
+
 def refused_by_nginx(response: httpx.Response, statuses: set[int]) -> bool:
     return response.status_code in statuses and "<center>nginx</center>" in response.text
 
 
-@pytest.mark.parametrize("method, path", [("POST", "/webhook"), ("GET", "/status"), ("POST", "/model/parse"),
-                                          ("GET", "/conversations/x/tracker"), ("PUT", "/model")])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("POST", "/webhook"),
+        ("GET", "/status"),
+        ("POST", "/model/parse"),
+        ("GET", "/conversations/x/tracker"),
+        ("PUT", "/model"),
+    ],
+)
 def test_the_public_origin_passes_neither_rasas_api_nor_the_action_endpoint(cluster, method, path):
     with cluster.client(STAFF) as http:
         response = http.request(method, path, headers={ACTION_TOKEN_HEADER: ACTION_TOKEN})
@@ -246,13 +310,22 @@ def test_the_action_balancer_answers_only_rasa_and_only_the_action_call(cluster)
     with outsider:  # another machine than the Rasa nodes: refused by nginx, even with the token
         response = outsider.post(action_url, content=b"{}", headers={ACTION_TOKEN_HEADER: ACTION_TOKEN})
         assert refused_by_nginx(response, {403}), response.text[:200]
-    for method, path in (("GET", "/webhook"), ("GET", "/health"), ("GET", "/api/search?q=x"), ("GET", "/metrics"),
-                         ("POST", "/admin/reload"), ("GET", "/staff")):
+    for method, path in (
+        ("GET", "/webhook"),
+        ("GET", "/health"),
+        ("GET", "/api/search?q=x"),
+        ("GET", "/metrics"),
+        ("POST", "/admin/reload"),
+        ("GET", "/staff"),
+    ):
         response = httpx.request(method, f"{base}{path}", timeout=30)
         assert refused_by_nginx(response, {403, 404}), f"{method} {path}: {response.status_code} {response.text[:200]}"
     # From a Rasa node, the call reaches an app server, which still wants the token.
     assert httpx.post(action_url, content=b"{}", timeout=30).status_code == 401
-    assert httpx.post(action_url, content=b"{}", headers={ACTION_TOKEN_HEADER: ACTION_TOKEN}, timeout=30).status_code == 400
+    assert (
+        httpx.post(action_url, content=b"{}", headers={ACTION_TOKEN_HEADER: ACTION_TOKEN}, timeout=30).status_code
+        == 400
+    )
 
 
 def test_rate_limits_are_kept_in_redis_for_every_node(cluster):
@@ -268,6 +341,7 @@ def test_rate_limits_are_kept_in_redis_for_every_node(cluster):
 
 
 # --- kill one of each in the middle of a conversation ---------------------------------------------
+
 
 def kill(server: processes.Server) -> None:
     os.killpg(server.process.pid, signal.SIGKILL)
@@ -292,12 +366,22 @@ def test_the_conversation_goes_on_when_one_rasa_and_the_other_app_server_die(clu
         for _ in range(4):  # the proxy keeps routing around the dead servers
             assert chat(http, "web-after-" + uuid.uuid4().hex[:8], "đăng ký kết hôn cần gì")
 
-    typed = [row[0] for row in cluster.rows(
-        "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id", (sender,))]
+    typed = [
+        row[0]
+        for row in cluster.rows(
+            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id", (sender,)
+        )
+    ]
     texts = [json.loads(data)["text"] for data in typed]
-    assert texts == ["làm giấy khai sinh cần những gì", "cảm ơn", "còn lệ phí thì sao?", "mất bao lâu thì có kết quả?"], texts
-    recorded = [row[0] for row in cluster.rows(
-        "SELECT question FROM interactions WHERE sender_id = ? ORDER BY id", (sender,))]
+    assert texts == [
+        "làm giấy khai sinh cần những gì",
+        "cảm ơn",
+        "còn lệ phí thì sao?",
+        "mất bao lâu thì có kết quả?",
+    ], texts
+    recorded = [
+        row[0] for row in cluster.rows("SELECT question FROM interactions WHERE sender_id = ? ORDER BY id", (sender,))
+    ]
     assert "còn lệ phí thì sao?" in recorded and "mất bao lâu thì có kết quả?" in recorded, recorded
     assert set(recorded) <= set(texts), recorded
 
@@ -309,10 +393,17 @@ def test_privacy_purge_deletes_old_records_from_postgres(cluster):
         chat(http, recent, "làm căn cước cần giấy tờ gì")
     with closing(storage.connect(cluster.database)) as connection, connection:
         connection.execute("UPDATE events SET timestamp = timestamp - 400 * 86400 WHERE sender_id = ?", (old,))
-        connection.execute("UPDATE interactions SET created_at = '2020-01-01T00:00:00+00:00' WHERE sender_id = ?", (old,))
-    result = subprocess.run([str(PROJECT_ROOT / ".venv" / "bin" / "tthc"), "privacy", "purge", "--days", "90"],
-                            cwd=PROJECT_ROOT, env={**os.environ, **cluster.env}, capture_output=True, text=True,
-                            timeout=120)
+        connection.execute(
+            "UPDATE interactions SET created_at = '2020-01-01T00:00:00+00:00' WHERE sender_id = ?", (old,)
+        )
+    result = subprocess.run(
+        [str(PROJECT_ROOT / ".venv" / "bin" / "tthc"), "privacy", "purge", "--days", "90"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **cluster.env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "postgresql://" in result.stdout and "***" not in result.stdout, result.stdout
     count = "SELECT COUNT(*) FROM {} WHERE sender_id = ?"
@@ -323,6 +414,10 @@ def test_privacy_purge_deletes_old_records_from_postgres(cluster):
 
 
 def test_no_node_wrote_its_own_sqlite_files(cluster):
-    written = [str(node["data_dir"] / name) for node in cluster.nodes for name in SQLITE_FILES
-               if (node["data_dir"] / name).exists()]
+    written = [
+        str(node["data_dir"] / name)
+        for node in cluster.nodes
+        for name in SQLITE_FILES
+        if (node["data_dir"] / name).exists()
+    ]
     assert not written, f"state that must be shared went to a node's own file: {written}"

@@ -7,6 +7,7 @@ without a shared action token, and build nothing. The unit files are checked wit
 
     .venv/bin/python -m pytest tests/deployment/test_units.py -q
 """
+
 from __future__ import annotations
 
 import configparser
@@ -27,8 +28,15 @@ from tests.support.ports import free_port
 
 UNITS = PROJECT_ROOT / "deploy" / "systemd"
 TTHC = PROJECT_ROOT / ".venv" / "bin" / "tthc"
-HARDENING = {"NoNewPrivileges": "yes", "ProtectSystem": "strict", "PrivateTmp": "yes", "ProtectHome": "yes",
-             "ReadWritePaths": "/srv/tthc/var", "CapabilityBoundingSet": "", "User": "tthc"}
+HARDENING = {
+    "NoNewPrivileges": "yes",
+    "ProtectSystem": "strict",
+    "PrivateTmp": "yes",
+    "ProtectHome": "yes",
+    "ReadWritePaths": "/srv/tthc/var",
+    "CapabilityBoundingSet": "",
+    "User": "tthc",
+}
 
 
 def unit(name: str) -> configparser.ConfigParser:
@@ -69,10 +77,11 @@ def test_only_runs_the_command_and_environment_tthc_up_gives_that_server(which, 
         monkeypatch.setattr("knowledge_base.store.KnowledgeBase.exists", staticmethod(lambda data_dir: True))
     with pytest.raises(Exec):
         up.run(up_args(only=which))
-    (path, argv, env, _), = captured_exec
+    ((path, argv, env, _),) = captured_exec
     log_dir = settings.data_dir / "logs"
-    expected = (processes.app_server(settings, log_dir) if which == "app"
-                else processes.rasa_server(settings, model, log_dir))
+    expected = (
+        processes.app_server(settings, log_dir) if which == "app" else processes.rasa_server(settings, model, log_dir)
+    )
     assert argv == expected.command and path == expected.command[0]
     assert env == expected.env
     assert env[ACTION_TOKEN_ENV] == "unit-test-action-token"
@@ -110,15 +119,20 @@ def test_only_builds_nothing_and_names_the_fix(monkeypatch, tmp_path, captured_e
 def test_only_app_really_serves_in_place_of_the_cli(tmp_path):
     """The unit's command for real: `tthc up --only app` answers /health and stops on SIGTERM."""
     port = free_port()
-    env = dict(os.environ, TTHC_SERVER__APP_PORT=str(port), TTHC_SERVER__RASA_PORT=str(free_port()),
-               **{ACTION_TOKEN_ENV: "unit-test-action-token"})
+    env = dict(
+        os.environ,
+        TTHC_SERVER__APP_PORT=str(port),
+        TTHC_SERVER__RASA_PORT=str(free_port()),
+        **{ACTION_TOKEN_ENV: "unit-test-action-token"},
+    )
     from knowledge_base.store import KnowledgeBase
 
     if not KnowledgeBase.exists(load_settings().data_dir):
         pytest.fail("no catalogue index in var/; run '.venv/bin/tthc up --prepare-only'")
     log = (tmp_path / "app.log").open("wb")
-    process = subprocess.Popen([str(TTHC), "up", "--only", "app"], cwd=PROJECT_ROOT, env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [str(TTHC), "up", "--only", "app"], cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     try:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
@@ -177,11 +191,16 @@ def test_units_pass_systemd_analyze_verify(tmp_path):
     names = sorted(path.name for path in UNITS.iterdir())
     for name in names:
         text = (UNITS / name).read_text(encoding="utf-8")
-        text = (text.replace("/etc/tthc/tthc.env", str(tmp_path / "tthc.env")).replace("/srv/tthc", str(PROJECT_ROOT))
-                .replace("User=tthc", f"User={user}").replace("Group=tthc", f"Group={user}"))
+        text = (
+            text.replace("/etc/tthc/tthc.env", str(tmp_path / "tthc.env"))
+            .replace("/srv/tthc", str(PROJECT_ROOT))
+            .replace("User=tthc", f"User={user}")
+            .replace("Group=tthc", f"Group={user}")
+        )
         (tmp_path / name).write_text(text, encoding="utf-8")
-    result = subprocess.run([analyze, "verify", *[str(tmp_path / name) for name in names]],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [analyze, "verify", *[str(tmp_path / name) for name in names]], capture_output=True, text=True, timeout=60
+    )
     problems = [line for line in result.stderr.splitlines() if str(tmp_path) in line or "Unknown" in line]
     assert result.returncode == 0 and not problems, result.stderr
 

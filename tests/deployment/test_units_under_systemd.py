@@ -24,6 +24,7 @@ skipped with a message naming what is missing.
 
     .venv/bin/python -m pytest tests/deployment/test_units_under_systemd.py -q
 """
+
 from __future__ import annotations
 
 import json
@@ -49,9 +50,19 @@ SYSTEMD_BINARIES = (Path("/lib/systemd/systemd"), Path("/usr/lib/systemd/systemd
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 # The targets and slice the units (and systemd's implicit dependencies) name, empty: nothing of the
 # machine's own boot runs in the namespace.
-STUB_UNITS = ("sysinit.target", "basic.target", "network-online.target", "network.target", "shutdown.target",
-              "timers.target", "multi-user.target", "time-set.target", "time-sync.target", "system.slice",
-              "tthc-test.target")
+STUB_UNITS = (
+    "sysinit.target",
+    "basic.target",
+    "network-online.target",
+    "network.target",
+    "shutdown.target",
+    "timers.target",
+    "multi-user.target",
+    "time-set.target",
+    "time-sync.target",
+    "system.slice",
+    "tthc-test.target",
+)
 TTHC_UID = 61000
 
 
@@ -105,7 +116,11 @@ def interpreter_home() -> Path | None:
         real = (PROJECT_ROOT / venv / "bin" / "python").resolve()
         for home in (Path("/root"), Path("/home")):
             if real.is_relative_to(home):
-                return Path(*real.parts[:real.parts.index("versions")]) if "versions" in real.parts else real.parent.parent
+                return (
+                    Path(*real.parts[: real.parts.index("versions")])
+                    if "versions" in real.parts
+                    else real.parent.parent
+                )
     return None
 
 
@@ -118,13 +133,17 @@ class Namespace:
         self.pid = 0  # systemd's pid outside the namespace
 
     def boot(self, script: Path, timeout: float = 60) -> None:
-        self.process = subprocess.Popen(["unshare", "--pid", "--fork", "--mount", "--mount-proc",
-                                         "--propagation", "private", str(script)],
-                                        stdout=(self.workdir / "systemd.log").open("wb"), stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+        self.process = subprocess.Popen(
+            ["unshare", "--pid", "--fork", "--mount", "--mount-proc", "--propagation", "private", str(script)],
+            stdout=(self.workdir / "systemd.log").open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            children = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout.split()
+            children = subprocess.run(
+                ["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True
+            ).stdout.split()
             if children:
                 self.pid = int(children[0])
                 if self.run("systemctl", "is-system-running", check=False).stdout.strip() in ("running", "degraded"):
@@ -132,11 +151,17 @@ class Namespace:
             if self.process.poll() is not None:
                 break
             time.sleep(0.5)
-        raise AssertionError(f"systemd did not come up: {(self.workdir / 'systemd.log').read_text(errors='replace')[-2000:]}")
+        raise AssertionError(
+            f"systemd did not come up: {(self.workdir / 'systemd.log').read_text(errors='replace')[-2000:]}"
+        )
 
     def run(self, *command: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
-        result = subprocess.run(["nsenter", "-t", str(self.pid), "-m", "-p", "--", *command],
-                                capture_output=True, text=True, timeout=timeout)
+        result = subprocess.run(
+            ["nsenter", "-t", str(self.pid), "-m", "-p", "--", *command],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         if check and result.returncode != 0:
             raise AssertionError(f"{' '.join(command)}: {result.returncode} {result.stdout} {result.stderr}")
         return result
@@ -205,8 +230,9 @@ def booted(tmp_path_factory):
     unit_dir = workdir / "units"
     unit_dir.mkdir()
     for unit in UNITS.iterdir():  # the shipped files, pointed at this checkout
-        (unit_dir / unit.name).write_text(unit.read_text(encoding="utf-8").replace("/srv/tthc", str(PROJECT_ROOT)),
-                                          encoding="utf-8")
+        (unit_dir / unit.name).write_text(
+            unit.read_text(encoding="utf-8").replace("/srv/tthc", str(PROJECT_ROOT)), encoding="utf-8"
+        )
     for name in STUB_UNITS:
         (unit_dir / name).write_text("[Unit]\nDefaultDependencies=no\n")
     home = interpreter_home()
@@ -214,15 +240,24 @@ def booted(tmp_path_factory):
         dropin = unit_dir / f"{service}.service.d"
         dropin.mkdir()
         (dropin / "test-output.conf").write_text(
-            f"[Service]\nStandardOutput=append:{workdir}/{service}.log\nStandardError=inherit\n")
+            f"[Service]\nStandardOutput=append:{workdir}/{service}.log\nStandardError=inherit\n"
+        )
         if home:
             (dropin / "test-interpreter.conf").write_text(f"[Service]\nProtectHome=tmpfs\nBindReadOnlyPaths={home}\n")
     app_port, rasa_port = free_port(), free_port()
     env_file = workdir / "tthc.env"
-    env_file.write_text("\n".join([
-        f"TTHC_ACTION_TOKEN={uuid.uuid4().hex}", f"TTHC_ADMIN_TOKEN={uuid.uuid4().hex}",
-        f"TTHC_SERVER__APP_PORT={app_port}", f"TTHC_SERVER__RASA_PORT={rasa_port}",
-        "TTHC_SERVER__RASA_WORKERS=1", ""]))
+    env_file.write_text(
+        "\n".join(
+            [
+                f"TTHC_ACTION_TOKEN={uuid.uuid4().hex}",
+                f"TTHC_ADMIN_TOKEN={uuid.uuid4().hex}",
+                f"TTHC_SERVER__APP_PORT={app_port}",
+                f"TTHC_SERVER__RASA_PORT={rasa_port}",
+                "TTHC_SERVER__RASA_WORKERS=1",
+                "",
+            ]
+        )
+    )
     cgroups = cgroup_dirs(f"tthc-systemd-test-{uuid.uuid4().hex[:8]}")
     namespace = Namespace(workdir, cgroups)
     try:
@@ -245,8 +280,10 @@ def wait_for(url: str, timeout: float, namespace: Namespace, unit: str) -> None:
             break
         time.sleep(1)
     log = namespace.workdir / f"{unit.removesuffix('.service')}.log"
-    raise AssertionError(f"{unit} did not answer at {url}: {namespace.show(unit, 'ActiveState', 'Result')} "
-                         f"{log.read_text(errors='replace')[-2000:] if log.exists() else ''}")
+    raise AssertionError(
+        f"{unit} did not answer at {url}: {namespace.show(unit, 'ActiveState', 'Result')} "
+        f"{log.read_text(errors='replace')[-2000:] if log.exists() else ''}"
+    )
 
 
 def test_both_servers_run_as_the_units_say_and_answer(booted):
@@ -254,8 +291,11 @@ def test_both_servers_run_as_the_units_say_and_answer(booted):
     namespace.run("systemctl", "start", "tthc-app.service", "tthc-rasa.service")
     wait_for(f"http://127.0.0.1:{app_port}/health", 240, namespace, "tthc-app.service")
     wait_for(f"http://127.0.0.1:{rasa_port}/webhooks/rest/", 600, namespace, "tthc-rasa.service")
-    reply = httpx.post(f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook", timeout=120,
-                       json={"sender": "systemd-check", "message": "làm căn cước cần giấy tờ gì"}).json()
+    reply = httpx.post(
+        f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook",
+        timeout=120,
+        json={"sender": "systemd-check", "message": "làm căn cước cần giấy tờ gì"},
+    ).json()
     assert reply and "căn cước" in json.dumps(reply, ensure_ascii=False).lower(), reply  # through the actions
 
     for unit in ("tthc-app.service", "tthc-rasa.service"):
@@ -268,8 +308,9 @@ def test_both_servers_run_as_the_units_say_and_answer(booted):
         code = namespace.run("nsenter", "-t", pid, "-m", "--", "touch", str(stray), check=False)
         stray.unlink(missing_ok=True)
         assert code.returncode != 0 and "Read-only file system" in code.stderr, (unit, code.stderr)
-        data = namespace.run("nsenter", "-t", pid, "-m", "--", "touch", str(PROJECT_ROOT / "var" / f"written-by-{unit}"),
-                             check=False)
+        data = namespace.run(
+            "nsenter", "-t", pid, "-m", "--", "touch", str(PROJECT_ROOT / "var" / f"written-by-{unit}"), check=False
+        )
         assert data.returncode == 0, (unit, data.stderr)
 
 

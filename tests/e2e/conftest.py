@@ -1,4 +1,5 @@
 """A live stack for end-to-end tests: the real Rasa server and the real app server over HTTP."""
+
 from __future__ import annotations
 
 import pytest

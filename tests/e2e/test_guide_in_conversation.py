@@ -4,6 +4,7 @@ the printable checklist, a 2025 reform note, a provincial override and an Englis
 Its own stack: the seed catalogue plus one record that still names the district level, merged with the test
 province facts (tests/fixtures/local_facts.yaml: a fictional provincial fee for «Đăng ký tạm trú»), as
 `tthc up` builds it with `province.local_facts` set."""
+
 from __future__ import annotations
 
 import shutil
@@ -39,8 +40,10 @@ def stack(tmp_path_factory):
     for file in (PROJECT_ROOT / "knowledge_base" / "catalog").glob("*.yaml"):
         shutil.copy(file, seed / file.name)
     (seed / "zz_reform.yaml").write_text(DISTRICT_RECORD, encoding="utf-8")
-    env = {"TTHC_CATALOG__SEED_PATH": str(seed),
-           "TTHC_PROVINCE__LOCAL_FACTS": str(PROJECT_ROOT / "tests" / "fixtures" / "local_facts.yaml")}
+    env = {
+        "TTHC_CATALOG__SEED_PATH": str(seed),
+        "TTHC_PROVINCE__LOCAL_FACTS": str(PROJECT_ROOT / "tests" / "fixtures" / "local_facts.yaml"),
+    }
     # A fresh index is built and trained first; on a busy shared machine Rasa can take minutes to load.
     with running_stack(tmp_path_factory.mktemp("guide-data"), env=env, timeout=600) as live:
         yield live
@@ -57,21 +60,32 @@ def test_guide_card_with_quick_replies_and_the_printable_checklist(stack):
     for line in ("- Thực hiện:", "- Nơi nộp:", "- Hồ sơ (", "- Lệ phí", "- Thời hạn:", "- Trực tuyến:"):
         assert line in text
     titles = [button["title"] for button in _buttons(messages)]
-    assert titles == ["Các bước", "Giấy tờ", "Nộp trực tuyến", "Nơi nộp", "Lệ phí", "Thời gian",
-                      "Gửi danh sách giấy tờ", "Gặp cán bộ"]
+    assert titles == [
+        "Các bước",
+        "Giấy tờ",
+        "Nộp trực tuyến",
+        "Nơi nộp",
+        "Lệ phí",
+        "Thời gian",
+        "Gửi danh sách giấy tờ",
+        "Gặp cán bộ",
+    ]
     [checklist] = [b for b in _buttons(messages) if b["title"] == "Gửi danh sách giấy tờ"]
     page = httpx.get(stack.app_url + checklist["url"], timeout=10)
     assert page.status_code == 200 and "Đăng ký tạm trú" in page.text and "<li" in page.text
 
 
-@pytest.mark.parametrize("title, heading", [
-    ("Giấy tờ", "Hồ sơ cần chuẩn bị cho «Đăng ký tạm trú»"),
-    ("Lệ phí", "Phí, lệ phí của «Đăng ký tạm trú»"),
-    ("Thời gian", "Thời hạn giải quyết «Đăng ký tạm trú»"),
-    ("Nơi nộp", "Nơi nộp hồ sơ «Đăng ký tạm trú»"),
-    ("Nộp trực tuyến", "«Đăng ký tạm trú» có thể nộp hồ sơ trực tuyến"),
-    ("Các bước", "«Đăng ký tạm trú»"),
-])
+@pytest.mark.parametrize(
+    "title, heading",
+    [
+        ("Giấy tờ", "Hồ sơ cần chuẩn bị cho «Đăng ký tạm trú»"),
+        ("Lệ phí", "Phí, lệ phí của «Đăng ký tạm trú»"),
+        ("Thời gian", "Thời hạn giải quyết «Đăng ký tạm trú»"),
+        ("Nơi nộp", "Nơi nộp hồ sơ «Đăng ký tạm trú»"),
+        ("Nộp trực tuyến", "«Đăng ký tạm trú» có thể nộp hồ sơ trực tuyến"),
+        ("Các bước", "«Đăng ký tạm trú»"),
+    ],
+)
 def test_each_quick_reply_answers_its_aspect(stack, title, heading):
     sender = f"e2e-tap-{title}"
     [button] = [b for b in _buttons(ask(stack, sender, "thủ tục đăng ký tạm trú")) if b["title"] == title]
@@ -119,8 +133,11 @@ def test_commune_asked_once_then_its_counter_is_shown(stack):
 @pytest.mark.parametrize("pick", ["2", "the second one"])
 def test_english_ask_back_answered_by_a_typed_number(stack, pick):
     sender = f"e2e-english-pick-{pick}"
-    offered = [b["payload"].rsplit(" ", 1)[1] for b in _buttons(ask(stack, sender, "How do I get an identity card?"))
-               if b["payload"].startswith("Tell me about procedure ")]
+    offered = [
+        b["payload"].rsplit(" ", 1)[1]
+        for b in _buttons(ask(stack, sender, "How do I get an identity card?"))
+        if b["payload"].startswith("Tell me about procedure ")
+    ]
     assert len(offered) >= 2  # an English ask-back list
     text = all_text(ask(stack, sender, pick))
     assert f"(code {offered[1]})" in text and "Note: the procedure's details are quoted in Vietnamese" in text

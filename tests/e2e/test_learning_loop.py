@@ -6,6 +6,7 @@ The first test is the page side, and checks what the interaction log kept of the
 outcome each reply states, through the real Rasa server); the second retrains (the trainer reads the labels:
 knowledge_base/labelled.py -> knowledge_base/training.py) and asks again.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -25,8 +26,14 @@ from tests.support.rest_chat import all_text, ask  # noqa: E402
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 TOKEN = "e2e-learning-admin-token"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 # A story the seed catalogue's models abstain on (tests/e2e/test_scope.py, issue 11 note): «Đăng ký thường trú».
 STORY = "tôi đi làm ăn xa ở bình dương mấy năm nay, giờ muốn nhập hộ khẩu vào nhà chị gái"
 PARAPHRASE = "đi làm xa ở bình dương mấy năm rồi, giờ tôi muốn nhập hộ khẩu về nhà chị gái thì làm sao"
@@ -48,8 +55,9 @@ def new_citizen() -> str:
 
 
 def recorded(stack, limit: int) -> list[dict]:
-    response = httpx.get(stack.app_url + "/api/staff/interactions", params={"limit": limit},
-                         headers={"X-Admin-Token": TOKEN}, timeout=30)
+    response = httpx.get(
+        stack.app_url + "/api/staff/interactions", params={"limit": limit}, headers={"X-Admin-Token": TOKEN}, timeout=30
+    )
     assert response.status_code == 200, response.text
     return response.json()
 

@@ -4,6 +4,7 @@
   before the restart (Rasa's SQLite tracker store from endpoints.yml).
 - Action server down: the chat gets an apology with the portal link, not silence (when
   credentials.yml uses connectors.guarded_rest.GuardedRestInput for the website chat)."""
+
 from __future__ import annotations
 
 import httpx

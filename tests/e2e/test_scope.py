@@ -5,6 +5,7 @@ question the seed catalogue does not hold ("not in the catalogue", recorded); an
 (utter_out_of_scope as before). Then the correction: "không phải thủ tục này" offers the next candidates
 and clicking one answers it. Each test is a new citizen (its own sender id).
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -46,9 +47,13 @@ def test_story_like_question_is_not_vetoed_as_off_topic(live_stack):
     assert OUT_OF_SCOPE_REPLY not in reply
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known weakness of the learned abstention (issue 11 note, docs/benchmarks.md): long everyday-language "
-    "stories are abstained on; the seed catalogue's model ranks «Đăng ký thường trú» first but abstains"))
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "known weakness of the learned abstention (issue 11 note, docs/benchmarks.md): long everyday-language "
+        "stories are abstained on; the seed catalogue's model ranks «Đăng ký thường trú» first but abstains"
+    ),
+)
 def test_story_like_question_is_answered_from_the_catalogue(live_stack):
     reply = all_text(ask(live_stack, "e2e-scope-answer", STORY))
     assert OUT_OF_SCOPE_REPLY not in reply

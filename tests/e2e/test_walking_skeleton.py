@@ -1,4 +1,5 @@
 """A Vietnamese question travels the whole way: Rasa (REST channel) → action → catalogue → reply."""
+
 from __future__ import annotations
 
 import httpx

@@ -1,4 +1,5 @@
 """Set-up errors are one line naming the fix; the Rasa model retrains only when its inputs change."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,13 @@ from assistant.core.settings import PROJECT_ROOT
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(PROJECT_ROOT / ".venv" / "bin" / "tthc"), *args], capture_output=True, text=True,
-                          cwd=PROJECT_ROOT, timeout=120)
+    return subprocess.run(
+        [str(PROJECT_ROOT / ".venv" / "bin" / "tthc"), *args],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        timeout=120,
+    )
 
 
 def test_port_in_use_is_one_line_naming_the_setting():
@@ -34,8 +40,14 @@ def test_tthc_up_with_busy_port_exits_with_one_line(tmp_path: Path):
         busy.listen()
         port = busy.getsockname()[1]
         env = {"TTHC_SERVER__APP_PORT": str(port)}
-        result = subprocess.run([str(PROJECT_ROOT / ".venv" / "bin" / "tthc"), "up"], capture_output=True, text=True,
-                                cwd=PROJECT_ROOT, timeout=300, env={**__import__("os").environ, **env})
+        result = subprocess.run(
+            [str(PROJECT_ROOT / ".venv" / "bin" / "tthc"), "up"],
+            capture_output=True,
+            text=True,
+            cwd=PROJECT_ROOT,
+            timeout=300,
+            env={**__import__("os").environ, **env},
+        )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith("tthc: error: port")
     assert "Traceback" not in result.stderr
@@ -101,7 +113,9 @@ def test_an_index_built_by_an_older_version_is_rebuilt_at_start(tmp_path: Path, 
     ensure_index(settings)
     assert "built by an older version" in capsys.readouterr().out
     assert KnowledgeBase.is_current(tmp_path) and index_dir(tmp_path).resolve() != first
-    assert len(KnowledgeBase.open(tmp_path).procedures()) == json.loads(manifest.read_text(encoding="utf-8"))["procedures"]
+    assert (
+        len(KnowledgeBase.open(tmp_path).procedures()) == json.loads(manifest.read_text(encoding="utf-8"))["procedures"]
+    )
 
 
 def test_both_servers_share_one_action_token_and_rasa_runs_without_its_api(monkeypatch, tmp_path: Path):
@@ -114,7 +128,10 @@ def test_both_servers_share_one_action_token_and_rasa_runs_without_its_api(monke
     monkeypatch.setenv("TTHC_ADMIN_TOKEN", "admin-secret")
     monkeypatch.setattr(processes, "_generated_action_token", "")
     settings = load_settings({"TTHC_CATALOG__DATA_DIR": str(tmp_path)})
-    app, rasa = processes.app_server(settings, tmp_path), processes.rasa_server(settings, tmp_path / "m.tar.gz", tmp_path)
+    app, rasa = (
+        processes.app_server(settings, tmp_path),
+        processes.rasa_server(settings, tmp_path / "m.tar.gz", tmp_path),
+    )
     token = app.env["TTHC_ACTION_TOKEN"]
     assert len(token) >= 40 and rasa.env["TTHC_ACTION_TOKEN"] == token
     assert "--enable-api" not in rasa.command and not rasa.ready_url.endswith("/status")
@@ -123,4 +140,7 @@ def test_both_servers_share_one_action_token_and_rasa_runs_without_its_api(monke
     monkeypatch.setattr(processes, "_generated_action_token", "")
     assert processes.action_token(settings) != token  # a new one per run, never stored
     monkeypatch.setenv("TTHC_ACTION_TOKEN", "from-the-environment")
-    assert processes.rasa_server(settings, tmp_path / "m.tar.gz", tmp_path).env["TTHC_ACTION_TOKEN"] == "from-the-environment"
+    assert (
+        processes.rasa_server(settings, tmp_path / "m.tar.gz", tmp_path).env["TTHC_ACTION_TOKEN"]
+        == "from-the-environment"
+    )

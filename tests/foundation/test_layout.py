@@ -3,6 +3,7 @@
 Every .py file of assistant/, connectors/ and knowledge_base/ belongs to the room of the longest module prefix it
 starts with; each of its imports (at module level or inside a function) must be one that room may import.
 """
+
 from __future__ import annotations
 
 import ast
@@ -34,22 +35,38 @@ class Room:
         allowed = ", ".join(self.may_import) or "nothing of the project"
         if self.except_:
             allowed += f" (not {', '.join(self.except_)})"
-        return (f"{self.prefix} ({self.runtime}) may import only {allowed} "
-                f"and the frameworks {', '.join(self.frameworks) or '(none)'}")
+        return (
+            f"{self.prefix} ({self.runtime}) may import only {allowed} "
+            f"and the frameworks {', '.join(self.frameworks) or '(none)'}"
+        )
 
 
 ROOMS = (
     Room("assistant.core", "both runtimes", ("assistant.core",)),
-    Room("assistant.rasa_process", "Rasa process, .venv-rasa",
-         ("assistant.core", "assistant.rasa_process", "connectors", "knowledge_base.text", "knowledge_base.english"),
-         ("rasa",)),
-    Room("assistant.app", "app server, .venv", ("assistant.core", "assistant.app", "knowledge_base", "connectors"),
-         ("fastapi", "starlette", "uvicorn", "rasa_sdk"), except_=RASA_INPUT_CHANNELS),
+    Room(
+        "assistant.rasa_process",
+        "Rasa process, .venv-rasa",
+        ("assistant.core", "assistant.rasa_process", "connectors", "knowledge_base.text", "knowledge_base.english"),
+        ("rasa",),
+    ),
+    Room(
+        "assistant.app",
+        "app server, .venv",
+        ("assistant.core", "assistant.app", "knowledge_base", "connectors"),
+        ("fastapi", "starlette", "uvicorn", "rasa_sdk"),
+        except_=RASA_INPUT_CHANNELS,
+    ),
     Room("assistant.cli", "CLI, .venv", PACKAGES, FRAMEWORKS),
-    *(Room(channel, "Rasa process, .venv-rasa", ("assistant.core", "connectors"), ("rasa", "sanic"))
-      for channel in RASA_INPUT_CHANNELS),
-    Room("connectors", "both runtimes: the channels' helpers, Zalo delivery", ("assistant.core", "connectors"),
-         except_=RASA_INPUT_CHANNELS),
+    *(
+        Room(channel, "Rasa process, .venv-rasa", ("assistant.core", "connectors"), ("rasa", "sanic"))
+        for channel in RASA_INPUT_CHANNELS
+    ),
+    Room(
+        "connectors",
+        "both runtimes: the channels' helpers, Zalo delivery",
+        ("assistant.core", "connectors"),
+        except_=RASA_INPUT_CHANNELS,
+    ),
     Room("knowledge_base", ".venv; text and english also in the Rasa process", ("knowledge_base",)),
     Room("assistant", "package marker", ()),
 )
@@ -83,8 +100,9 @@ def imports_of(source: str, module: str, is_package: bool, is_module=lambda name
     return found
 
 
-def violations_in(source: str, module: str, label: str, is_package: bool = False,
-                  is_module=lambda name: False) -> list[str]:
+def violations_in(
+    source: str, module: str, label: str, is_package: bool = False, is_module=lambda name: False
+) -> list[str]:
     room = room_of(module)
     if room is None:
         return [f"{label}: {module} is in no room; move it into assistant/core, rasa_process, app or cli"]
@@ -102,17 +120,25 @@ def violations_in(source: str, module: str, label: str, is_package: bool = False
 
 
 def test_every_import_follows_its_rooms_rule():
-    files = [path for package in PACKAGES for path in sorted((PROJECT_ROOT / package).rglob("*.py"))
-             if "__pycache__" not in path.parts]
+    files = [
+        path
+        for package in PACKAGES
+        for path in sorted((PROJECT_ROOT / package).rglob("*.py"))
+        if "__pycache__" not in path.parts
+    ]
     modules = {module_name(path, PROJECT_ROOT) for path in files}
     # Each runtime's room is there and holds code: a mistyped prefix cannot pass by matching nothing.
     assert all(any(room.holds(module) for module in modules) for room in ROOMS), "a room of ROOMS holds no module"
     problems = []
     for path in files:
-        problems += violations_in(path.read_text(encoding="utf-8"), module_name(path, PROJECT_ROOT),
-                                  path.relative_to(PROJECT_ROOT).as_posix(), path.name == "__init__.py",
-                                  modules.__contains__)
-    assert not problems, "imports against the layout (docs/architecture.md, \"Layout\"):\n" + "\n".join(problems)
+        problems += violations_in(
+            path.read_text(encoding="utf-8"),
+            module_name(path, PROJECT_ROOT),
+            path.relative_to(PROJECT_ROOT).as_posix(),
+            path.name == "__init__.py",
+            modules.__contains__,
+        )
+    assert not problems, 'imports against the layout (docs/architecture.md, "Layout"):\n' + "\n".join(problems)
 
 
 def test_the_rule_catches_imports_against_the_layout():

@@ -1,4 +1,5 @@
 """`tthc rasa …`: Rasa's own commands from the project root, with the project's paths and `tthc up`'s ${VAR}s."""
+
 from __future__ import annotations
 
 import os
@@ -13,14 +14,16 @@ from assistant.cli import rasa as rasa_cli
 from assistant.core.settings import PROJECT_ROOT, get_settings
 
 TTHC = PROJECT_ROOT / ".venv" / "bin" / "tthc"
-needs_rasa_env = pytest.mark.skipif(not (PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa").exists(),
-                                    reason="needs the Rasa environment .venv-rasa")
+needs_rasa_env = pytest.mark.skipif(
+    not (PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa").exists(), reason="needs the Rasa environment .venv-rasa"
+)
 
 
 def tthc_rasa(*args: str, data_dir: Path) -> subprocess.CompletedProcess:
     env = dict(os.environ, TTHC_CATALOG__DATA_DIR=str(data_dir), RASA_TELEMETRY_ENABLED="false")
-    return subprocess.run([str(TTHC), "rasa", *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [str(TTHC), "rasa", *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 @needs_rasa_env
@@ -35,9 +38,11 @@ def test_data_validate_checks_the_projects_data(tmp_path: Path):
 @needs_rasa_env
 def test_arguments_go_to_rasa_unchanged(tmp_path: Path):
     (tmp_path / "domain.yml").write_text('version: "3.1"\nintents:\n  - greet\n', encoding="utf-8")
-    (tmp_path / "nlu.yml").write_text('version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - chào\n'
-                                      '- intent: hoi_le_phi\n  examples: |\n    - lệ phí bao nhiêu\n',
-                                      encoding="utf-8")
+    (tmp_path / "nlu.yml").write_text(
+        'version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - chào\n'
+        "- intent: hoi_le_phi\n  examples: |\n    - lệ phí bao nhiêu\n",
+        encoding="utf-8",
+    )
     args = ("data", "validate", "--domain", str(tmp_path / "domain.yml"), "--data", str(tmp_path / "nlu.yml"))
     lenient = tthc_rasa(*args, data_dir=tmp_path)
     assert lenient.returncode == 0, lenient.stderr[-2000:]
@@ -82,8 +87,15 @@ def test_rasa_runs_from_the_root_in_the_rasa_env_with_every_variable_tthc_up_fil
     assert tthc_main(["rasa", "train", "--debug", "--fixed-model-name", "x"]) == 3  # Rasa's exit code
     command = captured["command"]
     assert command[0] == str(PROJECT_ROOT / ".venv-rasa" / "bin" / "python")
-    assert command[1:] == ["-m", "assistant.rasa_process.entry", "--project-defaults", "train", "--debug",
-                           "--fixed-model-name", "x"]
+    assert command[1:] == [
+        "-m",
+        "assistant.rasa_process.entry",
+        "--project-defaults",
+        "train",
+        "--debug",
+        "--fixed-model-name",
+        "x",
+    ]
     assert captured["cwd"] == PROJECT_ROOT
     env = captured["env"]
     variables = endpoint_variables()

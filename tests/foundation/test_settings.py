@@ -15,12 +15,14 @@ def test_defaults_come_from_settings_yml():
 
 
 def test_env_vars_override_nested_keys_with_typed_values():
-    settings = load_settings(environ={
-        "TTHC_SERVER__APP_PORT": "8123",
-        "TTHC_PROVINCE__HOTLINE": "0276 123 456",
-        "TTHC_SERVER__ALLOWED_ORIGINS": '["https://tayninh.gov.vn"]',
-        "UNRELATED": "x",
-    })
+    settings = load_settings(
+        environ={
+            "TTHC_SERVER__APP_PORT": "8123",
+            "TTHC_PROVINCE__HOTLINE": "0276 123 456",
+            "TTHC_SERVER__ALLOWED_ORIGINS": '["https://tayninh.gov.vn"]',
+            "UNRELATED": "x",
+        }
+    )
     assert settings.server.app_port == 8123
     assert settings.province.hotline == "0276 123 456"
     assert settings.server.allowed_origins == ["https://tayninh.gov.vn"]

@@ -1,4 +1,5 @@
 """Shared fixtures: the seed catalogue, a BM25 index of it, and a counting fake encoder."""
+
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,5 @@
 """Abstention model: the embedding projection is part of the decision, and a mismatched one is ignored."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,17 @@ from knowledge_base.decision import Candidate, Signals
 
 
 def _signals(vector):
-    return Signals(system="dense", content_size=3, known_share=1.0, lexical_top=2.0, dense_top=0.88,
-                   agreement=1.0, dense_gap=0.03, field_agreement=0.5, query_vector=vector)
+    return Signals(
+        system="dense",
+        content_size=3,
+        known_share=1.0,
+        lexical_top=2.0,
+        dense_top=0.88,
+        agreement=1.0,
+        dense_gap=0.03,
+        field_agreement=0.5,
+        query_vector=vector,
+    )
 
 
 def test_topic_projection_moves_the_answer_probability():

@@ -3,6 +3,7 @@
 The model under test is the repo's converted model when present and complete,
 otherwise a fresh conversion into a temporary directory.
 """
+
 from __future__ import annotations
 
 import json

@@ -1,5 +1,6 @@
 """English questions through the knowledge base (issue 15, item 6): the hook in KnowledgeBase.search sends a
 recognised English question to knowledge_base.english (e5 + glossary); Vietnamese questions never take it."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """National-portal importer: hard real samples (short literal snippets) and the whole shared directory."""
+
 from __future__ import annotations
 
 import json
@@ -66,7 +67,10 @@ def test_amounts_with_separators_and_a_channel_name_inside_the_description():
 
 def test_unit_less_time_glued_to_a_fee_in_thousands():
     # 2.002015 (đăng ký doanh nghiệp): "125 VNĐ" is time 1 (as the online row says) + 25 (thousand) đồng.
-    text = HEADER + "Trực tuyến1Miễn phí(Miễn lệ phí đăng ký doanh nghiệp qua mạng điện tử.)Dịch vụ bưu chính125 VNĐTrực tiếp125 VNĐ"
+    text = (
+        HEADER
+        + "Trực tuyến1Miễn phí(Miễn lệ phí đăng ký doanh nghiệp qua mạng điện tử.)Dịch vụ bưu chính125 VNĐTrực tiếp125 VNĐ"
+    )
     parsed = parse_channels(text)
     online, postal, in_person = parsed.channels
     assert online.fee.free is True and online.fee.amount_vnd == 0
@@ -78,7 +82,9 @@ def test_unit_less_time_glued_to_a_fee_in_thousands():
 
 def test_glued_time_with_comma_amount_and_note_in_thousands():
     # 1.000005 (hải quan): "120,000 VNĐ" = time 1 + fee 20,000.
-    (channel,) = parse_channels(HEADER + "Trực tuyến120,000 VNĐ(Theo khoản 1 Điều 3 Thông tư số 172/2010/TT-BTC)").channels
+    (channel,) = parse_channels(
+        HEADER + "Trực tuyến120,000 VNĐ(Theo khoản 1 Điều 3 Thông tư số 172/2010/TT-BTC)"
+    ).channels
     assert channel.time.text == "1 ngày" and channel.fee.amount_vnd == 20000
     # 1.007879: "20 VNĐ" published in thousands, the note confirms 20.000 đồng/tờ khai.
     (channel,) = parse_channels(HEADER + "Trực tuyến120 VNĐ(20.000 vnđ /tờ khai)").channels
@@ -104,11 +110,17 @@ def test_several_charges_fee_column_amount_plus_stated_fee_lines():
 
 
 def test_hours_words_usd_and_an_unclosed_note():
-    hours = parse_channels(HEADER + "Dịch vụ bưu chính1 GiờKhông có thông tinNhận kết quả qua bưu chính công ích.").channels[0]
+    hours = parse_channels(
+        HEADER + "Dịch vụ bưu chính1 GiờKhông có thông tinNhận kết quả qua bưu chính công ích."
+    ).channels[0]
     assert hours.time.text == "1 giờ" and hours.time.working_days is None
-    words = parse_channels(HEADER + "Trực tuyếnKhông quy địnhMiễn phíQua Cổng DVC Quốc gia đối với các TTHC.").channels[0]
+    words = parse_channels(HEADER + "Trực tuyếnKhông quy địnhMiễn phíQua Cổng DVC Quốc gia đối với các TTHC.").channels[
+        0
+    ]
     assert words.time.text == "Không quy định" and words.fee.free is True
-    usd = parse_channels(HEADER + "Trực tiếpKhông có thông tin10 USD(/bản)Tại cơ quan đại diện: 10 USD/bản.").channels[0]
+    usd = parse_channels(HEADER + "Trực tiếpKhông có thông tin10 USD(/bản)Tại cơ quan đại diện: 10 USD/bản.").channels[
+        0
+    ]
     assert usd.fee.amount_vnd is None and "USD" in usd.fee.text
     unclosed = parse_channels(HEADER + "Trực tuyến1 Ngày100 VNĐ(")
     assert unclosed.channels[0].fee.amount_vnd == 100000
@@ -123,10 +135,15 @@ def test_documents_groups_copies_and_note_rows():
     text = (
         "* Giấy tờ phải nộp:" + DOSSIER + "- Giấy chứng sinh; trường hợp không có Giấy chứng sinh thì nộp văn bản của "
         "người làm chứng.1 bản chínhTrường hợp người yêu cầu đã nộp bản điện tử Giấy chứng sinh thì không phải nộp bản "
-        "giấy.0 bản chính* Giấy tờ phải xuất trình:" + DOSSIER + "- Hộ chiếu/Thẻ căn cước công dân còn giá trị sử dụng.1 bản chính"
+        "giấy.0 bản chính* Giấy tờ phải xuất trình:"
+        + DOSSIER
+        + "- Hộ chiếu/Thẻ căn cước công dân còn giá trị sử dụng.1 bản chính"
     )
     documents = parse_documents(text).documents
-    assert [(d.group, d.copies) for d in documents] == [("Giấy tờ phải nộp", "1 bản chính"), ("Giấy tờ phải xuất trình", "1 bản chính")]
+    assert [(d.group, d.copies) for d in documents] == [
+        ("Giấy tờ phải nộp", "1 bản chính"),
+        ("Giấy tờ phải xuất trình", "1 bản chính"),
+    ]
     assert documents[0].name.startswith("Giấy chứng sinh;")
 
 
@@ -161,7 +178,13 @@ def test_legal_basis_numbers_glued_to_titles():
     )
     documents, warnings = parse_legal_basis(text)
     assert [d.number for d in documents] == [
-        "85/2019/TT-BTC", "104/2022/NĐ-CP", "60/2014/QH13", "68/2020/QH14", "53/2025/TT-BCA", "66/2023/TT-BCA", "15/2011/QĐ-TTg",
+        "85/2019/TT-BTC",
+        "104/2022/NĐ-CP",
+        "60/2014/QH13",
+        "68/2020/QH14",
+        "53/2025/TT-BCA",
+        "66/2023/TT-BCA",
+        "15/2011/QĐ-TTg",
     ]
     assert documents[2].title == "Luật 60/2014/QH13"
     assert documents[3].title == "Luật Cư trú 2020"
@@ -174,26 +197,38 @@ def test_legal_basis_numbers_glued_to_titles():
 
 def test_levels_agencies_and_result():
     assert parse_levels("Cấp bộ, Cấp tỉnh, Cấp xã, Cơ quan khác") == (
-        [Level.ministry, Level.province, Level.commune, Level.other], [],
+        [Level.ministry, Level.province, Level.commune, Level.other],
+        [],
     )
     assert parse_levels("Cấp huyện")[1] == ["Cấp huyện"]
     assert split_agencies("Ủy ban Nhân dân\xa0xã,\xa0phường,\xa0thị trấn.") == ["Ủy ban Nhân dân xã, phường, thị trấn"]
     assert split_agencies("Cục Thuế - Bộ tài chính, Thuế tỉnh, thành phố, Thuế cơ sở") == [
-        "Cục Thuế - Bộ tài chính", "Thuế tỉnh, thành phố", "Thuế cơ sở",
+        "Cục Thuế - Bộ tài chính",
+        "Thuế tỉnh, thành phố",
+        "Thuế cơ sở",
     ]
     assert split_agencies("Không có thông tin") == []
     result = (
         "Cập nhật thông tin trong Cơ sở dữ liệu quốc gia về dân cưMã: KQ.G01.000064Thông báo kết quả giải quyết thủ tục"
         "Mã: KQ.G01.000065Từ khóaKhông có thông tinMô tảKhông có thông tinChọn cơ quan thực hiệnTỉnh/ Thành phốNộp hồ sơ"
     )
-    assert clean_result(result) == "Cập nhật thông tin trong Cơ sở dữ liệu quốc gia về dân cư; Thông báo kết quả giải quyết thủ tục"
+    assert (
+        clean_result(result)
+        == "Cập nhật thông tin trong Cơ sở dữ liệu quốc gia về dân cư; Thông báo kết quả giải quyết thủ tục"
+    )
 
 
 def test_online_availability_rule():
     online = [SubmissionChannel(kind=ChannelKind.online)]
     in_person = [SubmissionChannel(kind=ChannelKind.in_person)]
-    assert derive_online("Đăng ký xe lần đầu trực tuyến toàn trình đối với xe nhập khẩu", online) == OnlineAvailability.full
-    assert derive_online("Đổi chứng nhận đăng ký xe bằng dịch vụ công trực tuyến một phần hoặc toàn trình", online) == OnlineAvailability.partial
+    assert (
+        derive_online("Đăng ký xe lần đầu trực tuyến toàn trình đối với xe nhập khẩu", online)
+        == OnlineAvailability.full
+    )
+    assert (
+        derive_online("Đổi chứng nhận đăng ký xe bằng dịch vụ công trực tuyến một phần hoặc toàn trình", online)
+        == OnlineAvailability.partial
+    )
     assert derive_online("Thủ tục đăng ký khai sinh", online + in_person) == OnlineAvailability.partial
     assert derive_online("Chứng thực chữ ký", in_person) == OnlineAvailability.none
     assert derive_online("Thủ tục không rõ cách nộp", []) == OnlineAvailability.unknown
@@ -205,12 +240,17 @@ def test_online_availability_rule():
 def _record(code: str, title: str, page_code: str | None = None, url: str = "") -> dict:
     page = f"{title}Tên thủ tục{title}Mã thủ tục{page_code or code}Số quyết định1/QĐCấp thực hiệnCấp xã"
     return {
-        "ma_thu_tuc": code, "ten_thu_tuc": title, "raw_text": page, "detail_url": url or f"https://x/{code}",
-        "cap_thuc_hien": "Cấp xã", "linh_vuc": "Hộ tịch",
+        "ma_thu_tuc": code,
+        "ten_thu_tuc": title,
+        "raw_text": page,
+        "detail_url": url or f"https://x/{code}",
+        "cap_thuc_hien": "Cấp xã",
+        "linh_vuc": "Hộ tịch",
         "cach_thuc_thuc_hien": HEADER + "Trực tiếp3 Ngày làm việcMiễn phí",
         "thanh_phan_ho_so": "--" + DOSSIER + "Tờ khai.1 bản chính",
         "can_cu_phap_ly": LEGAL + "Luật Hộ tịch60/2014/QH13",
-        "ket_qua_xu_ly": "Giấy khai sinhMã: KQ.G15.000031Từ khóa", "yeu_cau_dieu_kien": "Không có thông tin",
+        "ket_qua_xu_ly": "Giấy khai sinhMã: KQ.G15.000031Từ khóa",
+        "yeu_cau_dieu_kien": "Không có thông tin",
     }
 
 
@@ -284,7 +324,11 @@ def full_import(national_catalog: Path):
 
 def _raw_has_channels(raw: str) -> bool:
     start = raw.find(HEADER)
-    return start >= 0 and re.search("Trực tiếp|Trực tuyến|Dịch vụ bưu chính", raw[start : raw.find("Thành phần hồ sơ", start)]) is not None
+    return (
+        start >= 0
+        and re.search("Trực tiếp|Trực tuyến|Dịch vụ bưu chính", raw[start : raw.find("Thành phần hồ sơ", start)])
+        is not None
+    )
 
 
 def _raw_has_documents(raw: str) -> bool:
@@ -306,7 +350,8 @@ def test_nothing_is_dropped_silently(full_import):
 def test_records_with_another_procedures_page_are_detected(full_import):
     records, report = full_import
     expected = {
-        path for path, record in records.items()
+        path
+        for path, record in records.items()
         if (_PAGE_CODE.search(record["raw_text"]) or [None, None])[1] != record["ma_thu_tuc"]
     }
     flagged = {item.path for item in report.skipped if "another procedure's page" in item.reason}
@@ -347,18 +392,31 @@ def test_known_records_come_out_structured(full_import):
     assert by_code["1.012575"].online == OnlineAvailability.full  # "… trực tuyến toàn trình …"
 
 
-@pytest.mark.parametrize("description, time, expected", [
-    ("- Cấp lại giấy phép bị mất, hỏng: 07 ngày làm việc kể từ ngày nhận hồ sơ đầy đủ theo quy định.",
-     "7 ngày làm việc", "Cấp lại giấy phép bị mất, hỏng"),
-    # The item stating the row's own duration names the case, not the first item.
-    ("- Cách thức thực hiện: + Chủ xe kê khai trên Cổng Dịch vụ công. + Cấp chứng nhận đăng ký xe: Không quá 02 ngày "
-     "làm việc. + Cấp lại biển số định danh: Không quá 07 ngày làm việc.", "7 ngày làm việc", "Cấp lại biển số định danh"),
-    ("a) Đối với cấp Giấy chứng nhận đủ điều kiện kinh doanh Trong thời hạn sáu mươi (60) ngày làm việc, kể từ …",
-     "60 ngày làm việc", "Cấp Giấy chứng nhận đủ điều kiện kinh doanh"),
-    ("+ Cấp mới biển số xe: Cấp ngay sau khi nhận đủ hồ sơ hợp lệ.", "1 giờ", "Cấp mới biển số xe"),
-    ("Nộp hồ sơ trực tuyến qua Cổng dịch vụ công quốc gia.", "3 ngày làm việc", ""),
-    ("- Thời hạn giải quyết: 05 ngày làm việc.", "5 ngày làm việc", ""),
-    ("", "5 ngày làm việc", ""),
-])
+@pytest.mark.parametrize(
+    "description, time, expected",
+    [
+        (
+            "- Cấp lại giấy phép bị mất, hỏng: 07 ngày làm việc kể từ ngày nhận hồ sơ đầy đủ theo quy định.",
+            "7 ngày làm việc",
+            "Cấp lại giấy phép bị mất, hỏng",
+        ),
+        # The item stating the row's own duration names the case, not the first item.
+        (
+            "- Cách thức thực hiện: + Chủ xe kê khai trên Cổng Dịch vụ công. + Cấp chứng nhận đăng ký xe: Không quá 02 ngày "
+            "làm việc. + Cấp lại biển số định danh: Không quá 07 ngày làm việc.",
+            "7 ngày làm việc",
+            "Cấp lại biển số định danh",
+        ),
+        (
+            "a) Đối với cấp Giấy chứng nhận đủ điều kiện kinh doanh Trong thời hạn sáu mươi (60) ngày làm việc, kể từ …",
+            "60 ngày làm việc",
+            "Cấp Giấy chứng nhận đủ điều kiện kinh doanh",
+        ),
+        ("+ Cấp mới biển số xe: Cấp ngay sau khi nhận đủ hồ sơ hợp lệ.", "1 giờ", "Cấp mới biển số xe"),
+        ("Nộp hồ sơ trực tuyến qua Cổng dịch vụ công quốc gia.", "3 ngày làm việc", ""),
+        ("- Thời hạn giải quyết: 05 ngày làm việc.", "5 ngày làm việc", ""),
+        ("", "5 ngày làm việc", ""),
+    ],
+)
 def test_row_case_names_the_case_a_row_applies_to(description, time, expected):
     assert row_case(description, time) == expected

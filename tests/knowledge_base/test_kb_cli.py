@@ -1,4 +1,5 @@
 """`tthc kb` CLI: output contracts and one-line errors."""
+
 from __future__ import annotations
 
 import json
@@ -23,7 +24,9 @@ def run(capsys, *argv):
 
 
 def test_search_json_contract(capsys, data_dir):
-    code, out, _ = run(capsys, "kb", "--data-dir", str(data_dir), "search", "lam can cuoc", "--top", "3", "--json", "--system", "bm25")
+    code, out, _ = run(
+        capsys, "kb", "--data-dir", str(data_dir), "search", "lam can cuoc", "--top", "3", "--json", "--system", "bm25"
+    )
     assert code == 0
     payload = json.loads(out)
     assert set(payload) == {"query", "abstained", "decision", "scope", "results"}
@@ -44,8 +47,17 @@ def test_eval_json_keys_and_values_on_a_tiny_set(capsys, data_dir, tmp_path):
     code, out, _ = run(capsys, "kb", "--data-dir", str(data_dir), "eval", str(questions), "--json", "--system", "bm25")
     assert code == 0
     metrics = json.loads(out)
-    assert list(metrics) == ["n", "answerable", "hit@1", "recall@5", "mrr@10", "abstain_recall",
-                             "false_abstain_rate", "p50_ms", "p95_ms"]
+    assert list(metrics) == [
+        "n",
+        "answerable",
+        "hit@1",
+        "recall@5",
+        "mrr@10",
+        "abstain_recall",
+        "false_abstain_rate",
+        "p50_ms",
+        "p95_ms",
+    ]
     assert metrics["n"] == 3 and metrics["answerable"] == 2
     assert metrics["hit@1"] == 1.0 and metrics["recall@5"] == 1.0 and metrics["mrr@10"] == 1.0
     assert metrics["abstain_recall"] == 1.0 and metrics["false_abstain_rate"] == 0.0

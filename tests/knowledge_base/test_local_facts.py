@@ -1,5 +1,6 @@
 """Province facts over national records (issue 15, item 5): the province's value wins at import and the
 import report says so."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -51,11 +52,14 @@ def test_sample_file_is_marked_and_states_no_amount():
     assert merged.local.sample is True
 
 
-@pytest.mark.parametrize("content, fix", [
-    ("procedures: {}\n", "version"),
-    ("version: x\nprocedures:\n  '1.004194':\n    fee: {amount_vnd: lots}\n", "amount_vnd"),
-    ("- just a list\n", "mapping"),
-])
+@pytest.mark.parametrize(
+    "content, fix",
+    [
+        ("procedures: {}\n", "version"),
+        ("version: x\nprocedures:\n  '1.004194':\n    fee: {amount_vnd: lots}\n", "amount_vnd"),
+        ("- just a list\n", "mapping"),
+    ],
+)
 def test_bad_file_gets_a_one_line_error(tmp_path: Path, content, fix):
     path = tmp_path / "facts.yaml"
     path.write_text(content, encoding="utf-8")

@@ -1,4 +1,5 @@
 """Training-question generator: deterministic, covers every record, phrased like citizens, not like titles."""
+
 from __future__ import annotations
 
 import json
@@ -113,7 +114,9 @@ def test_cli_writes_the_eval_format(capsys, tmp_path):
 
     out = tmp_path / "generated.jsonl"
     seed_dir = ROOT / "knowledge_base" / "catalog"
-    code = main(["kb", "questions", "--catalog-dir", str(seed_dir), "--per-record", "2", "--rules", "5", "--out", str(out)])
+    code = main(
+        ["kb", "questions", "--catalog-dir", str(seed_dir), "--per-record", "2", "--rules", "5", "--out", str(out)]
+    )
     assert code == 0
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert all(set(row) == {"id", "question", "gold", "aspect", "style", "group"} for row in rows)

@@ -1,4 +1,5 @@
 """Search over the seed catalogue: ranking, filters, persistence, abstention, incremental rebuilds."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -155,8 +156,12 @@ def test_dense_passages_name_the_procedure_and_what_it_delivers():
     from knowledge_base.dense import passage_text, result_passage_text
     from knowledge_base.schema import Procedure
 
-    record = Procedure(code="X.1", title="Thủ tục đổi tiền không đủ tiêu chuẩn lưu thông", field="Ngân hàng",
-                       result="Tiền   không đủ tiêu chuẩn lưu thông được thu đổi")
+    record = Procedure(
+        code="X.1",
+        title="Thủ tục đổi tiền không đủ tiêu chuẩn lưu thông",
+        field="Ngân hàng",
+        result="Tiền   không đủ tiêu chuẩn lưu thông được thu đổi",
+    )
     assert passage_text(record) == "Thủ tục đổi tiền không đủ tiêu chuẩn lưu thông. Lĩnh vực: Ngân hàng"
     assert result_passage_text(record) == (
         "đổi tiền không đủ tiêu chuẩn lưu thông. Lĩnh vực: Ngân hàng. Kết quả: Tiền không đủ tiêu chuẩn lưu thông được thu đổi"
@@ -173,7 +178,7 @@ def test_very_long_queries_are_embedded_by_their_opening_and_their_end():
     kept = bounded_query(" ".join(words)).split(" ")
     assert len(kept) == QUERY_WORDS
     assert kept[:QUERY_HEAD_WORDS] == words[:QUERY_HEAD_WORDS]
-    assert kept[QUERY_HEAD_WORDS:] == words[-(QUERY_WORDS - QUERY_HEAD_WORDS):]
+    assert kept[QUERY_HEAD_WORDS:] == words[-(QUERY_WORDS - QUERY_HEAD_WORDS) :]
 
 
 def test_an_index_of_an_older_format_is_rebuilt_from_its_own_records(seed_procedures, tmp_path, counting_encoder):
@@ -181,8 +186,9 @@ def test_an_index_of_an_older_format_is_rebuilt_from_its_own_records(seed_proced
     old = KnowledgeBase.build(seed_procedures, tmp_path, model_dir, progress=False)
     assert KnowledgeBase.is_current(tmp_path)
     manifest = old.directory / "manifest.json"
-    manifest.write_text(manifest.read_text(encoding="utf-8").replace(f'"format": {INDEX_FORMAT}', '"format": 1'),
-                        encoding="utf-8")
+    manifest.write_text(
+        manifest.read_text(encoding="utf-8").replace(f'"format": {INDEX_FORMAT}', '"format": 1'), encoding="utf-8"
+    )
     assert not KnowledgeBase.is_current(tmp_path)
     embedded_before = encoder.passages_embedded
     rebuilt = KnowledgeBase.rebuild(tmp_path, model_dir, progress=False)

@@ -1,4 +1,5 @@
 """The seed catalogue shipped in knowledge_base/catalog: loads, validates, and says what the real records say."""
+
 from __future__ import annotations
 
 import re
@@ -46,8 +47,16 @@ def test_levels_cover_commune_and_province(seed):
 
 def test_topics_citizens_ask_about_are_covered(seed):
     fields = {p.field for p in seed.procedures}
-    for field in ("Hộ tịch", "Đăng ký, quản lý cư trú", "Cấp, quản lý căn cước", "Chứng thực", "Lý lịch tư pháp",
-                  "Đất đai", "Hoạt động xây dựng", "Thành lập và hoạt động doanh nghiệp (hộ kinh doanh)"):
+    for field in (
+        "Hộ tịch",
+        "Đăng ký, quản lý cư trú",
+        "Cấp, quản lý căn cước",
+        "Chứng thực",
+        "Lý lịch tư pháp",
+        "Đất đai",
+        "Hoạt động xây dựng",
+        "Thành lập và hoạt động doanh nghiệp (hộ kinh doanh)",
+    ):
         assert field in fields, field
     keywords = {k.lower() for p in seed.procedures for k in p.keywords}
     for everyday in ("làm giấy khai sinh", "sổ đỏ", "cccd", "nhập hộ khẩu", "lý lịch tư pháp"):

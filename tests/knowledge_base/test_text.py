@@ -1,4 +1,5 @@
 """Vietnamese text handling: normalization, folding, abbreviations, stopwords, diacritics restoration."""
+
 import unicodedata
 
 from knowledge_base.diacritics import DiacriticRestorer

@@ -1,4 +1,5 @@
 """The learned ranking and decision (knowledge_base.training / ranking) on the seed catalogue with the real e5 model."""
+
 from __future__ import annotations
 
 import json
@@ -52,8 +53,9 @@ def test_held_out_generated_questions_are_ranked_right(trained_seed_kb):
     assert right / len(held_out) >= 0.8
 
 
-def test_a_question_is_answered_and_abstains_once_its_field_is_removed(seed_procedures, trained_seed_kb, model_path,
-                                                                      tmp_path):
+def test_a_question_is_answered_and_abstains_once_its_field_is_removed(
+    seed_procedures, trained_seed_kb, model_path, tmp_path
+):
     question = "đăng ký kết hôn cần những giấy tờ gì"
     response = trained_seed_kb.search(question)
     assert response.decision in (Decision.answer, Decision.clarify)  # found: answered, or offered first
@@ -109,9 +111,12 @@ def test_the_decision_models_average_several_seeds(trained_seed_kb):
     assert len(stored["answerable"]) == len(stored["top_right"]) == DECISION_SEEDS > 1
     assert len(set(stored["answerable"])) == DECISION_SEEDS  # differently seeded, not copies
     rows = np.random.default_rng(0).normal(size=(200, 3))
-    texts = [lightgbm.train({"objective": "binary", "verbose": -1}, lightgbm.Dataset(rows, (rows[:, column] > 0) * 1.0),
-                            10).model_to_string()
-             for column in (0, 1)]  # two different models
+    texts = [
+        lightgbm.train(
+            {"objective": "binary", "verbose": -1}, lightgbm.Dataset(rows, (rows[:, column] > 0) * 1.0), 10
+        ).model_to_string()
+        for column in (0, 1)
+    ]  # two different models
     each = [Booster(t).predict(rows) for t in texts]
     assert not np.allclose(each[0], each[1])
     assert np.allclose(Booster(texts).predict(rows), (each[0] + each[1]) / 2)
@@ -123,11 +128,17 @@ def test_labelled_questions_join_the_training(seed_procedures, model_path, tmp_p
     code = seed_procedures[0].code
     path = labelled_path(tmp_path)
     path.parent.mkdir(parents=True)
-    lines = [{"id": "a", "question": "câu hỏi của người dân về thủ tục này", "gold": [code], "label": "procedure"},
-             {"id": "b", "question": "xin giấy phép kinh doanh karaoke", "gold": [], "label": "not_in_catalogue"},
-             {"id": "c", "question": "hôm nay trời có mưa không", "gold": [], "label": "not_procedure"},
-             {"id": "d", "question": "thủ tục đã bỏ", "gold": ["9.999999"], "label": "procedure"}]
+    lines = [
+        {"id": "a", "question": "câu hỏi của người dân về thủ tục này", "gold": [code], "label": "procedure"},
+        {"id": "b", "question": "xin giấy phép kinh doanh karaoke", "gold": [], "label": "not_in_catalogue"},
+        {"id": "c", "question": "hôm nay trời có mưa không", "gold": [], "label": "not_procedure"},
+        {"id": "d", "question": "thủ tục đã bỏ", "gold": ["9.999999"], "label": "procedure"},
+    ]
     path.write_text("\n".join(json.dumps(line, ensure_ascii=False) for line in lines), encoding="utf-8")
     kb = KnowledgeBase.build(seed_procedures, tmp_path, model_path, progress=False)
-    assert kb.manifest["models"]["labelled"] == {"answerable": 1, "not_in_catalogue": 1, "not_procedure": 1,
-                                                 "unknown_code": 1}
+    assert kb.manifest["models"]["labelled"] == {
+        "answerable": 1,
+        "not_in_catalogue": 1,
+        "not_procedure": 1,
+        "unknown_code": 1,
+    }

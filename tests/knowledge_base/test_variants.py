@@ -1,4 +1,5 @@
 """Variant markers: a title's unasked "lại", "xóa", "gia hạn", "nước ngoài" ... cost it rank."""
+
 from __future__ import annotations
 
 import pytest
@@ -45,11 +46,21 @@ def test_a_marker_counts_unless_the_question_cues_it(question, markers, expected
 
 
 FAMILIES = {
-    "khai tử": [("V.1", "Đăng ký lại khai tử"), ("B.1", "Thủ tục đăng ký khai tử"), ("X.1", "Thủ tục đăng ký khai sinh")],
-    "xây dựng": [("V.3", "Gia hạn giấy phép xây dựng"), ("B.3", "Cấp giấy phép xây dựng nhà ở riêng lẻ"),
-                 ("X.3", "Cấp giấy phép lái xe")],
-    "lái xe": [("V.4", "Đổi giấy phép lái xe của người nước ngoài"), ("B.4", "Đổi giấy phép lái xe"),
-               ("X.4", "Cấp giấy phép lái xe")],
+    "khai tử": [
+        ("V.1", "Đăng ký lại khai tử"),
+        ("B.1", "Thủ tục đăng ký khai tử"),
+        ("X.1", "Thủ tục đăng ký khai sinh"),
+    ],
+    "xây dựng": [
+        ("V.3", "Gia hạn giấy phép xây dựng"),
+        ("B.3", "Cấp giấy phép xây dựng nhà ở riêng lẻ"),
+        ("X.3", "Cấp giấy phép lái xe"),
+    ],
+    "lái xe": [
+        ("V.4", "Đổi giấy phép lái xe của người nước ngoài"),
+        ("B.4", "Đổi giấy phép lái xe"),
+        ("X.4", "Cấp giấy phép lái xe"),
+    ],
 }
 CASES = [  # (family, question, expected top): generic question -> base, a question naming the variant -> variant
     ("khai tử", "lam giay khai tu", "B.1"),

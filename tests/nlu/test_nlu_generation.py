@@ -1,4 +1,5 @@
 """Procedure lookup tables and synonyms are generated from the catalogue (assistant/cli/nlu_generation.py)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -32,12 +33,14 @@ def test_thu_tuc_prefix_and_parentheses_are_removed():
 
 
 def test_lookup_has_folded_forms_and_unambiguous_synonyms():
-    lookup, synonyms = build_lookups([
-        procedure("1", "Đăng ký tạm trú"),
-        procedure("2", "Đăng ký kết hôn"),
-        # "tạm trụ" folds like "tạm trú": that folded form must not map to either name.
-        procedure("3", "Xác nhận tạm trụ", ["tạm trụ"]),
-    ])
+    lookup, synonyms = build_lookups(
+        [
+            procedure("1", "Đăng ký tạm trú"),
+            procedure("2", "Đăng ký kết hôn"),
+            # "tạm trụ" folds like "tạm trú": that folded form must not map to either name.
+            procedure("3", "Xác nhận tạm trụ", ["tạm trụ"]),
+        ]
+    )
     assert "dang ky tam tru" in lookup and "đăng ký tạm trú" in lookup
     assert synonyms["đăng ký kết hôn"] == [fold("đăng ký kết hôn")]
     assert "tam tru" in lookup

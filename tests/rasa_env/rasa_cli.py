@@ -1,4 +1,5 @@
 """Running the rasa CLI from tests in the Rasa environment (.venv-rasa/bin/python -m pytest tests/rasa_env)."""
+
 from __future__ import annotations
 
 import os
@@ -19,14 +20,20 @@ TINY_EPOCHS = {
 
 
 def rasa_env() -> dict[str, str]:
-    return dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2",
-                HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    return dict(
+        os.environ,
+        RASA_TELEMETRY_ENABLED="false",
+        TF_CPP_MIN_LOG_LEVEL="2",
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+    )
 
 
 def run_rasa(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
     """Run the rasa CLI from the project root (so it finds assistant.rasa_process.components) and capture its output."""
-    return subprocess.run([str(RASA), *args], cwd=PROJECT_ROOT, env=rasa_env(), capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [str(RASA), *args], cwd=PROJECT_ROOT, env=rasa_env(), capture_output=True, text=True, timeout=timeout
+    )
 
 
 def tiny_config(path: Path, config: Path = PROJECT_ROOT / "config.yml") -> Path:

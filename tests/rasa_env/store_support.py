@@ -1,5 +1,6 @@
 """Helpers for the tracker/lock store tests (Rasa env): a small domain, a tracker with context,
 and reading the repo's endpoint files exactly as `rasa run` does."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,5 +1,6 @@
 """assistant.rasa_process.stores.CachedSQLTrackerStore: Rasa's SQL store that reuses a worker's saved trackers
 only while the database holds nothing newer, so every load still returns what the database says."""
+
 from __future__ import annotations
 
 import asyncio

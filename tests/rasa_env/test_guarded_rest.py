@@ -1,6 +1,7 @@
 """GuardedRestInput (website chat channel) in a real Sanic server, mounted like `rasa run` does:
 malformed payloads get 400, oversized bodies 413, floods 429, empty and overlong messages a polite
 reply, and good messages reach Rasa exactly as with the built-in REST channel."""
+
 from __future__ import annotations
 
 import asyncio
@@ -25,9 +26,11 @@ _app_names = itertools.count()
 
 
 @asynccontextmanager
-async def serving(channel: GuardedRestInput, received: list[str], other_channel: bool = False,
-                  rasa=None) -> AsyncIterator[str]:
+async def serving(
+    channel: GuardedRestInput, received: list[str], other_channel: bool = False, rasa=None
+) -> AsyncIterator[str]:
     """The channel in a real Sanic server; `rasa` replaces the default echoing stand-in for Rasa."""
+
     async def echo(message: UserMessage) -> None:
         received.append(message.text)
         await message.output_channel.send_text_message(message.sender_id, f"echo: {message.text}")
@@ -102,8 +105,10 @@ def test_empty_invisible_and_overlong_messages_get_a_polite_reply_without_rasa()
 
     async def scenario():
         async with serving(GuardedRestInput(max_message_chars=100), received) as url:
-            return [await post(url, {"sender": "c2", "message": text})
-                    for text in ("", "   ", "\u200b\u200c\ufeff", "x" * 101)]
+            return [
+                await post(url, {"sender": "c2", "message": text})
+                for text in ("", "   ", "\u200b\u200c\ufeff", "x" * 101)
+            ]
 
     replies = run(scenario())
     assert [status for status, _, _ in replies] == [200, 200, 200, 200]
@@ -126,7 +131,9 @@ def test_a_flooding_sender_is_slowed_down_and_others_are_not():
     received: list[str] = []
 
     async def scenario():
-        async with serving(GuardedRestInput(sender_rate_limit_per_minute=6, sender_rate_limit_burst=3), received) as url:
+        async with serving(
+            GuardedRestInput(sender_rate_limit_per_minute=6, sender_rate_limit_burst=3), received
+        ) as url:
             flood = [await post(url, {"sender": "flooder", "message": f"hỏi {i}"}) for i in range(5)]
             other = await post(url, {"sender": "calm", "message": "xin chào"})
             return flood, other
@@ -156,6 +163,7 @@ def test_from_credentials_reads_the_limits():
 
 def test_other_channels_webhooks_are_not_guarded():
     """Sanic scopes blueprint middleware: the Zalo webhook's own payload must not be judged here."""
+
     async def scenario():
         async with serving(GuardedRestInput(), [], other_channel=True) as url:
             return await post(url.replace("/rest/", "/other/"), {"event_name": "user_send_text"})

@@ -1,5 +1,6 @@
 """InputGuard (Rasa NLU component): cleans text at inference and training, and fits in a pipeline
 in front of the Vietnamese tokenizer (Rasa's own graph validation accepts it)."""
+
 from __future__ import annotations
 
 import logging

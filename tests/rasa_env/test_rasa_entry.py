@@ -1,4 +1,5 @@
 """assistant/rasa_process/entry.py: Rasa's CLI with CPU fixes that must not change Rasa's behaviour."""
+
 from __future__ import annotations
 
 import subprocess
@@ -27,8 +28,10 @@ def remote_action() -> RemoteAction:
 
 
 def test_action_responses_are_still_validated():
-    good = {"events": [{"event": "slot", "name": "procedure_code", "value": "1.001"}],
-            "responses": [{"text": "Dạ, hồ sơ gồm …"}]}
+    good = {
+        "events": [{"event": "slot", "name": "procedure_code", "value": "1.001"}],
+        "responses": [{"text": "Dạ, hồ sơ gồm …"}],
+    }
     assert remote_action()._validate_action_result(good)
     with pytest.raises(ValidationError, match="Failed to validate Action server response"):
         remote_action()._validate_action_result({"events": "not a list", "responses": []})
@@ -47,9 +50,14 @@ def test_events_are_resolved_as_rasa_does():
 
 
 def test_runs_rasas_own_cli():
-    result = subprocess.run([sys.executable, "-m", "assistant.rasa_process.entry", "--version"], cwd=PROJECT_ROOT,
-                            capture_output=True, text=True, timeout=120, env={"RASA_TELEMETRY_ENABLED": "false",
-                                                                               "PATH": "/usr/bin:/bin"})
+    result = subprocess.run(
+        [sys.executable, "-m", "assistant.rasa_process.entry", "--version"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"RASA_TELEMETRY_ENABLED": "false", "PATH": "/usr/bin:/bin"},
+    )
     assert result.returncode == 0, result.stderr[-500:]
     assert "Rasa Version" in result.stdout and "3.6" in result.stdout
 
@@ -73,27 +81,33 @@ def test_sqlite_tracker_store_keeps_its_connection(tmp_path):
         asyncio.run(store.save(loaded))
     assert store.engine.pool.checkedin() == 1
     assert store.engine.pool._pool.queue[0].dbapi_connection is connection
-    assert [e.text for e in asyncio.run(store.retrieve("citizen")).events if isinstance(e, UserUttered)] == \
-        ["làm căn cước cần gì"] + ["còn lệ phí?"] * 3
+    assert [e.text for e in asyncio.run(store.retrieve("citizen")).events if isinstance(e, UserUttered)] == [
+        "làm căn cước cần gì"
+    ] + ["còn lệ phí?"] * 3
 
 
 def test_action_calls_carry_the_latest_events_and_the_whole_state():
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 
-    domain = Domain.from_yaml('version: "3.1"\nslots:\n  procedure_code:\n    type: text\n'
-                              '    mappings: [{type: custom}]\n')
+    domain = Domain.from_yaml(
+        'version: "3.1"\nslots:\n  procedure_code:\n    type: text\n    mappings: [{type: custom}]\n'
+    )
     events = [SlotSet("procedure_code", "1.001234")]
     for turn in range(40):
-        events += [ActionExecuted("action_listen"), UserUttered(f"câu hỏi {turn}"),
-                   ActionExecuted("action_answer_procedure")]
+        events += [
+            ActionExecuted("action_listen"),
+            UserUttered(f"câu hỏi {turn}"),
+            ActionExecuted("action_answer_procedure"),
+        ]
     tracker = DialogueStateTracker.from_events("citizen", events, domain.slots)
     call = remote_action()._action_call_format(tracker, domain)
     full = tracker.current_state(EventVerbosity.ALL)
     assert len(full["events"]) > rasa_entry.ACTION_CALL_EVENTS
-    assert call["tracker"]["events"] == full["events"][-rasa_entry.ACTION_CALL_EVENTS:]
-    assert {k: v for k, v in call["tracker"].items() if k != "events"} == \
-        {k: v for k, v in full.items() if k != "events"}
+    assert call["tracker"]["events"] == full["events"][-rasa_entry.ACTION_CALL_EVENTS :]
+    assert {k: v for k, v in call["tracker"].items() if k != "events"} == {
+        k: v for k, v in full.items() if k != "events"
+    }
     assert call["tracker"]["slots"]["procedure_code"] == "1.001234"  # set before the window, still sent
     assert call["next_action"] == "action_answer_procedure" and call["sender_id"] == "citizen"
     assert call["domain"] == domain.as_dict()
@@ -104,6 +118,7 @@ def test_action_calls_carry_the_latest_events_and_the_whole_state():
 
 # Each patch is checked against the Rasa version it was read in (issue 16): on that version all apply, on
 # another none does and each says so in one warning line.
+
 
 def test_the_lock_pins_the_rasa_the_patches_were_written_for():
     lock = (PROJECT_ROOT / "requirements" / "rasa.lock").read_text(encoding="utf-8")
@@ -149,9 +164,14 @@ print(json.dumps({"applied": applied, "unchanged": [a is b for a, b in zip(befor
 
 
 def _run_python(code: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", code, *args], cwd=PROJECT_ROOT, capture_output=True, text=True,
-                          timeout=120, env={"RASA_TELEMETRY_ENABLED": "false", "PATH": "/usr/bin:/bin",
-                                            "PYTHONWARNINGS": "ignore"})
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"RASA_TELEMETRY_ENABLED": "false", "PATH": "/usr/bin:/bin", "PYTHONWARNINGS": "ignore"},
+    )
 
 
 def test_on_another_rasa_version_no_patch_applies_and_each_warns_in_one_line():
@@ -169,31 +189,36 @@ def test_on_another_rasa_version_no_patch_applies_and_each_warns_in_one_line():
 
 
 def test_tthc_rasa_refuses_another_rasa_version_with_one_line():
-    code = ("import sys, rasa\nrasa.__version__ = '3.7.0'\nfrom assistant.rasa_process import entry as rasa_entry\n"
-            "sys.argv = ['rasa_entry', '--project-defaults', 'data', 'validate']\nsys.exit(rasa_entry.main())\n")
+    code = (
+        "import sys, rasa\nrasa.__version__ = '3.7.0'\nfrom assistant.rasa_process import entry as rasa_entry\n"
+        "sys.argv = ['rasa_entry', '--project-defaults', 'data', 'validate']\nsys.exit(rasa_entry.main())\n"
+    )
     result = _run_python(code)
     assert result.returncode == 2
     errors = [line for line in result.stderr.splitlines() if line.startswith("tthc: error:")]
     assert len(errors) == 1 and "3.7.0" in errors[0] and "requirements/rasa.lock" in errors[0]
 
 
-@pytest.mark.parametrize("argv, expected", [
-    (["train"], {"data": ["nlu_data"], "out": "models/rasa"}),
-    (["train", "nlu"], {"nlu": "nlu_data", "out": "models/rasa"}),
-    (["train", "core"], {"stories": "nlu_data", "out": "models/rasa"}),
-    (["shell"], {"model": "models/rasa"}),
-    (["run"], {"model": "models/rasa"}),
-    (["test"], {"model": "models/rasa", "nlu": "nlu_data", "stories": "tests"}),
-    (["test", "core"], {"model": ["models/rasa"], "stories": "tests"}),
-    (["test", "nlu"], {"model": "models/rasa", "nlu": "nlu_data"}),
-    (["interactive"], {"data": ["nlu_data"], "out": "models/rasa"}),
-    (["data", "validate"], {"data": "nlu_data"}),
-    (["data", "validate", "stories"], {"data": "nlu_data"}),
-    # what the command line says wins, in every spelling argparse accepts
-    (["train", "--data", "a", "b", "--out=/tmp/m"], {"data": ["a", "b"], "out": "/tmp/m"}),
-    (["shell", "-m", "x.tar.gz"], {"model": "x.tar.gz"}),
-    (["test", "-s", "t.yml", "-u", "n"], {"stories": "t.yml", "nlu": "n"}),
-])
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["train"], {"data": ["nlu_data"], "out": "models/rasa"}),
+        (["train", "nlu"], {"nlu": "nlu_data", "out": "models/rasa"}),
+        (["train", "core"], {"stories": "nlu_data", "out": "models/rasa"}),
+        (["shell"], {"model": "models/rasa"}),
+        (["run"], {"model": "models/rasa"}),
+        (["test"], {"model": "models/rasa", "nlu": "nlu_data", "stories": "tests"}),
+        (["test", "core"], {"model": ["models/rasa"], "stories": "tests"}),
+        (["test", "nlu"], {"model": "models/rasa", "nlu": "nlu_data"}),
+        (["interactive"], {"data": ["nlu_data"], "out": "models/rasa"}),
+        (["data", "validate"], {"data": "nlu_data"}),
+        (["data", "validate", "stories"], {"data": "nlu_data"}),
+        # what the command line says wins, in every spelling argparse accepts
+        (["train", "--data", "a", "b", "--out=/tmp/m"], {"data": ["a", "b"], "out": "/tmp/m"}),
+        (["shell", "-m", "x.tar.gz"], {"model": "x.tar.gz"}),
+        (["test", "-s", "t.yml", "-u", "n"], {"stories": "t.yml", "nlu": "n"}),
+    ],
+)
 def test_project_defaults_replace_rasas_default_paths_only(argv, expected):
     from rasa.__main__ import create_argument_parser
 

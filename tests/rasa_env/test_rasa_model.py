@@ -6,6 +6,7 @@
 - NLU intent accuracy on a held-out 20 % split is reported and must stay above a floor.
 Slow (a few minutes): two trainings on this 2-core machine.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,8 +45,17 @@ def test_every_intent_has_25_examples():
 
 
 def test_data_validate_is_clean():
-    result = run_rasa("data", "validate", "--fail-on-warnings", "--data", "nlu_data", "--domain", "domain.yml",
-                      "--config", "config.yml")
+    result = run_rasa(
+        "data",
+        "validate",
+        "--fail-on-warnings",
+        "--data",
+        "nlu_data",
+        "--domain",
+        "domain.yml",
+        "--config",
+        "config.yml",
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 0, tail(result)
     assert "Issue found" not in output and " WARNING " not in output, tail(result, 60)
@@ -55,15 +65,36 @@ def test_data_validate_is_clean():
 def tiny_model(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("tiny")
     config = tiny_config(work / "config.yml")
-    result = run_rasa("train", "--config", str(config), "--domain", "domain.yml", "--data", "nlu_data",
-                      "--out", str(work), "--fixed-model-name", "tiny", "--force")
+    result = run_rasa(
+        "train",
+        "--config",
+        str(config),
+        "--domain",
+        "domain.yml",
+        "--data",
+        "nlu_data",
+        "--out",
+        str(work),
+        "--fixed-model-name",
+        "tiny",
+        "--force",
+    )
     assert result.returncode == 0, tail(result)
     return work / "tiny.tar.gz"
 
 
 def test_conversation_tests_pass(tiny_model, tmp_path):
-    result = run_rasa("test", "core", "--model", str(tiny_model), "--stories", "tests/test_conversations.yml",
-                      "--out", str(tmp_path), "--fail-on-prediction-errors")
+    result = run_rasa(
+        "test",
+        "core",
+        "--model",
+        str(tiny_model),
+        "--stories",
+        "tests/test_conversations.yml",
+        "--out",
+        str(tmp_path),
+        "--fail-on-prediction-errors",
+    )
     failed = tmp_path / "failed_test_stories.yml"
     details = failed.read_text(encoding="utf-8") if failed.exists() else tail(result)
     assert result.returncode == 0, details
@@ -86,19 +117,51 @@ def test_small_talk_gets_a_selected_response_and_questions_skip_the_selector(tin
 
 
 def test_held_out_intent_accuracy(tmp_path):
-    split = run_rasa("data", "split", "nlu", "--nlu", "nlu_data/nlu", "--training-fraction", "0.8",
-                     "--random-seed", "7", "--out", str(tmp_path / "split"))
+    split = run_rasa(
+        "data",
+        "split",
+        "nlu",
+        "--nlu",
+        "nlu_data/nlu",
+        "--training-fraction",
+        "0.8",
+        "--random-seed",
+        "7",
+        "--out",
+        str(tmp_path / "split"),
+    )
     assert split.returncode == 0, tail(split)
     config = tiny_config(tmp_path / "config.yml")
-    train = run_rasa("train", "nlu", "--config", str(config), "--domain", "domain.yml",
-                     "--nlu", str(tmp_path / "split" / "training_data.yml"), "--out", str(tmp_path),
-                     "--fixed-model-name", "heldout")
+    train = run_rasa(
+        "train",
+        "nlu",
+        "--config",
+        str(config),
+        "--domain",
+        "domain.yml",
+        "--nlu",
+        str(tmp_path / "split" / "training_data.yml"),
+        "--out",
+        str(tmp_path),
+        "--fixed-model-name",
+        "heldout",
+    )
     assert train.returncode == 0, tail(train)
-    test = run_rasa("test", "nlu", "--model", str(tmp_path / "heldout.tar.gz"),
-                    "--nlu", str(tmp_path / "split" / "test_data.yml"), "--out", str(tmp_path / "results"))
+    test = run_rasa(
+        "test",
+        "nlu",
+        "--model",
+        str(tmp_path / "heldout.tar.gz"),
+        "--nlu",
+        str(tmp_path / "split" / "test_data.yml"),
+        "--out",
+        str(tmp_path / "results"),
+    )
     assert test.returncode == 0, tail(test)
     report = json.loads((tmp_path / "results" / "intent_report.json").read_text(encoding="utf-8"))
     accuracy, macro_f1 = report["accuracy"], report["macro avg"]["f1-score"]
-    print(f"held-out NLU intent accuracy {accuracy:.3f}, macro F1 {macro_f1:.3f} "
-          f"({report['macro avg']['support']} test examples)")
+    print(
+        f"held-out NLU intent accuracy {accuracy:.3f}, macro F1 {macro_f1:.3f} "
+        f"({report['macro avg']['support']} test examples)"
+    )
     assert accuracy >= HELD_OUT_ACCURACY_FLOOR

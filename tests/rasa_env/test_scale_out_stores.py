@@ -5,6 +5,7 @@ Starts a throw-away `postgres` and `redis-server` (Debian packages `postgresql`,
 on free 127.0.0.1 ports in 5500–5599, in a temporary directory (tests/support/shared_services.py);
 fails naming scripts/ensure_test_packages.sh when the binaries are not installed.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -35,8 +36,13 @@ def server_port() -> int:
 def postgres_server():
     try:
         with running_postgres("tthc_trackers", port=server_port()) as pg:
-            yield {"TTHC_PG_HOST": pg["host"], "TTHC_PG_PORT": pg["port"], "TTHC_PG_DB": pg["db"],
-                   "TTHC_PG_USER": pg["user"], "TTHC_PG_PASSWORD": ""}
+            yield {
+                "TTHC_PG_HOST": pg["host"],
+                "TTHC_PG_PORT": pg["port"],
+                "TTHC_PG_DB": pg["db"],
+                "TTHC_PG_USER": pg["user"],
+                "TTHC_PG_PASSWORD": "",
+            }
     except ServiceError as exc:
         pytest.fail(str(exc))
 
@@ -45,17 +51,24 @@ def postgres_server():
 def redis_server():
     try:
         with running_redis(port=server_port()) as redis:
-            yield {"TTHC_REDIS_HOST": redis["host"], "TTHC_REDIS_PORT": redis["port"], "TTHC_REDIS_DB": "1",
-                   "TTHC_REDIS_PASSWORD": ""}
+            yield {
+                "TTHC_REDIS_HOST": redis["host"],
+                "TTHC_REDIS_PORT": redis["port"],
+                "TTHC_REDIS_DB": "1",
+                "TTHC_REDIS_PASSWORD": "",
+            }
     except ServiceError as exc:
         pytest.fail(str(exc))
 
 
 @pytest.fixture
 def scale_out_env(monkeypatch, postgres_server, redis_server):
-    for name, value in {**postgres_server, **redis_server,
-                        "TTHC_ACTION_ENDPOINT_URL": "http://127.0.0.1:1/webhook",
-                        "TTHC_ACTION_TOKEN": "test-action-token"}.items():
+    for name, value in {
+        **postgres_server,
+        **redis_server,
+        "TTHC_ACTION_ENDPOINT_URL": "http://127.0.0.1:1/webhook",
+        "TTHC_ACTION_TOKEN": "test-action-token",
+    }.items():
         monkeypatch.setenv(name, value)
 
 

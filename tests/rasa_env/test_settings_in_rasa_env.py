@@ -1,4 +1,5 @@
 """The Rasa environment (pydantic 1, no pydantic-settings) reads the same settings fields from the same files."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,5 +1,6 @@
 """assistant.rasa_process.stores.SQLiteLockStore: the lock store endpoints.yml gives Rasa, so several Rasa
 worker processes on one machine serve one conversation at a time, in arrival order."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,6 +1,7 @@
 """The SQLite tracker store from endpoints.yml keeps a conversation across a Rasa restart:
 a tracker saved by one store instance is read back, slots and events intact, by a new instance
 opened on the same file (what a restarted `rasa run` does)."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,4 +1,5 @@
 """Unit tests of the Vietnamese tokenizer component: NFC, folded lemmas, exact offsets, entity alignment."""
+
 from __future__ import annotations
 
 import subprocess
@@ -42,7 +43,9 @@ def test_offsets_slice_the_message_text(tokenizer):
     text = "Cho em hỏi: đăng ký  khai sinh (cho bé) mất bao lâu ạ?!"
     message, tokens = tokenize(tokenizer, text)
     for token in tokens:
-        assert fold_keeping_length(text[token.start:token.end].lower().replace(" ", "_")) == fold_keeping_length(token.text)
+        assert fold_keeping_length(text[token.start : token.end].lower().replace(" ", "_")) == fold_keeping_length(
+            token.text
+        )
     assert [t.start for t in tokens] == sorted(t.start for t in tokens)
 
 
@@ -66,7 +69,7 @@ def test_accented_and_folded_forms_share_lemmas(tokenizer):
 def test_receipt_codes_stay_one_token(tokenizer):
     text = "tra hồ sơ 000.00.31.H57-250612-0005 giúp em"
     _, tokens = tokenize(tokenizer, text)
-    assert "000.00.31.H57-250612-0005" in [text[t.start:t.end] for t in tokens]
+    assert "000.00.31.H57-250612-0005" in [text[t.start : t.end] for t in tokens]
 
 
 def test_punctuation_only_message_is_one_token(tokenizer):
@@ -78,8 +81,12 @@ def test_training_tokens_align_with_entity_annotations(tokenizer):
     # underthesea joins "muon lam" into one word; the annotation starts at "lam", so training splits it.
     text = "toi muon lam can cuoc"
     start = text.index("lam")
-    example = Message(data={TEXT: text, "entities": [
-        {"start": start, "end": len(text), "value": text[start:], "entity": "procedure"}]})
+    example = Message(
+        data={
+            TEXT: text,
+            "entities": [{"start": start, "end": len(text), "value": text[start:], "entity": "procedure"}],
+        }
+    )
     tokenizer.process_training_data(TrainingData([example]))
     tokens = example.get(TOKENS_NAMES[TEXT])
     assert start in [t.start for t in tokens]
@@ -91,8 +98,9 @@ def test_entity_end_inside_an_underthesea_word_is_split_in_training(tokenizer):
     # before "can", so training must start a word at "can".
     text = "lam ho chieu can mang gi"
     start, end = text.index("ho"), text.index(" can")
-    example = Message(data={TEXT: text, "entities": [
-        {"start": start, "end": end, "value": text[start:end], "entity": "procedure"}]})
+    example = Message(
+        data={TEXT: text, "entities": [{"start": start, "end": end, "value": text[start:end], "entity": "procedure"}]}
+    )
     tokenizer.process_training_data(TrainingData([example]))
     tokens = example.get(TOKENS_NAMES[TEXT])
     assert start in [t.start for t in tokens] and end in [t.end for t in tokens]

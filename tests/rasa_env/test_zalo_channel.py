@@ -5,6 +5,7 @@ is a stand-in for Rasa's agent that answers through the channel's output, so no 
 is needed. Every assertion is on what crossed the wire: the webhook's HTTP answers and the
 requests the fake Zalo API recorded.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -72,8 +73,13 @@ def make_channel(fake: FakeZalo, outbox: Path, **overrides: Any) -> ZaloInput:
     return ZaloInput.from_credentials(credentials)
 
 
-def zalo_event(event_name: str = "user_send_text", text: str = "làm căn cước cần gì",
-               msg_id: str | None = None, user_id: str = USER, timestamp_ms: int | None = None) -> dict:
+def zalo_event(
+    event_name: str = "user_send_text",
+    text: str = "làm căn cước cần gì",
+    msg_id: str | None = None,
+    user_id: str = USER,
+    timestamp_ms: int | None = None,
+) -> dict:
     """An event shaped like Zalo's webhook deliveries."""
     message: dict[str, Any] = {"msg_id": msg_id or f"msg-{next(_msg_ids)}"}
     if event_name == "user_send_text":
@@ -93,8 +99,10 @@ def zalo_event(event_name: str = "user_send_text", text: str = "làm căn cướ
 
 def signed(body: dict, secret: str = OA_SECRET) -> tuple[bytes, dict[str, str]]:
     raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
-    return raw, {"X-ZEvent-Signature": signature_header(APP_ID, raw, body["timestamp"], secret),
-                 "Content-Type": "application/json"}
+    return raw, {
+        "X-ZEvent-Signature": signature_header(APP_ID, raw, body["timestamp"], secret),
+        "Content-Type": "application/json",
+    }
 
 
 class Recorder:
@@ -268,8 +276,9 @@ def test_malformed_payloads_get_400_or_413_with_a_reason(fake, tmp_path):
     assert recorder.messages == [] and fake.requests == []
 
 
-@pytest.mark.parametrize("event_name", ["user_received_message", "user_seen_message", "oa_send_text",
-                                        "oa_send_image", "follow"])
+@pytest.mark.parametrize(
+    "event_name", ["user_received_message", "user_seen_message", "oa_send_text", "oa_send_image", "follow"]
+)
 def test_echoes_and_receipts_are_acknowledged_and_ignored(fake, tmp_path, event_name):
     channel = make_channel(fake, tmp_path / "outbox.sqlite")
     recorder = Recorder()
@@ -278,9 +287,18 @@ def test_echoes_and_receipts_are_acknowledged_and_ignored(fake, tmp_path, event_
     assert recorder.messages == [] and fake.requests == []
 
 
-@pytest.mark.parametrize("event_name", ["user_send_image", "user_send_sticker", "user_send_file",
-                                        "user_send_location", "user_send_audio", "user_send_gif",
-                                        "user_send_video"])
+@pytest.mark.parametrize(
+    "event_name",
+    [
+        "user_send_image",
+        "user_send_sticker",
+        "user_send_file",
+        "user_send_location",
+        "user_send_audio",
+        "user_send_gif",
+        "user_send_video",
+    ],
+)
 def test_non_text_messages_get_a_polite_text_only_reply(fake, tmp_path, event_name):
     channel = make_channel(fake, tmp_path / "outbox.sqlite")
     recorder = Recorder()
@@ -294,8 +312,11 @@ def test_non_text_messages_get_a_polite_text_only_reply(fake, tmp_path, event_na
 def test_empty_and_overlong_texts_get_a_polite_reply_without_reaching_rasa(fake, tmp_path):
     channel = make_channel(fake, tmp_path / "outbox.sqlite", max_input_chars=50)
     recorder = Recorder()
-    run(deliver(channel, recorder, zalo_event(text="   "), zalo_event(text="\u200b\u200d"),
-                zalo_event(text="thủ tục " * 20)))
+    run(
+        deliver(
+            channel, recorder, zalo_event(text="   "), zalo_event(text="\u200b\u200d"), zalo_event(text="thủ tục " * 20)
+        )
+    )
     assert recorder.messages == []
     sent = [m["message"]["text"] for m in fake.sent_messages()]
     assert sent[:2] == [EMPTY_MESSAGE_REPLY, EMPTY_MESSAGE_REPLY]
@@ -334,8 +355,14 @@ def test_handler_failure_still_answers_with_an_apology_and_logs_no_personal_numb
 def test_a_flooding_user_is_rate_limited_with_one_notice(fake, tmp_path):
     channel = make_channel(fake, tmp_path / "outbox.sqlite", sender_rate_limit_per_minute=1, sender_rate_limit_burst=2)
     recorder = Recorder()
-    answers = run(deliver(channel, recorder, *[zalo_event(text=f"câu {i}") for i in range(4)],
-                          zalo_event(text="người khác", user_id="333")))
+    answers = run(
+        deliver(
+            channel,
+            recorder,
+            *[zalo_event(text=f"câu {i}") for i in range(4)],
+            zalo_event(text="người khác", user_id="333"),
+        )
+    )
     assert [a["status"] for _, a in answers] == ["accepted", "accepted", "rate_limited", "rate_limited", "accepted"]
     assert [m.text for m in recorder.messages] == ["câu 0", "câu 1", "người khác"]
     notices = [m for m in fake.sent_messages() if "nhanh quá" in m["message"]["text"]]
@@ -358,12 +385,20 @@ def test_rasa_buttons_become_a_zalo_template_with_query_and_url_buttons(fake, tm
         "recipient": {"user_id": USER},
         "message": {
             "text": "Anh/Chị muốn hỏi thủ tục nào ạ?",
-            "attachment": {"type": "template", "payload": {"buttons": [
-                {"title": "Đăng ký khai sinh", "type": "oa.query.show", "payload": "Đăng ký khai sinh"},
-                {"title": short_long_title, "type": "oa.query.show", "payload": short_long_title},
-                {"title": "Cổng Dịch vụ công", "type": "oa.open.url",
-                 "payload": {"url": "https://dichvucong.gov.vn"}},
-            ]}},
+            "attachment": {
+                "type": "template",
+                "payload": {
+                    "buttons": [
+                        {"title": "Đăng ký khai sinh", "type": "oa.query.show", "payload": "Đăng ký khai sinh"},
+                        {"title": short_long_title, "type": "oa.query.show", "payload": short_long_title},
+                        {
+                            "title": "Cổng Dịch vụ công",
+                            "type": "oa.open.url",
+                            "payload": {"url": "https://dichvucong.gov.vn"},
+                        },
+                    ]
+                },
+            },
         },
     }
     assert len(sent["message"]["attachment"]["payload"]["buttons"][1]["title"]) == 100
@@ -372,34 +407,53 @@ def test_rasa_buttons_become_a_zalo_template_with_query_and_url_buttons(fake, tm
 def test_a_tapped_button_shows_its_title_and_reaches_rasa_as_its_payload(fake, tmp_path):
     """Issue 12: a tap on an `oa.query.show` button appears in the chat as the citizen's message with
     the button's payload as text, so that payload is the title; Rasa still gets its own payload."""
-    buttons = [{"title": "Đăng ký khai sinh", "payload": '/choose_option{"option_index":"1"}'},
-               {"payload": '/choose_option{"option_index":"2"}'}]  # no title: numbered, never the payload
-    recorder = Recorder(lambda m: {"text": "Anh/Chị muốn hỏi thủ tục nào ạ?", "buttons": buttons}
-                        if m.text == "khai sinh" else {"text": f"Đã chọn {m.text}"})
+    buttons = [
+        {"title": "Đăng ký khai sinh", "payload": '/choose_option{"option_index":"1"}'},
+        {"payload": '/choose_option{"option_index":"2"}'},
+    ]  # no title: numbered, never the payload
+    recorder = Recorder(
+        lambda m: (
+            {"text": "Anh/Chị muốn hỏi thủ tục nào ạ?", "buttons": buttons}
+            if m.text == "khai sinh"
+            else {"text": f"Đã chọn {m.text}"}
+        )
+    )
     channel = make_channel(fake, tmp_path / "outbox.sqlite")
     run(deliver(channel, recorder, zalo_event(text="khai sinh")))
     shown = fake.sent_messages()[0]["message"]["attachment"]["payload"]["buttons"]
     assert [(b["title"], b["payload"]) for b in shown] == [
-        ("Đăng ký khai sinh", "Đăng ký khai sinh"), ("Lựa chọn 2", "Lựa chọn 2")]
+        ("Đăng ký khai sinh", "Đăng ký khai sinh"),
+        ("Lựa chọn 2", "Lựa chọn 2"),
+    ]
     assert not any("/" in b["payload"] or "{" in b["payload"] for b in shown)
     # Zalo posts the tap as user_send_text with the payload (= the title) as text, to any worker.
     other_worker = make_channel(fake, tmp_path / "outbox.sqlite")
-    run(deliver(other_worker, recorder, zalo_event(text="Đăng ký khai sinh"), zalo_event(text="Lựa chọn 2"),
-                zalo_event(text="Đăng ký khai sinh", user_id="999")))
+    run(
+        deliver(
+            other_worker,
+            recorder,
+            zalo_event(text="Đăng ký khai sinh"),
+            zalo_event(text="Lựa chọn 2"),
+            zalo_event(text="Đăng ký khai sinh", user_id="999"),
+        )
+    )
     assert [m.text for m in recorder.messages[1:]] == [
-        '/choose_option{"option_index":"1"}', '/choose_option{"option_index":"2"}',
-        "Đăng ký khai sinh"]  # another user never got these buttons: plain text for them
+        '/choose_option{"option_index":"1"}',
+        '/choose_option{"option_index":"2"}',
+        "Đăng ký khai sinh",
+    ]  # another user never got these buttons: plain text for them
     assert recorder.messages[1].metadata["zalo_button"] is True
 
 
 def test_more_than_five_buttons_keep_the_rest_as_a_numbered_list(fake, tmp_path):
-    buttons = [{"title": f"Thủ tục {i}", "payload": f"/choose_option{{\"index\": {i}}}"} for i in range(1, 8)]
+    buttons = [{"title": f"Thủ tục {i}", "payload": f'/choose_option{{"index": {i}}}'} for i in range(1, 8)]
     recorder = Recorder(lambda m: {"text": "Có nhiều thủ tục gần giống:", "buttons": buttons})
     run(deliver(make_channel(fake, tmp_path / "outbox.sqlite"), recorder, zalo_event()))
     [sent] = fake.sent_messages()
     assert sent["message"]["text"] == "Có nhiều thủ tục gần giống:\n6. Thủ tục 6\n7. Thủ tục 7"
     assert [b["title"] for b in sent["message"]["attachment"]["payload"]["buttons"]] == [
-        f"Thủ tục {i}" for i in range(1, 6)]
+        f"Thủ tục {i}" for i in range(1, 6)
+    ]
 
 
 def test_long_text_is_split_at_sentence_boundaries_and_buttons_ride_on_the_last_part(fake, tmp_path):
@@ -584,7 +638,8 @@ def test_credentials_yml_block_loads_through_rasa_with_unset_secrets(monkeypatch
 def test_env_defaults_fill_only_unset_variables():
     assert zalo_env_defaults({"ZALO_APP_ID": "123", "ZALO_API_BASE": "http://127.0.0.1:9"}) == {
         **{name: "" for name in ENV_VARS if name != "ZALO_APP_ID"},
-        "ZALO_OAUTH_URL": "https://oauth.zaloapp.com/v4/oa/access_token"}
+        "ZALO_OAUTH_URL": "https://oauth.zaloapp.com/v4/oa/access_token",
+    }
 
 
 def test_user_refs_are_stable_and_distinct():

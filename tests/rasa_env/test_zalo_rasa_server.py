@@ -6,6 +6,7 @@ signed Zalo event goes in over HTTP; the test waits for the reply the fake Zalo 
 The second test runs two Rasa workers (as `tthc up` does) and counts deliveries across a forced
 token expiry and a Zalo outage, and what a button tap shows (issue 12).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -39,12 +40,11 @@ APP_ID, OA_SECRET, USER = "e2e-app", "e2e-oa-secret", "7700000000000000001"
 
 TINY_PROJECT = {
     "config.yml": "recipe: default.v1\nlanguage: vi\nassistant_id: zalo-e2e\npipeline: []\n"
-                  "policies:\n  - name: RulePolicy\n",
+    "policies:\n  - name: RulePolicy\n",
     "domain.yml": 'version: "3.1"\nintents: [greet]\nresponses:\n  utter_greet:\n'
-                  '  - text: "Chào Anh/Chị, em có thể giúp gì ạ?"\n    buttons:\n'
-                  '    - title: "Làm căn cước"\n      payload: "/greet"\n',
-    "data/rules.yml": 'version: "3.1"\nrules:\n- rule: greet\n  steps:\n  - intent: greet\n'
-                      "  - action: utter_greet\n",
+    '  - text: "Chào Anh/Chị, em có thể giúp gì ạ?"\n    buttons:\n'
+    '    - title: "Làm căn cước"\n      payload: "/greet"\n',
+    "data/rules.yml": 'version: "3.1"\nrules:\n- rule: greet\n  steps:\n  - intent: greet\n  - action: utter_greet\n',
 }
 
 
@@ -69,7 +69,11 @@ def tiny_model(tmp_path_factory) -> Path:
     env = dict(os.environ, RASA_TELEMETRY_ENABLED="false")
     result = subprocess.run(
         ["nice", str(RASA), "train", "--fixed-model-name", "zalo-e2e", "--out", "models"],
-        cwd=project, env=env, capture_output=True, text=True, timeout=300,
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     model = project / "models" / "zalo-e2e.tar.gz"
     assert result.returncode == 0 and model.exists(), result.stdout[-2000:] + result.stderr[-2000:]
@@ -93,9 +97,15 @@ def wait_for(url: str, process: subprocess.Popen, log: Path, timeout: float = 18
 
 def post_event(url: str, event: dict) -> tuple[int, dict]:
     raw = json.dumps(event, ensure_ascii=False).encode("utf-8")
-    request = urllib.request.Request(url, data=raw, method="POST", headers={
-        "Content-Type": "application/json",
-        "X-ZEvent-Signature": signature_header(APP_ID, raw, event["timestamp"], OA_SECRET)})
+    request = urllib.request.Request(
+        url,
+        data=raw,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "X-ZEvent-Signature": signature_header(APP_ID, raw, event["timestamp"], OA_SECRET),
+        },
+    )
     with urllib.request.urlopen(request, timeout=5) as response:
         return response.status, json.loads(response.read())
 
@@ -111,36 +121,81 @@ def test_rasa_run_answers_zalo_events_through_the_committed_channel_block(tiny_m
     with FakeZalo(app_id=APP_ID) as fake:
         credentials = tmp_path / "credentials.yml"
         credentials.write_text(zalo_block_for(fake, tmp_path / "outbox.sqlite"), encoding="utf-8")
-        env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", ZALO_APP_ID=APP_ID, ZALO_OA_SECRET_KEY=OA_SECRET,
-                   ZALO_ACCESS_TOKEN="token-1", ZALO_REFRESH_TOKEN="refresh-1", ZALO_APP_SECRET=fake.app_secret,
-                   ZALO_PUBLIC_URL="")
+        env = dict(
+            os.environ,
+            RASA_TELEMETRY_ENABLED="false",
+            ZALO_APP_ID=APP_ID,
+            ZALO_OA_SECRET_KEY=OA_SECRET,
+            ZALO_ACCESS_TOKEN="token-1",
+            ZALO_REFRESH_TOKEN="refresh-1",
+            ZALO_APP_SECRET=fake.app_secret,
+            ZALO_PUBLIC_URL="",
+        )
         endpoints = tmp_path / "endpoints.yml"
         endpoints.write_text("{}\n")  # no action server or tracker store needed for rule replies
         port = free_port(PORT_RANGE)
         log = tmp_path / "rasa.log"
         with log.open("wb") as log_file:
             process = subprocess.Popen(
-                ["nice", str(RASA), "run", "-m", str(tiny_model), "--credentials", str(credentials),
-                 "--endpoints", str(endpoints), "-i", "127.0.0.1", "-p", str(port)],
-                cwd=PROJECT_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+                [
+                    "nice",
+                    str(RASA),
+                    "run",
+                    "-m",
+                    str(tiny_model),
+                    "--credentials",
+                    str(credentials),
+                    "--endpoints",
+                    str(endpoints),
+                    "-i",
+                    "127.0.0.1",
+                    "-p",
+                    str(port),
+                ],
+                cwd=PROJECT_ROOT,
+                env=env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         try:
             base = f"http://127.0.0.1:{port}/webhooks/zalo"
             wait_for(base + "/", process, log)
             now = str(int(time.time() * 1000))
-            greet = {"app_id": APP_ID, "event_name": "user_send_text", "sender": {"id": USER},
-                     "recipient": {"id": "1"}, "message": {"msg_id": "e2e-1", "text": "/greet"}, "timestamp": now}
-            sticker = {"app_id": APP_ID, "event_name": "user_send_sticker", "sender": {"id": USER},
-                       "recipient": {"id": "1"}, "message": {"msg_id": "e2e-2"}, "timestamp": now}
+            greet = {
+                "app_id": APP_ID,
+                "event_name": "user_send_text",
+                "sender": {"id": USER},
+                "recipient": {"id": "1"},
+                "message": {"msg_id": "e2e-1", "text": "/greet"},
+                "timestamp": now,
+            }
+            sticker = {
+                "app_id": APP_ID,
+                "event_name": "user_send_sticker",
+                "sender": {"id": USER},
+                "recipient": {"id": "1"},
+                "message": {"msg_id": "e2e-2"},
+                "timestamp": now,
+            }
             assert post_event(base + "/webhook", greet) == (200, {"status": "accepted"})
             assert wait_for_messages(fake, 1)[0] == {
                 "recipient": {"user_id": USER},
-                "message": {"text": "Chào Anh/Chị, em có thể giúp gì ạ?", "attachment": {
-                    "type": "template", "payload": {"buttons": [
-                        {"title": "Làm căn cước", "type": "oa.query.show", "payload": "Làm căn cước"}]}}},
+                "message": {
+                    "text": "Chào Anh/Chị, em có thể giúp gì ạ?",
+                    "attachment": {
+                        "type": "template",
+                        "payload": {
+                            "buttons": [{"title": "Làm căn cước", "type": "oa.query.show", "payload": "Làm căn cước"}]
+                        },
+                    },
+                },
             }
             assert post_event(base + "/webhook", sticker) == (200, {"status": "accepted"})
-            assert wait_for_messages(fake, 2)[1] == {"recipient": {"user_id": USER}, "message": {"text": NON_TEXT_REPLY}}
+            assert wait_for_messages(fake, 2)[1] == {
+                "recipient": {"user_id": USER},
+                "message": {"text": NON_TEXT_REPLY},
+            }
             assert USER not in log.read_text(encoding="utf-8", errors="replace")  # user ids masked in Rasa's log
         finally:
             stop(process)
@@ -150,15 +205,33 @@ def start_rasa(model: Path, credentials: Path, endpoints: Path, env: dict, log: 
     port = free_port(PORT_RANGE)
     with log.open("wb") as log_file:
         process = subprocess.Popen(
-            ["nice", str(RASA), "run", "-m", str(model), "--credentials", str(credentials),
-             "--endpoints", str(endpoints), "-i", "127.0.0.1", "-p", str(port)],
-            cwd=PROJECT_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                "nice",
+                str(RASA),
+                "run",
+                "-m",
+                str(model),
+                "--credentials",
+                str(credentials),
+                "--endpoints",
+                str(endpoints),
+                "-i",
+                "127.0.0.1",
+                "-p",
+                str(port),
+            ],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     return process, port
 
 
 def post_events_at_once(url: str, events: list[dict]) -> list[tuple[int, dict]]:
     """Post events concurrently (threads), so both workers get some at the same moment."""
+
     async def all_of_them():
         return await asyncio.gather(*[asyncio.to_thread(post_event, url, event) for event in events])
 
@@ -166,8 +239,14 @@ def post_events_at_once(url: str, events: list[dict]) -> list[tuple[int, dict]]:
 
 
 def greet(user: str, msg_id: str, text: str = "/greet") -> dict:
-    return {"app_id": APP_ID, "event_name": "user_send_text", "sender": {"id": user}, "recipient": {"id": "1"},
-            "message": {"msg_id": msg_id, "text": text}, "timestamp": str(int(time.time() * 1000))}
+    return {
+        "app_id": APP_ID,
+        "event_name": "user_send_text",
+        "sender": {"id": user},
+        "recipient": {"id": "1"},
+        "message": {"msg_id": msg_id, "text": text},
+        "timestamp": str(int(time.time() * 1000)),
+    }
 
 
 def replies_per_user(fake: FakeZalo, users: list[str]) -> Counter:
@@ -194,25 +273,39 @@ def test_two_rasa_workers_deliver_each_reply_once_across_token_expiry_and_outage
     with FakeZalo(app_id=APP_ID) as fake:
         outbox = tmp_path / "outbox.sqlite"
         block = zalo_block_for(fake, outbox)
-        block = block.rstrip("\n") + ("\n  retry_delays: [0.2]\n  flush_interval_seconds: 1\n"
-                                      "  sender_rate_limit_burst: 50\n")
+        block = block.rstrip("\n") + (
+            "\n  retry_delays: [0.2]\n  flush_interval_seconds: 1\n  sender_rate_limit_burst: 50\n"
+        )
         credentials = tmp_path / "credentials.yml"
         credentials.write_text(block, encoding="utf-8")
         endpoints = tmp_path / "endpoints.yml"
-        endpoints.write_text("lock_store:\n  type: assistant.rasa_process.stores.SQLiteLockStore\n"
-                             f"  db: {tmp_path / 'locks.db'}\n")
-        env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", ZALO_APP_ID=APP_ID, ZALO_OA_SECRET_KEY=OA_SECRET,
-                   ZALO_ACCESS_TOKEN="token-1", ZALO_REFRESH_TOKEN="refresh-1", ZALO_APP_SECRET=fake.app_secret,
-                   ZALO_PUBLIC_URL="",
-                   SANIC_WORKERS="2", SANIC_KEEP_ALIVE="false", TTHC_RATE_LIMIT_DB=str(tmp_path / "limits.sqlite"))
+        endpoints.write_text(
+            f"lock_store:\n  type: assistant.rasa_process.stores.SQLiteLockStore\n  db: {tmp_path / 'locks.db'}\n"
+        )
+        env = dict(
+            os.environ,
+            RASA_TELEMETRY_ENABLED="false",
+            ZALO_APP_ID=APP_ID,
+            ZALO_OA_SECRET_KEY=OA_SECRET,
+            ZALO_ACCESS_TOKEN="token-1",
+            ZALO_REFRESH_TOKEN="refresh-1",
+            ZALO_APP_SECRET=fake.app_secret,
+            ZALO_PUBLIC_URL="",
+            SANIC_WORKERS="2",
+            SANIC_KEEP_ALIVE="false",
+            TTHC_RATE_LIMIT_DB=str(tmp_path / "limits.sqlite"),
+        )
         log = tmp_path / "rasa.log"
         process, port = start_rasa(tiny_model, credentials, endpoints, env, log)
         try:
             base = f"http://127.0.0.1:{port}/webhooks/zalo"
             wait_for(base + "/", process, log, timeout=300)
             # Each worker process loads the model and says so.
-            wait_until(lambda: log.read_text(errors="replace").count("Rasa server is up and running") >= 2,
-                       timeout=120, what="two Rasa workers")
+            wait_until(
+                lambda: log.read_text(errors="replace").count("Rasa server is up and running") >= 2,
+                timeout=120,
+                what="two Rasa workers",
+            )
 
             # 1. Normal traffic.
             users = [f"77000000000000001{i:02d}" for i in range(6)]
@@ -234,8 +327,10 @@ def test_two_rasa_workers_deliver_each_reply_once_across_token_expiry_and_outage
             post_events_at_once(base + "/webhook", [greet(u, f"c-{u}") for u in outage_users])
             wait_until(lambda: outbox_pending(outbox) == 6, what="6 replies in the outbox")
             fake.come_back()
-            wait_until(lambda: sum(replies_per_user(fake, outage_users).values()) >= 6 and outbox_pending(outbox) == 0,
-                       what="the outbox to be flushed")
+            wait_until(
+                lambda: sum(replies_per_user(fake, outage_users).values()) >= 6 and outbox_pending(outbox) == 0,
+                what="the outbox to be flushed",
+            )
             time.sleep(3)  # several more flush rounds of both workers: nothing may go out twice
 
             counts = replies_per_user(fake, users + expiry_users + outage_users)

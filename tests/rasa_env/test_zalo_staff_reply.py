@@ -1,6 +1,7 @@
 """A staff member's reply to a Zalo hand-off (issue 14 item 6) reaches the citizen through the Zalo channel as it
 runs inside `rasa run`: the app's hand-off desk queues it in the channel's outbox, and the channel's own periodic
 flusher delivers it through the OA API (the local fake), after any reply the citizen was still waiting for."""
+
 from __future__ import annotations
 
 import asyncio
@@ -39,8 +40,9 @@ def test_the_channels_flusher_delivers_a_staff_reply_in_order(fake, tmp_path):  
     assert channel.store.pending_count(USER) == 1
 
     case = conversation_log.flag_handoff(USER, "zalo", [{"sender": "user", "text": "cho tôi gặp cán bộ"}], db_path=db)
-    reply = handoff_desk.reply(case, "Dạ, hồ sơ của Anh/Chị đã đủ, mời Anh/Chị đến nhận kết quả.", db_path=db,
-                               outbox_path=outbox)
+    reply = handoff_desk.reply(
+        case, "Dạ, hồ sơ của Anh/Chị đã đủ, mời Anh/Chị đến nhận kết quả.", db_path=db, outbox_path=outbox
+    )
     assert reply.delivery == "waiting"
     fake.come_back()
 

@@ -1,6 +1,7 @@
 """The Zalo connector with several Rasa workers on one store (issue 12), in one process: two channel
 objects on the same outbox file stand for two workers (each store object holds its own connection
 and its own claim/lease identity). The real two-worker `rasa run` is in test_zalo_rasa_server.py."""
+
 from __future__ import annotations
 
 import asyncio
@@ -26,11 +27,20 @@ def fake():
 
 
 def worker(fake: FakeZalo, outbox: Path) -> ZaloInput:
-    return ZaloInput.from_credentials({
-        "app_id": APP_ID, "oa_secret_key": "oa-secret", "access_token": "token-1", "refresh_token": "refresh-1",
-        "app_secret": fake.app_secret, "api_base": fake.url, "oauth_url": fake.oauth_url,
-        "outbox_path": str(outbox), "retry_delays": [0.01], "request_timeout_seconds": 2,
-    })
+    return ZaloInput.from_credentials(
+        {
+            "app_id": APP_ID,
+            "oa_secret_key": "oa-secret",
+            "access_token": "token-1",
+            "refresh_token": "refresh-1",
+            "app_secret": fake.app_secret,
+            "api_base": fake.url,
+            "oauth_url": fake.oauth_url,
+            "outbox_path": str(outbox),
+            "retry_delays": [0.01],
+            "request_timeout_seconds": 2,
+        }
+    )
 
 
 def message(i: int) -> dict:
@@ -73,7 +83,8 @@ def test_two_flushing_workers_deliver_each_waiting_reply_once_in_order(fake, tmp
     assert len(sent) == 12
     for user in ("111", "222", "333"):
         assert [m["message"]["text"] for m in sent if m["recipient"]["user_id"] == user] == [
-            f"trả lời {i}" for i in range(4)]
+            f"trả lời {i}" for i in range(4)
+        ]
     assert first.store.pending_count() == 0
 
 

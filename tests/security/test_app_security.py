@@ -1,5 +1,6 @@
 """Admin token, action-call secret, rate limit and body cap on a small FastAPI app built with the
 real middleware, plus the wiring in create_app()."""
+
 from __future__ import annotations
 
 import base64
@@ -126,12 +127,15 @@ def test_exempt_paths_are_not_limited():
     assert [client.get("/ping").status_code for _ in range(2)] == [200, 429]
 
 
-@pytest.mark.parametrize("headers, status", [
-    ({}, 401),
-    ({ACTION_TOKEN_HEADER: "wrong"}, 403),
-    ({"Authorization": f"Bearer {ACTION_TOKEN}"}, 401),  # only the action header counts
-    ({ACTION_TOKEN_HEADER: TOKEN}, 403),  # the admin token is not the action token
-])
+@pytest.mark.parametrize(
+    "headers, status",
+    [
+        ({}, 401),
+        ({ACTION_TOKEN_HEADER: "wrong"}, 403),
+        ({"Authorization": f"Bearer {ACTION_TOKEN}"}, 401),  # only the action header counts
+        ({ACTION_TOKEN_HEADER: TOKEN}, 403),  # the admin token is not the action token
+    ],
+)
 def test_action_calls_need_the_action_token(headers, status):
     client = TestClient(make_app(rate_limit_per_minute=0))
     response = client.post("/webhook", json={"next_action": "action_x"}, headers=headers)
@@ -203,7 +207,9 @@ def test_rasa_action_calls_have_their_own_larger_cap():
 
 def test_bad_content_length_is_400():
     client = TestClient(make_app(rate_limit_per_minute=0))
-    response = client.post("/echo", content=b"{}", headers={"Content-Length": "abc", "Content-Type": "application/json"})
+    response = client.post(
+        "/echo", content=b"{}", headers={"Content-Length": "abc", "Content-Type": "application/json"}
+    )
     assert response.status_code in (400, 413)  # h11 may refuse it before the app; never a 5xx
 
 
@@ -237,8 +243,9 @@ def test_every_admin_and_staff_data_route_needs_the_token(monkeypatch):
 
     monkeypatch.setenv(ADMIN_TOKEN_ENV, TOKEN)
     app = create_app(make_settings(rate_limit_per_minute=0))
-    protected = {path: methods for path, methods in app.openapi()["paths"].items()
-                 if path.startswith(("/admin", "/api/staff"))}
+    protected = {
+        path: methods for path, methods in app.openapi()["paths"].items() if path.startswith(("/admin", "/api/staff"))
+    }
     assert any(path.startswith("/api/staff") for path in protected), "staff data routes not found"
     client = TestClient(app)
     open_routes = []
@@ -254,8 +261,9 @@ def test_cors_allows_only_configured_origins():
     from assistant.app.server.app import create_app
 
     settings = make_settings(rate_limit_per_minute=0)
-    settings = settings.model_copy(update={"server": settings.server.model_copy(
-        update={"allowed_origins": ["https://tayninh.gov.vn"]})})
+    settings = settings.model_copy(
+        update={"server": settings.server.model_copy(update={"allowed_origins": ["https://tayninh.gov.vn"]})}
+    )
     client = TestClient(create_app(settings))
     preflight = {"Access-Control-Request-Method": "GET"}
     allowed = client.options("/health", headers={"Origin": "https://tayninh.gov.vn", **preflight})
@@ -285,7 +293,10 @@ def test_admin_reload_serves_a_reimported_catalogue(monkeypatch, tmp_path):
         headers = {"X-Admin-Token": TOKEN}
         assert client.post("/admin/reload", headers=headers).json() == {"status": "reloaded", "procedures": 2}
         KnowledgeBase.build(procedures, data_dir, model_path=None, progress=False)  # the re-import
-        assert client.post("/admin/reload", headers=headers).json() == {"status": "reloaded", "procedures": len(procedures)}
+        assert client.post("/admin/reload", headers=headers).json() == {
+            "status": "reloaded",
+            "procedures": len(procedures),
+        }
         assert len(procedures) > 2
     finally:
         provider.close()
@@ -300,7 +311,8 @@ def test_admin_reload_without_an_index_says_so(monkeypatch, tmp_path):
     provider.close()
     try:
         response = TestClient(create_app(settings_with_data_dir(tmp_path / "empty", rate_limit_per_minute=0))).post(
-            "/admin/reload", headers={"X-Admin-Token": TOKEN})
+            "/admin/reload", headers={"X-Admin-Token": TOKEN}
+        )
         assert response.status_code == 503
         assert response.json()["status"] == "error" and response.json()["detail"]
     finally:

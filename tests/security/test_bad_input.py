@@ -1,5 +1,6 @@
 """Bad input to the app server's public and Rasa-facing endpoints: never a 5xx, always either a
 clear 4xx or a sensible reply. Runs the real app (create_app) over the repo's sample catalogue."""
+
 from __future__ import annotations
 
 import unicodedata
@@ -53,20 +54,34 @@ def client(sample_kb, tmp_path, monkeypatch) -> TestClient:
 
 def action_call(text: str, intent: str = "ask_procedure") -> dict:
     """What Rasa posts to the action server after the citizen typed `text`."""
-    slots = {"procedure_code": None, "candidate_codes": None, "last_aspect": None,
-             "handoff_requested": None, "dossier_code": None}
-    latest = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": [],
-              "intent_ranking": [{"name": intent, "confidence": 0.9}]}
+    slots = {
+        "procedure_code": None,
+        "candidate_codes": None,
+        "last_aspect": None,
+        "handoff_requested": None,
+        "dossier_code": None,
+    }
+    latest = {
+        "text": text,
+        "intent": {"name": intent, "confidence": 0.9},
+        "entities": [],
+        "intent_ranking": [{"name": intent, "confidence": 0.9}],
+    }
     return {
         "next_action": "action_answer_procedure",
         "sender_id": "fuzzy-citizen",
         "version": "3.6.21",
         "domain": {"slots": {name: {"type": "any", "mappings": [{"type": "custom"}]} for name in slots}},
         "tracker": {
-            "sender_id": "fuzzy-citizen", "slots": slots, "latest_message": latest,
+            "sender_id": "fuzzy-citizen",
+            "slots": slots,
+            "latest_message": latest,
             "events": [{"event": "user", "text": text, "parse_data": latest}],
-            "paused": False, "followup_action": None, "active_loop": {},
-            "latest_action_name": "action_listen", "latest_event_time": 0,
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+            "latest_event_time": 0,
         },
     }
 
@@ -92,9 +107,9 @@ def test_answer_action_replies_sensibly_to_bad_input(client, name):
 
 def test_decomposed_unicode_is_understood_like_composed(client):
     composed = client.post("/webhook", json=action_call("đăng ký khai sinh")).json()["responses"]
-    decomposed = client.post(
-        "/webhook", json=action_call(unicodedata.normalize("NFD", "đăng ký khai sinh"))
-    ).json()["responses"]
+    decomposed = client.post("/webhook", json=action_call(unicodedata.normalize("NFD", "đăng ký khai sinh"))).json()[
+        "responses"
+    ]
     assert composed[0]["text"] == decomposed[0]["text"]
 
 

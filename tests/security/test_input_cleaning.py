@@ -1,4 +1,5 @@
 """Message cleaning before NLU: one canonical, visible, bounded form of what the citizen typed."""
+
 from __future__ import annotations
 
 import unicodedata
@@ -25,7 +26,13 @@ def test_whitespace_is_collapsed_and_trimmed():
 
 
 def test_visible_text_is_kept():
-    for text in ("😀🙏🇻🇳", "<script>alert(1)</script>", "'; DROP TABLE x; --", "如何办理出生登记", "Số 12/3 đường 30-4"):
+    for text in (
+        "😀🙏🇻🇳",
+        "<script>alert(1)</script>",
+        "'; DROP TABLE x; --",
+        "如何办理出生登记",
+        "Số 12/3 đường 30-4",
+    ):
         assert clean_message(text) == text
 
 

@@ -1,5 +1,6 @@
 """Who may call the unanswered-question and label paths (assistant/app/server/routers/learning.py): staff with
 the admin token only. Without it 401, a wrong one 403, none configured 503; nothing is changed or read."""
+
 from __future__ import annotations
 
 import pytest
@@ -28,8 +29,9 @@ ROUTES = [
 
 @pytest.fixture(scope="module")
 def kb(tmp_path_factory):
-    return KnowledgeBase.build(load_catalog(SAMPLE_CATALOG).procedures, tmp_path_factory.mktemp("kb"), None,
-                               progress=False)
+    return KnowledgeBase.build(
+        load_catalog(SAMPLE_CATALOG).procedures, tmp_path_factory.mktemp("kb"), None, progress=False
+    )
 
 
 @pytest.fixture
@@ -52,8 +54,9 @@ def client_with(token: str | None) -> TestClient:
 
 def unchanged(data_dir) -> bool:
     labels = question_labels.list_labels()
-    return ([(label.id, label.kind, label.code) for label in labels] == [(1, "procedure", "1.001193")]
-            and "đăng ký khai sinh" in labelled_path(data_dir).read_text(encoding="utf-8"))
+    return [(label.id, label.kind, label.code) for label in labels] == [
+        (1, "procedure", "1.001193")
+    ] and "đăng ký khai sinh" in labelled_path(data_dir).read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(("method", "path", "body"), ROUTES)
@@ -83,8 +86,12 @@ def test_closed_when_no_admin_token_is_configured(app_with_label, method, path, 
 def test_every_learning_route_is_in_the_openapi_schema_and_covered_here(kb, monkeypatch):
     monkeypatch.setattr(provider, "_kb", kb)
     paths = client_with(TOKEN).get("/openapi.json").json()["paths"]
-    documented = {(method.upper(), path) for path, methods in paths.items() for method in methods
-                  if path.startswith(("/api/staff/unanswered", "/api/staff/labels"))}
+    documented = {
+        (method.upper(), path)
+        for path, methods in paths.items()
+        for method in methods
+        if path.startswith(("/api/staff/unanswered", "/api/staff/labels"))
+    }
     assert documented == {(method, path.replace("/1", "/{label_id}")) for method, path, _ in ROUTES}
 
 

@@ -2,6 +2,7 @@
 silence as an error, asks diverse questions as new citizens from their own addresses, prints the
 machine-speed calibration, talks TLS to a proxy it is told to trust, and refuses non-loopback targets
 and the shared evaluation questions."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -85,8 +86,9 @@ def fake_rasa(silent_every: int = 0, apologise_every: int = 0, certificate: tupl
 
 def run_script(capsys, *args, pool: tuple[str, ...] = ("--questions", str(DEV_QUESTIONS))) -> tuple[int, dict]:
     """Run the script as an operator would: its own process, so no other test's event loop is around."""
-    result = subprocess.run([sys.executable, str(SCRIPT), *args, *pool, "--json"], capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), *args, *pool, "--json"], capture_output=True, text=True, timeout=120
+    )
     assert result.stdout, result.stderr
     return result.returncode, json.loads(result.stdout)
 
@@ -94,8 +96,9 @@ def run_script(capsys, *args, pool: tuple[str, ...] = ("--questions", str(DEV_QU
 def test_measures_a_healthy_server(capsys):
     server, calls = fake_rasa()
     try:
-        code, report = run_script(capsys, "--url", f"http://127.0.0.1:{server.server_port}",
-                                  "--users", "5", "--duration", "2", "--think", "0")
+        code, report = run_script(
+            capsys, "--url", f"http://127.0.0.1:{server.server_port}", "--users", "5", "--duration", "2", "--think", "0"
+        )
     finally:
         server.shutdown()
     assert code == 0
@@ -109,8 +112,19 @@ def test_measures_a_healthy_server(capsys):
 def test_every_conversation_is_a_new_citizen_asking_questions_not_asked_before(capsys):
     server, calls = fake_rasa()
     try:
-        code, report = run_script(capsys, "--url", f"http://127.0.0.1:{server.server_port}",
-                                  "--users", "5", "--duration", "1", "--think", "0", "--turns", "3")
+        code, report = run_script(
+            capsys,
+            "--url",
+            f"http://127.0.0.1:{server.server_port}",
+            "--users",
+            "5",
+            "--duration",
+            "1",
+            "--think",
+            "0",
+            "--turns",
+            "3",
+        )
     finally:
         server.shutdown()
     assert code == 0
@@ -129,8 +143,13 @@ def test_a_conversation_follows_up_on_its_procedure_and_the_pool_is_used_up_befo
     pool = load_test.QuestionPool(groups, "test")
     conversations = [pool.next_conversation(3) for _ in range(6)]
     for questions in conversations:  # one procedure's questions first, topped up by the next procedure's
-        assert questions in (["a1", "a2", "a3"], ["b1", "c1", "c2"], ["b1", "a1", "a2"], ["c1", "c2", "a1"],
-                             ["c1", "c2", "b1"]), questions
+        assert questions in (
+            ["a1", "a2", "a3"],
+            ["b1", "c1", "c2"],
+            ["b1", "a1", "a2"],
+            ["c1", "c2", "a1"],
+            ["c1", "c2", "b1"],
+        ), questions
     first_round = [q for c in conversations for q in c][:5]
     assert sorted({q[0] for q in first_round}) == ["a", "b", "c"]
     by_gold = load_test.file_pool(DEV_QUESTIONS).conversations
@@ -155,8 +174,17 @@ def test_questions_generated_from_the_catalogue_are_not_the_training_questions(t
 def test_each_simulated_user_comes_from_its_own_loopback_address(capsys):
     server, calls = fake_rasa()
     try:
-        code, _ = run_script(capsys, "--url", f"http://127.0.0.1:{server.server_port}",
-                             "--users", "4", "--duration", "1", "--think", "0.1")
+        code, _ = run_script(
+            capsys,
+            "--url",
+            f"http://127.0.0.1:{server.server_port}",
+            "--users",
+            "4",
+            "--duration",
+            "1",
+            "--think",
+            "0.1",
+        )
     finally:
         server.shutdown()
     assert code == 0
@@ -167,8 +195,19 @@ def test_talks_tls_to_a_proxy_only_with_its_certificate(capsys, tmp_path):
     server, calls = fake_rasa(certificate=self_signed_certificate(tmp_path))
     url = f"https://127.0.0.1:{server.server_port}"
     try:
-        code, report = run_script(capsys, "--url", url, "--cafile", str(tmp_path / "cert.pem"),
-                                  "--users", "2", "--duration", "1", "--think", "0")
+        code, report = run_script(
+            capsys,
+            "--url",
+            url,
+            "--cafile",
+            str(tmp_path / "cert.pem"),
+            "--users",
+            "2",
+            "--duration",
+            "1",
+            "--think",
+            "0",
+        )
         untrusted = load_test.main(["--url", url, "--duration", "1", "--questions", str(DEV_QUESTIONS)])
     finally:
         server.shutdown()
@@ -179,9 +218,23 @@ def test_talks_tls_to_a_proxy_only_with_its_certificate(capsys, tmp_path):
 def test_the_report_prints_the_calibration(capsys):
     server, _ = fake_rasa()
     try:
-        result = subprocess.run([sys.executable, str(SCRIPT), "--url", f"http://127.0.0.1:{server.server_port}",
-                                 "--users", "1", "--duration", "1", "--questions", str(DEV_QUESTIONS)],
-                                capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            [
+                sys.executable,
+                str(SCRIPT),
+                "--url",
+                f"http://127.0.0.1:{server.server_port}",
+                "--users",
+                "1",
+                "--duration",
+                "1",
+                "--questions",
+                str(DEV_QUESTIONS),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     finally:
         server.shutdown()
     assert result.returncode == 0, result.stderr
@@ -189,22 +242,31 @@ def test_the_report_prints_the_calibration(capsys):
     assert "distinct questions asked" in result.stdout
 
 
-@pytest.mark.parametrize("path", [REPO.parent / "shared" / "data" / "citizen-questions" / "portal-qa.jsonl",
-                                  REPO / ".." / "shared" / "anything.jsonl"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        REPO.parent / "shared" / "data" / "citizen-questions" / "portal-qa.jsonl",
+        REPO / ".." / "shared" / "anything.jsonl",
+    ],
+)
 def test_refuses_the_shared_evaluation_questions(path, capsys):
     assert load_test.main(["--questions", str(path), "--duration", "1"]) == 2
     assert "never load-test input" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("failure, counter", [
-    ({"silent_every": 4}, "empty_replies"),  # silence
-    ({"apologise_every": 3}, "apology_replies"),  # the channel's apology instead of an answer
-])
+@pytest.mark.parametrize(
+    "failure, counter",
+    [
+        ({"silent_every": 4}, "empty_replies"),  # silence
+        ({"apologise_every": 3}, "apology_replies"),  # the channel's apology instead of an answer
+    ],
+)
 def test_replies_that_fail_a_citizen_count_as_errors(capsys, failure, counter):
     server, _ = fake_rasa(**failure)
     try:
-        code, report = run_script(capsys, "--url", f"http://localhost:{server.server_port}",
-                                  "--users", "2", "--duration", "1", "--think", "0")
+        code, report = run_script(
+            capsys, "--url", f"http://localhost:{server.server_port}", "--users", "2", "--duration", "1", "--think", "0"
+        )
     finally:
         server.shutdown()
     assert code == 1
@@ -216,8 +278,17 @@ def test_each_run_talks_as_new_citizens(capsys):
     runs = []
     try:
         for _ in range(2):
-            run_script(capsys, "--url", f"http://127.0.0.1:{server.server_port}",
-                       "--users", "2", "--duration", "1", "--think", "0.2")
+            run_script(
+                capsys,
+                "--url",
+                f"http://127.0.0.1:{server.server_port}",
+                "--users",
+                "2",
+                "--duration",
+                "1",
+                "--think",
+                "0.2",
+            )
             runs.append(set(calls["senders"]) - set().union(*runs))
     finally:
         server.shutdown()
@@ -225,7 +296,9 @@ def test_each_run_talks_as_new_citizens(capsys):
     assert not runs[0] & runs[1]
 
 
-@pytest.mark.parametrize("url", ["http://10.0.0.5:5005", "http://example.org", "ftp://127.0.0.1", "http://[2001:db8::1]:5005"])
+@pytest.mark.parametrize(
+    "url", ["http://10.0.0.5:5005", "http://example.org", "ftp://127.0.0.1", "http://[2001:db8::1]:5005"]
+)
 def test_refuses_non_loopback_targets(url, capsys):
     assert load_test.main(["--url", url, "--duration", "1"]) == 2
     assert "error" in capsys.readouterr().err

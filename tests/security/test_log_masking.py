@@ -1,4 +1,5 @@
 """Every log record, from any logger and through any handler, has ID and phone numbers masked."""
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """scripts/memory_profile.py: CPU time and the memory of a group of processes with shared pages counted once."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -17,8 +18,10 @@ spec.loader.exec_module(memory_profile)
 
 # A child that touches 64 MB of its own, then waits: its pages are private, its interpreter's are shared
 # (file-backed) with every other python process.
-CHILD = "import sys, time; block = bytearray(64 * 1024 * 1024); block[::4096] = b'x' * len(block[::4096]); " \
-        "sys.stdout.write('ready\\n'); sys.stdout.flush(); time.sleep(60)"
+CHILD = (
+    "import sys, time; block = bytearray(64 * 1024 * 1024); block[::4096] = b'x' * len(block[::4096]); "
+    "sys.stdout.write('ready\\n'); sys.stdout.flush(); time.sleep(60)"
+)
 
 
 @pytest.fixture
@@ -48,4 +51,4 @@ def test_cpu_seconds_grow_with_work_and_are_zero_for_a_gone_process():
     while time.process_time() < deadline:
         pass
     assert memory_profile.cpu_seconds(os.getpid()) - before >= 0.2
-    assert memory_profile.cpu_seconds(2 ** 22 + 7) == 0.0
+    assert memory_profile.cpu_seconds(2**22 + 7) == 0.0

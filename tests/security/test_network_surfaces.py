@@ -10,6 +10,7 @@ it the two Rasa workers loading the model.
 
     .venv/bin/python -m pytest tests/security/test_network_surfaces.py -q
 """
+
 from __future__ import annotations
 
 import json
@@ -82,9 +83,22 @@ class Running:
 def start_fake_zalo(port: int, log: Path) -> subprocess.Popen:
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [str(RASA_PYTHON), "-m", "tests.support.fake_zalo", "--port", str(port),
-             "--app-id", ZALO_APP_ID, "--app-secret", ZALO_APP_SECRET],
-            cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                str(RASA_PYTHON),
+                "-m",
+                "tests.support.fake_zalo",
+                "--port",
+                str(port),
+                "--app-id",
+                ZALO_APP_ID,
+                "--app-secret",
+                ZALO_APP_SECRET,
+            ],
+            cwd=PROJECT_ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -122,11 +136,17 @@ def running(tmp_path_factory):
     for name in (ACTION_TOKEN_ENV, "TTHC_SECURITY__ACTION_TOKEN"):
         patch.delenv(name, raising=False)  # as on a fresh machine: the launcher generates the token
     for name, value in {
-        "TTHC_SERVER__APP_PORT": str(free_port()), "TTHC_SERVER__RASA_PORT": str(free_port()),
-        "TTHC_CATALOG__DATA_DIR": str(data_dir), ADMIN_TOKEN_ENV: ADMIN_TOKEN,
-        "ZALO_APP_ID": ZALO_APP_ID, "ZALO_OA_SECRET_KEY": ZALO_OA_SECRET, "ZALO_ACCESS_TOKEN": "token-1",
-        "ZALO_REFRESH_TOKEN": "refresh-1", "ZALO_APP_SECRET": ZALO_APP_SECRET,
-        "ZALO_API_BASE": zalo_url, "ZALO_OAUTH_URL": f"{zalo_url}/v4/oa/access_token",
+        "TTHC_SERVER__APP_PORT": str(free_port()),
+        "TTHC_SERVER__RASA_PORT": str(free_port()),
+        "TTHC_CATALOG__DATA_DIR": str(data_dir),
+        ADMIN_TOKEN_ENV: ADMIN_TOKEN,
+        "ZALO_APP_ID": ZALO_APP_ID,
+        "ZALO_OA_SECRET_KEY": ZALO_OA_SECRET,
+        "ZALO_ACCESS_TOKEN": "token-1",
+        "ZALO_REFRESH_TOKEN": "refresh-1",
+        "ZALO_APP_SECRET": ZALO_APP_SECRET,
+        "ZALO_API_BASE": zalo_url,
+        "ZALO_OAUTH_URL": f"{zalo_url}/v4/oa/access_token",
     }.items():
         patch.setenv(name, value)
     servers = []
@@ -138,8 +158,9 @@ def running(tmp_path_factory):
         log_dir = data_dir / "logs"
         servers = [processes.app_server(settings, log_dir), processes.rasa_server(settings, model, log_dir)]
         processes.start_all(servers, timeout=300)
-        yield Running(settings.server.app_url, settings.server.rasa_url, zalo_url,
-                      processes.action_token(settings), log_dir)
+        yield Running(
+            settings.server.app_url, settings.server.rasa_url, zalo_url, processes.action_token(settings), log_dir
+        )
     finally:
         processes.stop_all(servers)
         stop_process(fake)
@@ -148,12 +169,20 @@ def running(tmp_path_factory):
 
 # --- closed ------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("method, path", RASA_API, ids=[f"{m} {p}" for m, p in RASA_API])
 def test_rasa_http_api_refuses_everyone(running, method, path):
     for params in ({}, {"token": "guess"}):
-        response = httpx.request(method, running.rasa_url + path, params=params, timeout=30,
-                                 json={"event": "slot", "name": "x", "value": 1} if method != "GET" else None)
-        assert response.status_code in REFUSED, f"{method} {path} answered {response.status_code}: {response.text[:200]}"
+        response = httpx.request(
+            method,
+            running.rasa_url + path,
+            params=params,
+            timeout=30,
+            json={"event": "slot", "name": "x", "value": 1} if method != "GET" else None,
+        )
+        assert response.status_code in REFUSED, (
+            f"{method} {path} answered {response.status_code}: {response.text[:200]}"
+        )
 
 
 def test_rasa_runs_without_its_http_api(running):
@@ -170,7 +199,10 @@ def test_action_endpoint_refuses_callers_without_the_secret(running):
     # A body the size only Rasa may send is refused before it is read.
     assert httpx.post(url, content=b"x" * 200_000, timeout=10).status_code == 401
     # With the secret the call reaches the executor (this body is incomplete: 400, not 401).
-    assert httpx.post(url, content=b"{}", headers={ACTION_TOKEN_HEADER: running.action_token}, timeout=10).status_code == 400
+    assert (
+        httpx.post(url, content=b"{}", headers={ACTION_TOKEN_HEADER: running.action_token}, timeout=10).status_code
+        == 400
+    )
 
 
 def test_action_endpoint_is_not_in_the_public_api_docs(running):
@@ -180,8 +212,12 @@ def test_action_endpoint_is_not_in_the_public_api_docs(running):
 
 
 def test_staff_data_and_admin_need_the_admin_token(running):
-    for method, path in (("GET", "/api/staff/handoffs"), ("GET", "/api/staff/feedback"),
-                         ("GET", "/api/staff/interactions"), ("POST", "/admin/reload")):
+    for method, path in (
+        ("GET", "/api/staff/handoffs"),
+        ("GET", "/api/staff/feedback"),
+        ("GET", "/api/staff/interactions"),
+        ("POST", "/admin/reload"),
+    ):
         assert httpx.request(method, running.app_url + path, timeout=10).status_code == 401
     headers = {"X-Admin-Token": ADMIN_TOKEN}
     assert httpx.get(f"{running.app_url}/api/staff/handoffs", headers=headers, timeout=10).status_code == 200
@@ -216,13 +252,16 @@ def test_web_chat_cannot_enter_a_zalo_citizens_conversation(running):
 
 # --- open ----------------------------------------------------------------------------------------
 
+
 def test_web_chat_answers_through_the_action_server(running):
     """The chat works end to end, so Rasa does send the action token (no apology for silence)."""
     response = running.chat("làm căn cước cần giấy tờ gì")
     assert response.status_code == 200
     texts = [message.get("text", "") for message in response.json()]
     assert texts and all(texts) and SILENCE_REPLY not in texts, texts
-    assert "Access-Control-Allow-Origin" not in response.headers or response.headers["Access-Control-Allow-Origin"] != "*"
+    assert (
+        "Access-Control-Allow-Origin" not in response.headers or response.headers["Access-Control-Allow-Origin"] != "*"
+    )
 
 
 def test_rasa_readiness_route_is_the_chat_channel_status(running):
@@ -258,7 +297,9 @@ def test_real_rasa_turns_are_recorded_masked_and_counted(running):
     sender = f"web-{uuid.uuid4().hex[:12]}"
     assert running.chat("làm căn cước cần giấy tờ gì, số tôi 0909 123 456", sender=sender).status_code == 200
     staff = {"X-Admin-Token": ADMIN_TOKEN}
-    rows = httpx.get(f"{running.app_url}/api/staff/interactions", params={"limit": 1000}, headers=staff, timeout=10).json()
+    rows = httpx.get(
+        f"{running.app_url}/api/staff/interactions", params={"limit": 1000}, headers=staff, timeout=10
+    ).json()
     mine = [row for row in rows if row["conversation"] == conversation_ref("rest", sender)]
     assert mine and mine[-1]["question"] == "làm căn cước cần giấy tờ gì, số tôi [SĐT đã ẩn]", mine
     assert mine[-1]["channel"] == "rest" and mine[-1]["outcome"] == "answered" and mine[-1]["codes"], mine
@@ -268,22 +309,39 @@ def test_real_rasa_turns_are_recorded_masked_and_counted(running):
     app_db = running.log_dir.parent / "app.db"
     assert b"0909 123 456" not in app_db.read_bytes()
     text = httpx.get(f"{running.app_url}/metrics", timeout=10).text
-    assert re.search(r'tthc_action_calls_total\{action="action_answer_procedure",channel="rest",outcome="answered"\} [1-9]',
-                     text), text[-2000:]
+    assert re.search(
+        r'tthc_action_calls_total\{action="action_answer_procedure",channel="rest",outcome="answered"\} [1-9]', text
+    ), text[-2000:]
     assert re.search(r'tthc_action_calls_total\{[^}]*channel="zalo"[^}]*\} [1-9]', text)
 
 
-@pytest.mark.parametrize("path", ["/health", "/chat", "/chat/config.js", "/staff", "/docs", "/openapi.json",
-                                  "/api/facets", "/api/search?q=khai%20sinh", "/actions"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/health",
+        "/chat",
+        "/chat/config.js",
+        "/staff",
+        "/docs",
+        "/openapi.json",
+        "/api/facets",
+        "/api/search?q=khai%20sinh",
+        "/actions",
+    ],
+)
 def test_pages_and_public_api_are_open(running, path):
     assert httpx.get(running.app_url + path, timeout=30).status_code == 200
 
 
 def test_the_secrets_never_leave_the_server(running):
     """Neither the action token nor the admin token is in a page, the API docs or a log."""
-    public = [httpx.get(running.app_url + path, timeout=10).text
-              for path in ("/chat", "/chat/config.js", "/staff", "/staff/config.js", "/openapi.json")]
-    public += [httpx.get(running.rasa_url + path, timeout=10).text for path in ("/", "/webhooks/rest/", "/webhooks/zalo/")]
+    public = [
+        httpx.get(running.app_url + path, timeout=10).text
+        for path in ("/chat", "/chat/config.js", "/staff", "/staff/config.js", "/openapi.json")
+    ]
+    public += [
+        httpx.get(running.rasa_url + path, timeout=10).text for path in ("/", "/webhooks/rest/", "/webhooks/zalo/")
+    ]
     logs = [path.read_text(encoding="utf-8", errors="replace") for path in running.log_dir.glob("*.log")]
     for secret in (running.action_token, ADMIN_TOKEN, ZALO_OA_SECRET, ZALO_APP_SECRET):
         assert not any(secret in text for text in public + logs)
@@ -291,14 +349,26 @@ def test_the_secrets_never_leave_the_server(running):
 
 # --- helpers -------------------------------------------------------------------------------------
 
+
 def zalo_event(text: str, msg_id: str, timestamp_ms: int | None = None) -> dict:
-    return {"app_id": ZALO_APP_ID, "event_name": "user_send_text", "sender": {"id": ZALO_USER},
-            "recipient": {"id": "1"}, "message": {"msg_id": msg_id, "text": text},
-            "timestamp": str(timestamp_ms or int(time.time() * 1000))}
+    return {
+        "app_id": ZALO_APP_ID,
+        "event_name": "user_send_text",
+        "sender": {"id": ZALO_USER},
+        "recipient": {"id": "1"},
+        "message": {"msg_id": msg_id, "text": text},
+        "timestamp": str(timestamp_ms or int(time.time() * 1000)),
+    }
 
 
 def post_zalo(running: Running, event: dict) -> httpx.Response:
     raw = json.dumps(event, ensure_ascii=False).encode("utf-8")
-    return httpx.post(f"{running.rasa_url}/webhooks/zalo/webhook", content=raw, timeout=10, headers={
-        "Content-Type": "application/json",
-        "X-ZEvent-Signature": signature_header(ZALO_APP_ID, raw, event["timestamp"], ZALO_OA_SECRET)})
+    return httpx.post(
+        f"{running.rasa_url}/webhooks/zalo/webhook",
+        content=raw,
+        timeout=10,
+        headers={
+            "Content-Type": "application/json",
+            "X-ZEvent-Signature": signature_header(ZALO_APP_ID, raw, event["timestamp"], ZALO_OA_SECRET),
+        },
+    )

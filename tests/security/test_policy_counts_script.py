@@ -1,4 +1,5 @@
 """scripts/policy_counts.py: counts which policy predicted each action in Rasa tracker databases."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,10 @@ def tracker_db(path: Path, policies: list[str | None]) -> Path:
     with sqlite3.connect(path) as connection:
         connection.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT, type_name TEXT, data TEXT)")
         for policy in policies:
-            connection.execute("INSERT INTO events (sender_id, type_name, data) VALUES ('a', 'action', ?)",
-                               (json.dumps({"event": "action", "name": "x", "policy": policy}),))
+            connection.execute(
+                "INSERT INTO events (sender_id, type_name, data) VALUES ('a', 'action', ?)",
+                (json.dumps({"event": "action", "name": "x", "policy": policy}),),
+            )
         connection.execute("INSERT INTO events (sender_id, type_name, data) VALUES ('a', 'user', '{}')")
     return path
 

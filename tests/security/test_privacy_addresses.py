@@ -1,5 +1,6 @@
 """mask_pii beyond ID and phone numbers: e-mails and street addresses with a house number, while
 the question around them and ordinary numbers stay readable for staff."""
+
 from __future__ import annotations
 
 import pytest

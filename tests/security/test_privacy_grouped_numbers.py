@@ -1,5 +1,6 @@
 """Issue 12: ID and phone numbers typed in groups ("079 203 001 234", "0909.123.456") are masked like
 the contiguous ones, while amounts, dates and receipt codes stay readable for staff."""
+
 from __future__ import annotations
 
 import logging

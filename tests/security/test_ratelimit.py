@@ -1,4 +1,5 @@
 """Token bucket: burst, refill, isolation between senders, bounded memory."""
+
 from __future__ import annotations
 
 import pytest
@@ -56,6 +57,7 @@ def test_rejects_nonsense_configuration():
 
 # --- shared between processes (Rasa's workers) ---------------------------------------------------
 
+
 def _take_tokens(path: str, start, results, count: int) -> None:
     from assistant.core.ratelimit import SharedTokenBucketLimiter
 
@@ -70,8 +72,10 @@ def test_shared_buckets_hold_across_processes(tmp_path):
 
     context = multiprocessing.get_context("fork")  # how Sanic starts Rasa's workers
     start, results = context.Event(), context.Queue()
-    workers = [context.Process(target=_take_tokens, args=(str(tmp_path / "limits.sqlite"), start, results, 25))
-               for _ in range(2)]
+    workers = [
+        context.Process(target=_take_tokens, args=(str(tmp_path / "limits.sqlite"), start, results, 25))
+        for _ in range(2)
+    ]
     for worker in workers:
         worker.start()
     start.set()

@@ -1,4 +1,5 @@
 """`tthc privacy purge`: whole conversations past the retention period leave the tracker store."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -40,11 +41,14 @@ def senders(path) -> set[str]:
 def tracker_db(tmp_path):
     now = time.time()
     path = tmp_path / "rasa_tracker.db"
-    make_tracker_db(path, {
-        "old": [now - 200 * DAY, now - 120 * DAY],
-        "ongoing": [now - 200 * DAY, now - 1 * DAY],  # started long ago, still active: kept whole
-        "recent": [now - 3 * DAY],
-    })
+    make_tracker_db(
+        path,
+        {
+            "old": [now - 200 * DAY, now - 120 * DAY],
+            "ongoing": [now - 200 * DAY, now - 1 * DAY],  # started long ago, still active: kept whole
+            "recent": [now - 3 * DAY],
+        },
+    )
     return path
 
 
@@ -82,8 +86,12 @@ def age_app_records(app_db, days: int) -> None:
 
 def record_question(sender: str, db_path) -> None:
     """One action call as the action endpoint records it (interaction_log)."""
-    tracker = {"sender_id": sender, "latest_input_channel": "rest", "events": [],
-               "latest_message": {"text": "lệ phí làm căn cước", "intent": {"name": "ask_fee"}}}
+    tracker = {
+        "sender_id": sender,
+        "latest_input_channel": "rest",
+        "events": [],
+        "latest_message": {"text": "lệ phí làm căn cước", "intent": {"name": "ask_fee"}},
+    }
     result = {"events": [{"event": "slot", "name": "procedure_code", "value": "1.001"}], "responses": []}
     interaction_log.record({"next_action": "action_answer_procedure", "tracker": tracker}, result, 12.0, db_path)
 
@@ -112,8 +120,10 @@ def test_cli_dry_run_touches_nothing(tracker_db, tmp_path, capsys):
     conversation_log.store_feedback("old", "bad", "hỏi", "đáp", db_path=app_db)
     record_question("old", db_path=app_db)
     age_app_records(app_db, 200)
-    assert main(["privacy", "purge", "--days", "2", "--dry-run", "--tracker-db", str(tracker_db),
-                 "--app-db", str(app_db)]) == 0
+    assert (
+        main(["privacy", "purge", "--days", "2", "--dry-run", "--tracker-db", str(tracker_db), "--app-db", str(app_db)])
+        == 0
+    )
     assert "would delete 2 conversation(s)" in capsys.readouterr().out
     assert senders(tracker_db) == {"old", "ongoing", "recent"}
     assert len(conversation_log.list_feedback(db_path=app_db)) == 1
@@ -121,6 +131,8 @@ def test_cli_dry_run_touches_nothing(tracker_db, tmp_path, capsys):
 
 
 def test_cli_bad_days_is_one_line_error(tracker_db, tmp_path, capsys):
-    assert main(["privacy", "purge", "--days", "0", "--tracker-db", str(tracker_db),
-                 "--app-db", str(tmp_path / "app.db")]) == 2
+    assert (
+        main(["privacy", "purge", "--days", "0", "--tracker-db", str(tracker_db), "--app-db", str(tmp_path / "app.db")])
+        == 2
+    )
     assert "retention_days" in capsys.readouterr().err

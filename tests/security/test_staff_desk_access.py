@@ -1,5 +1,6 @@
 """Who may call the dashboard and hand-off paths (issue 14 items 4, 6): staff with the admin token only, and
 the retention purge covers the hand-off desk's tables."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -41,8 +42,9 @@ def desk(tmp_path, monkeypatch):
         else:
             monkeypatch.delenv(ADMIN_TOKEN_ENV, raising=False)
         settings = load_settings(environ={})
-        settings = settings.model_copy(update={"security": settings.security.model_copy(
-            update={"rate_limit_per_minute": 0, "admin_token": ""})})
+        settings = settings.model_copy(
+            update={"security": settings.security.model_copy(update={"rate_limit_per_minute": 0, "admin_token": ""})}
+        )
         return TestClient(create_app(settings))
 
     return make
@@ -77,8 +79,13 @@ def test_closed_when_no_admin_token_is_configured(desk, method, url):
 def test_every_new_path_is_in_the_openapi_and_staff_only(desk):
     schema = desk(TOKEN).get("/openapi.json").json()
     paths = {path for path in schema["paths"] if "dashboard" in path or "handoff-cases" in path}
-    assert paths == {"/api/staff/dashboard", "/api/staff/dashboard/{chart}.svg", "/api/staff/handoff-cases",
-                     "/api/staff/handoff-cases/{handoff_id}/handled", "/api/staff/handoff-cases/{handoff_id}/replies"}
+    assert paths == {
+        "/api/staff/dashboard",
+        "/api/staff/dashboard/{chart}.svg",
+        "/api/staff/handoff-cases",
+        "/api/staff/handoff-cases/{handoff_id}/handled",
+        "/api/staff/handoff-cases/{handoff_id}/replies",
+    }
     for path in paths:
         for operation in schema["paths"][path].values():
             assert {"401", "403", "503"} <= set(operation["responses"]), path
@@ -113,4 +120,6 @@ def test_purge_removes_what_a_deleted_hand_off_left_behind(tmp_path):
     with sqlite3.connect(db) as connection:
         connection.execute("DELETE FROM handoffs")
     assert handoff_desk.purge_older_than(datetime.now(timezone.utc) - timedelta(days=90), db) == {
-        "handoff_replies": 1, "handoff_handled": 1}
+        "handoff_replies": 1,
+        "handoff_handled": 1,
+    }

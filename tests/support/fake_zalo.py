@@ -10,6 +10,7 @@ Needs aiohttp (in the Rasa environment). A test in the app environment runs it a
 `.venv-rasa/bin/python -m tests.support.fake_zalo --port N`, and reads what it received from
 `GET /_fake/sent` (the accepted message bodies) and `GET /_fake/requests` (every request's path).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,14 @@ class RecordedRequest:
 class FakeZalo:
     """The fake API; use as a context manager or call start()/stop()."""
 
-    def __init__(self, app_id: str = "test-app", app_secret: str = "test-app-secret",
-                 access_token: str = "token-1", refresh_token: str = "refresh-1", port: int | None = None) -> None:
+    def __init__(
+        self,
+        app_id: str = "test-app",
+        app_secret: str = "test-app-secret",
+        access_token: str = "token-1",
+        refresh_token: str = "refresh-1",
+        port: int | None = None,
+    ) -> None:
         self.app_id = app_id
         self.app_secret = app_secret
         self.valid_access_token = access_token
@@ -122,8 +129,12 @@ class FakeZalo:
         app.router.add_post(SEND_PATH, self._send)
         app.router.add_post(OAUTH_PATH, self._oauth)
         app.router.add_get("/_fake/sent", lambda request: web.json_response(self.sent_messages()))
-        app.router.add_get("/_fake/requests", lambda request: web.json_response(
-            [{"path": r.path, "accepted": r.accepted, "form": r.form} for r in self.requests]))
+        app.router.add_get(
+            "/_fake/requests",
+            lambda request: web.json_response(
+                [{"path": r.path, "accepted": r.accepted, "form": r.form} for r in self.requests]
+            ),
+        )
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
 
@@ -146,21 +157,36 @@ class FakeZalo:
         if not isinstance(body, dict) or "user_id" not in body.get("recipient", {}) or "message" not in body:
             return web.json_response({"error": -201, "message": "Parameters are invalid"})
         record.accepted = True
-        return web.json_response({"error": 0, "message": "Success",
-                                  "data": {"message_id": f"m{len(self.requests)}", "user_id": body["recipient"]["user_id"]}})
+        return web.json_response(
+            {
+                "error": 0,
+                "message": "Success",
+                "data": {"message_id": f"m{len(self.requests)}", "user_id": body["recipient"]["user_id"]},
+            }
+        )
 
     async def _oauth(self, request: web.Request) -> web.Response:
         form = {k: str(v) for k, v in (await request.post()).items()}
         self.requests.append(RecordedRequest(OAUTH_PATH, dict(request.headers), form=form))
-        if (request.headers.get("secret_key") != self.app_secret or form.get("app_id") != self.app_id
-                or form.get("grant_type") != "refresh_token" or form.get("refresh_token") != self.valid_refresh_token):
-            return web.json_response({"error": -14014, "error_name": "Invalid refresh token",
-                                      "error_description": "refresh token, app or secret does not match"})
+        if (
+            request.headers.get("secret_key") != self.app_secret
+            or form.get("app_id") != self.app_id
+            or form.get("grant_type") != "refresh_token"
+            or form.get("refresh_token") != self.valid_refresh_token
+        ):
+            return web.json_response(
+                {
+                    "error": -14014,
+                    "error_name": "Invalid refresh token",
+                    "error_description": "refresh token, app or secret does not match",
+                }
+            )
         self.refresh_count += 1
         self.valid_access_token = f"token-refreshed-{self.refresh_count}"
         self.valid_refresh_token = f"refresh-refreshed-{self.refresh_count}"
-        return web.json_response({"access_token": self.valid_access_token,
-                                  "refresh_token": self.valid_refresh_token, "expires_in": "90000"})
+        return web.json_response(
+            {"access_token": self.valid_access_token, "refresh_token": self.valid_refresh_token, "expires_in": "90000"}
+        )
 
 
 def main() -> None:

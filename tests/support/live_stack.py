@@ -3,6 +3,7 @@
 Used by the end-to-end tests (tests/e2e/conftest.py) and the reverse-proxy tests (tests/deployment/),
 each with its own data dir and, where they need it, extra settings in the environment.
 """
+
 from __future__ import annotations
 
 import os
@@ -38,7 +39,9 @@ def running_stack(data_dir: Path, env: dict[str, str] | None = None, timeout: fl
     `env` on top of free ports; the environment stays set while the stack runs, then is restored."""
     model = rasa_model.model_path(PROJECT_ROOT / "models" / "rasa")
     if not model.exists():
-        pytest.fail(f"no trained Rasa model at {model}; run ./run-tests (it prepares it) or '.venv/bin/tthc up --prepare-only'")
+        pytest.fail(
+            f"no trained Rasa model at {model}; run ./run-tests (it prepares it) or '.venv/bin/tthc up --prepare-only'"
+        )
     overrides = {
         "TTHC_SERVER__APP_PORT": str(free_port()),
         "TTHC_SERVER__RASA_PORT": str(free_port()),
@@ -54,8 +57,14 @@ def running_stack(data_dir: Path, env: dict[str, str] | None = None, timeout: fl
         log_dir = data_dir / "logs"
         servers = [processes.app_server(settings, log_dir), processes.rasa_server(settings, model, log_dir)]
         processes.start_all(servers, timeout=timeout)
-        yield LiveStack(settings.server.app_url, settings.server.rasa_url, servers, settings, log_dir,
-                        processes.action_token(settings))
+        yield LiveStack(
+            settings.server.app_url,
+            settings.server.rasa_url,
+            servers,
+            settings,
+            log_dir,
+            processes.action_token(settings),
+        )
     finally:
         processes.stop_all(servers)
         for key, value in saved.items():

@@ -5,6 +5,7 @@ Everything nginx writes (pid, logs, temp files) lives in its own directory; a th
 certificate for 127.0.0.1 stands in for the real one. When the tests run as root, nginx runs as
 `nobody` (it never needs root here: the ports are high).
 """
+
 from __future__ import annotations
 
 import os
@@ -89,24 +90,68 @@ class Nginx:
 def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
     certificate, key = directory / "cert.pem", directory / "key.pem"
     result = subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-         "-keyout", str(key), "-out", str(certificate), "-days", "2", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        capture_output=True, text=True)
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(certificate),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
-        raise NginxError(f"openssl could not make a test certificate ({result.stderr.strip()[-200:]}); "
-                         "install it with 'sudo apt-get install -y openssl'")
+        raise NginxError(
+            f"openssl could not make a test certificate ({result.stderr.strip()[-200:]}); "
+            "install it with 'sudo apt-get install -y openssl'"
+        )
     return certificate, key
 
 
-def render_site(root: Path, http_port: int, https_port: int, upstreams: tuple[list[str], list[str]],
-                staff_networks: list[str], embed_origins: list[str], certificate: Path, key: Path,
-                action_listen: str = "", rasa_networks: list[str] = ()) -> str:
+def render_site(
+    root: Path,
+    http_port: int,
+    https_port: int,
+    upstreams: tuple[list[str], list[str]],
+    staff_networks: list[str],
+    embed_origins: list[str],
+    certificate: Path,
+    key: Path,
+    action_listen: str = "",
+    rasa_networks: list[str] = (),
+) -> str:
     """The site configuration, rendered by deploy/nginx/render.py as the deployment guide does."""
-    command = [sys.executable, str(RENDER_SCRIPT), "--server-name", "127.0.0.1",
-               "--http-port", str(http_port), "--https-port", str(https_port),
-               "--certificate", str(certificate), "--certificate-key", str(key),
-               "--acme-root", str(root / "acme"), "--log-dir", str(root / "logs")]
+    command = [
+        sys.executable,
+        str(RENDER_SCRIPT),
+        "--server-name",
+        "127.0.0.1",
+        "--http-port",
+        str(http_port),
+        "--https-port",
+        str(https_port),
+        "--certificate",
+        str(certificate),
+        "--certificate-key",
+        str(key),
+        "--acme-root",
+        str(root / "acme"),
+        "--log-dir",
+        str(root / "logs"),
+    ]
     for item in upstreams[0]:
         command += ["--app-upstream", item]
     for item in upstreams[1]:
@@ -150,9 +195,17 @@ http {{
 """
 
 
-def start_nginx(app_url: str | list[str], rasa_url: str | list[str], http_port: int, https_port: int,
-                staff_networks: list[str], embed_origins: list[str], timeout: float = 20,
-                action_listen: str = "", rasa_networks: list[str] = ()) -> Nginx:
+def start_nginx(
+    app_url: str | list[str],
+    rasa_url: str | list[str],
+    http_port: int,
+    https_port: int,
+    staff_networks: list[str],
+    embed_origins: list[str],
+    timeout: float = 20,
+    action_listen: str = "",
+    rasa_networks: list[str] = (),
+) -> Nginx:
     """nginx in front of one app server and one Rasa server, or (lists, scale-out) several of each;
     `action_listen` adds the internal action balancer for the Rasa nodes at `rasa_networks`."""
     binary = nginx_binary()
@@ -164,8 +217,18 @@ def start_nginx(app_url: str | list[str], rasa_url: str | list[str], http_port: 
     apps = [app_url] if isinstance(app_url, str) else list(app_url)
     rasas = [rasa_url] if isinstance(rasa_url, str) else list(rasa_url)
     upstreams = ([url.removeprefix("http://") for url in apps], [url.removeprefix("http://") for url in rasas])
-    site = render_site(root, http_port, https_port, upstreams, staff_networks, embed_origins, certificate, key,
-                       action_listen, rasa_networks)
+    site = render_site(
+        root,
+        http_port,
+        https_port,
+        upstreams,
+        staff_networks,
+        embed_origins,
+        certificate,
+        key,
+        action_listen,
+        rasa_networks,
+    )
     (root / "tthc.conf").write_text(site)
     (root / "nginx.conf").write_text(main_config(root, root / "tthc.conf"))
     run_as = {}
@@ -179,8 +242,9 @@ def start_nginx(app_url: str | list[str], rasa_url: str | list[str], http_port: 
     if check.returncode != 0:
         raise NginxError(f"nginx rejects the rendered deploy/nginx/tthc.conf: {check.stderr.strip()}")
     proxy = Nginx(root, http_port, https_port, certificate, site)
-    proxy.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-                                     start_new_session=True, **run_as)
+    proxy.process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True, **run_as
+    )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proxy.process.poll() is not None:

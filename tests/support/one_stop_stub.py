@@ -5,6 +5,7 @@ Serves `GET /dossiers/{code}` on 127.0.0.1 (stdlib only, in a background thread)
 request answer that HTTP status instead (e.g. 500), to test the "unreachable" message.
 Use as a context manager: `with OneStopStub({"ABC-123456": {...}}) as stub: stub.tracking_url`.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,7 +40,7 @@ class OneStopStub:
                 stub.requests.append(self.path)
                 if stub.fail_with:
                     return self._send(stub.fail_with, {"error": "stub failure"})
-                code = unquote(self.path[len(PATH_PREFIX):]) if self.path.startswith(PATH_PREFIX) else None
+                code = unquote(self.path[len(PATH_PREFIX) :]) if self.path.startswith(PATH_PREFIX) else None
                 if code in stub.dossiers:
                     return self._send(200, {"code": code, **stub.dossiers[code]})
                 return self._send(404, {"error": "not found"})

@@ -1,5 +1,6 @@
 """Read the pixels of a PNG screenshot (8-bit RGB/RGBA, not interlaced: what Chromium writes) with the stdlib,
 so page tests can check what was drawn without an imaging library."""
+
 from __future__ import annotations
 
 import struct
@@ -12,7 +13,7 @@ class Image:
 
     def pixel(self, x: int, y: int) -> tuple[int, int, int]:
         offset = x * self.channels
-        return tuple(self.rows[y][offset:offset + 3])  # type: ignore[return-value]
+        return tuple(self.rows[y][offset : offset + 3])  # type: ignore[return-value]
 
     def row(self, y: int) -> list[tuple[int, int, int]]:
         return [self.pixel(x, y) for x in range(self.width)]
@@ -29,8 +30,8 @@ def decode(data: bytes) -> Image:
         raise ValueError("not a PNG")
     position, idat, header = 8, b"", None
     while position < len(data):
-        length, kind = struct.unpack(">I4s", data[position:position + 8])
-        chunk = data[position + 8:position + 8 + length]
+        length, kind = struct.unpack(">I4s", data[position : position + 8])
+        chunk = data[position + 8 : position + 8 + length]
         position += 12 + length
         if kind == b"IHDR":
             header = struct.unpack(">IIBBBBB", chunk)
@@ -46,7 +47,7 @@ def decode(data: bytes) -> Image:
     previous = bytearray(stride)
     for y in range(height):
         start = y * (stride + 1)
-        kind, line = raw[start], bytearray(raw[start + 1:start + 1 + stride])
+        kind, line = raw[start], bytearray(raw[start + 1 : start + 1 + stride])
         for i in range(stride):
             left = line[i - channels] if i >= channels else 0
             up = previous[i]

@@ -3,6 +3,7 @@
 Stdlib only: both test environments (app and Rasa) import it. It raises rather than skips, so each
 caller decides whether a missing port skips its test or fails it.
 """
+
 from __future__ import annotations
 
 import socket

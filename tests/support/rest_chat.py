@@ -1,4 +1,5 @@
 """Talking to the live stack's REST channel as a citizen would (one message, the bot's messages back)."""
+
 from __future__ import annotations
 
 import httpx

@@ -6,6 +6,7 @@ As root, PostgreSQL runs as the `postgres` user (it refuses root). A missing bin
 does not come up raises ServiceError, whose message names the fix: the caller fails the test with it.
 Needs psycopg2 and redis (both environments have them).
 """
+
 from __future__ import annotations
 
 import glob
@@ -40,8 +41,9 @@ def as_postgres_user(command: list[str]) -> list[str]:
         return command
     runuser = shutil.which("runuser")
     if not runuser:
-        raise ServiceError("running as root and `runuser` is missing, so PostgreSQL cannot be started; "
-                           "run the tests as a normal user")
+        raise ServiceError(
+            "running as root and `runuser` is missing, so PostgreSQL cannot be started; run the tests as a normal user"
+        )
     return [runuser, "-u", "postgres", "--", *command]
 
 
@@ -55,13 +57,20 @@ def running_postgres(database: str = "tthc", user: str = "tthc", port: int | Non
         shutil.chown(workdir, user="postgres", group="postgres")
     data, port = workdir / "data", port or free_port()
     try:
-        result = subprocess.run(as_postgres_user([initdb, "-D", str(data), "-A", "trust", "-U", user, "--no-sync",
-                                                  "-E", "UTF8"]), capture_output=True, text=True)
+        result = subprocess.run(
+            as_postgres_user([initdb, "-D", str(data), "-A", "trust", "-U", user, "--no-sync", "-E", "UTF8"]),
+            capture_output=True,
+            text=True,
+        )
         if result.returncode != 0:
             raise ServiceError(f"initdb failed: {result.stderr.strip()[-300:]}")
         options = f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-        result = subprocess.run(as_postgres_user([pg_ctl, "-D", str(data), "-o", options, "-l", str(workdir / "log"),
-                                                  "-w", "start"]), capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            as_postgres_user([pg_ctl, "-D", str(data), "-o", options, "-l", str(workdir / "log"), "-w", "start"]),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         if result.returncode != 0:
             log = (workdir / "log").read_text(errors="replace")[-500:] if (workdir / "log").exists() else ""
             raise ServiceError(f"PostgreSQL did not start: {result.stderr.strip()[-300:]} {log}")
@@ -74,8 +83,9 @@ def running_postgres(database: str = "tthc", user: str = "tthc", port: int | Non
         yield {"host": "127.0.0.1", "port": str(port), "db": database, "user": user}
     finally:
         if data.exists():
-            subprocess.run(as_postgres_user([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]),
-                           capture_output=True, timeout=60)
+            subprocess.run(
+                as_postgres_user([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]), capture_output=True, timeout=60
+            )
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -87,8 +97,11 @@ def running_redis(port: int | None = None) -> Iterator[dict[str, str]]:
         raise ServiceError(f"redis-server is not installed; {FIX}")
     workdir = Path(tempfile.mkdtemp(prefix="tthc-redis-"))
     port = port or free_port()
-    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                                "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         import redis
 

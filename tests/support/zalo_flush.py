@@ -5,6 +5,7 @@
 
 Prints the result as JSON: {"delivered": n, "remaining": n, "dead": n}.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,8 +25,13 @@ def main() -> None:
     parser.add_argument("--api-base", required=True)
     parser.add_argument("--access-token", default="token-1")
     args = parser.parse_args()
-    config = ZaloConfig(access_token=args.access_token, api_base=args.api_base.rstrip("/"),
-                        outbox_path=Path(args.outbox), retry_delays=(), request_timeout_seconds=5)
+    config = ZaloConfig(
+        access_token=args.access_token,
+        api_base=args.api_base.rstrip("/"),
+        outbox_path=Path(args.outbox),
+        retry_delays=(),
+        request_timeout_seconds=5,
+    )
     store = ZaloStore(Path(args.outbox))
     result = asyncio.run(ZaloApiClient(config, store).flush_outbox())
     store.close()

@@ -3,6 +3,7 @@ file, where the app server queues staff replies. The app server runs in the test
 uvicorn thread of tests/web), so pointing `handoff_desk.default_outbox` at the file is enough.
 
 Shared by tests/api and tests/web: their conftest modules import the fixture from here."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -5,6 +5,7 @@
   receives, can be switched "down" (HTTP 503), and serves a stand-in provincial web page that embeds
   the widget with one <script> tag. The real Rasa server is exercised by the end-to-end test.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,14 @@ SAMPLE_CATALOG = Path(__file__).resolve().parent.parent / "fixtures" / "web_cata
 # Province facts over one record of it (the staff page flags records carrying them).
 LOCAL_FACTS = Path(__file__).resolve().parent.parent / "fixtures" / "web_local_facts.yaml"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PORTS = range(5300, 5400)  # this area's port range on 127.0.0.1
 STAFF_TOKEN = "web-test-staff-token"
 
@@ -115,16 +122,26 @@ def scripted_replies(message: str) -> list[dict]:
     if message == CHOOSE_FIRST:
         return [{"text": "Anh/Chị đã chọn thủ tục đăng ký khai sinh."}]
     if "html" in message:
-        return [{"text": 'Thử <img src=x onerror="window.__xss=1"> <script>window.__xss=2</script> '
-                         "[bấm](javascript:window.__xss=3) https://example.gov.vn/a?b=1&c=<i>2</i>"}]
+        return [
+            {
+                "text": 'Thử <img src=x onerror="window.__xss=1"> <script>window.__xss=2</script> '
+                "[bấm](javascript:window.__xss=3) https://example.gov.vn/a?b=1&c=<i>2</i>"
+            }
+        ]
     if "khai sinh" in message:
         return [
-            {"text": "Hồ sơ đăng ký khai sinh gồm:\n- Tờ khai đăng ký khai sinh\n- Giấy chứng sinh\n\n"
-                     "Chi tiết thủ tục trên Cổng Dịch vụ công quốc gia: "
-                     "https://dichvucong.gov.vn/thu-tuc-hanh-chinh/khai-sinh-test."},
-            {"text": "Anh/Chị muốn hỏi thủ tục nào?",
-             "buttons": [{"title": "Đăng ký khai sinh", "payload": CHOOSE_FIRST},
-                         {"title": "Đăng ký khai sinh lưu động", "payload": '/choose_option{"option_index":"2"}'}]},
+            {
+                "text": "Hồ sơ đăng ký khai sinh gồm:\n- Tờ khai đăng ký khai sinh\n- Giấy chứng sinh\n\n"
+                "Chi tiết thủ tục trên Cổng Dịch vụ công quốc gia: "
+                "https://dichvucong.gov.vn/thu-tuc-hanh-chinh/khai-sinh-test."
+            },
+            {
+                "text": "Anh/Chị muốn hỏi thủ tục nào?",
+                "buttons": [
+                    {"title": "Đăng ký khai sinh", "payload": CHOOSE_FIRST},
+                    {"title": "Đăng ký khai sinh lưu động", "payload": '/choose_option{"option_index":"2"}'},
+                ],
+            },
         ]
     return [{"text": "Xin lỗi, tôi chưa hiểu câu hỏi của Anh/Chị."}]
 
@@ -196,18 +213,25 @@ def reset_fake_rasa(fake_rasa):
 
 # ---- app server ----
 
+
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory, fake_rasa):
     data_dir = tmp_path_factory.mktemp("web-kb")
-    kb = KnowledgeBase.build(load_catalog(SAMPLE_CATALOG, LOCAL_FACTS).procedures, data_dir, model_path=None,
-                             progress=False)
+    kb = KnowledgeBase.build(
+        load_catalog(SAMPLE_CATALOG, LOCAL_FACTS).procedures, data_dir, model_path=None, progress=False
+    )
     patch = pytest.MonkeyPatch()
     patch.setattr(provider, "_kb", kb)
     patch.setattr(conversation_log, "default_db_path", lambda: data_dir / "app.db")
     patch.delenv("TTHC_ADMIN_TOKEN", raising=False)
     # Rate limiting has its own tests; here one browser sends bursts from one address.
-    settings = load_settings({"TTHC_WEBCHAT__RASA_URL": fake_rasa.url, "TTHC_SECURITY__ADMIN_TOKEN": STAFF_TOKEN,
-                              "TTHC_SECURITY__RATE_LIMIT_PER_MINUTE": "0"})
+    settings = load_settings(
+        {
+            "TTHC_WEBCHAT__RASA_URL": fake_rasa.url,
+            "TTHC_SECURITY__ADMIN_TOKEN": STAFF_TOKEN,
+            "TTHC_SECURITY__RATE_LIMIT_PER_MINUTE": "0",
+        }
+    )
     app = create_app(settings)
     port = web_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
@@ -234,6 +258,7 @@ def conversation_db():
 
 # ---- browser ----
 
+
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
@@ -258,8 +283,9 @@ def open_page(browser):
 
     def open_(staff_token: str | None = None):
         credentials = {"username": "canbo", "password": staff_token} if staff_token else None
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN",
-                                      http_credentials=credentials)
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 900}, locale="vi-VN", http_credentials=credentials
+        )
         contexts.append(context)
         page = context.new_page()
         errors: list[str] = []
@@ -289,6 +315,7 @@ SCREENSHOTS = Path("/tmp/tthc-web-screenshots")
 @pytest.fixture()
 def screenshot():
     """Save a screenshot to /tmp/tthc-web-screenshots for people to look at (no pixel comparison)."""
+
     def take(page, name: str, **options) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"

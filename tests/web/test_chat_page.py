@@ -3,6 +3,7 @@
 The fake answers a few scripted messages (see conftest.scripted_replies); what is tested here is the
 page: rendering, buttons, persistence, failure handling, escaping, phone width and keyboard use.
 """
+
 from __future__ import annotations
 
 import json
@@ -97,7 +98,9 @@ def test_server_down_shows_a_clear_state_keeps_the_message_and_retries(page, app
     expect(page.locator(".tthc-msg--bot").last).to_contain_text("Anh/Chị muốn hỏi thủ tục nào?")
     expect(page.get_by_role("alert")).to_be_hidden()
     expect(page.locator(".tthc-failed")).to_have_count(0)
-    assert [body["message"] for body in fake_rasa.received].count("đăng ký khai sinh ở đâu") == 2  # the failed try, the retry
+    assert [body["message"] for body in fake_rasa.received].count(
+        "đăng ký khai sinh ở đâu"
+    ) == 2  # the failed try, the retry
 
 
 def test_unreachable_host_is_reported_and_the_typed_text_is_kept(open_page, fake_rasa, app_url):
@@ -136,7 +139,9 @@ def test_an_empty_answer_is_never_silence(page, app_url):
     open_chat(page, app_url)
     expect(page.locator("h1")).to_have_text("Hỏi đáp thủ tục hành chính – tỉnh Tây Ninh")
     ask(page, "im lặng")
-    expect(page.locator(".tthc-msg--bot").last).to_contain_text("Dạ, xin lỗi Anh/Chị, tôi chưa trả lời được tin nhắn này")
+    expect(page.locator(".tthc-msg--bot").last).to_contain_text(
+        "Dạ, xin lỗi Anh/Chị, tôi chưa trả lời được tin nhắn này"
+    )
 
 
 def test_long_message_is_refused_politely_and_kept(page, app_url, fake_rasa):

@@ -1,6 +1,7 @@
 """Next steps in the web chat and the printable checklist page, in real headless Chromium at phone width
 (issue 15, item 2). The fake Rasa answers the guide question and the quick replies' payloads with the real
 answer code (conftest.real_answer); what is tested is what the citizen sees and taps."""
+
 from __future__ import annotations
 
 import httpx
@@ -17,8 +18,18 @@ def test_quick_replies_after_the_guide_card_at_phone_width(page, app_url, fake_r
     expect(card).to_contain_text("«Thủ tục đăng ký khai sinh» (mã 1.001193)")
     expect(card).to_contain_text("Giấy tờ tùy thân của người đi đăng ký [chỉ xuất trình]")
     choices = card.locator(".tthc-buttons > *")
-    expect(choices).to_have_text(["Các bước", "Giấy tờ", "Nộp trực tuyến", "Nơi nộp", "Lệ phí", "Thời gian",
-                                  "Gửi danh sách giấy tờ", "Gặp cán bộ"])
+    expect(choices).to_have_text(
+        [
+            "Các bước",
+            "Giấy tờ",
+            "Nộp trực tuyến",
+            "Nơi nộp",
+            "Lệ phí",
+            "Thời gian",
+            "Gửi danh sách giấy tờ",
+            "Gặp cán bộ",
+        ]
+    )
     link = card.locator("a.tthc-choice--link")
     expect(link).to_have_attribute("href", app_url + "/checklist/1.001193")
     expect(link).to_have_attribute("target", "_blank")
@@ -56,7 +67,9 @@ def test_the_checklist_page_on_a_phone_and_in_print(page, app_url, screenshot, u
     expect(qr).to_have_attribute("src", "/api/procedures/1.001193/qr.svg")
     page.wait_for_function("() => document.querySelector('img.qr').complete")
     assert page.evaluate("document.querySelector('img.qr').naturalWidth") > 0
-    expect(page.locator("a.portal-url")).to_have_attribute("href", "https://dichvucong.gov.vn/thu-tuc-hanh-chinh/khai-sinh-test")
+    expect(page.locator("a.portal-url")).to_have_attribute(
+        "href", "https://dichvucong.gov.vn/thu-tuc-hanh-chinh/khai-sinh-test"
+    )
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert page.locator("script").count() == 0  # no script: the strict default CSP holds
     screenshot(page, "checklist-390", full_page=True)

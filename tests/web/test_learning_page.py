@@ -1,5 +1,6 @@
 """The staff page's unanswered questions (#/chua-tra-loi) and labels (#/nhan) in real headless Chromium,
 against the app server on the sample catalogue (BM25 only: questions grouped by their words)."""
+
 from __future__ import annotations
 
 import csv
@@ -19,10 +20,24 @@ NOW = datetime.now(timezone.utc)
 
 def add(sender: str, question: str, outcome: str, hours_ago: float, channel: str = "rest", codes=()) -> None:
     """One message as the action endpoint records it."""
-    interaction_log.save(interaction_log.InteractionRecord(
-        id=0, created_at=(NOW - timedelta(hours=hours_ago)).isoformat(timespec="seconds"), sender_id=sender,
-        channel=channel, action="action_check_scope", intent="ask_documents", question=question, outcome=outcome,
-        codes=list(codes), chosen_option=None, chosen_code=None, feedback=None, action_ms=10, turn_ms=None))
+    interaction_log.save(
+        interaction_log.InteractionRecord(
+            id=0,
+            created_at=(NOW - timedelta(hours=hours_ago)).isoformat(timespec="seconds"),
+            sender_id=sender,
+            channel=channel,
+            action="action_check_scope",
+            intent="ask_documents",
+            question=question,
+            outcome=outcome,
+            codes=list(codes),
+            chosen_option=None,
+            chosen_code=None,
+            feedback=None,
+            action_ms=10,
+            turn_ms=None,
+        )
+    )
 
 
 @pytest.fixture()
@@ -31,7 +46,7 @@ def questions(conversation_db):
     add("w1", "dang ky khai sinh cho con o dau", "abstained", 30)
     add("w2", "đăng ký khai sinh cho con ở đâu", "abstained", 2, channel="zalo")
     add("w3", "xin trợ cấp thất nghiệp", "not_in_catalogue", 3)
-    add("w4", "<img src=x onerror=\"window.__xss=1\"> bay flycam", "abstained", 4)
+    add("w4", '<img src=x onerror="window.__xss=1"> bay flycam', "abstained", 4)
     add("w5", "đăng ký kết hôn", "asked_back", 5, codes=["1.000894", "1.001193"])
     yield conversation_db
     path = labelled_path(conversation_db.parent)
@@ -44,13 +59,15 @@ def open_unanswered(open_page, token, app_url, hash_="#/chua-tra-loi"):
     return page
 
 
-def test_unanswered_questions_grouped_with_counts_filters_and_csv(open_page, staff_token, app_url, questions,
-                                                                   screenshot, unlabelled_controls):
+def test_unanswered_questions_grouped_with_counts_filters_and_csv(
+    open_page, staff_token, app_url, questions, screenshot, unlabelled_controls
+):
     page = open_unanswered(open_page, staff_token, app_url)
     cards = page.locator("#unanswered-groups > li")
     expect(cards).to_have_count(4)
     expect(page.locator("#unanswered-status")).to_have_text(
-        "5 lượt hỏi chưa được trả lời, 5 câu hỏi khác nhau, 4 nhóm.")
+        "5 lượt hỏi chưa được trả lời, 5 câu hỏi khác nhau, 4 nhóm."
+    )
     first = cards.first
     expect(first.locator("h2")).to_have_text("đăng ký khai sinh cho con ở đâu")  # the latest of the two spellings
     expect(first.locator(".group-count")).to_have_text("2 lần")
@@ -60,7 +77,9 @@ def test_unanswered_questions_grouped_with_counts_filters_and_csv(open_page, sta
     asked_back = cards.filter(has_text="đăng ký kết hôn")
     expect(asked_back.locator(".reasons")).to_have_text("Hỏi lại nhưng người dân bỏ dở: 1")
     expect(asked_back.locator("a[href='#/thu-tuc/1.000894']")).to_have_text("1.000894")
-    expect(cards.filter(has_text="bay flycam").locator("h2")).to_have_text('<img src=x onerror="window.__xss=1"> bay flycam')
+    expect(cards.filter(has_text="bay flycam").locator("h2")).to_have_text(
+        '<img src=x onerror="window.__xss=1"> bay flycam'
+    )
     expect(page.locator("a[data-nav=unanswered]")).to_have_attribute("aria-current", "page")
     assert unlabelled_controls(page) == []
     screenshot(page, "staff-unanswered-desktop", full_page=True)
@@ -77,7 +96,9 @@ def test_unanswered_questions_grouped_with_counts_filters_and_csv(open_page, sta
     expect(cards.first.locator("h2")).to_have_text("xin trợ cấp thất nghiệp")
     page.fill("#u-since", (NOW + timedelta(days=2)).date().isoformat())
     page.click("#unanswered-filters button[type=submit]")
-    expect(page.locator("#unanswered-status")).to_have_text("Không có câu hỏi chưa được trả lời trong khoảng thời gian này.")
+    expect(page.locator("#unanswered-status")).to_have_text(
+        "Không có câu hỏi chưa được trả lời trong khoảng thời gian này."
+    )
     expect(cards).to_have_count(0)
 
     page.goto(app_url + "/staff#/chua-tra-loi?reason=abstained")
@@ -86,14 +107,18 @@ def test_unanswered_questions_grouped_with_counts_filters_and_csv(open_page, sta
         page.click("a.csv-link")
     text = open(download.value.path(), encoding="utf-8-sig").read()
     rows = list(csv.reader(io.StringIO(text)))
-    assert [row[3] for row in rows[1:]] == ["đăng ký khai sinh cho con ở đâu", "dang ky khai sinh cho con o dau",
-                                            '<img src=x onerror="window.__xss=1"> bay flycam']
+    assert [row[3] for row in rows[1:]] == [
+        "đăng ký khai sinh cho con ở đâu",
+        "dang ky khai sinh cho con o dau",
+        '<img src=x onerror="window.__xss=1"> bay flycam',
+    ]
     assert page.evaluate("window.__xss") is None
     assert page.js_errors == []
 
 
-def test_label_a_group_to_a_procedure_see_the_answer_now_correct_and_remove(open_page, staff_token, app_url, questions,
-                                                                            screenshot, unlabelled_controls):
+def test_label_a_group_to_a_procedure_see_the_answer_now_correct_and_remove(
+    open_page, staff_token, app_url, questions, screenshot, unlabelled_controls
+):
     page = open_unanswered(open_page, staff_token, app_url)
     card = page.locator("#unanswered-groups > li").first
     card.locator("summary", has_text="Gán nhãn").click()
@@ -115,7 +140,9 @@ def test_label_a_group_to_a_procedure_see_the_answer_now_correct_and_remove(open
     expect(card.locator(".badge-label")).to_have_text(["Thuộc thủ tục: Thủ tục đăng ký khai sinh (mã 1.001193)"] * 2)
     expect(boxes.nth(0)).not_to_be_checked()
     assert [(q.question, q.gold) for q in read_labelled(questions.parent)] == [
-        ("đăng ký khai sinh cho con ở đâu", ["1.001193"]), ("dang ky khai sinh cho con o dau", ["1.001193"])]
+        ("đăng ký khai sinh cho con ở đâu", ["1.001193"]),
+        ("dang ky khai sinh cho con o dau", ["1.001193"]),
+    ]
 
     # A second group: not a procedure question at all.
     flycam = page.locator("#unanswered-groups > li").filter(has_text="bay flycam")
@@ -135,7 +162,8 @@ def test_label_a_group_to_a_procedure_see_the_answer_now_correct_and_remove(open
     # The question's markup matches the sample record whose title holds markup: the search answers it (shown as text).
     expect(rows.filter(has_text="bay flycam").locator(".now")).to_have_text(
         'Khác nhãn Trả lời: Thủ tục thử hiển thị <img src=x onerror="window.__xss=1"> '
-        '<script>window.__xss=2</script> (mã 9.999999)')
+        "<script>window.__xss=2</script> (mã 9.999999)"
+    )
     screenshot(page, "staff-labels-desktop", full_page=True)
 
     # Correct a label: not a procedure question.
@@ -146,12 +174,16 @@ def test_label_a_group_to_a_procedure_see_the_answer_now_correct_and_remove(open
     corrected = page.locator("#labels-table tbody tr").filter(has_text="dang ky khai sinh cho con o dau")
     expect(corrected.locator(".label-kind")).to_have_text("Không phải câu hỏi thủ tục")
     expect(corrected.locator(".now")).to_contain_text("Khác nhãn Trả lời: Thủ tục đăng ký khai sinh")
-    assert {q.question: q.label for q in read_labelled(questions.parent)}["dang ky khai sinh cho con o dau"] == "not_procedure"
+    assert {q.question: q.label for q in read_labelled(questions.parent)}[
+        "dang ky khai sinh cho con o dau"
+    ] == "not_procedure"
 
     # Remove it.
     corrected.locator("summary").click()
     corrected.get_by_role("button", name="Xóa nhãn").click()
-    expect(page.locator("#labels-table tbody")).to_contain_text("Đã xóa nhãn của câu hỏi: dang ky khai sinh cho con o dau")
+    expect(page.locator("#labels-table tbody")).to_contain_text(
+        "Đã xóa nhãn của câu hỏi: dang ky khai sinh cho con o dau"
+    )
     assert "dang ky khai sinh cho con o dau" not in [q.question for q in read_labelled(questions.parent)]
     page.reload()
     expect(page.locator("#labels-table tbody tr")).to_have_count(2)

@@ -1,6 +1,7 @@
 """The dashboard (#/thong-ke) and the hand-offs (#/gap-can-bo) of the staff page in real headless Chromium
 (issue 14 items 4, 6): the charts are drawn (pixels in the screenshot, a bar per day with questions), and a staff
 reply reaches a Zalo citizen through the Zalo outbox and the connector's client, against the local fake Zalo API."""
+
 from __future__ import annotations
 
 import json
@@ -37,12 +38,15 @@ def bars_in_screenshot(page, chart: str) -> tuple[int, int]:
     scale = image.width / 720  # the SVG is 720 units wide; the x axis is at y = 262
     scanline = image.row(int(257 * scale))
     bars = png_pixels.runs([png_pixels.colored(pixel) for pixel in scanline])
-    drawn = sum(png_pixels.colored(image.pixel(x, y)) for y in range(0, image.height, 2) for x in range(0, image.width, 2))
+    drawn = sum(
+        png_pixels.colored(image.pixel(x, y)) for y in range(0, image.height, 2) for x in range(0, image.width, 2)
+    )
     return bars, drawn
 
 
-def test_dashboard_draws_the_charts_with_data(open_page, staff_token, app_url, conversation_db, screenshot,
-                                              unlabelled_controls):
+def test_dashboard_draws_the_charts_with_data(
+    open_page, staff_token, app_url, conversation_db, screenshot, unlabelled_controls
+):
     dashboard_data.seed()
     page = open_page(staff_token=staff_token)
     page.goto(f"{app_url}/staff#/thong-ke?{WEEK}")
@@ -63,8 +67,9 @@ def test_dashboard_draws_the_charts_with_data(open_page, staff_token, app_url, c
     assert drawn > 500
     for chart in ("outcomes", "top-procedures", "top-unanswered", "feedback", "latency"):
         image = png_pixels.decode(page.locator(f"#chart-{chart} img").screenshot())
-        coloured = sum(png_pixels.colored(image.pixel(x, y))
-                       for y in range(0, image.height, 2) for x in range(0, image.width, 2))
+        coloured = sum(
+            png_pixels.colored(image.pixel(x, y)) for y in range(0, image.height, 2) for x in range(0, image.width, 2)
+        )
         assert coloured > 200, f"{chart} looks blank ({coloured} coloured pixels)"
 
     # The numbers behind each chart, as text (HTML in a citizen's question stays text).
@@ -84,7 +89,9 @@ def test_dashboard_draws_the_charts_with_data(open_page, staff_token, app_url, c
     expect(page.locator("#dashboard-status")).to_have_text("Từ 01/11/2026 đến 07/11/2026 (Zalo): 3 câu hỏi.")
     assert "channel=zalo" in page.url
     page.wait_for_function(CHARTS_LOADED)
-    expect(page.locator("#chart-questions-per-day img")).to_have_attribute("src", f"/api/staff/dashboard/questions-per-day.svg?{WEEK}&channel=zalo")
+    expect(page.locator("#chart-questions-per-day img")).to_have_attribute(
+        "src", f"/api/staff/dashboard/questions-per-day.svg?{WEEK}&channel=zalo"
+    )
     assert bars_in_screenshot(page, "questions-per-day")[0] == 3
     assert page.js_errors == []
 
@@ -93,7 +100,8 @@ def test_dashboard_says_what_is_wrong_with_a_range(open_page, staff_token, app_u
     page = open_page(staff_token=staff_token)
     page.goto(f"{app_url}/staff#/thong-ke?since=2026-11-07&until=2026-11-01")
     expect(page.locator("#dashboard-status")).to_have_text(
-        "Ngày bắt đầu 07/11/2026 sau ngày kết thúc 01/11/2026: vui lòng đổi lại.")
+        "Ngày bắt đầu 07/11/2026 sau ngày kết thúc 01/11/2026: vui lòng đổi lại."
+    )
     expect(page.locator("#dashboard-view .chart")).to_have_count(0)
     wrong = open_page(staff_token="not-the-token")
     wrong.goto(f"{app_url}/staff#/thong-ke")
@@ -108,8 +116,13 @@ def fake_zalo(tmp_path):
     port = free_port(range(5400, 5500))
     log = tmp_path / "fake_zalo.log"
     with log.open("wb") as out:
-        process = subprocess.Popen([str(RASA_PYTHON), "-m", "tests.support.fake_zalo", "--port", str(port)],
-                                   cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            [str(RASA_PYTHON), "-m", "tests.support.fake_zalo", "--port", str(port)],
+            cwd=PROJECT_ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -129,18 +142,28 @@ def fake_zalo(tmp_path):
 
 def flush_outbox(outbox: Path, api_base: str) -> dict:
     """What the Zalo channel's flusher does every flush_interval_seconds, with the connector's own client."""
-    done = subprocess.run([str(RASA_PYTHON), "-m", "tests.support.zalo_flush", "--outbox", str(outbox),
-                           "--api-base", api_base], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [str(RASA_PYTHON), "-m", "tests.support.zalo_flush", "--outbox", str(outbox), "--api-base", api_base],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_staff_reply_to_a_zalo_citizen_and_mark_handled(open_page, staff_token, app_url, conversation_db, outbox,
-                                                        fake_zalo, screenshot, unlabelled_controls):
-    conversation_log.flag_handoff(ZALO_USER, "zalo", [
-        {"sender": "user", "text": f"cho tôi gặp cán bộ, số tôi {PHONE}"},
-        {"sender": "bot", "text": "Dạ, tôi đã chuyển cuộc trò chuyện này tới cán bộ tiếp nhận."},
-    ])
+def test_staff_reply_to_a_zalo_citizen_and_mark_handled(
+    open_page, staff_token, app_url, conversation_db, outbox, fake_zalo, screenshot, unlabelled_controls
+):
+    conversation_log.flag_handoff(
+        ZALO_USER,
+        "zalo",
+        [
+            {"sender": "user", "text": f"cho tôi gặp cán bộ, số tôi {PHONE}"},
+            {"sender": "bot", "text": "Dạ, tôi đã chuyển cuộc trò chuyện này tới cán bộ tiếp nhận."},
+        ],
+    )
     conversation_log.flag_handoff("web-5b1c", "rest", [{"sender": "user", "text": "gặp nhân viên <b>ngay</b>"}])
     page = open_page(staff_token=staff_token)
     page.goto(app_url + "/staff#/gap-can-bo")
@@ -164,7 +187,8 @@ def test_staff_reply_to_a_zalo_citizen_and_mark_handled(open_page, staff_token, 
     zalo.locator("textarea").fill(reply)
     zalo.locator("button", has_text="Gửi qua Zalo").click()
     expect(page.locator("#handoff-status-line")).to_have_text(
-        "Đã đưa câu trả lời vào hàng gửi Zalo. 2 yêu cầu đang chờ xử lý.")
+        "Đã đưa câu trả lời vào hàng gửi Zalo. 2 yêu cầu đang chờ xử lý."
+    )
     zalo = page.locator("#handoff-list .handoff-case").nth(1)
     expect(zalo.locator(".staff-reply .delivery")).to_have_text("Đang chờ gửi (hệ thống Zalo gửi trong ít phút)")
     expect(zalo.locator(".staff-reply .reply-text")).to_have_text(reply.replace(PHONE, "[SĐT đã ẩn]"))
@@ -181,7 +205,8 @@ def test_staff_reply_to_a_zalo_citizen_and_mark_handled(open_page, staff_token, 
     # Handled: it leaves the open list and shows in the handled one, where it can be opened again.
     zalo.locator("button", has_text="Đánh dấu đã xử lý").click()
     expect(page.locator("#handoff-status-line")).to_have_text(
-        "Đã đánh dấu yêu cầu là đã xử lý. 1 yêu cầu đang chờ xử lý.")
+        "Đã đánh dấu yêu cầu là đã xử lý. 1 yêu cầu đang chờ xử lý."
+    )
     expect(page.locator("#handoff-list .handoff-case")).to_have_count(1)
     page.select_option("#handoff-filter", "handled")
     expect(page.locator("#handoff-status-line")).to_have_text("1 yêu cầu đã xử lý.")

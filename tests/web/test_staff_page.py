@@ -1,4 +1,5 @@
 """The counter staff's lookup page in real headless Chromium: keyboard search, filters, detail, print."""
+
 from __future__ import annotations
 
 import re
@@ -116,8 +117,17 @@ def test_print_layout_is_an_a4_checklist(page, app_url, screenshot):
     page.set_viewport_size({"width": 794, "height": 1123})  # A4 at 96 dpi
     path = screenshot(page, "staff-print-a4", full_page=True)
     assert path.stat().st_size > 10_000
-    visible = ["#detail-title", ".print-header", ".print-authority", ".checklist", "table.channels",
-               "#h-where", "img.qr", "a.portal-url", ".print-note"]
+    visible = [
+        "#detail-title",
+        ".print-header",
+        ".print-authority",
+        ".checklist",
+        "table.channels",
+        "#h-where",
+        "img.qr",
+        "a.portal-url",
+        ".print-note",
+    ]
     hidden = [".site-header", "#search-form", "#print-button", ".back", "#h-legal", "#h-steps", "#h-conditions"]
     for selector in visible:
         expect(page.locator(selector).first).to_be_visible()
@@ -227,10 +237,14 @@ def test_staff_view_lists_handoffs_and_feedback(open_page, staff_token, app_url,
     expect(page.locator("#handoffs .empty")).to_have_text("Chưa có người dân nào yêu cầu gặp cán bộ.")
     expect(page.locator("#feedback .empty")).to_have_text("Chưa có góp ý nào.")
 
-    conversation_log.flag_handoff("web-abc", "rest", [
-        {"sender": "user", "text": "cho tôi gặp cán bộ <b>ngay</b>"},
-        {"sender": "bot", "text": "Anh/Chị vui lòng gọi đường dây nóng."},
-    ])
+    conversation_log.flag_handoff(
+        "web-abc",
+        "rest",
+        [
+            {"sender": "user", "text": "cho tôi gặp cán bộ <b>ngay</b>"},
+            {"sender": "bot", "text": "Anh/Chị vui lòng gọi đường dây nóng."},
+        ],
+    )
     conversation_log.store_feedback("web-def", "bad", "lệ phí kết hôn bao nhiêu?", "Miễn lệ phí", channel="rest")
     page.reload()
     card = page.locator("#handoffs .card")

@@ -1,4 +1,5 @@
 """Helpers shared by the actions: knowledge-base access, sending a Reply, reading the history."""
+
 from __future__ import annotations
 
 import logging

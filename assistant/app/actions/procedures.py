@@ -1,6 +1,7 @@
 """Actions that answer procedure questions: answer, pick from an ask-back list, let the catalogue decide
 the scope of an out-of-scope, unclear or small-talk message, offer the next candidates after "không phải
 thủ tục này", fallback."""
+
 from __future__ import annotations
 
 import logging
@@ -24,8 +25,18 @@ logger = logging.getLogger(__name__)
 
 # Ordinals people type instead of a digit ("cái thứ hai", "số ba"; folded forms match too), and a foreigner's
 # ("the second one", knowledge_base.english).
-_ORDINAL_WORDS = {"mot": 1, "nhat": 1, "dau": 1, "hai": 2, "nhi": 2, "ba": 3, "bon": 4, "tu": 4, "nam": 5,
-                  **english.ORDINAL_WORDS}
+_ORDINAL_WORDS = {
+    "mot": 1,
+    "nhat": 1,
+    "dau": 1,
+    "hai": 2,
+    "nhi": 2,
+    "ba": 3,
+    "bon": 4,
+    "tu": 4,
+    "nam": 5,
+    **english.ORDINAL_WORDS,
+}
 
 
 def parse_option_index(value: str | None) -> int | None:
@@ -60,14 +71,22 @@ def citizen_commune(tracker: Tracker):
 
 
 def _answer(
-    dispatcher: CollectingDispatcher, procedure: Procedure, aspect: str, alternatives: list[str] | None,
+    dispatcher: CollectingDispatcher,
+    procedure: Procedure,
+    aspect: str,
+    alternatives: list[str] | None,
     tracker: Tracker,
 ) -> list[dict[str, Any]]:
     """Answer `aspect` of `procedure`, with the next steps as quick replies (as many as the tracker's channel
     shows) and the citizen's commune when the conversation named it; `alternatives` (codes) replace the
     remembered next candidates when given (None keeps them: a follow-up on the same procedure)."""
-    reply = answers.answer(procedure, aspect, common.app_settings(),
-                           max_buttons=common.max_buttons(common.input_channel(tracker)), commune=citizen_commune(tracker))
+    reply = answers.answer(
+        procedure,
+        aspect,
+        common.app_settings(),
+        max_buttons=common.max_buttons(common.input_channel(tracker)),
+        commune=citizen_commune(tracker),
+    )
     common.send(dispatcher, reply)
     events = [SlotSet("procedure_code", procedure.code), SlotSet("last_aspect", aspect)]
     if alternatives is not None:
@@ -180,11 +199,19 @@ def _english_turn(dispatcher: CollectingDispatcher, tracker: Tracker, kb, aspect
     return [SlotSet("last_aspect", aspect), SlotSet("alternative_codes", [])]
 
 
-def _english_answer(dispatcher: CollectingDispatcher, procedure: Procedure, aspect: str, alternatives: list[str] | None,
-                    tracker: Tracker) -> list[dict[str, Any]]:
+def _english_answer(
+    dispatcher: CollectingDispatcher,
+    procedure: Procedure,
+    aspect: str,
+    alternatives: list[str] | None,
+    tracker: Tracker,
+) -> list[dict[str, Any]]:
     """`_answer` in English (assistant/app/english_replies.py)."""
     channel = common.input_channel(tracker)
-    common.send(dispatcher, english_replies.answer(procedure, aspect, common.app_settings(), max_buttons=common.max_buttons(channel)))
+    common.send(
+        dispatcher,
+        english_replies.answer(procedure, aspect, common.app_settings(), max_buttons=common.max_buttons(channel)),
+    )
     events = [SlotSet("procedure_code", procedure.code), SlotSet("last_aspect", aspect)]
     if alternatives is not None:
         events.append(SlotSet("alternative_codes", alternatives[: answers.MAX_OPTIONS]))
@@ -216,8 +243,7 @@ class ActionAnswerProcedure(common.BlockingAction):
             top_k=SEARCH_TOP_K,
         )
         if resolution.outcome == Outcome.answer:
-            return _answer(dispatcher, resolution.procedure, aspect, _searched_alternatives(resolution),
-                           tracker)
+            return _answer(dispatcher, resolution.procedure, aspect, _searched_alternatives(resolution), tracker)
         if resolution.outcome == Outcome.clarify:
             return _ask_back(dispatcher, kb, resolution.hits, aspect)
         if resolution.outcome == Outcome.ask_which:
@@ -289,8 +315,7 @@ class ActionCheckScope(common.BlockingAction):
             return commune_given
         resolution = check_scope(kb, text, top_k=SEARCH_TOP_K)
         if resolution.outcome == Outcome.answer:
-            return _answer(dispatcher, resolution.procedure, "overview", _searched_alternatives(resolution),
-                           tracker)
+            return _answer(dispatcher, resolution.procedure, "overview", _searched_alternatives(resolution), tracker)
         if resolution.outcome == Outcome.clarify:
             return _ask_back(dispatcher, kb, resolution.hits, "overview")
         if resolution.scope == Scope.administrative:
@@ -322,8 +347,7 @@ def answer_if_the_catalogue_is_sure(
         return None
     resolution = check_scope(kb, text, top_k=SEARCH_TOP_K)
     if resolution.outcome == Outcome.answer:
-        return _answer(dispatcher, resolution.procedure, "overview", _searched_alternatives(resolution),
-                       tracker)
+        return _answer(dispatcher, resolution.procedure, "overview", _searched_alternatives(resolution), tracker)
     if resolution.outcome == Outcome.clarify and ask_back:
         return _ask_back(dispatcher, kb, resolution.hits, "overview")
     return None
@@ -360,7 +384,7 @@ def selected_small_talk(parse_data: dict[str, Any] | None) -> str:
 
 
 class ActionOfferAlternatives(common.BlockingAction):
-    """"Không phải thủ tục này" after an answer: offer the next candidates of the search that gave it."""
+    """ "Không phải thủ tục này" after an answer: offer the next candidates of the search that gave it."""
 
     def name(self) -> str:
         return "action_offer_alternatives"
@@ -401,7 +425,9 @@ class ActionDefaultFallback(common.BlockingAction):
         if english.for_the_catalogue(text):
             kb = _knowledge_base_or_apology(dispatcher)
             return events + (_english_turn(dispatcher, tracker, kb, None) if kb is not None else [])
-        if local_directory.commune_named_in(text, common.app_settings()) is not None:  # "Phường Tân Ninh": no intent fits
+        if (
+            local_directory.commune_named_in(text, common.app_settings()) is not None
+        ):  # "Phường Tân Ninh": no intent fits
             kb = _knowledge_base_or_apology(dispatcher)
             commune_given = _commune_given(dispatcher, tracker, kb) if kb is not None else []
             if commune_given is not None:
@@ -413,8 +439,9 @@ class ActionDefaultFallback(common.BlockingAction):
             except KnowledgeBaseError as error:
                 logger.error("knowledge base unavailable: %s", error)
         if resolution.outcome == Outcome.answer:
-            return events + _answer(dispatcher, resolution.procedure, "overview", _searched_alternatives(resolution),
-                                    tracker)
+            return events + _answer(
+                dispatcher, resolution.procedure, "overview", _searched_alternatives(resolution), tracker
+            )
         if resolution.outcome == Outcome.abstain and resolution.scope == Scope.administrative:
             return events + _not_in_catalogue(dispatcher, tracker, None)
         common.send(dispatcher, answers.suggestions(resolution.hits[: answers.MAX_OPTIONS], common.app_settings()))

@@ -1,4 +1,5 @@
 """Actions around the answers: hand-off to staff, feedback, dossier tracking."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -25,7 +26,9 @@ class ActionHandoff(common.BlockingAction):
             tracker.sender_id, channel, common.recent_messages(tracker.events, HANDOFF_MESSAGES)
         )
         # What happens next depends on the channel: on Zalo staff can write back; a web chat is anonymous.
-        common.send(dispatcher, answers.handoff(common.app_settings(), staff_can_reply=handoff_desk.staff_can_reply(channel)))
+        common.send(
+            dispatcher, answers.handoff(common.app_settings(), staff_can_reply=handoff_desk.staff_can_reply(channel))
+        )
         return [SlotSet("handoff_requested", True)]
 
 

@@ -1,4 +1,5 @@
 """Response models of the JSON API under /api: the contract for the staff page and other clients."""
+
 from __future__ import annotations
 
 from enum import Enum
@@ -78,7 +79,9 @@ class ProcedureDetail(BaseModel):
         description="The facts the province's facts file replaced (local overrides, e.g. 'lệ phí (Trực tiếp)'); "
         "procedure.local has the source and the file's version",
     )
-    local_note: str = Field(default="", description="The note the assistant adds about the province's facts ('' if none)")
+    local_note: str = Field(
+        default="", description="The note the assistant adds about the province's facts ('' if none)"
+    )
 
 
 class Facets(BaseModel):
@@ -97,7 +100,9 @@ class Handoff(BaseModel):
     """A conversation the bot flagged for staff (texts already masked for personal data)."""
 
     id: int
-    conversation: str = Field(description="A short stable reference of the conversation (hc-…; Zalo zu-…); the channel's own id (a Zalo user id) never leaves the server")
+    conversation: str = Field(
+        description="A short stable reference of the conversation (hc-…; Zalo zu-…); the channel's own id (a Zalo user id) never leaves the server"
+    )
     channel: str
     created_at: str
     messages: list[HandoffMessage]
@@ -107,7 +112,9 @@ class Feedback(BaseModel):
     """A citizen's rating of an answer, with the question and the answer (masked)."""
 
     id: int
-    conversation: str = Field(description="A short stable reference of the conversation (hc-…; Zalo zu-…); the channel's own id (a Zalo user id) never leaves the server")
+    conversation: str = Field(
+        description="A short stable reference of the conversation (hc-…; Zalo zu-…); the channel's own id (a Zalo user id) never leaves the server"
+    )
     channel: str
     created_at: str
     rating: str  # "good" | "bad"
@@ -124,15 +131,18 @@ class Interaction(BaseModel):
 
     id: int
     created_at: str = Field(description="ISO 8601, UTC")
-    conversation: str = Field(description="A short stable reference of the conversation (hc-…; Zalo zu-…); the channel's own id (a Zalo user id) never leaves the server")
+    conversation: str = Field(
+        description="A short stable reference of the conversation (hc-…; Zalo zu-…); the channel's own id (a Zalo user id) never leaves the server"
+    )
     channel: str = Field(description="Rasa input channel: rest (web chat), zalo, ...")
     action: str = Field(description="The custom action that handled the message")
     intent: str
     question: str = Field(description="What the citizen typed, personal data masked (a button sends its payload)")
     outcome: InteractionOutcome
     codes: list[str] = Field(description="Procedure(s) offered: the one answered, or the options shown")
-    chosen_option: int | None = Field(description="The option number picked (choose_option rows, and the "
-                                      "asked-back row it was picked from)")
+    chosen_option: int | None = Field(
+        description="The option number picked (choose_option rows, and the asked-back row it was picked from)"
+    )
     chosen_code: str | None = Field(description="The procedure the citizen picked from this row's options")
     feedback: str | None = Field(description="good / bad: the citizen's rating of this reply (and on the feedback row)")
     action_ms: int = Field(description="Time to run the action, ms")

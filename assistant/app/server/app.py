@@ -1,4 +1,5 @@
 """FastAPI application factory: one app serves the actions, the API and the pages."""
+
 from __future__ import annotations
 
 import importlib

@@ -5,6 +5,7 @@ base through the process's provider (`assistant/app/knowledge_provider.py`, shar
 Routers take them with `Depends(app_settings)` and `get_kb()` (each router answers a missing index in its own
 words, e.g. a 503 naming the fix).
 """
+
 from __future__ import annotations
 
 from fastapi import Request

@@ -1,4 +1,5 @@
 """Helpers for the static pages the app server serves."""
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,13 @@ def script_config(variable: str, values: dict[str, Any]) -> Response:
 SHARED_SCRIPT = Path(__file__).resolve().parent / "web" / "shared" / "safe_dom.js"
 
 
-def listed_file(directory: Path, name: str, media_types: dict[str, str], headers: dict[str, str] | None = None,
-                with_helpers: frozenset[str] = frozenset()) -> Response:
+def listed_file(
+    directory: Path,
+    name: str,
+    media_types: dict[str, str],
+    headers: dict[str, str] | None = None,
+    with_helpers: frozenset[str] = frozenset(),
+) -> Response:
     """Serve `name` from `directory` only if it is one of the listed files (404 otherwise).
 
     The list is fixed in code, so no path taken from the URL ever reaches the file system. A script named in

@@ -17,6 +17,7 @@
   token bucket (429 with Retry-After) to every path except `security.rate_limit_exempt_paths`
   (liveness; the action path only for calls that carry the secret).
 """
+
 from __future__ import annotations
 
 import base64
@@ -53,6 +54,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 # --- admin token -------------------------------------------------------------------------------
 
+
 def configured_admin_token(settings: Settings) -> str:
     """The admin token from the environment, else from settings (settings.local.yml); '' if unset."""
     return configured_secret(ADMIN_TOKEN_ENV, settings.security.admin_token)
@@ -66,8 +68,9 @@ def configured_action_token(settings: Settings) -> str:
 def action_call_refusal(presented: str | None, expected: str) -> tuple[int, str] | None:
     """(status, Vietnamese detail) refusing an action call, or None when it carries the secret."""
     if not expected:
-        return 503, (f"Điểm gọi hành động đang tắt: máy chủ chưa đặt {ACTION_TOKEN_ENV} "
-                     "(tthc up tự tạo khi khởi động).")
+        return 503, (
+            f"Điểm gọi hành động đang tắt: máy chủ chưa đặt {ACTION_TOKEN_ENV} (tthc up tự tạo khi khởi động)."
+        )
     if not presented:
         return 401, f"Chỉ máy chủ Rasa được gọi điểm này (thiếu header {ACTION_TOKEN_HEADER})."
     if not hmac.compare_digest(presented.strip().encode("utf-8"), expected.encode("utf-8")):
@@ -134,8 +137,10 @@ def metrics_networks(settings: Settings) -> list[IPNetwork]:
         try:
             networks.append(ipaddress.ip_network(str(entry).strip(), strict=False))
         except ValueError as exc:
-            raise SetupError(f"security.metrics_allowed_networks: {entry!r} is not a network ({exc}); "
-                             "write e.g. 127.0.0.0/8 or 10.20.0.5/32") from exc
+            raise SetupError(
+                f"security.metrics_allowed_networks: {entry!r} is not a network ({exc}); "
+                "write e.g. 127.0.0.0/8 or 10.20.0.5/32"
+            ) from exc
     return networks
 
 
@@ -165,26 +170,24 @@ def require_metrics_client(request: Request) -> None:
 
 # --- rate limit and body cap -------------------------------------------------------------------
 
+
 async def _send_json(send: Send, status_code: int, body: dict, headers: dict[str, str] | None = None) -> None:
     payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
-    raw_headers = [(b"content-type", b"application/json; charset=utf-8"), (b"content-length", str(len(payload)).encode())]
+    raw_headers = [
+        (b"content-type", b"application/json; charset=utf-8"),
+        (b"content-length", str(len(payload)).encode()),
+    ]
     raw_headers += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status_code, "headers": raw_headers})
     await send({"type": "http.response.body", "body": payload})
 
 
 def too_large_message(limit: int) -> str:
-    return (
-        f"Nội dung gửi lên quá lớn (tối đa {limit // 1024} KB). "
-        "Anh/Chị vui lòng rút gọn nội dung rồi gửi lại."
-    )
+    return f"Nội dung gửi lên quá lớn (tối đa {limit // 1024} KB). Anh/Chị vui lòng rút gọn nội dung rồi gửi lại."
 
 
 def rate_limited_message(retry_after: int) -> str:
-    return (
-        "Anh/Chị đã gửi quá nhiều yêu cầu trong thời gian ngắn. "
-        f"Vui lòng thử lại sau {retry_after} giây."
-    )
+    return f"Anh/Chị đã gửi quá nhiều yêu cầu trong thời gian ngắn. Vui lòng thử lại sau {retry_after} giây."
 
 
 class _BodyTooLarge(Exception):
@@ -194,8 +197,9 @@ class _BodyTooLarge(Exception):
 class RequestGuardMiddleware:
     """Body size cap (413) and per-client rate limit (429) in front of the whole app."""
 
-    def __init__(self, app: ASGIApp, security: SecuritySettings, limiter: Limiter | None = None,
-                 settings: Settings | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, security: SecuritySettings, limiter: Limiter | None = None, settings: Settings | None = None
+    ) -> None:
         self.app = app
         self.settings = settings
         self.max_body_bytes = security.max_body_bytes
@@ -226,8 +230,9 @@ class RequestGuardMiddleware:
         if action_call:
             # Before the body is read: an unauthenticated caller never gets the large action-call cap.
             presented = headers.get(ACTION_TOKEN_HEADER.lower().encode())
-            refusal = action_call_refusal(presented.decode("latin-1") if presented else None,
-                                          configured_action_token(self.settings))
+            refusal = action_call_refusal(
+                presented.decode("latin-1") if presented else None, configured_action_token(self.settings)
+            )
             if refusal is not None:
                 await _send_json(send, refusal[0], {"detail": refusal[1]})
                 return
@@ -236,7 +241,9 @@ class RequestGuardMiddleware:
             wait = self.limiter.acquire(self.client_key(scope))
             if wait > 0:
                 retry_after = max(1, math.ceil(wait))
-                await _send_json(send, 429, {"detail": rate_limited_message(retry_after)}, {"Retry-After": str(retry_after)})
+                await _send_json(
+                    send, 429, {"detail": rate_limited_message(retry_after)}, {"Retry-After": str(retry_after)}
+                )
                 return
         body_limit = self.max_action_call_bytes if action_call else self.max_body_bytes
         declared = headers.get(b"content-length")

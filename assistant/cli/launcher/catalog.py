@@ -1,4 +1,5 @@
 """Make sure an index of the catalogue exists: the shipped seed catalogue on a fresh machine."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,8 +23,9 @@ def ensure_index(settings: Settings) -> None:
     data_dir = settings.data_dir
     if KnowledgeBase.exists(data_dir):
         if not KnowledgeBase.is_current(data_dir):
-            print("==> The catalogue index was built by an older version: rebuilding it from its own records",
-                  flush=True)
+            print(
+                "==> The catalogue index was built by an older version: rebuilding it from its own records", flush=True
+            )
             KnowledgeBase.rebuild(data_dir, settings.embedding_model_path, progress=True)
         return
     seed = settings.resolve(settings.catalog.seed_path)

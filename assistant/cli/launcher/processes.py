@@ -1,4 +1,5 @@
 """Start the app server and the Rasa server as child processes, wait until ready, stop them cleanly."""
+
 from __future__ import annotations
 
 import os
@@ -65,10 +66,13 @@ def scale_out_env(settings: Settings) -> dict[str, str]:
     """What endpoints.scale-out.yml reads, and where the Zalo store and the rate limits live then."""
     deployment = settings.deployment
     return {
-        "TTHC_PG_HOST": deployment.postgres_host, "TTHC_PG_PORT": str(deployment.postgres_port),
-        "TTHC_PG_DB": deployment.postgres_db, "TTHC_PG_USER": deployment.postgres_user,
+        "TTHC_PG_HOST": deployment.postgres_host,
+        "TTHC_PG_PORT": str(deployment.postgres_port),
+        "TTHC_PG_DB": deployment.postgres_db,
+        "TTHC_PG_USER": deployment.postgres_user,
         storage.POSTGRES_PASSWORD_ENV: os.environ.get(storage.POSTGRES_PASSWORD_ENV, ""),
-        "TTHC_REDIS_HOST": deployment.redis_host, "TTHC_REDIS_PORT": str(deployment.redis_port),
+        "TTHC_REDIS_HOST": deployment.redis_host,
+        "TTHC_REDIS_PORT": str(deployment.redis_port),
         "TTHC_REDIS_DB": str(deployment.redis_db),
         REDIS_PASSWORD_ENV: os.environ.get(REDIS_PASSWORD_ENV, ""),
         "TTHC_ZALO_OUTBOX": str(settings.zalo_store),
@@ -81,48 +85,60 @@ def check_shared_services(settings: Settings) -> None:
     if not settings.deployment.scale_out:
         return
     deployment = settings.deployment
-    fix = ("start it, or set TTHC_DEPLOYMENT__POSTGRES_HOST/_PORT/_DB/_USER and TTHC_PG_PASSWORD "
-           "(docs/deploy.md, \"Scale-out\")")
+    fix = (
+        "start it, or set TTHC_DEPLOYMENT__POSTGRES_HOST/_PORT/_DB/_USER and TTHC_PG_PASSWORD "
+        '(docs/deploy.md, "Scale-out")'
+    )
     try:
         database = storage.connect(settings.app_database)
         database.execute("SELECT 1")
         database.close()
     except storage.ERRORS as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise SetupError(f"the scale-out profile cannot reach PostgreSQL at {storage.describe(settings.app_database)} "
-                         f"({reason}); {fix}") from None
+        raise SetupError(
+            f"the scale-out profile cannot reach PostgreSQL at {storage.describe(settings.app_database)} "
+            f"({reason}); {fix}"
+        ) from None
     import redis
 
     try:
-        redis.Redis.from_url(deployment.redis_url, password=os.environ.get(REDIS_PASSWORD_ENV) or None,
-                             socket_connect_timeout=5, socket_timeout=5).ping()
+        redis.Redis.from_url(
+            deployment.redis_url,
+            password=os.environ.get(REDIS_PASSWORD_ENV) or None,
+            socket_connect_timeout=5,
+            socket_timeout=5,
+        ).ping()
     except (redis.exceptions.RedisError, OSError) as exc:
-        raise SetupError(f"the scale-out profile cannot reach Redis at {deployment.redis_url} ({exc}); start it, "
-                         "or set TTHC_DEPLOYMENT__REDIS_HOST/_PORT/_DB and TTHC_REDIS_PASSWORD "
-                         "(docs/deploy.md, \"Scale-out\")") from None
+        raise SetupError(
+            f"the scale-out profile cannot reach Redis at {deployment.redis_url} ({exc}); start it, "
+            "or set TTHC_DEPLOYMENT__REDIS_HOST/_PORT/_DB and TTHC_REDIS_PASSWORD "
+            '(docs/deploy.md, "Scale-out")'
+        ) from None
 
 
 def rasa_server_env(settings: Settings) -> dict[str, str]:
     """Values that endpoints.yml (or endpoints.scale-out.yml) and credentials.yml read through ${VAR}."""
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
-    env = rasa_environment({
-        **zalo_env_defaults(),  # unset ZALO_* -> "": Rasa refuses unset ${VAR}; the channel then stays off
-        "TTHC_ACTION_ENDPOINT_URL": action_endpoint_url(settings),
-        ACTION_TOKEN_ENV: action_token(settings),
-        "TTHC_TRACKER_DB": str(data_dir / "rasa_tracker.db"),
-        "TTHC_LOCK_DB": str(data_dir / "rasa_locks.db"),
-        "SANIC_WORKERS": str(max(1, settings.server.rasa_workers)),
-        # A kept-alive connection stays with the worker that accepted it, so one busy client (or
-        # proxy) loads one worker; a connection per request lets an idle worker take it (50-user
-        # load test, one run each: 26.7 -> 32.4 replies/s; runs vary by several replies/s).
-        "SANIC_KEEP_ALIVE": "false",
-        "TTHC_ZALO_OUTBOX": str(settings.zalo_outbox_path),
-        # Rate-limit buckets of the chat and Zalo channels, shared by all Rasa workers.
-        RATE_LIMIT_DB_ENV: str(data_dir / "rate_limits.sqlite"),
-        # Several nodes: PostgreSQL and Redis instead of the files above (same speed-ups otherwise).
-        **(scale_out_env(settings) if settings.deployment.scale_out else {}),
-    })
+    env = rasa_environment(
+        {
+            **zalo_env_defaults(),  # unset ZALO_* -> "": Rasa refuses unset ${VAR}; the channel then stays off
+            "TTHC_ACTION_ENDPOINT_URL": action_endpoint_url(settings),
+            ACTION_TOKEN_ENV: action_token(settings),
+            "TTHC_TRACKER_DB": str(data_dir / "rasa_tracker.db"),
+            "TTHC_LOCK_DB": str(data_dir / "rasa_locks.db"),
+            "SANIC_WORKERS": str(max(1, settings.server.rasa_workers)),
+            # A kept-alive connection stays with the worker that accepted it, so one busy client (or
+            # proxy) loads one worker; a connection per request lets an idle worker take it (50-user
+            # load test, one run each: 26.7 -> 32.4 replies/s; runs vary by several replies/s).
+            "SANIC_KEEP_ALIVE": "false",
+            "TTHC_ZALO_OUTBOX": str(settings.zalo_outbox_path),
+            # Rate-limit buckets of the chat and Zalo channels, shared by all Rasa workers.
+            RATE_LIMIT_DB_ENV: str(data_dir / "rate_limits.sqlite"),
+            # Several nodes: PostgreSQL and Redis instead of the files above (same speed-ups otherwise).
+            **(scale_out_env(settings) if settings.deployment.scale_out else {}),
+        }
+    )
     env.pop(ADMIN_TOKEN_ENV, None)  # Rasa has no admin actions
     return env
 
@@ -141,7 +157,11 @@ class Server:
         log = self.log_path.open("ab")
         # A new process group, so Ctrl-C reaches us first and we stop children in order.
         self.process = subprocess.Popen(
-            self.command, cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            self.command,
+            cwd=PROJECT_ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
 
@@ -165,14 +185,30 @@ class Server:
 def app_server(settings: Settings, log_dir: Path) -> Server:
     return Server(
         name="app server",
-        command=[sys.executable, "-m", "uvicorn", "assistant.app.server.app:create_app", "--factory",
-                 "--host", settings.server.host, "--port", str(settings.server.app_port), "--no-access-log"],
+        command=[
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "assistant.app.server.app:create_app",
+            "--factory",
+            "--host",
+            settings.server.host,
+            "--port",
+            str(settings.server.app_port),
+            "--no-access-log",
+        ],
         ready_url=f"{settings.server.app_url}/health",
         # Passive OpenMP waits: busy-spinning threads made 2-thread queries ~15x slower under load.
         # One BLAS thread: the per-question matrix-vector product over the catalogue is tiny, and a
         # second thread only waits for a busy core under load.
-        env=dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", OMP_WAIT_POLICY="PASSIVE",
-                 OPENBLAS_NUM_THREADS="1", **{ACTION_TOKEN_ENV: action_token(settings)}),
+        env=dict(
+            os.environ,
+            HF_HUB_OFFLINE="1",
+            TRANSFORMERS_OFFLINE="1",
+            OMP_WAIT_POLICY="PASSIVE",
+            OPENBLAS_NUM_THREADS="1",
+            **{ACTION_TOKEN_ENV: action_token(settings)},
+        ),
         log_path=log_dir / "app.log",
     )
 
@@ -201,10 +237,22 @@ def rasa_server(settings: Settings, model: Path, log_dir: Path) -> Server:
         use_write_ahead_log(Path(env["TTHC_TRACKER_DB"]))
     return Server(
         name="Rasa server",
-        command=[*rasa_server_command(), "run", "--model", str(model),
-                 "--interface", settings.server.host, "--port", str(settings.server.rasa_port),
-                 "--endpoints", endpoints_file(settings), "--credentials", "credentials.yml",
-                 "--cors", *chat_origins(settings)],
+        command=[
+            *rasa_server_command(),
+            "run",
+            "--model",
+            str(model),
+            "--interface",
+            settings.server.host,
+            "--port",
+            str(settings.server.rasa_port),
+            "--endpoints",
+            endpoints_file(settings),
+            "--credentials",
+            "credentials.yml",
+            "--cors",
+            *chat_origins(settings),
+        ],
         ready_url=f"{settings.server.rasa_url}{RASA_READY_PATH}",
         env=env,
         log_path=log_dir / "rasa.log",

@@ -1,4 +1,5 @@
 """Train the Rasa model only when its inputs changed (fingerprint of the files it is built from)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -13,7 +14,13 @@ from assistant.core.settings import PROJECT_ROOT
 RASA_ENV = PROJECT_ROOT / ".venv-rasa"
 MODEL_NAME = "tthc"
 # Everything that changes what `rasa train` produces (the tokenizer folds and normalizes with knowledge_base/text.py).
-TRAINING_INPUTS = ("config.yml", "domain.yml", "nlu_data", "assistant/rasa_process/components", "knowledge_base/text.py")
+TRAINING_INPUTS = (
+    "config.yml",
+    "domain.yml",
+    "nlu_data",
+    "assistant/rasa_process/components",
+    "knowledge_base/text.py",
+)
 
 
 def rasa_executable() -> Path:
@@ -67,12 +74,26 @@ def ensure_model(model_dir: Path, config: Path = PROJECT_ROOT / "config.yml", qu
     model_dir.mkdir(parents=True, exist_ok=True)
     print(f"==> Training the Rasa model ({config.name}; a few minutes, only when its inputs change)", flush=True)
     command = [
-        str(rasa_executable()), "train", "--config", str(config), "--domain", "domain.yml",
-        "--data", "nlu_data", "--out", str(model_dir), "--fixed-model-name", MODEL_NAME, "--force",
+        str(rasa_executable()),
+        "train",
+        "--config",
+        str(config),
+        "--domain",
+        "domain.yml",
+        "--data",
+        "nlu_data",
+        "--out",
+        str(model_dir),
+        "--fixed-model-name",
+        MODEL_NAME,
+        "--force",
     ]
     result = subprocess.run(
-        command, cwd=PROJECT_ROOT, env=rasa_environment(),
-        stdout=subprocess.DEVNULL if quiet else None, stderr=subprocess.STDOUT if quiet else None,
+        command,
+        cwd=PROJECT_ROOT,
+        env=rasa_environment(),
+        stdout=subprocess.DEVNULL if quiet else None,
+        stderr=subprocess.STDOUT if quiet else None,
     )
     if result.returncode != 0 or not model_path(model_dir).exists():
         raise SetupError(f"Rasa training failed (exit {result.returncode}); run '{' '.join(command)}' to see why")

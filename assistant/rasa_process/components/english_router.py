@@ -13,6 +13,7 @@ config.yml:
       - name: FallbackClassifier
       - name: assistant.rasa_process.components.english_router.EnglishRouter
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Text

@@ -13,6 +13,7 @@ config.yml:
       - name: assistant.rasa_process.components.vietnamese_tokenizer.VietnameseTokenizer
       ...
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Text

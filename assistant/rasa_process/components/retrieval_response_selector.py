@@ -6,6 +6,7 @@ eighth of a Rasa worker's CPU per message under the 50-user load test (py-spy, s
 so here messages of every other intent skip it. Training, the model and the answer to small talk are
 Rasa's own.
 """
+
 from __future__ import annotations
 
 from typing import List

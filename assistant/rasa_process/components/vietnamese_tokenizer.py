@@ -22,6 +22,7 @@ Why this shape:
   training and in use, and DIET can tag exactly the name. In training, annotated entity edges are forced as
   well, so every annotation aligns with tokens even when its text is not a known phrase.
 """
+
 from __future__ import annotations
 
 import re
@@ -88,10 +89,17 @@ class PhraseIndex:
     @classmethod
     def from_training_data(cls, training_data: TrainingData) -> PhraseIndex:
         """Every lookup-table entry and every annotated entity value."""
-        texts = [entry for table in training_data.lookup_tables for entry in table.get("elements", [])
-                 if isinstance(entry, str)]
-        texts += [example.get(TEXT)[e[ENTITY_ATTRIBUTE_START]:e[ENTITY_ATTRIBUTE_END]]
-                  for example in training_data.entity_examples for e in example.get(ENTITIES) or []]
+        texts = [
+            entry
+            for table in training_data.lookup_tables
+            for entry in table.get("elements", [])
+            if isinstance(entry, str)
+        ]
+        texts += [
+            example.get(TEXT)[e[ENTITY_ATTRIBUTE_START] : e[ENTITY_ATTRIBUTE_END]]
+            for example in training_data.entity_examples
+            for e in example.get(ENTITIES) or []
+        ]
         return cls(key for key in map(_phrase_key, texts) if key)
 
     def phrases(self) -> List[List[str]]:
@@ -105,8 +113,7 @@ class PhraseIndex:
         """
         result = set()
         for index, first in enumerate(folded):
-            match = next((p for p in self._by_first.get(first, ())
-                          if tuple(folded[index:index + len(p)]) == p), None)
+            match = next((p for p in self._by_first.get(first, ()) if tuple(folded[index : index + len(p)]) == p), None)
             if match is not None:
                 result.update((index, index + len(match)))
         return result
@@ -152,13 +159,24 @@ class VietnameseTokenizer(Tokenizer):
         self._model_storage, self._resource = model_storage, resource
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> VietnameseTokenizer:
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> VietnameseTokenizer:
         return cls(config, (), model_storage, resource)
 
     @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> VietnameseTokenizer:
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> VietnameseTokenizer:
         try:
             with model_storage.read_from(resource) as model_dir:
                 phrases = rasa.shared.utils.io.read_json_file(model_dir / cls._PHRASES_FILE)

@@ -3,6 +3,7 @@
 Every call is timed, counted for /metrics (`assistant.app.metrics`) and recorded with its outcome in the
 interaction log (`assistant.app.interaction_log`, masked); neither may cost the citizen the reply.
 """
+
 from __future__ import annotations
 
 import logging
@@ -25,8 +26,12 @@ executor.register_package("assistant.app.actions")
 
 
 # Only Rasa may call it (shared secret, see assistant/app/server/security.py); not in the public API docs.
-@router.post(ACTION_CALL_PATH, summary="Run a custom action (called by the Rasa server)",
-             dependencies=[Depends(require_action_token)], include_in_schema=False)
+@router.post(
+    ACTION_CALL_PATH,
+    summary="Run a custom action (called by the Rasa server)",
+    dependencies=[Depends(require_action_token)],
+    include_in_schema=False,
+)
 async def run_action(request: Request) -> JSONResponse:
     try:
         action_call = await request.json()

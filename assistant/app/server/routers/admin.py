@@ -1,4 +1,5 @@
 """Admin actions (token-protected): reload the catalogue after a re-import."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
@@ -16,8 +17,11 @@ router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(requir
 @router.post(
     "/reload",
     summary="Reopen the knowledge base so a re-imported index is served",
-    responses={401: {"description": "No admin token"}, 403: {"description": "Wrong admin token"},
-               503: {"description": "Admin disabled, or the new index cannot be opened"}},
+    responses={
+        401: {"description": "No admin token"},
+        403: {"description": "Wrong admin token"},
+        503: {"description": "Admin disabled, or the new index cannot be opened"},
+    },
 )
 def reload_catalog(settings: Settings = Depends(app_settings)) -> JSONResponse:
     provider.configure(settings)  # the index this app was started with (catalog.data_dir)

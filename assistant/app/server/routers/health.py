@@ -1,4 +1,5 @@
 """Liveness and readiness for the start script and monitoring."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter

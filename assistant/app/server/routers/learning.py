@@ -6,6 +6,7 @@ team's labels. Staff only: every path needs the admin token (the questions are w
   assistant/app/question_labels.py (every change rewrites <data_dir>/labels/labelled.jsonl for the trainer and
   `tthc kb eval --labelled`)
 """
+
 from __future__ import annotations
 
 import csv
@@ -29,18 +30,23 @@ from knowledge_base.errors import KnowledgeBaseError
 from knowledge_base.labelled import KINDS
 
 router = APIRouter(tags=["staff: learning from questions"])
-STAFF_ONLY = {"dependencies": [Depends(require_admin_token)],
-              "responses": {401: {"model": ApiError}, 403: {"model": ApiError}, 503: {"model": ApiError}}}
+STAFF_ONLY = {
+    "dependencies": [Depends(require_admin_token)],
+    "responses": {401: {"model": ApiError}, 403: {"model": ApiError}, 503: {"model": ApiError}},
+}
 CODE_PATTERN = r"^[0-9A-Za-z.\-_]{1,40}$"
 
 UnansweredReason = Enum("UnansweredReason", {reason: reason for reason in unanswered.REASONS}, type=str)
 UnansweredReason.__doc__ = "Why a question counts as unanswered (assistant/app/unanswered.py)"
 LabelKind = Enum("LabelKind", {kind: kind for kind in KINDS}, type=str)
-LabelKind.__doc__ = ("procedure: thuộc thủ tục (code); not_in_catalogue: không có trong danh mục; "
-                     "not_procedure: không phải câu hỏi thủ tục")
+LabelKind.__doc__ = (
+    "procedure: thuộc thủ tục (code); not_in_catalogue: không có trong danh mục; "
+    "not_procedure: không phải câu hỏi thủ tục"
+)
 
 
 # ---- models ----------------------------------------------------------------------------------------
+
 
 class Label(BaseModel):
     """The catalogue team's label on one question (masked text)."""
@@ -50,8 +56,10 @@ class Label(BaseModel):
     kind: LabelKind
     code: str | None = Field(description="The procedure, for kind procedure")
     title: str | None = Field(None, description="The procedure's title in the active catalogue (None if not in it)")
-    asked_at: str = Field(description="ISO 8601 UTC: when the question was first asked, among the recorded interactions "
-                                      "still kept; \"\" once the retention purge removed them (the label stays)")
+    asked_at: str = Field(
+        description="ISO 8601 UTC: when the question was first asked, among the recorded interactions "
+        'still kept; "" once the retention purge removed them (the label stays)'
+    )
     created_at: str
     updated_at: str
 
@@ -67,9 +75,11 @@ class CurrentAnswer(BaseModel):
     decision: str = Field(description="answer / clarify (asks back) / abstain")
     scope: str = Field(description="catalogue / administrative / off_topic")
     results: list[AnsweredProcedure] = Field(description="The procedure answered, or the options offered")
-    verdict: str = Field(description="correct: answers the labelled procedure, or declines a no-answer question; "
-                         "asks_back: asks back with the labelled procedure among the options; declines: "
-                         "abstains on a labelled procedure; wrong: another procedure, or answers a no-answer question")
+    verdict: str = Field(
+        description="correct: answers the labelled procedure, or declines a no-answer question; "
+        "asks_back: asks back with the labelled procedure among the options; declines: "
+        "abstains on a labelled procedure; wrong: another procedure, or answers a no-answer question"
+    )
 
 
 class LabelView(Label):
@@ -106,7 +116,8 @@ class UnansweredReport(BaseModel):
 
 class LabelRequest(BaseModel):
     questions: list[Annotated[str, Field(min_length=1, max_length=question_labels.MAX_QUESTION_CHARS)]] = Field(
-        min_length=1, max_length=question_labels.MAX_QUESTIONS_PER_CALL)
+        min_length=1, max_length=question_labels.MAX_QUESTIONS_PER_CALL
+    )
     kind: LabelKind
     code: Annotated[str, Field(pattern=CODE_PATTERN)] | None = None
 
@@ -117,6 +128,7 @@ class LabelChange(BaseModel):
 
 
 # ---- helpers -----------------------------------------------------------------------------------------
+
 
 def _title(kb, code: str | None) -> str | None:
     if kb is None or not code:
@@ -169,8 +181,12 @@ def current_answer(kb, record: question_labels.LabelRecord) -> CurrentAnswer | N
             verdict = "declines"
     else:
         verdict = "correct" if decision == "abstain" else "wrong"
-    return CurrentAnswer(decision=decision, scope=response.scope.value, verdict=verdict,
-                         results=[AnsweredProcedure(code=hit.code, title=hit.title) for hit in shown])
+    return CurrentAnswer(
+        decision=decision,
+        scope=response.scope.value,
+        verdict=verdict,
+        results=[AnsweredProcedure(code=hit.code, title=hit.title) for hit in shown],
+    )
 
 
 def _check_code(kind: LabelKind, code: str | None):
@@ -193,8 +209,15 @@ def _report(since, until, channel, reason, unlabelled, limit) -> tuple[unanswere
         raise HTTPException(400, detail="Ngày bắt đầu (since) phải trước hoặc bằng ngày kết thúc (until).")
     kb = kb_or_none()
     reasons = [r.value for r in reason] if reason else list(unanswered.REASONS)
-    report = unanswered.unanswered_groups(since=since, until=until, channel=channel or None, reasons=reasons, kb=kb,
-                                          limit=limit, unlabelled_only=unlabelled)
+    report = unanswered.unanswered_groups(
+        since=since,
+        until=until,
+        channel=channel or None,
+        reasons=reasons,
+        kb=kb,
+        limit=limit,
+        unlabelled_only=unlabelled,
+    )
     return report, "embedding" if getattr(kb, "encoder", None) is not None else "lexical"
 
 
@@ -207,49 +230,101 @@ Unlabelled = Annotated[bool, Query(description="Leave out groups whose questions
 
 # ---- routes --------------------------------------------------------------------------------------------
 
-@router.get("/api/staff/unanswered", response_model=UnansweredReport,
-            summary="Questions the assistant did not answer, grouped by similar question", **STAFF_ONLY)
-def unanswered_list(since: Since = None, until: Until = None, channel: Channel = None, reason: Reasons = None,
-                    unlabelled: Unlabelled = False,
-                    limit: Annotated[int, Query(ge=1, le=500, description="Groups at most")] = 100) -> UnansweredReport:
+
+@router.get(
+    "/api/staff/unanswered",
+    response_model=UnansweredReport,
+    summary="Questions the assistant did not answer, grouped by similar question",
+    **STAFF_ONLY,
+)
+def unanswered_list(
+    since: Since = None,
+    until: Until = None,
+    channel: Channel = None,
+    reason: Reasons = None,
+    unlabelled: Unlabelled = False,
+    limit: Annotated[int, Query(ge=1, le=500, description="Groups at most")] = 100,
+) -> UnansweredReport:
     report, grouping = _report(since, until, channel, reason, unlabelled, limit)
     kb = kb_or_none()
     return UnansweredReport(
-        questions=report.questions, distinct=report.distinct, truncated=report.truncated, grouping=grouping,
-        groups=[UnansweredGroup(
-            id=g.id, question=g.question, count=g.count, labelled=g.labelled, reasons=dict(g.reasons),
-            channels=dict(g.channels), codes=g.codes, first_at=g.first_at, last_at=g.last_at,
-            variants=[Variant(question=v.question, count=v.count, reasons=dict(v.reasons),
-                              label=_label(v.label, kb) if v.label else None) for v in g.variants])
-            for g in report.groups])
+        questions=report.questions,
+        distinct=report.distinct,
+        truncated=report.truncated,
+        grouping=grouping,
+        groups=[
+            UnansweredGroup(
+                id=g.id,
+                question=g.question,
+                count=g.count,
+                labelled=g.labelled,
+                reasons=dict(g.reasons),
+                channels=dict(g.channels),
+                codes=g.codes,
+                first_at=g.first_at,
+                last_at=g.last_at,
+                variants=[
+                    Variant(
+                        question=v.question,
+                        count=v.count,
+                        reasons=dict(v.reasons),
+                        label=_label(v.label, kb) if v.label else None,
+                    )
+                    for v in g.variants
+                ],
+            )
+            for g in report.groups
+        ],
+    )
 
 
-@router.get("/api/staff/unanswered.csv", summary="The unanswered questions as CSV (one row per question)",
-            response_class=Response, responses={200: {"content": {"text/csv": {}}}, **STAFF_ONLY["responses"]},
-            dependencies=STAFF_ONLY["dependencies"])
-def unanswered_csv(since: Since = None, until: Until = None, channel: Channel = None, reason: Reasons = None,
-                   unlabelled: Unlabelled = False) -> Response:
+@router.get(
+    "/api/staff/unanswered.csv",
+    summary="The unanswered questions as CSV (one row per question)",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}, **STAFF_ONLY["responses"]},
+    dependencies=STAFF_ONLY["dependencies"],
+)
+def unanswered_csv(
+    since: Since = None,
+    until: Until = None,
+    channel: Channel = None,
+    reason: Reasons = None,
+    unlabelled: Unlabelled = False,
+) -> Response:
     report, _ = _report(since, until, channel, reason, unlabelled, limit=100_000)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerows(unanswered.csv_rows(report.groups))
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d")
-    return Response("\ufeff" + buffer.getvalue(), media_type="text/csv; charset=utf-8",  # BOM: Excel reads UTF-8
-                    headers={"Content-Disposition": f'attachment; filename="cau-hoi-chua-tra-loi-{stamp}.csv"'})
+    return Response(
+        "\ufeff" + buffer.getvalue(),
+        media_type="text/csv; charset=utf-8",  # BOM: Excel reads UTF-8
+        headers={"Content-Disposition": f'attachment; filename="cau-hoi-chua-tra-loi-{stamp}.csv"'},
+    )
 
 
-@router.get("/api/staff/labels", response_model=list[LabelView],
-            summary="Labelled questions, with what the assistant would answer now (latest change first)", **STAFF_ONLY)
+@router.get(
+    "/api/staff/labels",
+    response_model=list[LabelView],
+    summary="Labelled questions, with what the assistant would answer now (latest change first)",
+    **STAFF_ONLY,
+)
 def labels(response: Response, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[LabelView]:
     response.headers["X-Total-Count"] = str(question_labels.count_labels())  # all labels, `limit` listed
     kb = kb_or_none()
-    return [LabelView(**_label(record, kb).model_dump(), now=current_answer(kb, record))
-            for record in question_labels.list_labels(limit=limit)]
+    return [
+        LabelView(**_label(record, kb).model_dump(), now=current_answer(kb, record))
+        for record in question_labels.list_labels(limit=limit)
+    ]
 
 
-@router.post("/api/staff/labels", response_model=list[LabelView],
-             summary="Label questions (a question already labelled is corrected)",
-             **{**STAFF_ONLY, "responses": {**STAFF_ONLY["responses"], 422: {"model": ApiError}}})
+@router.post(
+    "/api/staff/labels",
+    response_model=list[LabelView],
+    summary="Label questions (a question already labelled is corrected)",
+    **{**STAFF_ONLY, "responses": {**STAFF_ONLY["responses"], 422: {"model": ApiError}}},
+)
 def add_labels(request: LabelRequest) -> list[LabelView]:
     kb = _check_code(request.kind, request.code)
     try:
@@ -262,8 +337,12 @@ def add_labels(request: LabelRequest) -> list[LabelView]:
 LabelId = Annotated[int, PathParam(ge=1, le=2**62)]
 
 
-@router.put("/api/staff/labels/{label_id}", response_model=LabelView, summary="Correct a label",
-            **{**STAFF_ONLY, "responses": {**STAFF_ONLY["responses"], 404: {"model": ApiError}, 422: {"model": ApiError}}})
+@router.put(
+    "/api/staff/labels/{label_id}",
+    response_model=LabelView,
+    summary="Correct a label",
+    **{**STAFF_ONLY, "responses": {**STAFF_ONLY["responses"], 404: {"model": ApiError}, 422: {"model": ApiError}}},
+)
 def correct_label(label_id: LabelId, change: LabelChange) -> LabelView:
     kb = _check_code(change.kind, change.code)
     try:
@@ -275,17 +354,27 @@ def correct_label(label_id: LabelId, change: LabelChange) -> LabelView:
     return LabelView(**_label(record, kb).model_dump(), now=current_answer(kb, record))
 
 
-@router.delete("/api/staff/labels/{label_id}", status_code=204, response_class=Response, summary="Remove a label",
-               responses={**STAFF_ONLY["responses"], 404: {"model": ApiError}}, dependencies=STAFF_ONLY["dependencies"])
+@router.delete(
+    "/api/staff/labels/{label_id}",
+    status_code=204,
+    response_class=Response,
+    summary="Remove a label",
+    responses={**STAFF_ONLY["responses"], 404: {"model": ApiError}},
+    dependencies=STAFF_ONLY["dependencies"],
+)
 def remove_label(label_id: LabelId) -> Response:
     if not question_labels.delete_label(label_id):
         raise HTTPException(404, detail=f"Không có nhãn số {label_id} (có thể đã bị xóa).")
     return Response(status_code=204)
 
 
-@router.get("/api/staff/labels.jsonl", summary="The labelled questions as a question file (tthc kb eval / bot eval)",
-            response_class=FileResponse, responses={200: {"content": {"application/x-ndjson": {}}}, **STAFF_ONLY["responses"]},
-            dependencies=STAFF_ONLY["dependencies"])
+@router.get(
+    "/api/staff/labels.jsonl",
+    summary="The labelled questions as a question file (tthc kb eval / bot eval)",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/x-ndjson": {}}}, **STAFF_ONLY["responses"]},
+    dependencies=STAFF_ONLY["dependencies"],
+)
 def labels_file() -> FileResponse:
     path = question_labels.export()
     return FileResponse(path, media_type="application/x-ndjson", filename=path.name)

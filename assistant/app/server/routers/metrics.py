@@ -1,4 +1,5 @@
 """Operations metrics in Prometheus text format (assistant/app/metrics.py), for a scraper on an allowed network."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends

@@ -1,4 +1,5 @@
 """JSON API over the procedure catalogue: search, detail, facets and the portal-link QR code."""
+
 from __future__ import annotations
 
 from functools import lru_cache

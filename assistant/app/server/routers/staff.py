@@ -1,4 +1,5 @@
 """Staff lookup page (/staff) and, for the staff view, the bot's hand-offs, feedback and handled messages."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -19,9 +20,15 @@ from assistant.core.settings import Settings
 router = APIRouter(tags=["staff"])
 
 STAFF_WEB_DIR = Path(__file__).resolve().parent.parent / "web" / "staff"
-STAFF_ASSETS = {"staff.css": "text/css", "staff.js": "text/javascript",
-                "learning.js": "text/javascript", "learning.css": "text/css",  # unanswered questions, labels
-                "dashboard.js": "text/javascript", "handoffs.js": "text/javascript", "desk.css": "text/css"}
+STAFF_ASSETS = {
+    "staff.css": "text/css",
+    "staff.js": "text/javascript",
+    "learning.js": "text/javascript",
+    "learning.css": "text/css",  # unanswered questions, labels
+    "dashboard.js": "text/javascript",
+    "handoffs.js": "text/javascript",
+    "desk.css": "text/css",
+}
 
 
 @router.get("/staff", include_in_schema=False)
@@ -48,21 +55,42 @@ def staff_asset(name: str) -> Response:
 
 
 # Hand-offs and feedback hold what citizens wrote: staff only (admin token, see assistant/app/server/security.py).
-STAFF_ONLY = {"dependencies": [Depends(require_admin_token)], "responses": {401: {"model": ApiError}, 403: {"model": ApiError}, 503: {"model": ApiError}}}
+STAFF_ONLY = {
+    "dependencies": [Depends(require_admin_token)],
+    "responses": {401: {"model": ApiError}, 403: {"model": ApiError}, 503: {"model": ApiError}},
+}
 
 
-@router.get("/api/staff/handoffs", response_model=list[Handoff], summary="Conversations the bot flagged for a human", **STAFF_ONLY)
+@router.get(
+    "/api/staff/handoffs",
+    response_model=list[Handoff],
+    summary="Conversations the bot flagged for a human",
+    **STAFF_ONLY,
+)
 def handoffs(limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[Handoff]:
-    return [Handoff.model_validate(_referenced(record.as_dict())) for record in conversation_log.list_handoffs(limit=limit)]
+    return [
+        Handoff.model_validate(_referenced(record.as_dict())) for record in conversation_log.list_handoffs(limit=limit)
+    ]
 
 
-@router.get("/api/staff/feedback", response_model=list[Feedback], summary="Citizens' feedback on the bot's answers", **STAFF_ONLY)
+@router.get(
+    "/api/staff/feedback",
+    response_model=list[Feedback],
+    summary="Citizens' feedback on the bot's answers",
+    **STAFF_ONLY,
+)
 def feedback(limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[Feedback]:
-    return [Feedback.model_validate(_referenced(record.as_dict())) for record in conversation_log.list_feedback(limit=limit)]
+    return [
+        Feedback.model_validate(_referenced(record.as_dict())) for record in conversation_log.list_feedback(limit=limit)
+    ]
 
 
-@router.get("/api/staff/interactions", response_model=list[Interaction],
-            summary="Messages the assistant handled, with what it did (newest first)", **STAFF_ONLY)
+@router.get(
+    "/api/staff/interactions",
+    response_model=list[Interaction],
+    summary="Messages the assistant handled, with what it did (newest first)",
+    **STAFF_ONLY,
+)
 def interactions(
     since: Annotated[date | None, Query(description="From this day (Vietnam time), inclusive")] = None,
     until: Annotated[date | None, Query(description="Up to this day (Vietnam time), inclusive")] = None,

@@ -1,5 +1,6 @@
 """The province's dashboard on the staff page (issue 14 item 4): figures as JSON and each chart as a
 server-drawn SVG (`assistant.app.dashboard`, `assistant.app.svg_charts`). Staff only (admin token)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -18,8 +19,10 @@ from assistant.app.server.routers.staff import STAFF_ONLY
 
 router = APIRouter(tags=["staff"])
 
-WHO = ("Staff only: the admin token (TTHC_ADMIN_TOKEN) as HTTP Basic password, `Authorization: Bearer` or "
-       "`X-Admin-Token`; without it 401, wrong 403, none configured 503.")
+WHO = (
+    "Staff only: the admin token (TTHC_ADMIN_TOKEN) as HTTP Basic password, `Authorization: Bearer` or "
+    "`X-Admin-Token`; without it 401, wrong 403, none configured 503."
+)
 
 Chart = Enum("Chart", {name.replace("-", "_"): name for name in dashboard.CHARTS}, type=str)  # type: ignore[misc]
 SVG_HEADERS = {
@@ -107,8 +110,9 @@ class DashboardOut(BaseModel):
     charts: dict[str, str] = Field(description="chart name -> the SVG's URL for the same range")
 
 
-Since = Annotated[date | None, Query(description="From this day (Vietnam time), inclusive; default: 29 days "
-                                                 "before `until`")]
+Since = Annotated[
+    date | None, Query(description="From this day (Vietnam time), inclusive; default: 29 days before `until`")
+]
 Until = Annotated[date | None, Query(description="Up to this day (Vietnam time), inclusive; default: today")]
 Channel = Annotated[str | None, Query(max_length=40, description="Only this channel (rest, zalo, ...)")]
 
@@ -121,28 +125,44 @@ def _procedure_info(code: str) -> tuple[str, str] | None:
 def _compute(since: date | None, until: date | None, channel: str | None) -> dashboard.Dashboard:
     try:
         # The same knowledge base as the unanswered page (deps.kb_or_none), so both group alike.
-        return dashboard.compute_cached(since, until, channel or None, procedure_info=_procedure_info,
-                                        kb=deps.kb_or_none())
+        return dashboard.compute_cached(
+            since, until, channel or None, procedure_info=_procedure_info, kb=deps.kb_or_none()
+        )
     except dashboard.RangeError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=str(exc)) from None
 
 
-@router.get("/api/staff/dashboard", response_model=DashboardOut, summary="The province's dashboard figures", description=WHO,
-            responses={**STAFF_ONLY["responses"], 400: {"model": ApiError}},
-            dependencies=STAFF_ONLY["dependencies"])
+@router.get(
+    "/api/staff/dashboard",
+    response_model=DashboardOut,
+    summary="The province's dashboard figures",
+    description=WHO,
+    responses={**STAFF_ONLY["responses"], 400: {"model": ApiError}},
+    dependencies=STAFF_ONLY["dependencies"],
+)
 def dashboard_figures(since: Since = None, until: Until = None, channel: Channel = None) -> DashboardOut:
     figures = _compute(since, until, channel)
     query = urlencode({"since": figures.since, "until": figures.until, **({"channel": channel} if channel else {})})
-    return DashboardOut.model_validate({
-        **figures.as_dict(),
-        "charts": {name: f"/api/staff/dashboard/{name}.svg?{query}" for name in dashboard.CHARTS},
-    })
+    return DashboardOut.model_validate(
+        {
+            **figures.as_dict(),
+            "charts": {name: f"/api/staff/dashboard/{name}.svg?{query}" for name in dashboard.CHARTS},
+        }
+    )
 
 
-@router.get("/api/staff/dashboard/{chart}.svg", response_class=Response, summary="One dashboard chart as SVG", description=WHO,
-            responses={**STAFF_ONLY["responses"], 400: {"model": ApiError},
-                       200: {"content": {"image/svg+xml": {}}, "description": "the chart"}},
-            dependencies=STAFF_ONLY["dependencies"])
+@router.get(
+    "/api/staff/dashboard/{chart}.svg",
+    response_class=Response,
+    summary="One dashboard chart as SVG",
+    description=WHO,
+    responses={
+        **STAFF_ONLY["responses"],
+        400: {"model": ApiError},
+        200: {"content": {"image/svg+xml": {}}, "description": "the chart"},
+    },
+    dependencies=STAFF_ONLY["dependencies"],
+)
 def dashboard_chart(chart: Chart, since: Since = None, until: Until = None, channel: Channel = None) -> Response:
     svg = dashboard.chart(chart.value, _compute(since, until, channel))
     return Response(svg, media_type="image/svg+xml; charset=utf-8", headers=SVG_HEADERS)

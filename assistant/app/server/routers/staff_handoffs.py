@@ -4,6 +4,7 @@ Zalo citizen through the Zalo connector's outbox (`assistant.app.handoff_desk`).
 The two POSTs change state, and a browser sends a staff member's HTTP Basic credentials with any request to
 this origin, so they also refuse requests another site's page makes (`Origin` / `Sec-Fetch-Site`).
 """
+
 from __future__ import annotations
 
 import logging
@@ -22,8 +23,10 @@ from assistant.core import storage
 router = APIRouter(tags=["staff"])
 logger = logging.getLogger(__name__)
 
-WHO = ("Staff only: the admin token (TTHC_ADMIN_TOKEN) as HTTP Basic password, `Authorization: Bearer` or "
-       "`X-Admin-Token`; without it 401, wrong 403, none configured 503.")
+WHO = (
+    "Staff only: the admin token (TTHC_ADMIN_TOKEN) as HTTP Basic password, `Authorization: Bearer` or "
+    "`X-Admin-Token`; without it 401, wrong 403, none configured 503."
+)
 
 HandoffId = Annotated[int, Path(ge=1, le=2**53, description="The hand-off's id (from the list)")]
 
@@ -31,13 +34,17 @@ HandoffId = Annotated[int, Path(ge=1, le=2**53, description="The hand-off's id (
 def require_same_site(request: Request) -> None:
     """Refuse a state-changing request made by another site's page (the browser adds the staff credentials)."""
     if request.headers.get("sec-fetch-site", "") in ("cross-site", "same-site"):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Yêu cầu gửi từ trang web khác bị từ chối; "
-                            "vui lòng thao tác trên trang cán bộ (/staff).")
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail="Yêu cầu gửi từ trang web khác bị từ chối; vui lòng thao tác trên trang cán bộ (/staff).",
+        )
     origin = request.headers.get("origin")
     # Host names only: the reverse proxy passes `Host: $host`, without the public port the Origin carries.
     if origin and urlsplit(origin).hostname != urlsplit("//" + (request.headers.get("host") or "")).hostname:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Yêu cầu gửi từ trang web khác bị từ chối; "
-                            "vui lòng thao tác trên trang cán bộ (/staff).")
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail="Yêu cầu gửi từ trang web khác bị từ chối; vui lòng thao tác trên trang cán bộ (/staff).",
+        )
 
 
 STAFF_ACTION = {
@@ -58,8 +65,10 @@ class StaffReplyOut(BaseModel):
     id: int
     created_at: str
     text: str
-    delivery: str = Field(description="sent (Zalo accepted it), waiting (in the outbox), failed (given up after "
-                                      "too many attempts: see `tthc zalo outbox`), unknown (no outbox file)")
+    delivery: str = Field(
+        description="sent (Zalo accepted it), waiting (in the outbox), failed (given up after "
+        "too many attempts: see `tthc zalo outbox`), unknown (no outbox file)"
+    )
     delivery_error: str = Field("", description="the last delivery error while waiting or failed")
 
 
@@ -82,16 +91,24 @@ class HandledIn(BaseModel):
 
 
 class ReplyIn(BaseModel):
-    text: str = Field(min_length=1, max_length=handoff_desk.MAX_REPLY_CHARS,
-                      description="What the staff member writes to the citizen (sent on Zalo)")
+    text: str = Field(
+        min_length=1,
+        max_length=handoff_desk.MAX_REPLY_CHARS,
+        description="What the staff member writes to the citizen (sent on Zalo)",
+    )
 
 
 def _case(record: handoff_desk.HandoffCase) -> HandoffCaseOut:
     return HandoffCaseOut.model_validate(record.as_dict())
 
 
-@router.get("/api/staff/handoff-cases", response_model=list[HandoffCaseOut],
-            summary="Hand-offs with their state and staff replies (newest first)", description=WHO, **STAFF_ONLY)
+@router.get(
+    "/api/staff/handoff-cases",
+    response_model=list[HandoffCaseOut],
+    summary="Hand-offs with their state and staff replies (newest first)",
+    description=WHO,
+    **STAFF_ONLY,
+)
 def handoff_cases(
     status: Annotated[HandoffStatus, Query(description="open (default), handled or all")] = HandoffStatus.open,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -99,9 +116,13 @@ def handoff_cases(
     return [_case(record) for record in handoff_desk.list_cases(status=status.value, limit=limit)]
 
 
-@router.post("/api/staff/handoff-cases/{handoff_id}/handled", response_model=HandoffCaseOut,
-             summary="Mark a hand-off handled, or open it again",
-             description=WHO + " Refused (403) when another site's page makes the request (Origin, Sec-Fetch-Site).", **STAFF_ACTION)
+@router.post(
+    "/api/staff/handoff-cases/{handoff_id}/handled",
+    response_model=HandoffCaseOut,
+    summary="Mark a hand-off handled, or open it again",
+    description=WHO + " Refused (403) when another site's page makes the request (Origin, Sec-Fetch-Site).",
+    **STAFF_ACTION,
+)
 def mark_handled(handoff_id: HandoffId, body: HandledIn | None = None) -> HandoffCaseOut:
     try:
         return _case(handoff_desk.set_handled(handoff_id, handled=body.handled if body else True))
@@ -109,11 +130,15 @@ def mark_handled(handoff_id: HandoffId, body: HandledIn | None = None) -> Handof
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from None
 
 
-@router.post("/api/staff/handoff-cases/{handoff_id}/replies", response_model=StaffReplyOut, status_code=201,
-             summary="Reply to the Zalo citizen of a hand-off (queued in the Zalo outbox)",
-             description=WHO + " Refused (403) when another site's page makes the request (Origin, Sec-Fetch-Site).",
-             dependencies=STAFF_ACTION["dependencies"],
-             responses={**STAFF_ACTION["responses"], 400: {"model": ApiError}, 409: {"model": ApiError}})
+@router.post(
+    "/api/staff/handoff-cases/{handoff_id}/replies",
+    response_model=StaffReplyOut,
+    status_code=201,
+    summary="Reply to the Zalo citizen of a hand-off (queued in the Zalo outbox)",
+    description=WHO + " Refused (403) when another site's page makes the request (Origin, Sec-Fetch-Site).",
+    dependencies=STAFF_ACTION["dependencies"],
+    responses={**STAFF_ACTION["responses"], 400: {"model": ApiError}, 409: {"model": ApiError}},
+)
 def reply(handoff_id: HandoffId, body: ReplyIn) -> StaffReplyOut:
     try:
         case = handoff_desk.get_case(handoff_id)
@@ -126,7 +151,10 @@ def reply(handoff_id: HandoffId, body: ReplyIn) -> StaffReplyOut:
         raise HTTPException(code, detail=str(exc)) from None
     except (*storage.ERRORS, OSError) as exc:
         logger.error("Staff reply to hand-off %d not queued: %s", case.id, exc.__class__.__name__)
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail="Không ghi được vào hàng gửi Zalo "
-                            f"({storage.describe(handoff_desk.default_outbox())}): vui lòng báo quản trị "
-                            "kiểm tra ổ đĩa hoặc cơ sở dữ liệu, rồi gửi lại.") from None
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail="Không ghi được vào hàng gửi Zalo "
+            f"({storage.describe(handoff_desk.default_outbox())}): vui lòng báo quản trị "
+            "kiểm tra ổ đĩa hoặc cơ sở dữ liệu, rồi gửi lại.",
+        ) from None
     return StaffReplyOut.model_validate(sent.as_dict())

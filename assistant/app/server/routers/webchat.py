@@ -1,5 +1,6 @@
 """Citizens' website chat: the full page (/chat), its settings, the embeddable widget files, and the
 printable checklist a chat answer links to (/checklist/<code>)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -45,8 +46,13 @@ def chat_config(settings: Settings = Depends(app_settings)) -> Response:
 @router.get("/webchat/{name}", include_in_schema=False)
 def widget_file(name: str) -> Response:
     # Any site may embed the widget, so it is served with a permissive CORS header of its own.
-    return listed_file(WEBCHAT_DIR, name, WIDGET_FILES, with_helpers=frozenset({"widget.js"}),
-                       headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=300"})
+    return listed_file(
+        WEBCHAT_DIR,
+        name,
+        WIDGET_FILES,
+        with_helpers=frozenset({"widget.js"}),
+        headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=300"},
+    )
 
 
 @router.get("/checklist/{code}", include_in_schema=False)
@@ -64,5 +70,7 @@ def checklist(
     if procedure is None:
         return HTMLResponse(not_found_page(code), status_code=404)
     office = local_directory.commune_named_in(commune, settings) if commune.strip() else None
-    return HTMLResponse(checklist_page(procedure, settings, portal_url(procedure, settings), commune=office),
-                        headers={"Cache-Control": "public, max-age=300"})
+    return HTMLResponse(
+        checklist_page(procedure, settings, portal_url(procedure, settings), commune=office),
+        headers={"Cache-Control": "public, max-age=300"},
+    )
