@@ -380,9 +380,9 @@ ASPECT_INTENTS = {
 
 
 def catalogue_intent(text: str) -> str | None:
-    """The intent the NLU's English router gives a message (assistant/rasa_process/components/english_router.py): the aspect's
-    ask_* intent for an English question for the catalogue, choose_option for an English pick from a list ("the
-    second one"), None (keep the NLU's own) for anything else."""
+    """The intent the NLU's English router gives a message (assistant/rasa_process/components/english_router.py):
+    the aspect's ask_* intent for an English question for the catalogue, choose_option for an English pick from a
+    list ("the second one"), None (keep the NLU's own) for anything else."""
     if not isinstance(text, str) or text.startswith("/"):
         return None
     if is_option_choice(text):

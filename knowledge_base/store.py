@@ -538,7 +538,8 @@ class KnowledgeBase:
             raise KnowledgeBaseError(f"unknown search system {system!r}: use one of {', '.join(SYSTEMS)}")
         if system == "dense" and not self.has_dense:
             raise KnowledgeBaseError(
-                "dense search needs the embedding model and a dense index: run `tthc kb import PATH` with the model in place"
+                "dense search needs the embedding model and a dense index: "
+                "run `tthc kb import PATH` with the model in place"
             )
         if system == "hybrid" and not self.has_dense:
             system = "bm25"

@@ -7,7 +7,8 @@ wrong procedure, no-answer questions given a procedure. This is how ABSTAIN_QUAN
 (knowledge_base/training.py) and TOP_RIGHT_THRESHOLD (knowledge_base/store.py) were chosen, on the dev set's
 tune split only; the index's own threshold is printed with the quantiles of its out-of-fold probabilities.
 
-    TTHC_CATALOG__DATA_DIR=... .venv/bin/python scripts/decision_tradeoff.py knowledge_base/devset/dev.jsonl --split tune
+    TTHC_CATALOG__DATA_DIR=... .venv/bin/python scripts/decision_tradeoff.py \\
+        knowledge_base/devset/dev.jsonl --split tune
 """
 
 from __future__ import annotations

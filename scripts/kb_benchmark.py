@@ -5,7 +5,8 @@ questions never used to tune weights or the abstention threshold), records each 
 prints a Markdown table plus the machine's load average (latency depends on it on a shared box).
 
 Usage (after `tthc kb import ../shared/data/dvc-procedures`):
-    .venv/bin/python scripts/kb_benchmark.py knowledge_base/devset/dev.jsonl [--check knowledge_base/devset/citizen.jsonl]
+    .venv/bin/python scripts/kb_benchmark.py knowledge_base/devset/dev.jsonl \\
+        [--check knowledge_base/devset/citizen.jsonl]
 --check adds rows for an independent question set (all of it; never used for tuning).
 """
 
@@ -41,7 +42,8 @@ def run_eval(devset: Path, system: str) -> tuple[dict, float]:
         stdout, stderr = out.read(), err.read()
     if process.returncode:
         sys.exit(
-            f"tthc kb eval --system {system} failed: {stderr.strip().splitlines()[-1] if stderr.strip() else process.returncode}"
+            f"tthc kb eval --system {system} failed: "
+            f"{stderr.strip().splitlines()[-1] if stderr.strip() else process.returncode}"
         )
     return json.loads(stdout.strip().splitlines()[-1]), usage.ru_maxrss / 1024
 

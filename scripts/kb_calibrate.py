@@ -90,8 +90,10 @@ TEMPLATES = (
 LONG_SHARE = 0.2
 # Long questions as citizens write them to the portal: the procedure inside a story and several asks.
 LONG_TEMPLATES = (
-    "Chào anh chị, gia đình tôi đang sinh sống tại địa phương, nay tôi có nhu cầu {x}. Xin hỏi cần chuẩn bị những giấy tờ gì và nộp ở đâu ạ?",
-    "Tôi đã hỏi nhiều nơi nhưng chưa rõ, cho tôi hỏi {x} gồm những bước nào, bao lâu thì có kết quả và có mất phí không?",
+    "Chào anh chị, gia đình tôi đang sinh sống tại địa phương, nay tôi có nhu cầu {x}. "
+    "Xin hỏi cần chuẩn bị những giấy tờ gì và nộp ở đâu ạ?",
+    "Tôi đã hỏi nhiều nơi nhưng chưa rõ, cho tôi hỏi {x} gồm những bước nào, "
+    "bao lâu thì có kết quả và có mất phí không?",
     "Kính gửi cơ quan chức năng, đơn vị chúng tôi cần {x}. Đề nghị hướng dẫn trình tự, thành phần hồ sơ và lệ phí.",
     "nhà em ở quê xa, ba mẹ lớn tuổi rồi, giờ em muốn {x} thì phải làm sao, có làm online được không ạ",
     "Năm ngoái tôi có nộp hồ sơ nhưng bị trả lại vì thiếu giấy tờ. Nay tôi muốn làm lại việc {x} thì cần những gì?",
@@ -222,7 +224,10 @@ def main() -> int:
     parser.add_argument(
         "--without-dev-no-answer",
         action="store_true",
-        help="fit without the dev set's no-answer questions (check: do all 40 of them get caught by a model that never saw one?)",
+        help=(
+            "fit without the dev set's no-answer questions "
+            "(check: do all 40 of them get caught by a model that never saw one?)"
+        ),
     )
     parser.add_argument("--write", action="store_true", help="write knowledge_base/data/abstention.json")
     args = parser.parse_args()
@@ -310,7 +315,8 @@ def main() -> int:
         models[model_name] = model
         tune_mask = np.array([r["split"] == "tune" for r in train])
         print(
-            f"== {model_name} model: {len(train)} fitted rows, out-of-fold AUC {auc(oof, ty):.3f} (tune rows {auc(oof[tune_mask], ty[tune_mask]):.3f}), "
+            f"== {model_name} model: {len(train)} fitted rows, out-of-fold AUC {auc(oof, ty):.3f} "
+            f"(tune rows {auc(oof[tune_mask], ty[tune_mask]):.3f}), "
             f"threshold {model['threshold']}"
         )
         print("   weights " + " ".join(f"{n}={w:+.2f}" for n, w in model["weights"].items()))
@@ -330,14 +336,17 @@ def main() -> int:
                 old_prob = np.array([decision.probability(r["old_x"], old[r["model"]]) for r in view])
                 old_abstain = np.array([p < old[r["model"]]["threshold"] for p, r in zip(old_prob, view, strict=True)])
                 line += (
-                    f"   | current file: AUC {auc(old_prob, labels):.3f}  abstain_recall {old_abstain[labels == 0].mean():.3f}"
+                    f"   | current file: AUC {auc(old_prob, labels):.3f}"
+                    f"  abstain_recall {old_abstain[labels == 0].mean():.3f}"
                     f"  false_abstain {old_abstain[labels == 1].mean():.3f}"
                 )
             print(line)
     if args.write:
         models["_source"] = (
-            f"scripts/kb_calibrate.py {args.devset} (training: {args.training.name} + {args.generated} generated + tune split; "
-            f"max false abstain {args.max_false_abstain}, C {args.c}, C topic {args.c_topic}; {len(kb.procedures())} procedures)"
+            f"scripts/kb_calibrate.py {args.devset} "
+            f"(training: {args.training.name} + {args.generated} generated + tune split; "
+            f"max false abstain {args.max_false_abstain}, C {args.c}, C topic {args.c_topic}; "
+            f"{len(kb.procedures())} procedures)"
         )
         decision.ABSTENTION_FILE.write_text(json.dumps(models, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         decision._models.cache_clear()

@@ -283,7 +283,10 @@ def local_note(procedure: Procedure, settings: Settings) -> str:
     if local.sample:
         return f"Lưu ý: {what} ở trên là dữ liệu mẫu của tỉnh {province}, chưa phải quy định chính thức."
     source = f" ({local.source})" if local.source else ""
-    return f"Theo quy định của tỉnh {province}{source}: {what} ở trên là mức của tỉnh, thay cho mức trong danh mục quốc gia."
+    return (
+        f"Theo quy định của tỉnh {province}{source}: {what} ở trên là mức của tỉnh, "
+        "thay cho mức trong danh mục quốc gia."
+    )
 
 
 def _time_lines(procedure: Procedure) -> list[str]:
@@ -970,7 +973,10 @@ def feedback_thanks(good: bool) -> Reply:
             text="Dạ, cảm ơn Anh/Chị đã phản hồi! Chúc Anh/Chị làm thủ tục thuận lợi.", outcome=ReplyOutcome.feedback
         )
     return Reply(
-        text="Dạ, cảm ơn Anh/Chị đã góp ý. Ý kiến đã được ghi lại để bộ phận phụ trách kiểm tra và cải thiện câu trả lời.",
+        text=(
+            "Dạ, cảm ơn Anh/Chị đã góp ý. Ý kiến đã được ghi lại để bộ phận phụ trách kiểm tra "
+            "và cải thiện câu trả lời."
+        ),
         outcome=ReplyOutcome.feedback,
     )
 
@@ -1029,7 +1035,8 @@ def tracking(result: TrackingResult, settings: Settings | None = None) -> Reply:
     if result.status == TrackingStatus.unreachable:
         return Reply(
             text=(
-                "Dạ, hiện tôi chưa kết nối được hệ thống một cửa để tra cứu hồ sơ. Anh/Chị vui lòng thử lại sau ít phút "
+                "Dạ, hiện tôi chưa kết nối được hệ thống một cửa để tra cứu hồ sơ. "
+                "Anh/Chị vui lòng thử lại sau ít phút "
                 f"hoặc tra cứu trên Cổng Dịch vụ công, hoặc liên hệ {counter}."
             ),
             links=_portal_links(settings),

@@ -12,9 +12,9 @@ OA may send it customer-service messages. A web chat is anonymous, so its citize
 the counter (`assistant.app.answers.handoff`).
 
 A reply is not sent by the app server itself: it is put in the Zalo connector's outbox
-(`connectors.zalo.store.ZaloStore`, `settings.zalo_store`: a SQLite file, or PostgreSQL on scale-out), and the Zalo channel in the Rasa server
-delivers it through the OA API with its token handling and retries (its flusher runs every
-`flush_interval_seconds`, 30 s by default). If the citizen already has replies waiting there, the staff reply
+(`connectors.zalo.store.ZaloStore`, `settings.zalo_store`: a SQLite file, or PostgreSQL on scale-out), and the
+Zalo channel in the Rasa server delivers it through the OA API with its token handling and retries (its flusher
+runs every `flush_interval_seconds`, 30 s by default). If the citizen already has replies waiting there, the staff reply
 queues behind them, so the conversation stays in order. The delivery state shown to staff is read back from
 the outbox: the row is deleted when Zalo accepted it ("sent"), kept while it waits ("waiting", with the
 last error once an attempt failed) and marked dead after too many attempts ("failed").

@@ -22,8 +22,8 @@ One row per custom-action call, in the app database (`conversation_log.default_d
 
 Turns Rasa answers with a response template alone (greet, goodbye, thanks, yes/no, "are you a bot") never
 reach the action endpoint and are not recorded (docs/staff.md, "What is recorded"); small talk
-(action_small_talk) and off-topic messages (action_check_scope, action_default_fallback) are. Rows are deleted with the other app records by `tthc privacy purge`
-(`purge_older_than`).
+(action_small_talk) and off-topic messages (action_check_scope, action_default_fallback) are. Rows are deleted
+with the other app records by `tthc privacy purge` (`purge_older_than`).
 
 Functions (all take an optional `db_path`; default: the app database):
 - `classify(action, events, messages, tracker) -> Classification`

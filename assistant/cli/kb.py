@@ -98,7 +98,8 @@ def import_command(args) -> int:
         model_path = None
     elif not model_path.exists():
         print(
-            f"warning: embedding model not found at {model_path}; building the BM25 index only (run `tthc up` to convert the model, then re-import)",
+            f"warning: embedding model not found at {model_path}; building the BM25 index only "
+            "(run `tthc up` to convert the model, then re-import)",
             file=sys.stderr,
         )
         model_path = None
@@ -107,7 +108,8 @@ def import_command(args) -> int:
     )
     m = kb.manifest
     print(
-        f"Index: {m['procedures']} procedures, dense={'yes (' + str(m['embedded']) + ' embedded)' if m['model'] else 'no'}, "
+        f"Index: {m['procedures']} procedures, "
+        f"dense={'yes (' + str(m['embedded']) + ' embedded)' if m['model'] else 'no'}, "
         f"built in {m['build_seconds']} s -> {kb.directory}"
     )
     _print_models(kb)
@@ -143,7 +145,8 @@ def search_command(args) -> int:
 def eval_command(args) -> int:
     if args.labelled == (args.file is not None):
         raise KnowledgeBaseError(
-            "pass one of: a question file (tthc kb eval FILE.jsonl) or --labelled (the questions labelled on the staff page)"
+            "pass one of: a question file (tthc kb eval FILE.jsonl) "
+            "or --labelled (the questions labelled on the staff page)"
         )
     if args.labelled:
         from knowledge_base.labelled import evaluation_questions, read_labelled

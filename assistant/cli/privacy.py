@@ -50,7 +50,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     purge_parser.add_argument(
         "--app-db",
-        help="app database: hand-offs, feedback, recorded questions (default: <catalog.data_dir>/app.db, or PostgreSQL on the scale-out profile)",
+        help=(
+            "app database: hand-offs, feedback, recorded questions "
+            "(default: <catalog.data_dir>/app.db, or PostgreSQL on the scale-out profile)"
+        ),
     )
     purge_parser.add_argument("--dry-run", action="store_true", help="count what would be deleted, delete nothing")
     purge_parser.set_defaults(handler=purge)

@@ -1,8 +1,8 @@
 """Fuzz the app's OpenAPI with schemathesis: no generated request may cause a server error.
 
 Every operation of create_app()'s schema gets schema-valid (positive) and schema-violating
-(negative) requests over ASGI, on the sample catalogue, with the admin token except for /admin. Rate limiting is off here so each case
-reaches the endpoint code. Prints the number of cases run; TTHC_FUZZ_EXAMPLES (default 100)
+(negative) requests over ASGI, on the sample catalogue, with the admin token except for /admin. Rate limiting is
+off here so each case reaches the endpoint code. Prints the number of cases run; TTHC_FUZZ_EXAMPLES (default 100)
 sets the examples per operation and mode. Generation is derandomized so CI runs are repeatable.
 """
 
@@ -85,7 +85,8 @@ def test_no_server_error_on_generated_requests(fuzz_app):
 
     total = sum(cases.values())
     print(
-        f"\nschemathesis: {total} cases over {len(operations)} operations; status codes: {dict(sorted(statuses.items()))}"
+        f"\nschemathesis: {total} cases over {len(operations)} operations; "
+        f"status codes: {dict(sorted(statuses.items()))}"
     )
     for label, count in sorted(cases.items()):
         print(f"  {count:5d}  {label}")

@@ -68,8 +68,8 @@ def test_amounts_with_separators_and_a_channel_name_inside_the_description():
 def test_unit_less_time_glued_to_a_fee_in_thousands():
     # 2.002015 (đăng ký doanh nghiệp): "125 VNĐ" is time 1 (as the online row says) + 25 (thousand) đồng.
     text = (
-        HEADER
-        + "Trực tuyến1Miễn phí(Miễn lệ phí đăng ký doanh nghiệp qua mạng điện tử.)Dịch vụ bưu chính125 VNĐTrực tiếp125 VNĐ"
+        HEADER + "Trực tuyến1Miễn phí(Miễn lệ phí đăng ký doanh nghiệp qua mạng điện tử.)"
+        "Dịch vụ bưu chính125 VNĐTrực tiếp125 VNĐ"
     )
     parsed = parse_channels(text)
     online, postal, in_person = parsed.channels
@@ -210,7 +210,8 @@ def test_levels_agencies_and_result():
     assert split_agencies("Không có thông tin") == []
     result = (
         "Cập nhật thông tin trong Cơ sở dữ liệu quốc gia về dân cưMã: KQ.G01.000064Thông báo kết quả giải quyết thủ tục"
-        "Mã: KQ.G01.000065Từ khóaKhông có thông tinMô tảKhông có thông tinChọn cơ quan thực hiệnTỉnh/ Thành phốNộp hồ sơ"
+        "Mã: KQ.G01.000065Từ khóaKhông có thông tinMô tảKhông có thông tin"
+        "Chọn cơ quan thực hiệnTỉnh/ Thành phốNộp hồ sơ"
     )
     assert (
         clean_result(result)
@@ -402,13 +403,17 @@ def test_known_records_come_out_structured(full_import):
         ),
         # The item stating the row's own duration names the case, not the first item.
         (
-            "- Cách thức thực hiện: + Chủ xe kê khai trên Cổng Dịch vụ công. + Cấp chứng nhận đăng ký xe: Không quá 02 ngày "
+            "- Cách thức thực hiện: + Chủ xe kê khai trên Cổng Dịch vụ công. "
+            "+ Cấp chứng nhận đăng ký xe: Không quá 02 ngày "
             "làm việc. + Cấp lại biển số định danh: Không quá 07 ngày làm việc.",
             "7 ngày làm việc",
             "Cấp lại biển số định danh",
         ),
         (
-            "a) Đối với cấp Giấy chứng nhận đủ điều kiện kinh doanh Trong thời hạn sáu mươi (60) ngày làm việc, kể từ …",
+            (
+                "a) Đối với cấp Giấy chứng nhận đủ điều kiện kinh doanh "
+                "Trong thời hạn sáu mươi (60) ngày làm việc, kể từ …"
+            ),
             "60 ngày làm việc",
             "Cấp Giấy chứng nhận đủ điều kiện kinh doanh",
         ),

@@ -164,7 +164,8 @@ def test_dense_passages_name_the_procedure_and_what_it_delivers():
     )
     assert passage_text(record) == "Thủ tục đổi tiền không đủ tiêu chuẩn lưu thông. Lĩnh vực: Ngân hàng"
     assert result_passage_text(record) == (
-        "đổi tiền không đủ tiêu chuẩn lưu thông. Lĩnh vực: Ngân hàng. Kết quả: Tiền không đủ tiêu chuẩn lưu thông được thu đổi"
+        "đổi tiền không đủ tiêu chuẩn lưu thông. Lĩnh vực: Ngân hàng. "
+        "Kết quả: Tiền không đủ tiêu chuẩn lưu thông được thu đổi"
     )
     assert passages([record]) == [passage_text(record), result_passage_text(record)]
 

@@ -1,8 +1,8 @@
 """A week of recorded questions and feedback with known figures, for the dashboard's API and page tests.
 
-Days are in Vietnam time (UTC+7). Questions per day (web + Zalo): 01/11: 2 + 1, 03/11: 2 + 1, 05/11: 2 + 1, 07/11: 1 (late
-evening, still 07/11 in Vietnam); one row just before 01/11 (Vietnam) is outside the range. Not questions: a
-choice click, a rating, small talk. Turn latencies of the questions: 400 ... 3000 ms (p50 800, p95 3000).
+Days are in Vietnam time (UTC+7). Questions per day (web + Zalo): 01/11: 2 + 1, 03/11: 2 + 1, 05/11: 2 + 1,
+07/11: 1 (late evening, still 07/11 in Vietnam); one row just before 01/11 (Vietnam) is outside the range. Not
+questions: a choice click, a rating, small talk. Turn latencies of the questions: 400 ... 3000 ms (p50 800, p95 3000).
 """
 
 from __future__ import annotations

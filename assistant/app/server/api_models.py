@@ -101,7 +101,10 @@ class Handoff(BaseModel):
 
     id: int
     conversation: str = Field(
-        description="A short stable reference of the conversation (hc-…; Zalo zu-…); the channel's own id (a Zalo user id) never leaves the server"
+        description=(
+            "A short stable reference of the conversation (hc-…; Zalo zu-…); "
+            "the channel's own id (a Zalo user id) never leaves the server"
+        )
     )
     channel: str
     created_at: str
@@ -113,7 +116,10 @@ class Feedback(BaseModel):
 
     id: int
     conversation: str = Field(
-        description="A short stable reference of the conversation (hc-…; Zalo zu-…); the channel's own id (a Zalo user id) never leaves the server"
+        description=(
+            "A short stable reference of the conversation (hc-…; Zalo zu-…); "
+            "the channel's own id (a Zalo user id) never leaves the server"
+        )
     )
     channel: str
     created_at: str
@@ -132,7 +138,10 @@ class Interaction(BaseModel):
     id: int
     created_at: str = Field(description="ISO 8601, UTC")
     conversation: str = Field(
-        description="A short stable reference of the conversation (hc-…; Zalo zu-…); the channel's own id (a Zalo user id) never leaves the server"
+        description=(
+            "A short stable reference of the conversation (hc-…; Zalo zu-…); "
+            "the channel's own id (a Zalo user id) never leaves the server"
+        )
     )
     channel: str = Field(description="Rasa input channel: rest (web chat), zalo, ...")
     action: str = Field(description="The custom action that handled the message")
