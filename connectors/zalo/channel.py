@@ -206,6 +206,8 @@ class ZaloInput(InputChannel):
                 "Zalo event %s (msg %s) from user %s failed", event.name, event.msg_id, user_ref(event.user_id)
             )
             await output.send_text_message(event.user_id, FAILURE_REPLY)
+        # Sent or queued in the outbox: a redelivery is refused from now on, even after the claim lease.
+        self.store.message_done(event.msg_id)
 
     # -- webhook -------------------------------------------------------------------------------
     def _status(self) -> dict[str, Any]:
@@ -264,6 +266,7 @@ class ZaloInput(InputChannel):
                         event.user_id, rate_limited_reply(max(1, math.ceil(wait)))
                     )
                 )
+            self.store.message_done(event.msg_id)  # deliberately not answered; a redelivery is not either
             return response.json({"status": "rate_limited"})
         self._spawn(self._answer(event, on_new_message))
         return response.json({"status": "accepted"})

@@ -3,7 +3,8 @@
 
 - outbox: replies Zalo did not accept yet, re-delivered in order when the API is back;
   after too many attempts a reply is parked as dead (kept and logged, never dropped);
-- seen_messages: msg_ids already answered, so a redelivered event is answered once;
+- seen_messages: msg_ids claimed for an answer (and whether it is done), so a redelivered event is
+  answered once; a claim not done within MESSAGE_CLAIM_SECONDS (its node died) may be taken over;
 - tokens: the latest access/refresh token pair (Zalo refresh tokens are single-use, so the
   pair obtained by a refresh must survive a restart, and every Rasa worker reads it before use);
 - leases: short named locks between processes (the token refresh: exactly one worker refreshes);
@@ -21,6 +22,7 @@ import json
 import os
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,10 @@ from typing import Any
 from assistant.core import storage
 
 SEEN_MESSAGES_KEPT = 20_000
+# A msg_id claimed longer ago than this and not done is taken over by a redelivery: its node died between
+# the claim and queueing the reply. Well above a slow answer (Rasa's REST timeout is 10 s), so a duplicate
+# arriving while the first node is still answering is refused.
+MESSAGE_CLAIM_SECONDS = 120
 OFFERED_BUTTONS_SECONDS = 24 * 3600  # a button tapped later than this is read as typed text
 
 _SCHEMA = """
@@ -57,7 +63,8 @@ CREATE TABLE IF NOT EXISTS offered_buttons (
 );
 CREATE TABLE IF NOT EXISTS seen_messages (
     msg_id TEXT PRIMARY KEY,
-    seen_at REAL NOT NULL
+    seen_at REAL NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS tokens (
     id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -85,8 +92,9 @@ class ZaloStore:
 
     PRUNE_EVERY = 1000  # new msg_ids between prunes of the oldest ones
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, clock: Callable[[], float] = time.time) -> None:
         self.path = path if storage.is_postgres(path) else Path(path)
+        self.clock = clock  # message claims' time (tests pass a fake clock)
         self._connection: storage.Database | None = None
         self._pid = 0
         self._claims = 0
@@ -108,10 +116,13 @@ class ZaloStore:
 
     @staticmethod
     def _migrate(connection: storage.Database) -> None:
-        """Outbox files from before claims get the two claim columns."""
+        """Outbox files from before claims get the two claim columns; msg_ids seen before claim leases
+        count as done (they were answered or given up on)."""
         if "claimed_by" not in connection.columns("outbox"):
             connection.execute("ALTER TABLE outbox ADD COLUMN claimed_by TEXT NOT NULL DEFAULT ''")
             connection.execute("ALTER TABLE outbox ADD COLUMN claimed_until REAL NOT NULL DEFAULT 0")
+        if "done" not in connection.columns("seen_messages"):
+            connection.execute("ALTER TABLE seen_messages ADD COLUMN done INTEGER NOT NULL DEFAULT 1")
 
     def close(self) -> None:
         if self._connection is not None and self._pid == os.getpid():
@@ -125,10 +136,16 @@ class ZaloStore:
 
     # -- duplicate deliveries ------------------------------------------------------------------
     def claim_message(self, msg_id: str) -> bool:
-        """True the first time a msg_id is seen, False for a redelivery."""
+        """True when this node is to answer msg_id: the first time it is seen, or when an earlier claim
+        was not marked done within MESSAGE_CLAIM_SECONDS (the node holding it died before queueing the
+        reply). False for a redelivery of a done msg_id or one claimed within the lease."""
+        now = self.clock()
+        # One statement, so two nodes taking over the same stale claim cannot both win.
         cursor = self._db.execute(
-            "INSERT INTO seen_messages (msg_id, seen_at) VALUES (?, ?) ON CONFLICT (msg_id) DO NOTHING",
-            (msg_id, time.time()),
+            "INSERT INTO seen_messages (msg_id, seen_at, done) VALUES (?, ?, 0) "
+            "ON CONFLICT (msg_id) DO UPDATE SET seen_at = excluded.seen_at "
+            "WHERE seen_messages.done = 0 AND seen_messages.seen_at <= ?",
+            (msg_id, now, now - MESSAGE_CLAIM_SECONDS),
         )
         first = cursor.rowcount == 1
         if first:
@@ -136,6 +153,10 @@ class ZaloStore:
             if self._claims % self.PRUNE_EVERY == 0:
                 self._prune_seen()
         return first
+
+    def message_done(self, msg_id: str) -> None:
+        """The reply to msg_id was sent or queued in the outbox: no redelivery may take the claim over."""
+        self._db.execute("UPDATE seen_messages SET done = 1 WHERE msg_id = ?", (msg_id,))
 
     def _prune_seen(self) -> None:
         """Keep the newest SEEN_MESSAGES_KEPT msg_ids (a redelivery comes within minutes)."""

@@ -16,6 +16,7 @@ import pytest
 
 from assistant.app import conversation_log, interaction_log, metrics, retention
 from assistant.core import storage
+from tests.support.zalo_claims import check_claim_lease
 
 
 def record(sender: str, question: str, **extra) -> interaction_log.InteractionRecord:
@@ -203,3 +204,8 @@ def test_tthc_up_profile_scale_out_stops_with_one_line_when_postgres_is_down(tmp
     assert result.returncode != 0
     lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
     assert len(lines) == 1 and "cannot reach PostgreSQL" in lines[0] and "Traceback" not in lines[0], lines
+
+
+def test_zalo_message_claims_with_a_lease_on_postgres(database):
+    """A Zalo msg_id claimed by a node that died is refused within the lease, taken over after it."""
+    check_claim_lease(database)

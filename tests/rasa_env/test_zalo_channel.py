@@ -35,7 +35,7 @@ from connectors.zalo.config import ENV_VARS, URL_ENV_VARS, zalo_env_defaults  # 
 from connectors.zalo.logs import user_ref  # noqa: E402
 from connectors.zalo.messages import MAX_TEXT_CHARS  # noqa: E402
 from connectors.zalo.signature import signature_header  # noqa: E402
-from connectors.zalo.store import ZaloStore  # noqa: E402
+from connectors.zalo.store import MESSAGE_CLAIM_SECONDS, ZaloStore  # noqa: E402
 from tests.support.fake_zalo import OAUTH_PATH, PORT_RANGE, SEND_PATH, FakeZalo  # noqa: E402
 from tests.support.sanic_server import running  # noqa: E402
 
@@ -335,6 +335,23 @@ def test_duplicate_delivery_is_answered_once_even_after_a_restart(fake, tmp_path
     assert after_restart == [(200, {"status": "duplicate"})]
     assert len(recorder.messages) == 1
     assert len(fake.sent_messages()) == 1
+
+
+def test_a_redelivery_after_a_node_died_mid_answer_is_answered_but_an_answered_one_never_is(fake, tmp_path):
+    outbox = tmp_path / "outbox.sqlite"
+    lease_later = time.time() + MESSAGE_CLAIM_SECONDS + 1
+    # Another node claimed "died-1" and died before queueing a reply (never marked done).
+    assert ZaloStore(outbox, clock=lambda: lease_later - MESSAGE_CLAIM_SECONDS - 1).claim_message("died-1")
+    recorder = Recorder()
+    answered = zalo_event(msg_id="answered-1")
+    run(deliver(make_channel(fake, outbox), recorder, answered))
+
+    channel = make_channel(fake, outbox)
+    channel.store.clock = lambda: lease_later  # both claims are now older than the lease
+    redelivered = zalo_event(msg_id="answered-1", timestamp_ms=int(answered["timestamp"]) + 5000)
+    answers = run(deliver(channel, recorder, zalo_event(msg_id="died-1", text="còn ai không"), redelivered))
+    assert answers == [(200, {"status": "accepted"}), (200, {"status": "duplicate"})]
+    assert [m.metadata["zalo_msg_id"] for m in recorder.messages] == ["answered-1", "died-1"]
 
 
 def test_handler_failure_still_answers_with_an_apology_and_logs_no_personal_numbers(fake, tmp_path, caplog):
