@@ -287,6 +287,11 @@ PROJECT_DEFAULTS = Patch(
 def main() -> int:
     from rasa.__main__ import main as rasa_main
 
+    from assistant.core.logging_setup import install_pii_log_masking
+
+    # Before Rasa logs anything: Rasa itself logs citizen text, e.g. at ERROR on a REST timeout
+    # (rest.message.received.timeout), whatever components the loaded model has.
+    install_pii_log_masking()
     install()
     if sys.argv[1:2] == ["--project-defaults"]:
         del sys.argv[1]
