@@ -60,6 +60,7 @@ def only_server(settings, which: str) -> processes.Server:
             f"--only starts the two servers apart, so they need the same action token: set "
             f"{ACTION_TOKEN_ENV}=<long random string> for both (e.g. in /etc/tthc/tthc.env)"
         )
+    processes.ensure_data_dir_writable(settings)
     server = settings.server
     log_dir = settings.data_dir / "logs"
     if which == "app":
@@ -108,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
         processes.ensure_port_free(server.host, server.app_port, "app server", "TTHC_SERVER__APP_PORT")
         processes.ensure_port_free(server.host, server.rasa_port, "Rasa server", "TTHC_SERVER__RASA_PORT")
         processes.check_shared_services(settings)
+    processes.ensure_data_dir_writable(settings)
     prepare(settings)
     if args.prepare_only:
         print("==> Everything is built.")

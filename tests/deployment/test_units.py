@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from assistant.cli import up
+from assistant.cli import main, up
 from assistant.cli.launcher import processes, rasa_model
 from assistant.core.errors import SetupError
 from assistant.core.settings import ACTION_TOKEN_ENV, PROJECT_ROOT, load_settings
@@ -97,6 +97,23 @@ def test_only_refuses_without_a_shared_action_token(monkeypatch, captured_exec):
     for which in ("app", "rasa"):
         with pytest.raises(SetupError, match=f"set {ACTION_TOKEN_ENV}="):
             up.run(up_args(only=which))
+    assert captured_exec == []
+
+
+@pytest.mark.parametrize("which", ["app", "rasa"])
+def test_only_with_an_unwritable_data_dir_is_one_line_naming_it(which, monkeypatch, tmp_path, capsys, captured_exec):
+    # Tests may run as root, whom no permission bit stops: a regular file where var/'s parent should be does.
+    (tmp_path / "not-a-directory").write_text("")
+    monkeypatch.setenv(ACTION_TOKEN_ENV, "unit-test-action-token")
+    monkeypatch.setenv("TTHC_CATALOG__DATA_DIR", str(tmp_path / "not-a-directory" / "var"))
+    monkeypatch.setenv("TTHC_SERVER__APP_PORT", str(free_port()))
+    monkeypatch.setenv("TTHC_SERVER__RASA_PORT", str(free_port()))
+    settings = load_settings()
+    monkeypatch.setattr(up, "get_settings", lambda: settings)
+    assert main(["up", "--only", which]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert "is not a writable directory" in err and "TTHC_CATALOG__DATA_DIR" in err
     assert captured_exec == []
 
 

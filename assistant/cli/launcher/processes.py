@@ -80,6 +80,23 @@ def scale_out_env(settings: Settings) -> dict[str, str]:
     }
 
 
+def ensure_data_dir_writable(settings: Settings) -> None:
+    """Both servers write their databases and logs in catalog.data_dir (var/): one line naming the fix
+    before anything starts, instead of a traceback here or in a server that just started."""
+    data_dir = settings.data_dir
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        probe = data_dir / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise SetupError(
+            f"{data_dir} is not a writable directory ({exc.strerror or exc}); the servers keep their databases "
+            "and logs there: give the service user write access (e.g. chown -R tthc: "
+            f"{data_dir}) or set TTHC_CATALOG__DATA_DIR to a writable directory"
+        ) from None
+
+
 def check_shared_services(settings: Settings) -> None:
     """On the scale-out profile, PostgreSQL and Redis must answer before anything starts."""
     if not settings.deployment.scale_out:
