@@ -44,7 +44,6 @@ import os
 import secrets
 import shutil
 import signal
-import subprocess
 import sys
 import time
 import uuid
@@ -67,6 +66,7 @@ from assistant.core.settings import ACTION_TOKEN_ENV, load_settings  # noqa: E40
 from knowledge_base.errors import KnowledgeBaseError  # noqa: E402
 from tests.support.nginx_proxy import NginxError, start_nginx  # noqa: E402
 from tests.support.ports import free_port  # noqa: E402
+from tests.support.scale_out_node import running_fake_zalo, scale_out_environment  # noqa: E402
 from tests.support.shared_services import ServiceError, running_postgres, running_redis  # noqa: E402
 
 ZALO_APP_ID, ZALO_OA_SECRET = "bench-app", "bench-oa-secret-" + uuid.uuid4().hex
@@ -346,43 +346,10 @@ def run_profile(args, pool, out: Path) -> list[dict]:
             except ServiceError as exc:
                 raise BenchmarkError(str(exc)) from None
             zalo_port, action_port = free_port(), free_port()
-            fake = subprocess.Popen(
-                [
-                    str(REPO / ".venv-rasa" / "bin" / "python"),
-                    "-m",
-                    "tests.support.fake_zalo",
-                    "--port",
-                    str(zalo_port),
-                    "--app-id",
-                    ZALO_APP_ID,
-                ],
-                cwd=REPO,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            stack.callback(lambda: (fake.terminate(), fake.wait(10)))
-            fake_zalo = f"http://127.0.0.1:{zalo_port}"
+            fake_zalo = stack.enter_context(running_fake_zalo(zalo_port, ZALO_APP_ID))
             database = storage.postgres_url(pg["host"], pg["port"], pg["db"], pg["user"])
             common.update(
-                {
-                    "TTHC_DEPLOYMENT__PROFILE": "scale-out",
-                    "TTHC_DEPLOYMENT__POSTGRES_HOST": pg["host"],
-                    "TTHC_DEPLOYMENT__POSTGRES_PORT": pg["port"],
-                    "TTHC_DEPLOYMENT__POSTGRES_DB": pg["db"],
-                    "TTHC_DEPLOYMENT__POSTGRES_USER": pg["user"],
-                    "TTHC_DEPLOYMENT__REDIS_HOST": redis["host"],
-                    "TTHC_DEPLOYMENT__REDIS_PORT": redis["port"],
-                    "TTHC_DEPLOYMENT__REDIS_DB": "0",
-                    "TTHC_DEPLOYMENT__ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook",
-                    "ZALO_APP_ID": ZALO_APP_ID,
-                    "ZALO_OA_SECRET_KEY": ZALO_OA_SECRET,
-                    "ZALO_ACCESS_TOKEN": "token-1",
-                    "ZALO_REFRESH_TOKEN": "",
-                    "ZALO_APP_SECRET": "",
-                    "ZALO_PUBLIC_URL": origin,
-                    "ZALO_API_BASE": fake_zalo,
-                    "ZALO_OAUTH_URL": f"{fake_zalo}/v4/oa/access_token",
-                }
+                scale_out_environment(pg, redis, action_port, origin, fake_zalo, (ZALO_APP_ID, ZALO_OA_SECRET))
             )
             # Both nodes read the same catalogue index and model (on two VMs: copies of them).
             nodes = [node(name, args.data_dir, args.model, out, common) for name in ("A", "B")]

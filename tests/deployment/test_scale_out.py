@@ -43,6 +43,7 @@ from assistant.core.settings import ACTION_TOKEN_ENV, ACTION_TOKEN_HEADER, PROJE
 from connectors.zalo.signature import signature_header
 from tests.support.nginx_proxy import NginxError, start_nginx
 from tests.support.ports import free_port
+from tests.support.scale_out_node import running_fake_zalo, scale_out_environment
 from tests.support.shared_services import ServiceError, running_postgres, running_redis
 
 pytestmark = pytest.mark.e2e
@@ -106,47 +107,15 @@ def cluster(tmp_path_factory):
             redis = stack.enter_context(running_redis())
         except ServiceError as exc:
             pytest.fail(str(exc))
-        fake_port = free_port()
-        fake = subprocess.Popen(
-            [
-                str(PROJECT_ROOT / ".venv-rasa" / "bin" / "python"),
-                "-m",
-                "tests.support.fake_zalo",
-                "--port",
-                str(fake_port),
-                "--app-id",
-                ZALO_APP_ID,
-            ],
-            cwd=PROJECT_ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        stack.callback(lambda: (fake.terminate(), fake.wait(10)))
-        fake_url = f"http://127.0.0.1:{fake_port}"
+        fake_url = stack.enter_context(running_fake_zalo(free_port(), ZALO_APP_ID))
         http_port, https_port, action_port = free_port(), free_port(), free_port()
         origin = f"https://127.0.0.1:{https_port}"
         common = {
-            "TTHC_DEPLOYMENT__PROFILE": "scale-out",
-            "TTHC_DEPLOYMENT__POSTGRES_HOST": pg["host"],
-            "TTHC_DEPLOYMENT__POSTGRES_PORT": pg["port"],
-            "TTHC_DEPLOYMENT__POSTGRES_DB": pg["db"],
-            "TTHC_DEPLOYMENT__POSTGRES_USER": pg["user"],
-            "TTHC_DEPLOYMENT__REDIS_HOST": redis["host"],
-            "TTHC_DEPLOYMENT__REDIS_PORT": redis["port"],
-            "TTHC_DEPLOYMENT__REDIS_DB": "0",
-            "TTHC_DEPLOYMENT__ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook",
+            **scale_out_environment(pg, redis, action_port, origin, fake_url, (ZALO_APP_ID, ZALO_OA_SECRET)),
             ACTION_TOKEN_ENV: ACTION_TOKEN,
             "TTHC_SERVER__RASA_WORKERS": "1",
             "TTHC_WEBCHAT__RASA_URL": origin,
             "TTHC_SERVER__ALLOWED_ORIGINS": json.dumps([origin]),
-            "ZALO_APP_ID": ZALO_APP_ID,
-            "ZALO_OA_SECRET_KEY": ZALO_OA_SECRET,
-            "ZALO_ACCESS_TOKEN": "token-1",
-            "ZALO_REFRESH_TOKEN": "",
-            "ZALO_APP_SECRET": "",
-            "ZALO_PUBLIC_URL": origin,
-            "ZALO_API_BASE": fake_url,
-            "ZALO_OAUTH_URL": f"{fake_url}/v4/oa/access_token",
         }
         # Each node has its own data directory (its own copy of the catalogue index), as on two machines.
         data_a, data_b = tmp_path_factory.mktemp("node-a"), tmp_path_factory.mktemp("node-b")
