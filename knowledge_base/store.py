@@ -228,14 +228,7 @@ class KnowledgeBase:
         """Index the active index's own records again (after an upgrade changed INDEX_FORMAT).
 
         Unchanged records keep their dense vectors (content hash), so this is BM25 and the restorer only."""
-        catalog = index_dir(data_dir) / "catalog.jsonl"
-        try:
-            procedures = _read_catalog(catalog)
-        except (OSError, ValueError) as exc:
-            raise KnowledgeBaseError(
-                f"cannot rebuild the index from {catalog} ({exc}): run `tthc kb import PATH`"
-            ) from exc
-        return cls.build(procedures, data_dir, model_path, progress=progress)
+        return cls.build(indexed_procedures(data_dir), data_dir, model_path, progress=progress)
 
     @classmethod
     def open(cls, data_dir: Path, model_path: Path | None = None, threads: int = 2) -> KnowledgeBase:
