@@ -7,11 +7,15 @@ memory, so a message does not re-read and replay its whole conversation.
 without an extra service. Rasa runs a single worker unless its lock store works across processes
 (the in-memory one does not), and one worker process uses one of the machine's cores: the chat path
 then saturates while the other core idles. Redis stays the answer for several machines
-(endpoints.scale-out.yml); this is the single-machine one.
+(endpoints.scale-out.yml: `RedisLockStore`, Rasa's own with the same wait); this is the single-machine one.
+
+Both wait for a conversation's lock as Rasa does, except for one case (`ServeWhenNoneAhead`): a message
+whose own ticket expired while it waited.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sqlite3
@@ -24,6 +28,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore
+from rasa.core.lock_store import RedisLockStore as RasaRedisLockStore
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
@@ -33,7 +38,50 @@ T = TypeVar("T")
 SCHEMA = "CREATE TABLE IF NOT EXISTS conversation_locks (conversation_id TEXT PRIMARY KEY, lock TEXT NOT NULL)"
 
 
-class SQLiteLockStore(LockStore):
+class ServeWhenNoneAhead:
+    """Rasa's wait for a conversation's lock (`LockStore._acquire_lock`), minus a way to wait forever.
+
+    Rasa serves a waiting message when its ticket is the first live one, and gives up (LockError) only when
+    the lock is gone. A ticket that expires while its message waits is never first again, so that message
+    waits until something cancels it: with the short lifetime `tthc up` sets (TICKET_LOCK_LIFETIME, so that
+    a Rasa that died holding a conversation does not block it for a minute), a message that arrives less than
+    Rasa's 1 s retry after the dead one's ticket expires with it, and hung until Sanic's 60 s response
+    timeout (tests/deployment/test_scale_out.py); a Zalo message, which no client waits for, would hang for
+    good. Here a message is served as soon as no live ticket is ahead of its own, expired or not, and a lock
+    that is gone means nobody holds the conversation: it is served too. With its ticket live, this is Rasa's
+    rule unchanged (the first live ticket is served)."""
+
+    async def _acquire_lock(self, conversation_id: str, ticket: int, wait_time_in_seconds: float) -> TicketLock:
+        while True:
+            lock = self.get_lock(conversation_id)
+            if lock is None:
+                return self.create_lock(conversation_id)
+            lock.remove_expired_tickets()
+            if all(waiting.number >= ticket for waiting in lock.tickets):
+                return lock
+            await asyncio.sleep(wait_time_in_seconds)
+            self.update_lock(conversation_id)
+
+
+class RedisLockStore(ServeWhenNoneAhead, RasaRedisLockStore):
+    """Rasa's Redis lock store (same settings as its `type: redis`) with `ServeWhenNoneAhead`'s wait.
+
+    endpoints.scale-out.yml::
+
+        lock_store:
+          type: assistant.rasa_process.stores.RedisLockStore
+          url: localhost
+          port: 6379
+          key_prefix: tthc
+    """
+
+    def __init__(self, endpoint_config: EndpointConfig | None = None, **kwargs: Any) -> None:
+        if endpoint_config is not None:
+            kwargs = {**endpoint_config.kwargs, "host": endpoint_config.url or "localhost", **kwargs}
+        super().__init__(**kwargs)
+
+
+class SQLiteLockStore(ServeWhenNoneAhead, LockStore):
     """Rasa's ticket locks in a SQLite file shared by the worker processes of one machine.
 
     Each read-modify-write of a lock (issue a ticket, finish serving, clean up) runs in one

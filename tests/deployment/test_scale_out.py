@@ -9,8 +9,10 @@ balancer, so each Rasa reaches either app server.
   Zalo API counts the replies it accepted.
 - Who may call what: the public origin passes neither Rasa's API nor the action endpoint; the action
   balancer answers only the Rasa nodes' network, only POST /webhook, and the app still wants the token.
-- In the middle of a conversation one Rasa and the *other* node's app server are killed (SIGKILL):
-  the conversation goes on through the survivors with its context, and every turn is stored once.
+- In the middle of a conversation one Rasa and the *other* node's app server are killed (SIGKILL), the
+  Rasa while it handles a message of that conversation (holding its lock in Redis): the conversation's
+  next message is answered by the survivors within a client's timeout (the dead Rasa's lock expires after
+  TICKET_LOCK_LIFETIME, which `tthc up` sets), with its context, and every turn is stored once.
 - `tthc privacy purge` deletes old conversations and app records from PostgreSQL.
 - Nothing was written to a node's SQLite files.
 
@@ -317,18 +319,65 @@ def kill(server: processes.Server) -> None:
     server.process.wait(30)
 
 
-def test_the_conversation_goes_on_when_one_rasa_and_the_other_app_server_die(cluster):
+def pause(servers: list[processes.Server], paused: bool) -> None:
+    for server in servers:
+        os.killpg(server.process.pid, signal.SIGSTOP if paused else signal.SIGCONT)
+
+
+# The load test's client gives up after 10 s (scripts/load_test.py), the web chat widget after 20 s.
+CLIENT_TIMEOUT_S = 10
+
+
+def test_the_conversation_goes_on_when_one_rasa_dies_in_its_turn_and_the_other_app_server_dies(cluster):
+    import redis
+
     sender = "web-scale-" + uuid.uuid4().hex[:10]
+    lost = "lệ phí khai sinh hết bao nhiêu tiền"
+    node_a, node_b = cluster.nodes
     with cluster.client() as http:
         # Two turns: nginx sends them to both Rasa instances in turn (round robin).
         first = chat(http, sender, "làm giấy khai sinh cần những gì")
         assert "khai sinh" in first, first
         chat(http, sender, "cảm ơn")
-        node_a, node_b = cluster.nodes
-        kill(node_a["rasa"])
+
+        # Rasa A dies in the middle of a turn of this conversation, holding its lock (a ticket in Redis):
+        # the app servers are paused so that A's action call cannot finish, A is killed, they resume.
+        locks = redis.Redis.from_url(cluster.redis_url)
+        in_flight: list[str] = []
+
+        def send_to_a() -> None:
+            rasa_a = node_a["rasa"].ready_url.removesuffix(processes.RASA_READY_PATH)
+            try:
+                httpx.post(f"{rasa_a}/webhooks/rest/webhook", json={"sender": sender, "message": lost}, timeout=120)
+                in_flight.append("answered")
+            except httpx.TransportError:
+                in_flight.append("connection lost")  # through nginx, the citizen gets a 502
+
+        pause([node_a["app"], node_b["app"]], True)
+        try:
+            sending = threading.Thread(target=send_to_a)
+            sending.start()
+            deadline = time.monotonic() + 60
+            while not locks.exists(f"tthc:lock:{sender}") and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert locks.exists(f"tthc:lock:{sender}"), "Rasa A never took the conversation's lock"
+            kill(node_a["rasa"])
+        finally:
+            pause([node_a["app"], node_b["app"]], False)
         kill(node_b["app"])
-        # Everything now goes through Rasa B and app A, which never held this conversation in memory.
+        sending.join(60)
+        assert in_flight == ["connection lost"], in_flight
+        stale = json.loads(locks.get(f"tthc:lock:{sender}"))
+        assert len(stale["tickets"]) == 1, f"the dead Rasa's ticket should still be in Redis: {stale}"
+
+        # Everything now goes through Rasa B and app A, which never held this conversation in memory. The
+        # next message waits for the dead Rasa's ticket to expire (TICKET_LOCK_LIFETIME), then is answered
+        # within the time a client waits; Rasa's default lifetime (60 s) would keep it waiting a minute.
+        started = time.monotonic()
         fee = chat(http, sender, "còn lệ phí thì sao?")
+        waited = time.monotonic() - started
+        print(f"the next message after the kill was answered in {waited:.1f} s")
+        assert waited < CLIENT_TIMEOUT_S, f"the next message took {waited:.1f} s: the dead Rasa's lock held it"
         assert "phí" in fee and "khai sinh" in fee, f"the procedure was forgotten after the kill: {fee}"
         time_answer = chat(http, sender, "mất bao lâu thì có kết quả?")
         assert "khai sinh" in time_answer, time_answer
@@ -342,6 +391,8 @@ def test_the_conversation_goes_on_when_one_rasa_and_the_other_app_server_die(clu
         )
     ]
     texts = [json.loads(data)["text"] for data in typed]
+    # The message Rasa A died on is not in the conversation (it died before saving it): the citizen got an
+    # error for it, never an answer.
     assert texts == [
         "làm giấy khai sinh cần những gì",
         "cảm ơn",
@@ -352,7 +403,9 @@ def test_the_conversation_goes_on_when_one_rasa_and_the_other_app_server_die(clu
         row[0] for row in cluster.rows("SELECT question FROM interactions WHERE sender_id = ? ORDER BY id", (sender,))
     ]
     assert "còn lệ phí thì sao?" in recorded and "mất bao lâu thì có kết quả?" in recorded, recorded
-    assert set(recorded) <= set(texts), recorded
+    # The app server may have answered A's action call after A died: its interaction log then holds that
+    # question too (the call did run).
+    assert set(recorded) <= set(texts) | {lost}, recorded
 
 
 def test_privacy_purge_deletes_old_records_from_postgres(cluster):

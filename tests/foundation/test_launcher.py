@@ -144,3 +144,20 @@ def test_both_servers_share_one_action_token_and_rasa_runs_without_its_api(monke
         processes.rasa_server(settings, tmp_path / "m.tar.gz", tmp_path).env["TTHC_ACTION_TOKEN"]
         == "from-the-environment"
     )
+
+
+def test_rasa_gets_a_conversation_lock_lifetime_shorter_than_a_client_waits(monkeypatch, tmp_path: Path):
+    """A Rasa killed in a turn leaves its conversation's lock behind; Rasa's default lifetime (60 s) would keep
+    the conversation's next message waiting a minute on the other node (tests/deployment/test_scale_out.py)."""
+    from assistant.core.settings import load_settings
+
+    settings = load_settings({"TTHC_CATALOG__DATA_DIR": str(tmp_path)})
+    monkeypatch.delenv("TICKET_LOCK_LIFETIME", raising=False)
+    assert processes.rasa_server(settings, tmp_path / "m.tar.gz", tmp_path).env["TICKET_LOCK_LIFETIME"] == "6"
+    monkeypatch.setenv("TICKET_LOCK_LIFETIME", "15")  # the operator's value (tthc.env) wins
+    assert processes.rasa_server(settings, tmp_path / "m.tar.gz", tmp_path).env["TICKET_LOCK_LIFETIME"] == "15"
+    for bad in ("6.5", "0", "six"):
+        monkeypatch.setenv("TICKET_LOCK_LIFETIME", bad)
+        with pytest.raises(SetupError, match="whole number of seconds") as error:
+            processes.rasa_server(settings, tmp_path / "m.tar.gz", tmp_path)
+        assert "\n" not in str(error.value)

@@ -176,3 +176,23 @@ def test_rate_limits_in_redis_are_one_bucket_for_every_instance(redis_server):
     waits = [node_a.acquire("user-1"), node_b.acquire("user-1"), node_a.acquire("user-1"), node_b.acquire("user-1")]
     assert waits[:3] == [0.0, 0.0, 0.0] and 0 < waits[3] <= 1.0, waits  # burst 3 shared, then ~1 s to wait
     assert node_b.acquire("user-2") == 0.0  # another sender has its own bucket
+
+
+def test_a_dead_replicas_lock_lets_the_next_message_through_once_expired(scale_out_env):
+    """Replica A dies holding a conversation; on replica B its next message is served once A's ticket expired,
+    even when its own ticket expired within the same retry (Rasa's own wait would never serve it)."""
+    from assistant.rasa_process.stores import RedisLockStore as ProjectRedisLockStore
+
+    replica_a, replica_b = open_lock_store(), open_lock_store()
+    assert isinstance(replica_b, ProjectRedisLockStore) and replica_b.key_prefix == "tthc:lock:"
+
+    async def scenario() -> None:
+        replica_a.issue_ticket("citizen-dead", lock_lifetime=0.3)  # never finished: A was killed
+        waiting = replica_b.issue_ticket("citizen-dead", lock_lifetime=0.3)
+        assert replica_b.get_lock("citizen-dead").is_locked(waiting)
+        lock = await asyncio.wait_for(replica_b._acquire_lock("citizen-dead", waiting, 0.5), 3)
+        assert lock is not None
+        replica_b.cleanup("citizen-dead", waiting)
+        assert replica_b.get_lock("citizen-dead") is None
+
+    asyncio.run(scenario())

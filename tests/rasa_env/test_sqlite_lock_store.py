@@ -93,3 +93,41 @@ def test_concurrent_processes_never_get_the_same_ticket(lock_db):
 def test_missing_db_setting_is_a_clear_error():
     with pytest.raises(ValueError, match="db:"):
         SQLiteLockStore()
+
+
+def wait_for_lock(store: LockStore, ticket: int, within_s: float, acquire=None) -> bool:
+    """Whether the message holding `ticket` of citizen-1 is served within `within_s` (retrying every 0.05 s)."""
+    acquire = acquire or store._acquire_lock
+
+    async def attempt() -> bool:
+        try:
+            await asyncio.wait_for(acquire("citizen-1", ticket, 0.05), within_s)
+            return True
+        except asyncio.TimeoutError:
+            return False
+
+    return asyncio.run(attempt())
+
+
+def test_a_message_whose_ticket_expired_while_it_waited_is_served_not_left_waiting(lock_db):
+    """A Rasa died holding the conversation (its ticket is never finished); the next message's ticket expires
+    within the same retry, before the dead one is seen gone. Rasa's own wait never serves it again."""
+    import time
+
+    store = SQLiteLockStore(db=lock_db)
+    store.issue_ticket("citizen-1", lock_lifetime=0.2)  # the dead Rasa's
+    waiting = store.issue_ticket("citizen-1", lock_lifetime=0.2)
+    time.sleep(0.3)  # both expired
+    assert not wait_for_lock(store, waiting, 1, acquire=lambda *a: LockStore._acquire_lock(store, *a)), (
+        "Rasa's wait should hang here; if it no longer does, ServeWhenNoneAhead can go"
+    )
+    assert wait_for_lock(store, waiting, 1)
+
+
+def test_a_live_ticket_ahead_still_holds_a_message_whose_own_ticket_expired(lock_db):
+    store = SQLiteLockStore(db=lock_db)
+    holder = store.issue_ticket("citizen-1", lock_lifetime=30)
+    waiting = store.issue_ticket("citizen-1", lock_lifetime=-1)
+    assert not wait_for_lock(store, waiting, 0.5)  # the conversation's current message goes on alone
+    store.cleanup("citizen-1", holder)
+    assert wait_for_lock(store, waiting, 0.5)

@@ -133,6 +133,33 @@ def check_shared_services(settings: Settings) -> None:
         ) from None
 
 
+# Rasa's conversation lock: a ticket in the lock store (Redis on scale-out, var/rasa_locks.db on one VM) that
+# expires after TICKET_LOCK_LIFETIME seconds (Rasa's documented variable, read once at import; Rasa's default
+# is 60). A Rasa killed in the middle of a turn never finishes its ticket, and the conversation's next message,
+# on any node, waits until the ticket expires: 60 s is longer than any client waits (the web chat widget 20 s,
+# the load test 10 s). 6 s is 1.5x the longest turn measured under the 50-user load through nginx on this
+# project's 2-core machine (3.96 s, docs/benchmarks.md) and leaves a 10 s client 3 s for the turn itself after
+# the wait (Rasa retries the lock every second). A turn that runs longer than this keeps running; only a second
+# message of the same conversation arriving meanwhile (Zalo: two quick messages) is then handled beside it
+# instead of after it. The project's lock stores serve a message whose own ticket expired while it waited
+# (assistant/rasa_process/stores.py, ServeWhenNoneAhead; docs/deploy.md, "When a node dies ...").
+LOCK_LIFETIME_ENV = "TICKET_LOCK_LIFETIME"
+DEFAULT_LOCK_LIFETIME_S = 6
+
+
+def lock_lifetime() -> str:
+    """TICKET_LOCK_LIFETIME from the environment (a whole number of seconds, as Rasa reads it), else 6."""
+    value = os.environ.get(LOCK_LIFETIME_ENV, "").strip()
+    if not value:
+        return str(DEFAULT_LOCK_LIFETIME_S)
+    if not value.isdigit() or int(value) < 1:
+        raise SetupError(
+            f"{LOCK_LIFETIME_ENV}={value!r} is not a whole number of seconds; Rasa reads it with int(): set it to "
+            f"e.g. {DEFAULT_LOCK_LIFETIME_S}, or remove it for the default"
+        )
+    return str(int(value))
+
+
 def rasa_server_env(settings: Settings) -> dict[str, str]:
     """Values that endpoints.yml (or endpoints.scale-out.yml) and credentials.yml read through ${VAR}."""
     data_dir = settings.data_dir
@@ -152,6 +179,8 @@ def rasa_server_env(settings: Settings) -> dict[str, str]:
             "TTHC_ZALO_OUTBOX": str(settings.zalo_outbox_path),
             # Rate-limit buckets of the chat and Zalo channels, shared by all Rasa workers.
             RATE_LIMIT_DB_ENV: str(data_dir / "rate_limits.sqlite"),
+            # How long a conversation's lock outlives a Rasa that died holding it (above).
+            LOCK_LIFETIME_ENV: lock_lifetime(),
             # Several nodes: PostgreSQL and Redis instead of the files above (same speed-ups otherwise).
             **(scale_out_env(settings) if settings.deployment.scale_out else {}),
         }
