@@ -18,6 +18,10 @@ Prints throughput, reply-time percentiles, errors (HTTP errors, timeouts, empty 
 channel's apology for a turn the bot could not answer: both are failures for a citizen), and the
 machine-speed calibration and load average beside them, so runs on different machines compare.
 
+Like the web chat widget (connectors/webchat/static/widget.js), a message that gets 502 or 503 (the proxy:
+the Rasa server died under it, or none could take it) is sent once more after 1 s; such turns are counted
+apart ("proxy errors resent", and how many the resend answered), never hidden; `--no-resend` turns it off.
+
     .venv/bin/python scripts/load_test.py                     # 50 users, 60 s, 1 s think, http://127.0.0.1:5005
     .venv/bin/python scripts/load_test.py --users 10 --duration 20 --json
     .venv/bin/python scripts/load_test.py --url https://127.0.0.1:8443 --cafile cert.pem   # through nginx
@@ -66,6 +70,8 @@ FIRST_SOURCE, SOURCES = 2, 250
 
 # Outcomes of one turn; every one but "ok" is an error for the citizen.
 OUTCOMES = ("ok", "http_error", "timeout", "connection_error", "empty_reply", "apology_reply")
+# What the web chat widget sends once more, after RESEND_DELAY_S (connectors/webchat/static/widget.js).
+RESEND_STATUSES, RESEND_DELAY_S = (502, 503), 1.0
 
 
 @dataclass
@@ -74,6 +80,7 @@ class Turn:
     outcome: str  # one of OUTCOMES
     status: int = 0  # HTTP status (0: no response)
     done_s: float = 0.0  # when the answer (or the failure) came
+    first_status: int = 0  # a proxy error (502/503) of the first try when the message was resent, else 0
 
 
 @dataclass
@@ -84,6 +91,8 @@ class Results:
     connection_errors: int = 0
     empty_replies: int = 0
     apology_replies: int = 0
+    resent: int = 0  # turns whose first try got 502/503 from the proxy and that were sent once more
+    answered_on_resend: int = 0  # of those, answered by the resend
     # sender id -> its turns, in order: what a benchmark checks against the tracker store
     conversations: dict[str, list[Turn]] = field(default_factory=dict)
     asked: set[str] = field(default_factory=set)
@@ -94,6 +103,9 @@ class Results:
 
     def record(self, sender: str, turn: Turn) -> None:
         self.conversations.setdefault(sender, []).append(turn)
+        if turn.first_status:
+            self.resent += 1
+            self.answered_on_resend += turn.outcome == "ok"
         if turn.outcome != "ok":
             attribute = {
                 "http_error": "http_errors",
@@ -228,6 +240,7 @@ async def simulated_user(
     deadline: float,
     think_s: float,
     results: Results,
+    resend: bool = True,
 ) -> None:
     conversation = 0
     while time.monotonic() < deadline:
@@ -239,19 +252,26 @@ async def simulated_user(
             results.asked.add(message)
             sent = time.monotonic()
             sent_s = round(sent - started, 3)
+            first_status = 0
             try:
                 response = await client.post(url, json={"sender": sender, "message": message})
+                if resend and response.status_code in RESEND_STATUSES:
+                    first_status = response.status_code
+                    await asyncio.sleep(RESEND_DELAY_S)
+                    response = await client.post(url, json={"sender": sender, "message": message})
             except httpx.TimeoutException:
-                results.record(sender, Turn(sent_s, "timeout", done_s=round(time.monotonic() - started, 3)))
+                turn = Turn(sent_s, "timeout", done_s=round(time.monotonic() - started, 3), first_status=first_status)
+                results.record(sender, turn)
                 continue
             except httpx.TransportError:
-                results.record(sender, Turn(sent_s, "connection_error", done_s=round(time.monotonic() - started, 3)))
+                done_s = round(time.monotonic() - started, 3)
+                results.record(sender, Turn(sent_s, "connection_error", done_s=done_s, first_status=first_status))
                 await asyncio.sleep(0.5)  # server down: don't spin
                 continue
             done = time.monotonic()
             elapsed_ms = (done - sent) * 1000
             outcome = classify(response)
-            results.record(sender, Turn(sent_s, outcome, response.status_code, round(done - started, 3)))
+            results.record(sender, Turn(sent_s, outcome, response.status_code, round(done - started, 3), first_status))
             if response.status_code < 400:
                 results.latencies_ms.append(elapsed_ms)
             if think_s:
@@ -267,6 +287,7 @@ async def run(
     pool: QuestionPool,
     turns: int = 3,
     cafile: str | None = None,
+    resend: bool = True,
 ) -> tuple[Results, float]:
     results = Results()
     verify = tls_verification(cafile)
@@ -287,7 +308,17 @@ async def run(
         await asyncio.gather(
             *(
                 simulated_user(
-                    clients[user], url + WEBHOOK_PATH, run_id, user, pool, turns, started, deadline, think_s, results
+                    clients[user],
+                    url + WEBHOOK_PATH,
+                    run_id,
+                    user,
+                    pool,
+                    turns,
+                    started,
+                    deadline,
+                    think_s,
+                    results,
+                    resend,
                 )
                 for user in range(users)
             )
@@ -324,6 +355,8 @@ def summary(results: Results, wall_s: float, users: int, url: str) -> dict:
         "connection_errors": results.connection_errors,
         "empty_replies": results.empty_replies,
         "apology_replies": results.apology_replies,
+        "proxy_errors_resent": results.resent,
+        "answered_on_resend": results.answered_on_resend,
         "conversations": len(results.conversations),
         "distinct_questions": len(results.asked),
     }
@@ -344,6 +377,10 @@ def print_report(report: dict, url: str) -> None:
         f"errors {report['errors']} (http {report['http_errors']}, timeouts {report['timeouts']}, "
         f"connection {report['connection_errors']}, empty replies {report['empty_replies']}, "
         f"apologies instead of answers {report['apology_replies']})"
+    )
+    print(
+        f"proxy errors (502/503) resent once as the widget does: {report['proxy_errors_resent']}, "
+        f"answered on the resend {report['answered_on_resend']} (not in the errors above)"
     )
     print(
         f"calibration_s {report['calibration_s']}  load average (1 min) before {report['load_average_1m']}, "
@@ -387,6 +424,12 @@ def main(argv: list[str] | None = None) -> int:
         help="generate the questions from the catalogue imported there (default: catalog.data_dir)",
     )
     source.add_argument("--questions", type=Path, metavar="FILE.jsonl", help="ask the questions of this file instead")
+    parser.add_argument(
+        "--no-resend",
+        dest="resend",
+        action="store_false",
+        help="do not send a message once more after a proxy's 502/503 (the web chat widget does)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args(argv)
     try:
@@ -413,7 +456,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     before = machine_state()
     results, wall_s = asyncio.run(
-        run(url, args.users, args.duration, args.think, args.timeout, pool, args.turns, args.cafile)
+        run(url, args.users, args.duration, args.think, args.timeout, pool, args.turns, args.cafile, args.resend)
     )
     report = {
         **summary(results, wall_s, args.users, url),

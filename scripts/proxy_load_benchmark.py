@@ -25,7 +25,10 @@ delivered twice, as Zalo redelivers); in its middle one Rasa and the *other* nod
 killed (SIGKILL). It reports lost conversations (a turn answered but missing from PostgreSQL's
 tracker store, or an error the citizen got after the kill: for a message in flight at the kill, or
 sent after it; counted apart) and Zalo events answered twice or not at all (the fake Zalo API's
-deliveries).
+deliveries). The load client resends a message once after a proxy's 502/503, as the web chat widget does;
+those are counted apart (in flight at the kill: how many got the proxy error, how many the resend
+answered), as are the conversation locks left in Redis just after the kill. nginx's error log is kept in
+--out (nginx-tthc.error.log: which upstream failed, and action calls sent to the other app server).
 
     .venv/bin/python scripts/proxy_load_benchmark.py DATA_DIR --rasa-workers 1
     .venv/bin/python scripts/proxy_load_benchmark.py DATA_DIR --profile scale-out --kill-one
@@ -259,7 +262,22 @@ def zalo_deliveries(fake_zalo: str, users: list[str], timeout: float = 180) -> d
     return bodies
 
 
-def kill_one_run(proxy, pool, nodes: list[dict], database: str, fake_zalo: str, users: int, duration: float) -> dict:
+def conversation_locks(redis_url: str) -> dict[str, int]:
+    """Conversation id -> tickets of its lock in Rasa's Redis lock store (keys `tthc:lock:<id>`)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    locks = {}
+    for key in client.scan_iter("tthc:lock:*"):
+        raw = client.get(key)
+        if raw:
+            locks[key.decode().removeprefix("tthc:lock:")] = len(json.loads(raw).get("tickets", []))
+    return locks
+
+
+def kill_one_run(
+    proxy, pool, nodes: list[dict], database: str, fake_zalo: str, users: int, duration: float, redis_url: str
+) -> dict:
     zalo_users: list[str] = []
     kill_at = duration / 2
     killed = {}
@@ -269,6 +287,8 @@ def kill_one_run(proxy, pool, nodes: list[dict], database: str, fake_zalo: str, 
         killed["at_s"] = round(kill_at, 3)
         kill(nodes[0]["rasa"])  # one Rasa ...
         kill(nodes[1]["app"])  # ... and the other node's app server
+        # The locks in Redis just after the kill: the dead Rasa's conversations keep theirs until they expire.
+        killed["locks"] = conversation_locks(redis_url)
         log(f"killed Rasa {nodes[0]['name']} and app server {nodes[1]['name']} at {kill_at:.0f} s")
 
     async def during():
@@ -292,6 +312,7 @@ def kill_one_run(proxy, pool, nodes: list[dict], database: str, fake_zalo: str, 
         )
     at = killed.get("at_s", float("inf"))
     lost, missing_turns, stored_twice, in_flight_errors, later_errors = [], 0, 0, 0, 0
+    died_with_a_server: list[str] = []  # a message in flight at the kill got a proxy error (502/503)
     for sender, turns in results.conversations.items():
         answered = sum(1 for t in turns if t.status == 200)
         missing = max(0, answered - stored.get(sender, 0))
@@ -300,6 +321,9 @@ def kill_one_run(proxy, pool, nodes: list[dict], database: str, fake_zalo: str, 
         # An error the citizen got after the kill: for a message in flight at the kill, or sent after it.
         in_flight_errors += sum(1 for t in turns if t.outcome != "ok" and t.sent_s < at <= t.done_s)
         later_errors += sum(1 for t in turns if t.outcome != "ok" and t.sent_s >= at)
+        in_flight = [t for t in turns if t.sent_s < at <= t.done_s]
+        if any(t.first_status or t.status in load_test.RESEND_STATUSES for t in in_flight):
+            died_with_a_server.append(sender)
         if missing or any(t.outcome != "ok" and t.done_s >= at for t in turns):
             lost.append(sender)
     bodies = zalo_deliveries(fake_zalo, zalo_users)
@@ -311,6 +335,17 @@ def kill_one_run(proxy, pool, nodes: list[dict], database: str, fake_zalo: str, 
             "turns_stored_twice": stored_twice,
             "errors_in_flight_at_kill": in_flight_errors,
             "errors_sent_after_kill": later_errors,
+            "in_flight_proxy_errors": len(died_with_a_server),
+            "in_flight_answered_on_resend": sum(
+                1
+                for turns in results.conversations.values()
+                for t in turns
+                if t.sent_s < at <= t.done_s and t.first_status and t.outcome == "ok"
+            ),
+            "locks_in_redis_after_kill": len(killed.get("locks", {})),
+            "proxy_error_conversations_with_a_lock_after_kill": sum(
+                1 for sender in died_with_a_server if sender in killed.get("locks", {})
+            ),
             "zalo_events": len(zalo_users),
             "zalo_events_unanswered": sum(1 for u in zalo_users if not bodies.get(u)),
             "zalo_duplicate_deliveries": duplicates,
@@ -337,7 +372,7 @@ def run_profile(args, pool, out: Path) -> list[dict]:
         https_port = free_port()
         origin = f"https://127.0.0.1:{https_port}"
         common = {**web_env(origin), "TTHC_SERVER__RASA_WORKERS": str(args.rasa_workers)}
-        database = fake_zalo = ""
+        database = fake_zalo = redis_url = ""
         action_port = 0
         if args.profile == "scale-out":
             try:
@@ -348,6 +383,7 @@ def run_profile(args, pool, out: Path) -> list[dict]:
             zalo_port, action_port = free_port(), free_port()
             fake_zalo = stack.enter_context(running_fake_zalo(zalo_port, ZALO_APP_ID))
             database = storage.postgres_url(pg["host"], pg["port"], pg["db"], pg["user"])
+            redis_url = f"redis://{redis['host']}:{redis['port']}/0"
             common.update(
                 scale_out_environment(pg, redis, action_port, origin, fake_zalo, (ZALO_APP_ID, ZALO_OA_SECRET))
             )
@@ -369,7 +405,9 @@ def run_profile(args, pool, out: Path) -> list[dict]:
             )
         except NginxError as exc:
             raise BenchmarkError(str(exc)) from None
-        stack.callback(lambda: (proxy.stop(), shutil.rmtree(proxy.root, ignore_errors=True)))
+        stack.callback(
+            lambda: (proxy.stop(), keep_nginx_logs(proxy, out), shutil.rmtree(proxy.root, ignore_errors=True))
+        )
         log(
             f"nginx on {proxy.origin} (site rendered from deploy/nginx/tthc.conf in {proxy.root}); "
             f"starting {len(nodes)} node(s), Rasa workers {args.rasa_workers}; logs in {out}"
@@ -394,7 +432,7 @@ def run_profile(args, pool, out: Path) -> list[dict]:
             emit(reports[-1], out)
         if args.kill_one:
             log(f"kill-one run: {args.users} users and a Zalo citizen a second for {args.duration:.0f} s")
-            report = kill_one_run(proxy, pool, nodes, database, fake_zalo, args.users, args.duration)
+            report = kill_one_run(proxy, pool, nodes, database, fake_zalo, args.users, args.duration, redis_url)
             reports.append(
                 {
                     "profile": args.profile,
@@ -407,6 +445,13 @@ def run_profile(args, pool, out: Path) -> list[dict]:
             )
             emit(reports[-1], out)
         return reports
+
+
+def keep_nginx_logs(proxy, out: Path) -> None:
+    """nginx's error log (upstream failures, resent action calls) into --out before its directory goes."""
+    for name in ("error.log", "tthc.error.log"):
+        if (proxy.root / "logs" / name).exists():
+            shutil.copy(proxy.root / "logs" / name, out / f"nginx-{name}")
 
 
 def emit(report: dict, out: Path) -> None:
@@ -424,6 +469,8 @@ def describe(report: dict) -> str:
         f"{report['http_errors']}, timeouts {report['timeouts']}, connection {report['connection_errors']}, "
         f"empty {report['empty_replies']}, apologies {report['apology_replies']}); "
         f"{report['conversations']} conversations, {report['distinct_questions']} distinct questions",
+        f"  proxy errors (502/503) resent once as the widget does: {report['proxy_errors_resent']}, answered on "
+        f"the resend {report['answered_on_resend']} (not in the errors above)",
     ]
     if "cpu_ms_per_reply" in report:
         memory_after = report["memory_after_load"]
@@ -448,6 +495,13 @@ def describe(report: dict) -> str:
             f"{report['turns_missing_from_tracker']}; errors for messages in flight at the kill "
             f"{report['errors_in_flight_at_kill']}, for messages sent after it "
             f"{report['errors_sent_after_kill']}), turns stored twice {report['turns_stored_twice']}"
+        )
+        lines.append(
+            f"  in flight at the kill: {report['in_flight_proxy_errors']} messages got a proxy error, "
+            f"{report['in_flight_answered_on_resend']} of them answered on the resend; just after the kill "
+            f"{report['locks_in_redis_after_kill']} conversation locks in Redis, "
+            f"{report['proxy_error_conversations_with_a_lock_after_kill']} of them of the conversations whose "
+            "message got the proxy error"
         )
         lines.append(
             f"  Zalo: {report['zalo_events']} events (each delivered twice), "

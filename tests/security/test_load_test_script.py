@@ -42,9 +42,15 @@ def port_in_range() -> int:
         pytest.skip(str(exc))
 
 
-def fake_rasa(silent_every: int = 0, apologise_every: int = 0, certificate: tuple[Path, Path] | None = None):
-    """A REST webhook that answers after REPLY_DELAY_S; every `silent_every`-th reply is empty and
-    every `apologise_every`-th one is the channel's apology for a turn the bot could not answer.
+def fake_rasa(
+    silent_every: int = 0,
+    apologise_every: int = 0,
+    certificate: tuple[Path, Path] | None = None,
+    bad_gateway_every: int = 0,
+):
+    """A REST webhook that answers after REPLY_DELAY_S; every `silent_every`-th reply is empty,
+    every `apologise_every`-th one is the channel's apology for a turn the bot could not answer and
+    every `bad_gateway_every`-th call gets a proxy's 502.
     It records each message with its sender and the client's address; HTTPS with `certificate`."""
     calls = {"n": 0, "senders": set(), "messages": [], "addresses": set()}
 
@@ -62,6 +68,10 @@ def fake_rasa(silent_every: int = 0, apologise_every: int = 0, certificate: tupl
             calls["messages"].append((body["sender"], body["message"]))
             calls["addresses"].add(self.client_address[0])
             time.sleep(REPLY_DELAY_S)
+            if bad_gateway_every and calls["n"] % bad_gateway_every == 0:
+                calls["bad_gateway"] = calls.get("bad_gateway", 0) + 1
+                self._send(502, {"error": "bad gateway"})
+                return
             silent = silent_every and calls["n"] % silent_every == 0
             apology = apologise_every and calls["n"] % apologise_every == 0
             text = SILENCE_REPLY if apology else "Dạ, hồ sơ gồm …"
@@ -107,6 +117,38 @@ def test_measures_a_healthy_server(capsys):
     assert REPLY_DELAY_S * 1000 <= report["p50_ms"] <= report["p95_ms"] <= report["max_ms"]
     assert report["throughput_rps"] == pytest.approx(report["replies"] / report["wall_s"], rel=0.1)
     assert report["calibration_s"] > 0 and report["load_average_1m"] >= 0 and "load_average_1m_after" in report
+
+
+@pytest.mark.parametrize("resend", [True, False])
+def test_a_proxy_error_is_resent_once_as_the_widget_does_and_counted_apart(capsys, resend):
+    server, calls = fake_rasa(bad_gateway_every=7)
+    try:
+        code, report = run_script(
+            capsys,
+            "--url",
+            f"http://127.0.0.1:{server.server_port}",
+            "--users",
+            "3",
+            "--duration",
+            "2",
+            "--think",
+            "0",
+            *([] if resend else ["--no-resend"]),
+        )
+    finally:
+        server.shutdown()
+    assert calls["bad_gateway"] >= 3
+    if resend:  # every 502 was followed by a resend of the same message, which the next call answered
+        assert report["proxy_errors_resent"] == report["answered_on_resend"] == calls["bad_gateway"]
+        assert report["errors"] == report["http_errors"] == 0 and code == 0
+        per_sender: dict[str, list[str]] = {}
+        for sender, text in calls["messages"]:
+            per_sender.setdefault(sender, []).append(text)
+        repeats = sum(texts.count(text) - 1 for texts in per_sender.values() for text in set(texts))
+        assert repeats == calls["bad_gateway"]  # the same citizen, the same message, once more
+    else:
+        assert report["proxy_errors_resent"] == report["answered_on_resend"] == 0
+        assert report["errors"] == report["http_errors"] == calls["bad_gateway"] and code == 1
 
 
 def test_every_conversation_is_a_new_citizen_asking_questions_not_asked_before(capsys):

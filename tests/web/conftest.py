@@ -2,8 +2,9 @@
 
 - the app server (uvicorn in a thread) on a small sample catalogue, with its own conversation log;
 - a fake Rasa REST endpoint (stdlib HTTP server) that answers a few scripted messages, records what it
-  receives, can be switched "down" (HTTP 503), and serves a stand-in provincial web page that embeds
-  the widget with one <script> tag. The real Rasa server is exercised by the end-to-end test.
+  receives, can be switched "down" (HTTP 503) or fail the next calls (e.g. a proxy's 502), and serves a
+  stand-in provincial web page that embeds the widget with one <script> tag. The real Rasa server is
+  exercised by the end-to-end test.
 """
 
 from __future__ import annotations
@@ -154,6 +155,7 @@ class FakeRasa(ThreadingHTTPServer):
         self.url = f"http://127.0.0.1:{port}"
         self.received: list[dict] = []
         self.down = False
+        self.fail_next: list[int] = []  # statuses to answer the next webhook calls with, one each (a proxy's 502)
         self.host_page = ""
 
 
@@ -188,6 +190,9 @@ class FakeRasaHandler(BaseHTTPRequestHandler):
             return
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
         self.server.received.append(body)
+        if self.server.fail_next:
+            self._send(self.server.fail_next.pop(0), b"<html>502 Bad Gateway</html>", "text/html")
+            return
         if self.server.down:
             self._send(503, b"Service Unavailable", "text/plain")
             return
@@ -209,6 +214,7 @@ def fake_rasa():
 def reset_fake_rasa(fake_rasa):
     fake_rasa.received.clear()
     fake_rasa.down = False
+    fake_rasa.fail_next = []
 
 
 # ---- app server ----

@@ -100,7 +100,31 @@ def test_server_down_shows_a_clear_state_keeps_the_message_and_retries(page, app
     expect(page.locator(".tthc-failed")).to_have_count(0)
     assert [body["message"] for body in fake_rasa.received].count(
         "đăng ký khai sinh ở đâu"
-    ) == 2  # the failed try, the retry
+    ) == 3  # the failed try and the widget's own resend a second later, the citizen's retry
+
+
+@pytest.mark.parametrize("status", [502, 503])
+def test_a_proxy_error_is_resent_once_and_answered(page, app_url, fake_rasa, status):
+    """The Rasa that had the message died (nginx: 502) or none could take it (503): the widget resends it once
+    after a second, another Rasa answers, and the citizen sees the answer, no error."""
+    open_chat(page, app_url)
+    fake_rasa.fail_next = [status]
+    ask(page, "đăng ký khai sinh ở đâu")
+    expect(page.locator(".tthc-msg--bot").last).to_contain_text("Anh/Chị muốn hỏi thủ tục nào?")
+    expect(page.get_by_role("alert")).to_be_hidden()
+    expect(page.locator(".tthc-failed")).to_have_count(0)
+    assert [body["message"] for body in fake_rasa.received] == ["đăng ký khai sinh ở đâu"] * 2
+
+
+@pytest.mark.parametrize("statuses", [[502, 502], [504]])
+def test_a_second_proxy_error_or_a_gateway_timeout_is_shown_not_resent_again(page, app_url, fake_rasa, statuses):
+    """One resend only (a second 502 is shown, the citizen decides), and none after a 504: the turn may still run."""
+    open_chat(page, app_url)
+    fake_rasa.fail_next = list(statuses)
+    ask(page, "đăng ký khai sinh ở đâu")
+    expect(page.get_by_role("alert")).to_contain_text(f"lỗi {statuses[-1]}")
+    expect(page.locator(".tthc-failed")).to_contain_text("Chưa gửi được")
+    assert [body["message"] for body in fake_rasa.received] == ["đăng ký khai sinh ở đâu"] * len(statuses)
 
 
 def test_unreachable_host_is_reported_and_the_typed_text_is_kept(open_page, fake_rasa, app_url):

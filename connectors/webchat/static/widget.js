@@ -204,7 +204,28 @@
   // ---- talking to Rasa ----
   class ChatError extends Error {}
 
+  // A 502 or 503 comes from the proxy: the Rasa server that had the message died (502) or none could take
+  // it (503). The widget sends the message once more after a second, as the citizen would by pressing
+  // "Thử lại", and another Rasa answers it. Rasa stores a turn just before it answers, so a server that
+  // dies in that last moment leaves the question stored: the resend then stores it a second time (rare;
+  // the same as a manual resend). Never after a 504 (the turn may still be running) or a lost connection.
+  const RETRY_STATUSES = [502, 503];
+  const RETRY_DELAY_MS = 1000;
+
   async function postToRasa(text) {
+    let response = await postOnce(text);
+    if (RETRY_STATUSES.includes(response.status)) {
+      await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS));
+      response = await postOnce(text);
+    }
+    if (response.status === 429) throw new ChatError("Anh/Chị gửi hơi nhanh, vui lòng đợi giây lát rồi bấm Thử lại.");
+    if (!response.ok) throw new ChatError("Không kết nối được máy chủ (lỗi " + response.status + "). Anh/Chị vui lòng bấm Thử lại sau giây lát.");
+    const body = await response.json().catch(() => null);
+    if (!Array.isArray(body)) throw new ChatError("Máy chủ trả lời không đúng định dạng. Anh/Chị vui lòng bấm Thử lại.");
+    return body;
+  }
+
+  async function postOnce(text) {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), config.timeoutMs);
     let response;
@@ -220,11 +241,7 @@
     } finally {
       clearTimeout(timer);
     }
-    if (response.status === 429) throw new ChatError("Anh/Chị gửi hơi nhanh, vui lòng đợi giây lát rồi bấm Thử lại.");
-    if (!response.ok) throw new ChatError("Không kết nối được máy chủ (lỗi " + response.status + "). Anh/Chị vui lòng bấm Thử lại sau giây lát.");
-    const body = await response.json().catch(() => null);
-    if (!Array.isArray(body)) throw new ChatError("Máy chủ trả lời không đúng định dạng. Anh/Chị vui lòng bấm Thử lại.");
-    return body;
+    return response;
   }
 
   let pendingRetry = null;
