@@ -137,12 +137,13 @@ def check_shared_services(settings: Settings) -> None:
 # expires after TICKET_LOCK_LIFETIME seconds (Rasa's documented variable, read once at import; Rasa's default
 # is 60). A Rasa killed in the middle of a turn never finishes its ticket, and the conversation's next message,
 # on any node, waits until the ticket expires: 60 s is longer than any client waits (the web chat widget 20 s,
-# the load test 10 s). 6 s is 1.5x the longest turn measured under the 50-user load through nginx on this
-# project's 2-core machine (3.96 s, docs/benchmarks.md) and leaves a 10 s client 3 s for the turn itself after
-# the wait (Rasa retries the lock every second). A turn that runs longer than this keeps running; only a second
-# message of the same conversation arriving meanwhile (Zalo: two quick messages) is then handled beside it
-# instead of after it. The project's lock stores serve a message whose own ticket expired while it waited
-# (assistant/rasa_process/stores.py, ServeWhenNoneAhead; docs/deploy.md, "When a node dies ...").
+# the load test 10 s). 6 s is above the longest turn measured under the 50-user load through nginx on this
+# project's 2-core machine (3.96 s at load average 5-7, 5.6 s at 5-12; docs/benchmarks.md) and leaves a 10 s
+# client 3 s for the turn itself after the wait (Rasa retries the lock every second). A turn that runs longer
+# than this keeps running; only a second message of the same conversation arriving meanwhile (Zalo: two quick
+# messages) is then handled beside it instead of after it. The project's lock stores serve a message whose
+# own ticket expired while it waited (assistant/rasa_process/stores.py, ServeWhenNoneAhead; docs/deploy.md,
+# "When a node dies in the middle of a message").
 LOCK_LIFETIME_ENV = "TICKET_LOCK_LIFETIME"
 DEFAULT_LOCK_LIFETIME_S = 6
 
