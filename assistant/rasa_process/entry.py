@@ -12,6 +12,10 @@ under load showed (py-spy on a Rasa worker, scripts/load_test.py; docs/benchmark
 - SQLite tracker-store commits wait for no fsync (synchronous=NORMAL on the WAL file, see below).
 - SQLite tracker-store connections stay open between messages instead of one per database session.
 - Action calls carry the conversation's last ACTION_CALL_EVENTS events instead of the whole session.
+- A trained TensorFlow model (DIET, the response selector) is loaded by restoring its weights into the
+  variables its first prediction creates, not by first training it on one example as Rasa does to create
+  every variable: that traced training graph and its optimizer state were about half of a Rasa worker's
+  memory. Should a prediction variable find no weight in the file, Rasa's own load runs instead.
 
 Each fix was written against the source of one Rasa version, which it names (`PATCHES`). On any other
 version it is not applied: one warning line says which and what to do, and Rasa runs unchanged (slower).
@@ -157,6 +161,48 @@ def _install_action_call_event_window() -> None:
     RemoteAction._action_call_format = _action_call_format
 
 
+def _install_model_load_without_training_step() -> None:
+    import tensorflow as tf
+    from rasa.utils.tensorflow.constants import LEARNING_RATE, RUN_EAGERLY
+    from rasa.utils.tensorflow.models import RasaModel
+
+    rasa_load = RasaModel.load.__func__
+
+    def load(
+        cls: type[RasaModel],
+        model_file_name: str,
+        model_data_example: Any,
+        predict_data_example: Any = None,
+        finetune_mode: bool = False,
+        *args: Any,
+        **kwargs: Any,
+    ) -> RasaModel:
+        if finetune_mode or not predict_data_example:  # training goes on: Rasa's load builds what it needs
+            return rasa_load(
+                cls, model_file_name, model_data_example, predict_data_example, finetune_mode, *args, **kwargs
+            )
+        config = kwargs.get("config", {})
+        model = cls(*args, **kwargs)
+        model.compile(
+            optimizer=tf.keras.optimizers.Adam(config.get(LEARNING_RATE, 0.001)), run_eagerly=config.get(RUN_EAGERLY)
+        )
+        restored = model.load_weights(model_file_name)  # restores each variable as the prediction below creates it
+        model.run_inference(predict_data_example)
+        try:
+            restored.assert_existing_objects_matched()
+        except AssertionError as error:
+            logger.warning(
+                "%s: a prediction variable has no saved weight (%s); loading it as Rasa does", cls.__name__, error
+            )
+            return rasa_load(
+                cls, model_file_name, model_data_example, predict_data_example, finetune_mode, *args, **kwargs
+            )
+        restored.expect_partial()  # the optimizer's saved state is for training, which this model will not do
+        return model
+
+    RasaModel.load = classmethod(load)
+
+
 @dataclass(frozen=True)
 class Patch:
     name: str
@@ -192,6 +238,12 @@ PATCHES: tuple[Patch, ...] = (
         "rasa.core.actions.action.RemoteAction._action_call_format",
         RASA_VERSION,
         _install_action_call_event_window,
+    ),
+    Patch(
+        "model load without a training step",
+        "rasa.utils.tensorflow.models.RasaModel.load",
+        RASA_VERSION,
+        _install_model_load_without_training_step,
     ),
 )
 
