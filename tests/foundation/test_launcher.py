@@ -146,6 +146,22 @@ def test_both_servers_share_one_action_token_and_rasa_runs_without_its_api(monke
     )
 
 
+def test_app_server_runs_with_two_malloc_arenas_unless_the_environment_says_otherwise(monkeypatch, tmp_path: Path):
+    """Issue 13 item 4: the app server's searches run in up to 40 worker threads; with glibc's default arenas (8 per
+    core) its resident memory after the 50-user load was higher (docs/benchmarks.md, "Issue 13, the app server's
+    memory on the full catalogue"). tthc up (and so the systemd unit) gives it MALLOC_ARENA_MAX=2; a value in the
+    environment wins, and Rasa's environment is not touched."""
+    from assistant.core.settings import load_settings
+
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    monkeypatch.setenv("TTHC_ACTION_TOKEN", "x" * 40)
+    settings = load_settings({"TTHC_CATALOG__DATA_DIR": str(tmp_path)})
+    assert processes.app_server(settings, tmp_path).env["MALLOC_ARENA_MAX"] == "2"
+    assert "MALLOC_ARENA_MAX" not in processes.rasa_server(settings, tmp_path / "m.tar.gz", tmp_path).env
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "16")
+    assert processes.app_server(settings, tmp_path).env["MALLOC_ARENA_MAX"] == "16"
+
+
 def test_rasa_gets_a_conversation_lock_lifetime_shorter_than_a_client_waits(monkeypatch, tmp_path: Path):
     """A Rasa killed in a turn leaves its conversation's lock behind; Rasa's default lifetime (60 s) would keep
     the conversation's next message waiting a minute on the other node (tests/deployment/test_scale_out.py)."""

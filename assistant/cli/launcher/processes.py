@@ -229,6 +229,9 @@ class Server:
             self.process.wait()
 
 
+APP_MALLOC_ARENAS = "2"  # glibc malloc arenas of the app server (MALLOC_ARENA_MAX)
+
+
 def app_server(settings: Settings, log_dir: Path) -> Server:
     return Server(
         name="app server",
@@ -248,8 +251,12 @@ def app_server(settings: Settings, log_dir: Path) -> Server:
         # Passive OpenMP waits: busy-spinning threads made 2-thread queries ~15x slower under load.
         # One BLAS thread: the per-question matrix-vector product over the catalogue is tiny, and a
         # second thread only waits for a busy core under load.
+        # Two glibc malloc arenas instead of 16 (8 per core): searches run in up to 40 worker threads, and each
+        # thread's own arena kept its freed e5 activations; measured in docs/benchmarks.md ("Issue 13, the app
+        # server's memory on the full catalogue"). MALLOC_ARENA_MAX in the environment wins.
         env=dict(
             os.environ,
+            MALLOC_ARENA_MAX=os.environ.get("MALLOC_ARENA_MAX", APP_MALLOC_ARENAS),
             HF_HUB_OFFLINE="1",
             TRANSFORMERS_OFFLINE="1",
             OMP_WAIT_POLICY="PASSIVE",
