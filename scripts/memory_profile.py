@@ -11,6 +11,7 @@ root) is that figure.
     .venv/bin/python scripts/memory_profile.py --app-port 8000 --rasa-port 5005          # the stack of tthc up
     .venv/bin/python scripts/memory_profile.py --app-port 8000 --rasa-port 5005 --json
     .venv/bin/python scripts/memory_profile.py --breakdown      # where the app server's memory goes, step by step
+    .venv/bin/python scripts/memory_profile.py --breakdown --questions 1500   # ... and under diverse questions
 
 Processes are found by their command line (`uvicorn ... --port APP_PORT`, `assistant.rasa_process.entry run ...
 --port RASA_PORT`, whose Sanic workers are forks with the same command line), so other stacks on the
@@ -23,6 +24,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -122,8 +124,9 @@ def current_rss_mb() -> float:
     return 0.0
 
 
-def breakdown() -> list[tuple[str, float]]:
-    """RSS of this process after each step the app server takes at start-up and on its first search."""
+def breakdown(questions: int = 0, threads: int = 40) -> list[tuple[str, float]]:
+    """RSS of this process after each step the app server takes at start-up and on its first search
+    (then, with `questions`, under diverse questions: diverse_searches)."""
     steps = [("python", current_rss_mb())]
     import fastapi  # noqa: F401
     import rasa_sdk  # noqa: F401
@@ -144,6 +147,36 @@ def breakdown() -> list[tuple[str, float]]:
     for _ in range(20):
         kb.search("đăng ký khai sinh cho con cần gì", top_k=5)
     steps.append(("after 20 more searches", current_rss_mb()))
+    if questions:
+        steps += diverse_searches(kb, questions, threads)
+    return steps
+
+
+def diverse_searches(kb, count: int, threads: int) -> list[tuple[str, float]]:
+    """RSS after `count` different generated questions go through the chat's search (procedure_context.resolve)
+    in `threads` threads at once, as the app server's worker threads run them (anyio's default limit is 40),
+    then after glibc's malloc_trim(0) (what the allocator holds free but has not given back)."""
+    import ctypes
+    import random
+    from concurrent.futures import ThreadPoolExecutor
+
+    from assistant.app import procedure_context
+    from assistant.app.knowledge_provider import provider
+    from knowledge_base.questions import generate
+    from knowledge_base.store import indexed_procedures
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from load_test import LOAD_SEED, QUESTIONS_PER_RECORD
+
+    generated = generate(indexed_procedures(provider.settings().data_dir), QUESTIONS_PER_RECORD, LOAD_SEED)
+    texts = [q.text for q in random.Random(LOAD_SEED).sample(generated, min(count, len(generated)))]
+    steps = [(f"{len(texts)} questions generated (seed {LOAD_SEED}; not the app server's)", current_rss_mb())]
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(lambda text: procedure_context.resolve(kb, text), texts))
+        steps.append((f"after {len(texts)} different questions in {threads} threads", current_rss_mb()))
+    started = time.perf_counter()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    steps.append((f"after malloc_trim(0) ({(time.perf_counter() - started) * 1000:.0f} ms)", current_rss_mb()))
     return steps
 
 
@@ -159,13 +192,20 @@ def main() -> int:
         action="store_true",
         help="load what the app server loads, in this process, printing RSS after each step",
     )
+    parser.add_argument(
+        "--questions",
+        type=int,
+        default=0,
+        help="with --breakdown: then search this many different questions generated from the catalogue",
+    )
+    parser.add_argument("--threads", type=int, default=40, help="with --questions: searches at once (default 40)")
     args = parser.parse_args()
     calibration = machine_calibration_seconds()
     if args.breakdown:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         previous = 0.0
-        for step, rss in breakdown():
+        for step, rss in breakdown(args.questions, args.threads):
             print(f"{rss:8.1f} MB  (+{rss - previous:7.1f})  {step}")
             previous = rss
         print(f"calibration_s {calibration:.3f}")
