@@ -9,6 +9,7 @@ acknowledged at once, and handled in a background task, because Zalo expects a 2
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -163,14 +164,31 @@ class ZaloInput(InputChannel):
         if self.client is not None:
             await self.client.wait_background()
 
-    async def _flush_periodically(self) -> None:
+    async def _flush_periodically(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         while True:
             await asyncio.sleep(self.config.flush_interval_seconds)
-            if self.store is not None and self.store.pending_count():
-                try:
+            if self.store is None:
+                continue
+            try:
+                self.recover_stale_claims(on_new_message)
+                if self.store.pending_count():
                     await self.flush_outbox()
-                except Exception:  # the flusher must survive anything and try again later
-                    logger.exception("Zalo outbox flush failed; retrying in %s s", self.config.flush_interval_seconds)
+            except Exception:  # the flusher must survive anything and try again later
+                logger.exception("Zalo outbox flush failed; retrying in %s s", self.config.flush_interval_seconds)
+
+    def recover_stale_claims(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> int:
+        """Answer the messages another node accepted (Zalo got its 200 and will not send them again) and
+        died before answering: their claims went stale. Returns how many this node took over."""
+        events = self.store.take_over_stale_claims()
+        for fields in events:
+            event = ZaloEvent(**fields)
+            logger.warning(
+                "Zalo msg %s from user %s was accepted by a node that did not answer it: answering it now",
+                event.msg_id,
+                user_ref(event.user_id),
+            )
+            self._spawn(self._answer(event, on_new_message))
+        return len(events)
 
     def _spawn(self, coroutine: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coroutine)
@@ -251,7 +269,7 @@ class ZaloInput(InputChannel):
             if not is_echo(event.name):
                 logger.debug("Zalo event %s acknowledged, nothing to answer", event.name)
             return response.json({"status": "ignored", "event": event.name})
-        if not self.store.claim_message(event.msg_id):
+        if not self.store.claim_message(event.msg_id, dataclasses.asdict(event)):
             logger.info("Zalo duplicate delivery of msg %s ignored", event.msg_id)
             return response.json({"status": "duplicate"})
         wait = self.sender_limiter.acquire(event.user_id)
@@ -289,7 +307,7 @@ class ZaloInput(InputChannel):
         @zalo_webhook.listener("after_server_start")
         async def start_flusher(app: Any, loop: Any) -> None:
             if self.store is not None and self._flusher is None:
-                self._flusher = asyncio.ensure_future(self._flush_periodically())
+                self._flusher = asyncio.ensure_future(self._flush_periodically(on_new_message))
 
         @zalo_webhook.listener("before_server_stop")
         async def stop_flusher(app: Any, loop: Any) -> None:

@@ -4,7 +4,9 @@
 - outbox: replies Zalo did not accept yet, re-delivered in order when the API is back;
   after too many attempts a reply is parked as dead (kept and logged, never dropped);
 - seen_messages: msg_ids claimed for an answer (and whether it is done), so a redelivered event is
-  answered once; a claim not done within MESSAGE_CLAIM_SECONDS (its node died) may be taken over;
+  answered once; a claim not done within MESSAGE_CLAIM_SECONDS (its node died) may be taken over, by a
+  redelivery or by any node's periodic recovery, which answers it from the event kept with the claim
+  (the event, the citizen's text included, is cleared once the reply is sent or queued);
 - tokens: the latest access/refresh token pair (Zalo refresh tokens are single-use, so the
   pair obtained by a refresh must survive a restart, and every Rasa worker reads it before use);
 - leases: short named locks between processes (the token refresh: exactly one worker refreshes);
@@ -34,6 +36,9 @@ SEEN_MESSAGES_KEPT = 20_000
 # the claim and queueing the reply. Well above a slow answer (Rasa's REST timeout is 10 s), so a duplicate
 # arriving while the first node is still answering is refused.
 MESSAGE_CLAIM_SECONDS = 120
+# A claim its node left undone is answered by another node's recovery only this long after the message:
+# a reply much later than that would no longer make sense to the citizen.
+MESSAGE_RECOVERY_SECONDS = 3600
 OFFERED_BUTTONS_SECONDS = 24 * 3600  # a button tapped later than this is read as typed text
 
 _SCHEMA = """
@@ -64,7 +69,9 @@ CREATE TABLE IF NOT EXISTS offered_buttons (
 CREATE TABLE IF NOT EXISTS seen_messages (
     msg_id TEXT PRIMARY KEY,
     seen_at REAL NOT NULL,
-    done INTEGER NOT NULL DEFAULT 0
+    done INTEGER NOT NULL DEFAULT 0,
+    first_seen_at REAL NOT NULL DEFAULT 0,
+    event TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS tokens (
     id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -121,8 +128,12 @@ class ZaloStore:
         if "claimed_by" not in connection.columns("outbox"):
             connection.execute("ALTER TABLE outbox ADD COLUMN claimed_by TEXT NOT NULL DEFAULT ''")
             connection.execute("ALTER TABLE outbox ADD COLUMN claimed_until REAL NOT NULL DEFAULT 0")
-        if "done" not in connection.columns("seen_messages"):
+        columns = connection.columns("seen_messages")
+        if "done" not in columns:
             connection.execute("ALTER TABLE seen_messages ADD COLUMN done INTEGER NOT NULL DEFAULT 1")
+        if "event" not in columns:
+            connection.execute("ALTER TABLE seen_messages ADD COLUMN first_seen_at REAL NOT NULL DEFAULT 0")
+            connection.execute("ALTER TABLE seen_messages ADD COLUMN event TEXT NOT NULL DEFAULT ''")
 
     def close(self) -> None:
         if self._connection is not None and self._pid == os.getpid():
@@ -135,17 +146,18 @@ class ZaloStore:
         return storage.describe(self.path)
 
     # -- duplicate deliveries ------------------------------------------------------------------
-    def claim_message(self, msg_id: str) -> bool:
+    def claim_message(self, msg_id: str, event: dict[str, Any] | None = None) -> bool:
         """True when this node is to answer msg_id: the first time it is seen, or when an earlier claim
         was not marked done within MESSAGE_CLAIM_SECONDS (the node holding it died before queueing the
-        reply). False for a redelivery of a done msg_id or one claimed within the lease."""
+        reply). False for a redelivery of a done msg_id or one claimed within the lease. `event` (what
+        answering needs) is kept with the claim until it is done, for `take_over_stale_claims`."""
         now = self.clock()
         # One statement, so two nodes taking over the same stale claim cannot both win.
         cursor = self._db.execute(
-            "INSERT INTO seen_messages (msg_id, seen_at, done) VALUES (?, ?, 0) "
+            "INSERT INTO seen_messages (msg_id, seen_at, done, first_seen_at, event) VALUES (?, ?, 0, ?, ?) "
             "ON CONFLICT (msg_id) DO UPDATE SET seen_at = excluded.seen_at "
             "WHERE seen_messages.done = 0 AND seen_messages.seen_at <= ?",
-            (msg_id, now, now - MESSAGE_CLAIM_SECONDS),
+            (msg_id, now, now, json.dumps(event, ensure_ascii=False) if event else "", now - MESSAGE_CLAIM_SECONDS),
         )
         first = cursor.rowcount == 1
         if first:
@@ -155,8 +167,30 @@ class ZaloStore:
         return first
 
     def message_done(self, msg_id: str) -> None:
-        """The reply to msg_id was sent or queued in the outbox: no redelivery may take the claim over."""
-        self._db.execute("UPDATE seen_messages SET done = 1 WHERE msg_id = ?", (msg_id,))
+        """The reply to msg_id was sent or queued in the outbox: no redelivery may take the claim over,
+        and the event kept for a recovery (the citizen's text) is cleared."""
+        self._db.execute("UPDATE seen_messages SET done = 1, event = '' WHERE msg_id = ?", (msg_id,))
+
+    def take_over_stale_claims(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The events of claims whose node left them undone for MESSAGE_CLAIM_SECONDS (and whose message
+        is younger than MESSAGE_RECOVERY_SECONDS), each now claimed by this node: one row at a time in one
+        statement, so of several nodes recovering at once exactly one gets each event."""
+        now = self.clock()
+        stale = now - MESSAGE_CLAIM_SECONDS
+        rows = self._db.execute(
+            "SELECT msg_id, event FROM seen_messages WHERE done = 0 AND event != '' AND seen_at <= ? "
+            "AND first_seen_at >= ? ORDER BY first_seen_at LIMIT ?",
+            (stale, now - MESSAGE_RECOVERY_SECONDS, limit),
+        ).fetchall()
+        taken = []
+        for msg_id, event in rows:
+            cursor = self._db.execute(
+                "UPDATE seen_messages SET seen_at = ? WHERE msg_id = ? AND done = 0 AND seen_at <= ?",
+                (now, msg_id, stale),
+            )
+            if cursor.rowcount == 1:
+                taken.append(json.loads(event))
+        return taken
 
     def _prune_seen(self) -> None:
         """Keep the newest SEEN_MESSAGES_KEPT msg_ids (a redelivery comes within minutes)."""

@@ -6,11 +6,15 @@ from __future__ import annotations
 import sqlite3
 
 from connectors.zalo.store import MESSAGE_CLAIM_SECONDS, ZaloStore
-from tests.support.zalo_claims import FakeClock, check_claim_lease
+from tests.support.zalo_claims import FakeClock, check_claim_lease, check_stale_claim_recovery
 
 
 def test_a_claim_never_done_is_refused_within_the_lease_and_taken_over_after_it(tmp_path):
     check_claim_lease(tmp_path / "zalo_outbox.sqlite")
+
+
+def test_a_message_accepted_by_a_node_that_died_is_recovered_once_by_another(tmp_path):
+    check_stale_claim_recovery(tmp_path / "zalo_outbox.sqlite")
 
 
 def test_msg_ids_seen_before_claim_leases_count_as_done(tmp_path):

@@ -16,7 +16,7 @@ import pytest
 
 from assistant.app import conversation_log, interaction_log, metrics, retention
 from assistant.core import storage
-from tests.support.zalo_claims import check_claim_lease
+from tests.support.zalo_claims import check_claim_lease, check_stale_claim_recovery
 
 
 def record(sender: str, question: str, **extra) -> interaction_log.InteractionRecord:
@@ -209,3 +209,8 @@ def test_tthc_up_profile_scale_out_stops_with_one_line_when_postgres_is_down(tmp
 def test_zalo_message_claims_with_a_lease_on_postgres(database):
     """A Zalo msg_id claimed by a node that died is refused within the lease, taken over after it."""
     check_claim_lease(database)
+
+
+def test_zalo_messages_a_dead_node_accepted_are_recovered_once_on_postgres(database):
+    """A message a node accepted and died on is answered by one other node's recovery after the lease."""
+    check_stale_claim_recovery(database)

@@ -354,6 +354,36 @@ def test_a_redelivery_after_a_node_died_mid_answer_is_answered_but_an_answered_o
     assert [m.metadata["zalo_msg_id"] for m in recorder.messages] == ["answered-1", "died-1"]
 
 
+def test_a_message_a_dead_node_accepted_is_answered_by_another_nodes_recovery_once(fake, tmp_path):
+    """Zalo got its 200 from node A, which died before answering: Zalo never sends it again, so node B's
+    periodic recovery answers it after the lease, and only once."""
+    outbox = tmp_path / "outbox.sqlite"
+    recorder = Recorder()
+
+    async def dies(message: UserMessage) -> None:
+        raise asyncio.CancelledError  # node A is killed while Rasa handles the message
+
+    node_a = make_channel(fake, outbox)
+    answers = run(deliver(node_a, dies, zalo_event(msg_id="lost-1", text="lam ho chieu o dau")))
+    assert answers == [(200, {"status": "accepted"})] and fake.sent_messages() == []
+
+    node_b = make_channel(fake, outbox)
+    assert node_b.recover_stale_claims(recorder) == 0  # within the lease: node A may still answer it
+    lease_later = time.time() + MESSAGE_CLAIM_SECONDS + 1
+    node_b.store.clock = lambda: lease_later
+
+    async def recover() -> int:
+        taken = node_b.recover_stale_claims(recorder)
+        await node_b.drain()
+        return taken
+
+    assert run(recover()) == 1
+    assert run(recover()) == 0
+    [message] = recorder.messages
+    assert (message.text, message.sender_id, message.metadata["zalo_msg_id"]) == ("lam ho chieu o dau", USER, "lost-1")
+    assert fake.sent_messages() == [text_message("Anh/Chị hỏi: lam ho chieu o dau")]
+
+
 def test_handler_failure_still_answers_with_an_apology_and_logs_no_personal_numbers(fake, tmp_path, caplog):
     channel = make_channel(fake, tmp_path / "outbox.sqlite")
 
