@@ -243,8 +243,10 @@ def zalo_citizens(proxy, pool, duration: float, sent: list[str]):
     return citizens
 
 
-def zalo_deliveries(fake_zalo: str, users: list[str], timeout: float = 180) -> dict[str, list[str]]:
-    """Message bodies the fake Zalo API accepted per user, once nothing changed for 10 s."""
+def zalo_deliveries(fake_zalo: str, users: list[str], timeout: float = 240) -> dict[str, list[str]]:
+    """Message bodies the fake Zalo API accepted per user, once every user has an answer and nothing changed
+    for 10 s, or after `timeout`: an event a killed node had accepted is answered by another node's recovery
+    only after the claim lease (MESSAGE_CLAIM_SECONDS) and its next outbox flush (docs/zalo.md)."""
     last, quiet_since, deadline = None, time.monotonic(), time.monotonic() + timeout
     wanted = set(users)
     while time.monotonic() < deadline:
@@ -256,7 +258,7 @@ def zalo_deliveries(fake_zalo: str, users: list[str], timeout: float = 180) -> d
         counts = {user: len(items) for user, items in bodies.items()}
         if counts != last:
             last, quiet_since = counts, time.monotonic()
-        elif time.monotonic() - quiet_since > 10:
+        elif time.monotonic() - quiet_since > 10 and len(bodies) == len(wanted):
             return bodies
         time.sleep(1)
     return bodies
