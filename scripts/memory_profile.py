@@ -117,9 +117,10 @@ def stack_processes(app_port: int, rasa_port: int) -> list[dict]:
     return sorted(found, key=lambda p: (p["role"], p["pid"]))
 
 
-def current_rss_mb() -> float:
+def current_rss_mb(field: str = "VmRSS") -> float:
+    """This process's memory in MB from /proc/self/status (`field`: VmRSS, or RssAnon for what is its own)."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return 0.0
 

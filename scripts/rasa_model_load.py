@@ -22,13 +22,15 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "scripts"))
+
+from memory_profile import current_rss_mb  # noqa: E402
+
 SHORT_MESSAGES = ["xin chào", "cảm ơn", "ok", "tạm biệt", "tôi muốn gặp nhân viên", "bạn tên là gì vậy", "2"]
 
 
 def rss_anon_mb() -> float:
-    with open("/proc/self/status", encoding="ascii") as status:
-        kb = next(int(line.split()[1]) for line in status if line.startswith("RssAnon"))
-    return round(kb / 1024, 1)
+    return round(current_rss_mb("RssAnon"), 1)
 
 
 def one_way(model: str, variant: str, texts: list[str]) -> dict:

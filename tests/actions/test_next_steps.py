@@ -11,6 +11,7 @@ from assistant.app.actions.procedures import ActionAnswerProcedure
 from connectors.zalo.messages import MAX_BUTTONS as ZALO_MAX_BUTTONS
 from tests.actions.catalog import BIRTH, IDENTITY_CARD
 from tests.actions.conftest import Conversation
+from tests.support.next_steps import WEB_CHAT_NEXT_STEPS
 
 answer = ActionAnswerProcedure()
 ASPECT_INTENTS = {
@@ -34,16 +35,7 @@ def tap(chat: Conversation, title: str) -> None:
 def test_web_chat_offers_every_other_aspect_the_checklist_and_a_human(kb, chat):
     chat.turn(answer, "thủ tục làm căn cước", "ask_procedure")
     titles = [b["title"] for b in chat.buttons]
-    assert titles == [
-        "Các bước",
-        "Giấy tờ",
-        "Nộp trực tuyến",
-        "Nơi nộp",
-        "Lệ phí",
-        "Thời gian",
-        "Gửi danh sách giấy tờ",
-        "Gặp cán bộ",
-    ]
+    assert titles == WEB_CHAT_NEXT_STEPS
     assert chat.buttons[4]["payload"] == '/ask_fee{"procedure_code":"%s"}' % IDENTITY_CARD.code
     assert chat.buttons[6] == {
         "title": "Gửi danh sách giấy tờ",

@@ -24,6 +24,7 @@ from knowledge_base.schema import (
     ProcessingTime,
     SubmissionChannel,
 )
+from tests.support.next_steps import WEB_CHAT_NEXT_STEPS
 
 CC01 = (
     "Phiếu CC01 được tạo lập khi trích xuất thông tin của công dân trong Cơ sở dữ liệu quốc gia về dân cư và in "
@@ -160,16 +161,7 @@ def test_an_aspect_answer_leads_with_it_keeps_the_next_facts_and_offers_the_othe
 
 def test_the_web_chat_gets_every_next_step_after_the_card(settings):
     reply = answers.answer(IDENTITY, "overview", settings, max_buttons=max_buttons("rest"))
-    assert [b.title for b in reply.buttons] == [
-        "Các bước",
-        "Giấy tờ",
-        "Nộp trực tuyến",
-        "Nơi nộp",
-        "Lệ phí",
-        "Thời gian",
-        "Gửi danh sách giấy tờ",
-        "Gặp cán bộ",
-    ]
+    assert [b.title for b in reply.buttons] == WEB_CHAT_NEXT_STEPS
     assert reply.buttons[4].payload == '/ask_fee{"procedure_code":"1.014061"}'
     assert reply.buttons[5].payload == '/ask_processing_time{"procedure_code":"1.014061"}'
 

@@ -14,6 +14,7 @@ import pytest
 
 from assistant.core.settings import PROJECT_ROOT
 from tests.support.live_stack import running_stack
+from tests.support.next_steps import WEB_CHAT_NEXT_STEPS
 from tests.support.rest_chat import all_text, ask
 
 pytestmark = pytest.mark.e2e
@@ -60,16 +61,7 @@ def test_guide_card_with_quick_replies_and_the_printable_checklist(stack):
     for line in ("- Thực hiện:", "- Nơi nộp:", "- Hồ sơ (", "- Lệ phí", "- Thời hạn:", "- Trực tuyến:"):
         assert line in text
     titles = [button["title"] for button in _buttons(messages)]
-    assert titles == [
-        "Các bước",
-        "Giấy tờ",
-        "Nộp trực tuyến",
-        "Nơi nộp",
-        "Lệ phí",
-        "Thời gian",
-        "Gửi danh sách giấy tờ",
-        "Gặp cán bộ",
-    ]
+    assert titles == WEB_CHAT_NEXT_STEPS
     [checklist] = [b for b in _buttons(messages) if b["title"] == "Gửi danh sách giấy tờ"]
     page = httpx.get(stack.app_url + checklist["url"], timeout=10)
     assert page.status_code == 200 and "Đăng ký tạm trú" in page.text and "<li" in page.text

@@ -20,20 +20,13 @@ from playwright.sync_api import expect, sync_playwright  # noqa: E402
 from assistant.core.reply import OUTCOME_KEY  # noqa: E402
 from knowledge_base.labelled import read_labelled  # noqa: E402
 from knowledge_base.store import KnowledgeBase  # noqa: E402
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.support.live_stack import running_stack  # noqa: E402
 from tests.support.rest_chat import all_text, ask  # noqa: E402
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 TOKEN = "e2e-learning-admin-token"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # A story the seed catalogue's models abstain on (tests/e2e/test_scope.py, issue 11 note): «Đăng ký thường trú».
 STORY = "tôi đi làm ăn xa ở bình dương mấy năm nay, giờ muốn nhập hộ khẩu vào nhà chị gái"
 PARAPHRASE = "đi làm xa ở bình dương mấy năm rồi, giờ tôi muốn nhập hộ khẩu về nhà chị gái thì làm sao"
@@ -74,7 +67,7 @@ def test_an_unanswered_question_appears_on_the_page_and_is_labelled_there(stack)
     assert rows[0]["outcome"] == "small_talk" and rows[1]["outcome"] in ("abstained", "not_in_catalogue")
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(locale="vi-VN", http_credentials={"username": "canbo", "password": TOKEN})
         page = context.new_page()
         page.goto(stack.app_url + "/staff#/chua-tra-loi")

@@ -25,21 +25,13 @@ from assistant.app.server.app import create_app
 from assistant.core.settings import load_settings
 from knowledge_base.importers import load_catalog
 from knowledge_base.store import KnowledgeBase
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.ports import NoFreePort, free_port
 from tests.support.zalo_outbox import outbox  # noqa: F401 - the fixture, defined once for tests/api and tests/web
 
 SAMPLE_CATALOG = Path(__file__).resolve().parent.parent / "fixtures" / "web_catalog.yaml"
 # Province facts over one record of it (the staff page flags records carrying them).
 LOCAL_FACTS = Path(__file__).resolve().parent.parent / "fixtures" / "web_local_facts.yaml"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PORTS = range(5300, 5400)  # this area's port range on 127.0.0.1
 STAFF_TOKEN = "web-test-staff-token"
 
